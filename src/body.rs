@@ -1,0 +1,143 @@
+//! Body types the layers can write bytes into.
+//!
+//! The layers never change a service's body types. Two places still need to
+//! build a body from bytes:
+//!
+//! - **Rejection responses.** [`crate::JsonRpcRejection`] writes its JSON into
+//!   the response body when the type is one of: `axum::body::Body` (feature
+//!   `axum`), `http_body_util::Full<Bytes>`, `BoxBody<Bytes, E>` and
+//!   `UnsyncBoxBody<Bytes, E>` with `E` = `Infallible` (rmcp's body), a boxed
+//!   error or `axum::Error`, or `String`. Any other `B: Default` gets the status
+//!   alone; the decision is a type-id comparison the compiler folds away.
+//! - **Replayed request bodies.** The headers and session layers read a POST
+//!   body once to parse its JSON-RPC envelope, then hand the same bytes on in the
+//!   same body type. That needs [`ReplayBody`]. For `hyper::body::Incoming`,
+//!   map the request body to one of these types first (for example
+//!   `req.map(axum::body::Body::new)`), as axum does for you.
+
+use std::any::Any;
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http_body_util::combinators::{BoxBody, UnsyncBoxBody};
+use http_body_util::{BodyExt, Full};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A request body type that can be rebuilt from the bytes the layer read.
+///
+/// ```
+/// use bytes::Bytes;
+/// use http_body_util::Full;
+/// use mcp_tower_guard::body::ReplayBody;
+///
+/// let body = Full::<Bytes>::from_bytes(Bytes::from_static(b"{}"));
+/// # let _ = body;
+/// ```
+pub trait ReplayBody: http_body::Body + Sized {
+    /// Wraps `bytes` as a complete body.
+    fn from_bytes(bytes: Bytes) -> Self;
+}
+
+impl ReplayBody for Full<Bytes> {
+    fn from_bytes(bytes: Bytes) -> Self {
+        Full::new(bytes)
+    }
+}
+
+impl<E: 'static> ReplayBody for BoxBody<Bytes, E> {
+    fn from_bytes(bytes: Bytes) -> Self {
+        Full::new(bytes).map_err(|never| match never {}).boxed()
+    }
+}
+
+impl<E: 'static> ReplayBody for UnsyncBoxBody<Bytes, E> {
+    fn from_bytes(bytes: Bytes) -> Self {
+        Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
+    }
+}
+
+impl ReplayBody for String {
+    fn from_bytes(bytes: Bytes) -> Self {
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+#[cfg(feature = "axum")]
+impl ReplayBody for axum_core::body::Body {
+    fn from_bytes(bytes: Bytes) -> Self {
+        axum_core::body::Body::from(bytes)
+    }
+}
+
+/// Builds `B` from `bytes` when `B` is one of the known byte-carrying body types.
+pub(crate) fn from_bytes<B: 'static>(bytes: Bytes) -> Option<B> {
+    let mut slot: Option<B> = None;
+    let _found = fill::<B, Full<Bytes>>(&mut slot, &bytes)
+        || fill::<B, BoxBody<Bytes, Infallible>>(&mut slot, &bytes)
+        || fill::<B, UnsyncBoxBody<Bytes, Infallible>>(&mut slot, &bytes)
+        || fill::<B, BoxBody<Bytes, BoxError>>(&mut slot, &bytes)
+        || fill::<B, UnsyncBoxBody<Bytes, BoxError>>(&mut slot, &bytes)
+        || fill::<B, String>(&mut slot, &bytes)
+        || fill_axum::<B>(&mut slot, &bytes);
+    slot
+}
+
+fn fill<B: 'static, T: ReplayBody + 'static>(slot: &mut Option<B>, bytes: &Bytes) -> bool {
+    match (slot as &mut dyn Any).downcast_mut::<Option<T>>() {
+        Some(typed) => {
+            *typed = Some(T::from_bytes(bytes.clone()));
+            true
+        }
+        None => false,
+    }
+}
+
+#[cfg(feature = "axum")]
+fn fill_axum<B: 'static>(slot: &mut Option<B>, bytes: &Bytes) -> bool {
+    fill::<B, axum_core::body::Body>(slot, bytes)
+        || fill::<B, BoxBody<Bytes, axum_core::Error>>(slot, bytes)
+        || fill::<B, UnsyncBoxBody<Bytes, axum_core::Error>>(slot, bytes)
+}
+
+#[cfg(not(feature = "axum"))]
+fn fill_axum<B: 'static>(_slot: &mut Option<B>, _bytes: &Bytes) -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn text<B: http_body::Body>(b: B) -> Vec<u8>
+    where
+        B::Error: std::fmt::Debug,
+    {
+        b.collect().await.unwrap().to_bytes().to_vec()
+    }
+
+    #[tokio::test]
+    async fn known_types_carry_the_bytes() {
+        let b = Bytes::from_static(b"{\"a\":1}");
+        assert_eq!(text(from_bytes::<Full<Bytes>>(b.clone()).unwrap()).await, b);
+        assert_eq!(
+            text(from_bytes::<BoxBody<Bytes, Infallible>>(b.clone()).unwrap()).await,
+            b
+        );
+        assert_eq!(
+            text(from_bytes::<UnsyncBoxBody<Bytes, BoxError>>(b.clone()).unwrap()).await,
+            b
+        );
+        #[cfg(feature = "axum")]
+        assert_eq!(
+            text(from_bytes::<axum_core::body::Body>(b.clone()).unwrap()).await,
+            b
+        );
+    }
+
+    #[test]
+    fn unknown_types_get_none() {
+        assert!(from_bytes::<http_body_util::Empty<Bytes>>(Bytes::new()).is_none());
+        assert!(from_bytes::<()>(Bytes::new()).is_none());
+    }
+}

@@ -1,0 +1,5 @@
+//! Placeholder, replaced by the headers layer.
+
+/// Placeholder.
+#[derive(Debug)]
+pub struct McpHeadersLayer;

@@ -1,0 +1,5 @@
+//! Placeholder, replaced by the host layer.
+
+/// Placeholder.
+#[derive(Debug)]
+pub struct HostCheckLayer;

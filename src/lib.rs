@@ -1,0 +1,39 @@
+//! Tower middleware that makes a Model Context Protocol (MCP) server's
+//! Streamable HTTP endpoint safe and spec-exact.
+//!
+//! Four layers wrap any `tower::Service<http::Request<B>>` (an axum `Router`,
+//! rmcp's `StreamableHttpService`, a hyper service):
+//!
+//! | layer | checks | statuses |
+//! |---|---|---|
+//! | [`HostCheckLayer`] | `Host` / `:authority` allowlist, loopback by default (DNS rebinding) | 400, 403 |
+//! | [`OriginGuardLayer`] | `Origin` allowlist; a present, invalid Origin is refused | 403 |
+//! | [`McpHeadersLayer`] | `MCP-Protocol-Version` for both eras, `Mcp-Method`/`Mcp-Name`, Accept, Content-Type | 400, 405, 406, 408, 413, 415 |
+//! | [`McpSessionLayer`] | legacy-era sessions in a moka cache: expiry, limits, DELETE, user binding | 400, 404, 429 |
+//!
+//! Recommended order, outermost first: Host, Origin, Headers, Session. Each layer
+//! decides before calling the inner service; a rejected request creates nothing.
+//! Rejections are JSON-RPC error bodies (see [`rejection`]).
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod bind;
+pub mod body;
+mod error;
+pub mod envelope;
+pub mod future;
+pub mod header;
+pub mod headers;
+pub mod host;
+pub mod origin;
+pub mod protocol;
+pub mod rejection;
+pub mod session;
+
+pub use error::ConfigError;
+pub use headers::McpHeadersLayer;
+pub use host::HostCheckLayer;
+pub use origin::OriginGuardLayer;
+pub use rejection::{JsonRpcRejection, Rejection, RejectionKind, RejectionResponse, StatusOnly};
+pub use session::McpSessionLayer;

@@ -1,0 +1,5 @@
+//! Placeholder, replaced by the origin layer.
+
+/// Placeholder.
+#[derive(Debug)]
+pub struct OriginGuardLayer;

@@ -1,0 +1,494 @@
+//! The one rejection path every layer uses.
+//!
+//! A layer that refuses a request builds a [`Rejection`], and [`reject`] turns it
+//! into the response: it emits one `tracing` event (target
+//! `mcp_tower_guard::rejection`), asks the layer's [`RejectionResponse`] for the
+//! response, stores the [`Rejection`] in the response extensions and adds the
+//! headers the status needs (`Allow` on 405, `Retry-After` on 429/503).
+//!
+//! The default builder, [`JsonRpcRejection`], writes
+//! `{"jsonrpc":"2.0","error":{"code":-32000,"message":"..."},"id":null}` with
+//! `Content-Type: application/json` into every body type that can carry bytes
+//! (see [`crate::body`]); any other `B: Default` gets the status alone.
+//!
+//! ```
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::Full;
+//! use bytes::Bytes;
+//! use mcp_tower_guard::{HostCheckLayer, Rejection};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let svc = ServiceBuilder::new()
+//!     .layer(HostCheckLayer::localhost())
+//!     .service_fn(|_req: Request<Full<Bytes>>| async {
+//!         Ok::<_, std::convert::Infallible>(Response::new(Full::<Bytes>::default()))
+//!     });
+//! let req = Request::builder().uri("/mcp").header("host", "evil.example").body(Full::default())?;
+//! let res = svc.oneshot(req).await?;
+//! assert_eq!(res.status(), StatusCode::FORBIDDEN);
+//! let rejection = res.extensions().get::<Rejection>().expect("typed rejection");
+//! assert_eq!(rejection.code(), -32000);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Response, StatusCode};
+
+/// Why a request was refused. Each kind has a fixed HTTP status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RejectionKind {
+    /// No `Host` header and no URI authority (400).
+    MissingHost,
+    /// Two `Host` headers, or a value that does not parse as `host[:port]` (400).
+    MalformedHost,
+    /// A well-formed host that is not on the allowlist (403).
+    HostNotAllowed,
+    /// An `Origin` that does not parse, carries userinfo or a path, or appears twice (403).
+    MalformedOrigin,
+    /// `Origin: null` without `allow_null_origin` (403).
+    NullOrigin,
+    /// No `Origin` while `require_origin` is set (403).
+    MissingOrigin,
+    /// A well-formed origin that is not on the allowlist (403).
+    OriginNotAllowed,
+    /// An HTTP method the endpoint does not serve, or GET/DELETE in the 2026-07-28 era (405).
+    MethodNotAllowed,
+    /// `Accept` does not cover the media types the method answers with (406).
+    NotAcceptable,
+    /// POST whose `Content-Type` is not `application/json` (415).
+    UnsupportedMediaType,
+    /// POST body over the configured limit (413).
+    PayloadTooLarge,
+    /// POST body not received within the read timeout (408).
+    BodyTimeout,
+    /// POST body could not be read from the connection (400).
+    BodyReadFailed,
+    /// Body is not valid JSON (400, JSON-RPC -32700).
+    ParseError,
+    /// Body is JSON but not a JSON-RPC message (400, JSON-RPC -32600).
+    InvalidRequest,
+    /// A JSON-RPC batch where the protocol version forbids batches (400, -32600).
+    BatchNotAllowed,
+    /// `MCP-Protocol-Version` is malformed or not supported (400; -32022 in the 2026-07-28 era).
+    UnsupportedProtocolVersion,
+    /// A required MCP header is missing or disagrees with the body (400, JSON-RPC -32020).
+    HeaderMismatch,
+    /// A legacy request other than `initialize` without `Mcp-Session-Id` (400).
+    MissingSessionId,
+    /// An `Mcp-Session-Id` outside visible ASCII or over the length limit (400).
+    MalformedSessionId,
+    /// Unknown, expired, deleted or foreign session (404, JSON-RPC -32001).
+    SessionNotFound,
+    /// The session limit (global or per user) is reached (429 with `Retry-After`).
+    TooManySessions,
+    /// The session store did not answer in time (503 with `Retry-After`).
+    StoreUnavailable,
+}
+
+impl RejectionKind {
+    /// The HTTP status this kind is answered with.
+    pub const fn status(self) -> StatusCode {
+        use RejectionKind::*;
+        match self {
+            MissingHost | MalformedHost | BodyReadFailed | ParseError | InvalidRequest
+            | BatchNotAllowed | UnsupportedProtocolVersion | HeaderMismatch | MissingSessionId
+            | MalformedSessionId => StatusCode::BAD_REQUEST,
+            HostNotAllowed | MalformedOrigin | NullOrigin | MissingOrigin | OriginNotAllowed => {
+                StatusCode::FORBIDDEN
+            }
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            SessionNotFound => StatusCode::NOT_FOUND,
+            TooManySessions => StatusCode::TOO_MANY_REQUESTS,
+            StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The JSON-RPC error code used unless the layer picks a more specific one.
+    pub const fn default_code(self) -> i32 {
+        use RejectionKind::*;
+        match self {
+            ParseError => error_code::PARSE_ERROR,
+            InvalidRequest | BatchNotAllowed => error_code::INVALID_REQUEST,
+            HeaderMismatch => error_code::HEADER_MISMATCH,
+            SessionNotFound => error_code::SESSION_NOT_FOUND,
+            _ => error_code::SERVER_ERROR,
+        }
+    }
+
+    /// A stable snake_case name, used in logs and stats.
+    pub const fn as_str(self) -> &'static str {
+        use RejectionKind::*;
+        match self {
+            MissingHost => "missing_host",
+            MalformedHost => "malformed_host",
+            HostNotAllowed => "host_not_allowed",
+            MalformedOrigin => "malformed_origin",
+            NullOrigin => "null_origin",
+            MissingOrigin => "missing_origin",
+            OriginNotAllowed => "origin_not_allowed",
+            MethodNotAllowed => "method_not_allowed",
+            NotAcceptable => "not_acceptable",
+            UnsupportedMediaType => "unsupported_media_type",
+            PayloadTooLarge => "payload_too_large",
+            BodyTimeout => "body_timeout",
+            BodyReadFailed => "body_read_failed",
+            ParseError => "parse_error",
+            InvalidRequest => "invalid_request",
+            BatchNotAllowed => "batch_not_allowed",
+            UnsupportedProtocolVersion => "unsupported_protocol_version",
+            HeaderMismatch => "header_mismatch",
+            MissingSessionId => "missing_session_id",
+            MalformedSessionId => "malformed_session_id",
+            SessionNotFound => "session_not_found",
+            TooManySessions => "too_many_sessions",
+            StoreUnavailable => "store_unavailable",
+        }
+    }
+
+    /// True for kinds that signal a possible attack (Host, Origin, foreign sessions);
+    /// these are logged at `warn`, the rest at `debug`.
+    const fn is_security(self) -> bool {
+        use RejectionKind::*;
+        matches!(
+            self,
+            MissingHost
+                | MalformedHost
+                | HostNotAllowed
+                | MalformedOrigin
+                | NullOrigin
+                | MissingOrigin
+                | OriginNotAllowed
+        )
+    }
+}
+
+impl fmt::Display for RejectionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// JSON-RPC error codes the layers answer with.
+pub mod error_code {
+    /// Invalid JSON (JSON-RPC 2.0).
+    pub const PARSE_ERROR: i32 = -32700;
+    /// Not a valid JSON-RPC request (JSON-RPC 2.0).
+    pub const INVALID_REQUEST: i32 = -32600;
+    /// Generic server-side rejection (implementation-defined range, TypeScript SDK convention).
+    pub const SERVER_ERROR: i32 = -32000;
+    /// Session not found (implementation-defined range, TypeScript and C# SDK convention).
+    pub const SESSION_NOT_FOUND: i32 = -32001;
+    /// `HeaderMismatch` (MCP 2026-07-28).
+    pub const HEADER_MISMATCH: i32 = -32020;
+    /// `UnsupportedProtocolVersionError` (MCP 2026-07-28).
+    pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
+}
+
+/// A refused request: the kind, the JSON-RPC error it is answered with, and the
+/// headers its status needs. Found in the extensions of every rejection response.
+#[derive(Clone, Debug)]
+pub struct Rejection {
+    kind: RejectionKind,
+    code: i32,
+    message: Cow<'static, str>,
+    data: Option<serde_json::Value>,
+    allow: Option<HeaderValue>,
+    retry_after: Option<Duration>,
+}
+
+impl Rejection {
+    /// A rejection of `kind` with a human-readable message (never a secret or a full session id).
+    pub fn new(kind: RejectionKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            kind,
+            code: kind.default_code(),
+            message: message.into(),
+            data: None,
+            allow: None,
+            retry_after: None,
+        }
+    }
+
+    /// Overrides the JSON-RPC error code.
+    pub fn with_code(mut self, code: i32) -> Self {
+        self.code = code;
+        self
+    }
+
+    /// Adds a JSON-RPC `error.data` value.
+    pub fn with_data(mut self, data: serde_json::Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+
+    /// Sets the `Allow` header value (405 responses).
+    pub fn with_allow(mut self, allow: HeaderValue) -> Self {
+        self.allow = Some(allow);
+        self
+    }
+
+    /// Sets `Retry-After` (429 and 503 responses), rounded up to whole seconds.
+    pub fn with_retry_after(mut self, after: Duration) -> Self {
+        self.retry_after = Some(after);
+        self
+    }
+
+    /// Why the request was refused.
+    pub fn kind(&self) -> RejectionKind {
+        self.kind
+    }
+
+    /// The HTTP status of the response.
+    pub fn status(&self) -> StatusCode {
+        self.kind.status()
+    }
+
+    /// The JSON-RPC error code.
+    pub fn code(&self) -> i32 {
+        self.code
+    }
+
+    /// The JSON-RPC error message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The JSON-RPC `error.data`, if any.
+    pub fn data(&self) -> Option<&serde_json::Value> {
+        self.data.as_ref()
+    }
+
+    /// The `Allow` header value, for 405.
+    pub fn allow(&self) -> Option<&HeaderValue> {
+        self.allow.as_ref()
+    }
+
+    /// The `Retry-After` delay, for 429 and 503.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// The JSON-RPC 2.0 error body:
+    /// `{"jsonrpc":"2.0","error":{"code":..,"message":..[,"data":..]},"id":null}`.
+    pub fn to_json(&self) -> Bytes {
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            jsonrpc: &'static str,
+            error: Error<'a>,
+            id: Option<()>,
+        }
+        #[derive(serde::Serialize)]
+        struct Error<'a> {
+            code: i32,
+            message: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            data: Option<&'a serde_json::Value>,
+        }
+        let body = Body {
+            jsonrpc: "2.0",
+            error: Error {
+                code: self.code,
+                message: &self.message,
+                data: self.data.as_ref(),
+            },
+            id: None,
+        };
+        // Serializing plain strings, integers and an existing Value cannot fail.
+        serde_json::to_vec(&body).map(Bytes::from).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.kind, self.status(), self.message)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+/// Builds the HTTP response for a [`Rejection`]. Implemented by
+/// [`JsonRpcRejection`] (the default), [`StatusOnly`] and any
+/// `Fn(&Rejection) -> Response<B> + Clone`.
+///
+/// Whatever the builder returns, the layer adds the [`Rejection`] to the response
+/// extensions and fills in `Allow` / `Retry-After` when the builder left them out.
+///
+/// ```
+/// use bytes::Bytes;
+/// use http::Response;
+/// use http_body_util::Full;
+/// use mcp_tower_guard::{OriginGuardLayer, Rejection};
+///
+/// let layer = OriginGuardLayer::localhost().with_rejection(|r: &Rejection| {
+///     let mut res = Response::new(Full::new(Bytes::from(format!("refused: {}", r.kind()))));
+///     *res.status_mut() = r.status();
+///     res
+/// });
+/// # let _ = layer;
+/// ```
+pub trait RejectionResponse<B>: Clone {
+    /// Builds the response. The status should be `rejection.status()`.
+    fn rejection_response(&self, rejection: &Rejection) -> Response<B>;
+}
+
+impl<F, B> RejectionResponse<B> for F
+where
+    F: Fn(&Rejection) -> Response<B> + Clone,
+{
+    fn rejection_response(&self, rejection: &Rejection) -> Response<B> {
+        self(rejection)
+    }
+}
+
+/// The default response builder: the JSON-RPC error body with
+/// `Content-Type: application/json` when the body type can carry bytes
+/// (see [`crate::body`]), else the status alone.
+#[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
+pub struct JsonRpcRejection;
+
+impl<B: Default + 'static> RejectionResponse<B> for JsonRpcRejection {
+    fn rejection_response(&self, rejection: &Rejection) -> Response<B> {
+        let mut response = match crate::body::from_bytes::<B>(rejection.to_json()) {
+            Some(body) => {
+                let mut res = Response::new(body);
+                res.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                res
+            }
+            None => Response::new(B::default()),
+        };
+        *response.status_mut() = rejection.status();
+        response
+    }
+}
+
+/// A response builder that sends the status with an empty body, for any `B: Default`.
+#[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
+pub struct StatusOnly;
+
+impl<B: Default> RejectionResponse<B> for StatusOnly {
+    fn rejection_response(&self, rejection: &Rejection) -> Response<B> {
+        let mut response = Response::new(B::default());
+        *response.status_mut() = rejection.status();
+        response
+    }
+}
+
+/// Logs `rejection` once and builds its response. Every layer rejects through here.
+pub(crate) fn reject<B, R>(
+    layer: &'static str,
+    request: &http::request::Parts,
+    rejection: Rejection,
+    responder: &R,
+) -> Response<B>
+where
+    R: RejectionResponse<B>,
+{
+    log(layer, request, &rejection);
+    let mut response = responder.rejection_response(&rejection);
+    let headers = response.headers_mut();
+    if let Some(allow) = &rejection.allow {
+        if !headers.contains_key(header::ALLOW) {
+            headers.insert(header::ALLOW, allow.clone());
+        }
+    }
+    if let Some(after) = rejection.retry_after {
+        if !headers.contains_key(header::RETRY_AFTER) {
+            let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
+    }
+    response.extensions_mut().insert(rejection);
+    response
+}
+
+fn log(layer: &'static str, request: &http::request::Parts, rejection: &Rejection) {
+    let kind = rejection.kind.as_str();
+    let status = rejection.status().as_u16();
+    let method = request.method.as_str();
+    let path = request.uri.path();
+    let reason = rejection.message();
+    if rejection.kind.is_security() {
+        tracing::warn!(target: "mcp_tower_guard::rejection", layer, kind, status, method, path, reason, "request rejected");
+    } else {
+        tracing::debug!(target: "mcp_tower_guard::rejection", layer, kind, status, method, path, reason, "request rejected");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::{BodyExt, Full};
+
+    #[test]
+    fn json_body_has_null_id_and_code() {
+        let r = Rejection::new(RejectionKind::HostNotAllowed, "Host not allowed");
+        let v: serde_json::Value = serde_json::from_slice(&r.to_json()).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"jsonrpc":"2.0","error":{"code":-32000,"message":"Host not allowed"},"id":null})
+        );
+    }
+
+    #[test]
+    fn data_is_serialized_when_present() {
+        let r = Rejection::new(RejectionKind::UnsupportedProtocolVersion, "x")
+            .with_code(error_code::UNSUPPORTED_PROTOCOL_VERSION)
+            .with_data(serde_json::json!({"supported":["2026-07-28"],"requested":"1999-01-01"}));
+        let v: serde_json::Value = serde_json::from_slice(&r.to_json()).unwrap();
+        assert_eq!(v["error"]["code"], -32022);
+        assert_eq!(v["error"]["data"]["requested"], "1999-01-01");
+    }
+
+    #[tokio::test]
+    async fn default_builder_writes_json_into_full() {
+        let r = Rejection::new(RejectionKind::NotAcceptable, "nope");
+        let res: Response<Full<Bytes>> = JsonRpcRejection.rejection_response(&r);
+        assert_eq!(res.status(), StatusCode::NOT_ACCEPTABLE);
+        assert_eq!(res.headers()[header::CONTENT_TYPE], "application/json");
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, r.to_json());
+    }
+
+    #[test]
+    fn unknown_body_gets_status_alone() {
+        let r = Rejection::new(RejectionKind::NotAcceptable, "nope");
+        let res: Response<http_body_util::Empty<Bytes>> = JsonRpcRejection.rejection_response(&r);
+        assert_eq!(res.status(), StatusCode::NOT_ACCEPTABLE);
+        assert!(res.headers().get(header::CONTENT_TYPE).is_none());
+    }
+
+    #[test]
+    fn reject_adds_allow_retry_after_and_extension() {
+        let (parts, ()) = http::Request::new(()).into_parts();
+        let r = Rejection::new(RejectionKind::TooManySessions, "full")
+            .with_retry_after(Duration::from_millis(1500));
+        let res: Response<Full<Bytes>> = reject("session", &parts, r, &StatusOnly);
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(res.headers()[header::RETRY_AFTER], "2");
+        assert_eq!(
+            res.extensions().get::<Rejection>().unwrap().kind(),
+            RejectionKind::TooManySessions
+        );
+        let r = Rejection::new(RejectionKind::MethodNotAllowed, "no")
+            .with_allow(HeaderValue::from_static("POST"));
+        let res: Response<Full<Bytes>> = reject("headers", &parts, r, &JsonRpcRejection);
+        assert_eq!(res.headers()[header::ALLOW], "POST");
+    }
+}

@@ -1,0 +1,5 @@
+//! Placeholder, replaced by the session layer.
+
+/// Placeholder.
+#[derive(Debug)]
+pub struct McpSessionLayer;
