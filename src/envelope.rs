@@ -1,1 +1,665 @@
-//! TODO
+//! The JSON-RPC envelope of a POST body, read once with a size and time bound
+//! and parsed only as far as the layers need.
+//!
+//! Whichever layer needs the envelope first (the headers layer, or the session
+//! layer when it runs alone) reads the body, parses it, stores the [`Envelope`]
+//! in the request extensions and hands the same bytes on in the same body type
+//! (see [`ReplayBody`]). Later layers and the handler read it from there, so a
+//! body is parsed at most once per request.
+//!
+//! The parser extracts `jsonrpc`, `id`, `method`, `params._meta`'s
+//! `io.modelcontextprotocol/protocolVersion`, `params.name` and `params.uri`,
+//! skipping everything else without building a JSON tree.
+//!
+//! ```
+//! use mcp_tower_guard::envelope::{Envelope, MessageKind};
+//!
+//! let env = Envelope::parse(br#"{"jsonrpc":"2.0","id":1,"method":"tools/call",
+//!     "params":{"name":"echo","arguments":{"text":"hi"},
+//!     "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#).unwrap();
+//! let msg = env.single().unwrap();
+//! assert_eq!(msg.kind, MessageKind::Request);
+//! assert_eq!(msg.method.as_deref(), Some("tools/call"));
+//! assert_eq!(msg.name.as_deref(), Some("echo"));
+//! assert_eq!(env.meta_protocol_version(), Some("2026-07-28"));
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::request::Parts;
+use http::{header, HeaderMap, Request};
+use http_body::Body;
+use pin_project_lite::pin_project;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use crate::body::ReplayBody;
+use crate::rejection::{Rejection, RejectionKind};
+
+/// The `_meta` key carrying a 2026-07-28 request's protocol version.
+pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+
+/// The parsed JSON-RPC envelope of a POST body. Cloning is an `Arc` clone.
+#[derive(Clone, PartialEq)]
+pub struct Envelope {
+    messages: Arc<[Message]>,
+    batch: bool,
+}
+
+/// What the layers know about one JSON-RPC message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Message {
+    /// Request, notification or response.
+    pub kind: MessageKind,
+    /// The `id`, for requests and responses.
+    pub id: Option<RequestId>,
+    /// The `method`, for requests and notifications.
+    pub method: Option<String>,
+    /// `params._meta["io.modelcontextprotocol/protocolVersion"]`, when a string.
+    pub protocol_version: Option<String>,
+    /// `params.name`, when a string (tools/call, prompts/get).
+    pub name: Option<String>,
+    /// `params.uri`, when a string (resources/read).
+    pub uri: Option<String>,
+    /// `params.protocolVersion`, when a string: the revision a legacy `initialize` asks for.
+    pub initialize_version: Option<String>,
+}
+
+/// The three kinds of JSON-RPC message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageKind {
+    /// Has `method` and `id`.
+    Request,
+    /// Has `method`, no `id`.
+    Notification,
+    /// Has `result` or `error`, and `id`.
+    Response,
+}
+
+/// A JSON-RPC id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequestId {
+    /// A string id.
+    String(String),
+    /// A numeric id, kept as its JSON text.
+    Number(String),
+    /// `null` (only valid on error responses).
+    Null,
+}
+
+/// Why a body is not an acceptable JSON-RPC envelope.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnvelopeError {
+    /// Not valid JSON (-32700).
+    #[error("parse error: {0}")]
+    Parse(String),
+    /// Valid JSON, but not a JSON-RPC 2.0 message or batch (-32600).
+    #[error("invalid request: {0}")]
+    Invalid(String),
+}
+
+impl EnvelopeError {
+    /// The rejection this error is answered with.
+    pub fn into_rejection(self) -> Rejection {
+        match self {
+            Self::Parse(m) => Rejection::new(RejectionKind::ParseError, format!("Parse error: {m}")),
+            Self::Invalid(m) => {
+                Rejection::new(RejectionKind::InvalidRequest, format!("Invalid Request: {m}"))
+            }
+        }
+    }
+}
+
+impl Envelope {
+    /// Parses a POST body.
+    pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
+        let result = match first_non_ws(bytes) {
+            Some(b'[') => serde_json::from_slice::<Vec<RawMessage>>(bytes).map(|v| (v, true)),
+            _ => serde_json::from_slice::<RawMessage>(bytes).map(|m| (vec![m], false)),
+        };
+        let (raw, batch) = result.map_err(|e| classify(bytes, e))?;
+        if raw.is_empty() {
+            return Err(EnvelopeError::Invalid("empty batch".to_owned()));
+        }
+        let messages = raw
+            .into_iter()
+            .map(RawMessage::validate)
+            .collect::<Result<Vec<_>, _>>()?;
+        tracing::trace!(target: "mcp_tower_guard::envelope", batch, messages = messages.len(), "envelope parsed");
+        Ok(Self {
+            messages: messages.into(),
+            batch,
+        })
+    }
+
+    /// True when the body was a JSON array (a batch, 2025-03-26 and earlier).
+    pub fn is_batch(&self) -> bool {
+        self.batch
+    }
+
+    /// All messages, in body order.
+    pub fn messages(&self) -> &[Message] {
+        &self.messages
+    }
+
+    /// The message, when the body was a single message (not a batch).
+    pub fn single(&self) -> Option<&Message> {
+        if self.batch {
+            None
+        } else {
+            self.messages.first()
+        }
+    }
+
+    /// The method of a single request or notification.
+    pub fn method(&self) -> Option<&str> {
+        self.single()?.method.as_deref()
+    }
+
+    /// True when the body is a single `initialize` request.
+    pub fn is_initialize(&self) -> bool {
+        self.single()
+            .is_some_and(|m| m.kind == MessageKind::Request && m.method.as_deref() == Some("initialize"))
+    }
+
+    /// True when any message of the body is `initialize` (which must not be batched).
+    pub fn contains_initialize(&self) -> bool {
+        self.messages
+            .iter()
+            .any(|m| m.method.as_deref() == Some("initialize"))
+    }
+
+    /// `_meta` protocol version of a single message.
+    pub fn meta_protocol_version(&self) -> Option<&str> {
+        self.single()?.protocol_version.as_deref()
+    }
+
+    /// True when every message is a notification or a response (answered with 202).
+    pub fn only_notifications_or_responses(&self) -> bool {
+        self.messages.iter().all(|m| m.kind != MessageKind::Request)
+    }
+}
+
+impl fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Envelope")
+            .field("batch", &self.batch)
+            .field("messages", &self.messages)
+            .finish()
+    }
+}
+
+fn first_non_ws(bytes: &[u8]) -> Option<u8> {
+    bytes
+        .iter()
+        .copied()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+/// A data error may hide a later syntax error; JSON-RPC wants -32700 for any invalid JSON.
+fn classify(bytes: &[u8], err: serde_json::Error) -> EnvelopeError {
+    match err.classify() {
+        serde_json::error::Category::Data => {
+            match serde_json::from_slice::<IgnoredAny>(bytes) {
+                Ok(_) => EnvelopeError::Invalid(err.to_string()),
+                Err(syntax) => EnvelopeError::Parse(syntax.to_string()),
+            }
+        }
+        _ => EnvelopeError::Parse(err.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+struct RawMessage {
+    jsonrpc: Option<MaybeString>,
+    #[serde(default, deserialize_with = "present_id")]
+    id: Option<RequestId>,
+    method: Option<MaybeString>,
+    params: Option<RawParams>,
+    result: Option<IgnoredAny>,
+    error: Option<IgnoredAny>,
+}
+
+impl RawMessage {
+    fn validate(self) -> Result<Message, EnvelopeError> {
+        if self.jsonrpc.and_then(|s| s.0).as_deref() != Some("2.0") {
+            return Err(EnvelopeError::Invalid(r#""jsonrpc" must be "2.0""#.to_owned()));
+        }
+        let params = self.params.unwrap_or_default();
+        let method = match self.method {
+            Some(MaybeString(Some(m))) => Some(m),
+            Some(MaybeString(None)) => {
+                return Err(EnvelopeError::Invalid(r#""method" must be a string"#.to_owned()))
+            }
+            None => None,
+        };
+        let kind = match (&method, &self.id) {
+            (Some(_), None) => MessageKind::Notification,
+            (Some(_), Some(RequestId::Null)) => {
+                return Err(EnvelopeError::Invalid("request id must not be null".to_owned()))
+            }
+            (Some(_), Some(_)) => MessageKind::Request,
+            (None, Some(_)) if self.result.is_some() || self.error.is_some() => {
+                MessageKind::Response
+            }
+            (None, _) => {
+                return Err(EnvelopeError::Invalid(
+                    "not a JSON-RPC request, notification or response".to_owned(),
+                ))
+            }
+        };
+        Ok(Message {
+            kind,
+            id: self.id,
+            method,
+            protocol_version: params.protocol_version,
+            name: params.name,
+            uri: params.uri,
+            initialize_version: params.initialize_version,
+        })
+    }
+}
+
+fn present_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RequestId>, D::Error> {
+    RequestId::deserialize(d).map(Some)
+}
+
+impl<'de> Deserialize<'de> for RequestId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl<'de> Visitor<'de> for IdVisitor {
+            type Value = RequestId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, number or null id")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RequestId, E> {
+                Ok(RequestId::String(v.to_owned()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RequestId, E> {
+                Ok(RequestId::Number(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RequestId, E> {
+                Ok(RequestId::Number(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RequestId, E> {
+                Ok(RequestId::Number(v.to_string()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<RequestId, E> {
+                Ok(RequestId::Null)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<RequestId, E> {
+                Ok(RequestId::Null)
+            }
+        }
+        d.deserialize_any(IdVisitor)
+    }
+}
+
+/// A value kept when it is a string and skipped (as `None`) when it is anything else.
+struct MaybeString(Option<String>);
+
+impl<'de> Deserialize<'de> for MaybeString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MaybeString;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<MaybeString, E> {
+                Ok(MaybeString(Some(v.to_owned())))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<MaybeString, E> {
+                Ok(MaybeString(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<MaybeString, E> {
+                Ok(MaybeString(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<MaybeString, E> {
+                Ok(MaybeString(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<MaybeString, E> {
+                Ok(MaybeString(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<MaybeString, E> {
+                Ok(MaybeString(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<MaybeString, E> {
+                Ok(MaybeString(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MaybeString, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(MaybeString(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MaybeString, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(MaybeString(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Default)]
+struct RawParams {
+    protocol_version: Option<String>,
+    initialize_version: Option<String>,
+    name: Option<String>,
+    uri: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RawParams {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawParams;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object or array of params")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawParams, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(RawParams::default())
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawParams, A::Error> {
+                let mut params = RawParams::default();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match &*key {
+                        "_meta" => params.protocol_version = map.next_value::<RawMeta>()?.0,
+                        "name" => params.name = map.next_value::<MaybeString>()?.0,
+                        "uri" => params.uri = map.next_value::<MaybeString>()?.0,
+                        "protocolVersion" => {
+                            params.initialize_version = map.next_value::<MaybeString>()?.0
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(params)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `_meta`, keeping only the protocol version.
+struct RawMeta(Option<String>);
+
+impl<'de> Deserialize<'de> for RawMeta {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawMeta;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a _meta object")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<RawMeta, E> {
+                Ok(RawMeta(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawMeta, A::Error> {
+                let mut version = None;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == META_PROTOCOL_VERSION {
+                        version = map.next_value::<MaybeString>()?.0;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(RawMeta(version))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// How much of a POST body the layers read, and for how long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyLimits {
+    /// Largest body accepted; larger gets 413. Default 4 MiB.
+    pub max_bytes: usize,
+    /// Time allowed to receive the whole body; slower gets 408. Default 30 s. `None` disables it.
+    pub read_timeout: Option<Duration>,
+}
+
+impl Default for BodyLimits {
+    fn default() -> Self {
+        Self {
+            max_bytes: 4 * 1024 * 1024,
+            read_timeout: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
+impl BodyLimits {
+    /// The 413 rejection when `Content-Length` already announces too many bytes.
+    pub(crate) fn check_content_length(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        let announced = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        match announced {
+            Some(n) if n > self.max_bytes as u64 => Err(self.too_large()),
+            _ => Ok(()),
+        }
+    }
+
+    fn too_large(&self) -> Rejection {
+        Rejection::new(
+            RejectionKind::PayloadTooLarge,
+            format!("Request body exceeds {} bytes", self.max_bytes),
+        )
+    }
+}
+
+pin_project! {
+    /// Reads a request body into one buffer within [`BodyLimits`], then parses the
+    /// envelope and rebuilds the request with the same bytes in the same body type.
+    pub(crate) struct ReadEnvelope<B> {
+        #[pin]
+        body: B,
+        parts: Option<Parts>,
+        first: Option<Bytes>,
+        rest: BytesMut,
+        limits: BodyLimits,
+        #[pin]
+        deadline: Option<tokio::time::Sleep>,
+    }
+}
+
+impl<B> ReadEnvelope<B> {
+    /// Starts reading; the caller has already checked `Content-Length`.
+    pub(crate) fn new(req: Request<B>, limits: BodyLimits) -> Self {
+        let (parts, body) = req.into_parts();
+        Self {
+            body,
+            parts: Some(parts),
+            first: None,
+            rest: BytesMut::new(),
+            limits,
+            deadline: limits.read_timeout.map(tokio::time::sleep),
+        }
+    }
+}
+
+/// A request refused while reading its envelope, with its head for logging.
+pub(crate) type ReadRejected = (Parts, Rejection);
+
+impl<B> Future for ReadEnvelope<B>
+where
+    B: Body + ReplayBody,
+{
+    type Output = Result<Request<B>, ReadRejected>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let outcome = loop {
+            match this.body.as_mut().poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    let Ok(data) = frame.into_data() else {
+                        continue; // trailers carry no JSON
+                    };
+                    let mut data = data;
+                    let chunk = data.copy_to_bytes(data.remaining());
+                    let held = this.first.as_ref().map_or(0, Bytes::len) + this.rest.len();
+                    if held + chunk.len() > this.limits.max_bytes {
+                        break Err(this.limits.too_large());
+                    }
+                    match this.first.take() {
+                        None if this.rest.is_empty() => *this.first = Some(chunk),
+                        first => {
+                            if let Some(first) = first {
+                                this.rest.extend_from_slice(&first);
+                            }
+                            this.rest.extend_from_slice(&chunk);
+                        }
+                    }
+                }
+                Poll::Ready(Some(Err(_))) => {
+                    break Err(Rejection::new(
+                        RejectionKind::BodyReadFailed,
+                        "Request body could not be read",
+                    ))
+                }
+                Poll::Ready(None) => {
+                    let bytes = match this.first.take() {
+                        Some(first) => first,
+                        None => std::mem::take(this.rest).freeze(),
+                    };
+                    break Ok(bytes);
+                }
+                Poll::Pending => {
+                    if let Some(deadline) = this.deadline.as_mut().as_pin_mut() {
+                        ready!(deadline.poll(cx));
+                        break Err(Rejection::new(
+                            RejectionKind::BodyTimeout,
+                            "Request body not received in time",
+                        ));
+                    }
+                    return Poll::Pending;
+                }
+            }
+        };
+        let Some(mut parts) = this.parts.take() else {
+            panic!("ReadEnvelope polled after completion");
+        };
+        Poll::Ready(match outcome {
+            Ok(bytes) => match Envelope::parse(&bytes) {
+                Ok(envelope) => {
+                    parts.extensions.insert(envelope);
+                    Ok(Request::from_parts(parts, B::from_bytes(bytes)))
+                }
+                Err(e) => Err((parts, e.into_rejection())),
+            },
+            Err(rejection) => Err((parts, rejection)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(body: &str) -> Result<Vec<MessageKind>, EnvelopeError> {
+        Envelope::parse(body.as_bytes()).map(|e| e.messages().iter().map(|m| m.kind).collect())
+    }
+
+    #[test]
+    fn classifies_messages() {
+        use MessageKind::*;
+        assert_eq!(kind(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#), Ok(vec![Request]));
+        assert_eq!(kind(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#), Ok(vec![Notification]));
+        assert_eq!(kind(r#"{"jsonrpc":"2.0","id":"a","result":{}}"#), Ok(vec![Response]));
+        assert_eq!(kind(r#"{"jsonrpc":"2.0","id":"a","error":{"code":1,"message":"x"}}"#), Ok(vec![Response]));
+        assert_eq!(
+            kind(r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"x"}]"#),
+            Ok(vec![Request, Notification])
+        );
+    }
+
+    #[test]
+    fn jsonrpc_2_0_parse_error_is_32700() {
+        for bad in ["", "{", "not json", r#"{"jsonrpc":"2.0","#, "[1, {bad", "\u{0}"] {
+            let err = Envelope::parse(bad.as_bytes()).unwrap_err();
+            assert!(matches!(err, EnvelopeError::Parse(_)), "{bad:?}: {err:?}");
+            assert_eq!(err.into_rejection().code(), -32700);
+        }
+    }
+
+    #[test]
+    fn jsonrpc_2_0_invalid_request_is_32600() {
+        for bad in [
+            "1",
+            "\"x\"",
+            "null",
+            "[]",
+            "[1]",
+            r#"{"id":1,"method":"ping"}"#,
+            r#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#,
+            r#"{"jsonrpc":2,"id":1,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":5}"#,
+            r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":{},"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":1}"#,
+            r#"{"jsonrpc":"2.0","result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"x","params":5}"#,
+        ] {
+            let err = Envelope::parse(bad.as_bytes()).unwrap_err();
+            assert!(matches!(err, EnvelopeError::Invalid(_)), "{bad:?}: {err:?}");
+            assert_eq!(err.into_rejection().code(), -32600);
+        }
+    }
+
+    #[test]
+    fn extracts_meta_name_and_uri_only_when_strings() {
+        let e = Envelope::parse(
+            br#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///a","name":7,
+            "_meta":{"other":{"deep":[1,2,{"x":null}]},"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+        )
+        .unwrap();
+        let m = e.single().unwrap();
+        assert_eq!(m.uri.as_deref(), Some("file:///a"));
+        assert_eq!(m.name, None);
+        assert_eq!(e.meta_protocol_version(), Some("2026-07-28"));
+    }
+
+    #[test]
+    fn initialize_detection() {
+        let e = Envelope::parse(br#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}"#).unwrap();
+        assert!(e.is_initialize());
+        let e = Envelope::parse(br#"[{"jsonrpc":"2.0","id":0,"method":"initialize"}]"#).unwrap();
+        assert!(!e.is_initialize());
+        assert!(e.contains_initialize());
+    }
+
+    #[test]
+    fn escaped_keys_and_strings_decode() {
+        let e = Envelope::parse(br#"{"jsonrpc":"2.0","id":1,"method":"tools\/call","params":{"na\u006de":"h\u00e9"}}"#).unwrap();
+        let m = e.single().unwrap();
+        assert_eq!(m.method.as_deref(), Some("tools/call"));
+        assert_eq!(m.name.as_deref(), Some("hé"));
+    }
+
+    #[tokio::test]
+    async fn read_envelope_limits_and_replays() {
+        use http_body_util::{BodyExt, Full};
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+        let req = Request::new(Full::new(Bytes::from(body)));
+        let req = ReadEnvelope::new(req, BodyLimits::default()).await.unwrap();
+        assert!(req.extensions().get::<Envelope>().is_some());
+        let bytes = req.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(bytes, body.as_bytes());
+
+        let limits = BodyLimits { max_bytes: 10, read_timeout: None };
+        let req = Request::new(Full::new(Bytes::from(body)));
+        let (_, rejection) = ReadEnvelope::new(req, limits).await.unwrap_err();
+        assert_eq!(rejection.kind(), RejectionKind::PayloadTooLarge);
+    }
+}

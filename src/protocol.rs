@@ -1,1 +1,331 @@
-//! TODO
+//! MCP protocol revisions, the two eras, and the one function that decides a
+//! request's era. No other place in the crate compares version strings.
+//!
+//! - **Legacy** (2024-11-05 to 2025-11-25): `initialize` handshake, `Mcp-Session-Id`,
+//!   GET streams and DELETE.
+//! - **Modern** (2026-07-28 and later): every POST carries its version in the
+//!   `MCP-Protocol-Version` header and in `params._meta`; no sessions, no GET, no DELETE.
+//!
+//! ```
+//! use mcp_tower_guard::protocol::{Era, ProtocolVersion};
+//!
+//! let v: ProtocolVersion = "2026-07-28".parse().unwrap();
+//! assert_eq!(v, ProtocolVersion::V2026_07_28);
+//! assert_eq!(v.era(), Era::Modern);
+//! assert_eq!(ProtocolVersion::V2025_06_18.era(), Era::Legacy);
+//! assert!("2025-6-18".parse::<ProtocolVersion>().is_err());
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use http::{HeaderMap, HeaderValue, Method};
+
+use crate::envelope::Envelope;
+use crate::header::MCP_PROTOCOL_VERSION;
+use crate::ConfigError;
+
+/// A protocol revision identifier, `YYYY-MM-DD`. Ordered by date.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProtocolVersion {
+    // yyyymmdd as a number: ordering and equality are integer compares.
+    date: u32,
+}
+
+/// Which generation of the transport a request speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Era {
+    /// 2024-11-05 to 2025-11-25: sessions, GET streams, DELETE.
+    Legacy,
+    /// 2026-07-28 and later: stateless, POST only.
+    Modern,
+}
+
+impl ProtocolVersion {
+    /// 2024-11-05, the first revision (HTTP+SSE transport).
+    pub const V2024_11_05: Self = Self { date: 2024_11_05 };
+    /// 2025-03-26: Streamable HTTP, sessions, JSON-RPC batches.
+    pub const V2025_03_26: Self = Self { date: 2025_03_26 };
+    /// 2025-06-18: `MCP-Protocol-Version` header, batches removed.
+    pub const V2025_06_18: Self = Self { date: 2025_06_18 };
+    /// 2025-11-25: 403 for a present, invalid Origin; SSE priming events.
+    pub const V2025_11_25: Self = Self { date: 2025_11_25 };
+    /// 2026-07-28: sessions removed, every request self-describing (SEP-2567, SEP-2575, SEP-2243).
+    pub const V2026_07_28: Self = Self { date: 2026_07_28 };
+
+    /// The version a legacy request without the header is assumed to speak (spec 2025-06-18 and later).
+    pub const LEGACY_DEFAULT: Self = Self::V2025_03_26;
+
+    /// The first revision of the modern era.
+    pub const FIRST_MODERN: Self = Self::V2026_07_28;
+
+    /// Every revision this crate knows, oldest first.
+    pub const KNOWN: [Self; 5] = [
+        Self::V2024_11_05,
+        Self::V2025_03_26,
+        Self::V2025_06_18,
+        Self::V2025_11_25,
+        Self::V2026_07_28,
+    ];
+
+    /// Parses `YYYY-MM-DD` from raw bytes (a header value), strictly: ten ASCII
+    /// characters, digits and two dashes, month 01-12, day 01-31.
+    pub fn parse_bytes(bytes: &[u8]) -> Option<Self> {
+        let [y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = *bytes else {
+            return None;
+        };
+        let mut date = 0u32;
+        for c in [y1, y2, y3, y4, m1, m2, d1, d2] {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            date = date * 10 + u32::from(c - b'0');
+        }
+        let month = date / 100 % 100;
+        let day = date % 100;
+        if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+            return None;
+        }
+        Some(Self { date })
+    }
+
+    /// The era this revision belongs to.
+    pub const fn era(self) -> Era {
+        if self.date >= Self::FIRST_MODERN.date {
+            Era::Modern
+        } else {
+            Era::Legacy
+        }
+    }
+
+    /// True for revisions that allow JSON-RPC batches in a POST body (2025-03-26 and earlier).
+    pub const fn allows_batch(self) -> bool {
+        self.date <= Self::V2025_03_26.date
+    }
+
+    /// The version as a header value.
+    pub fn to_header_value(self) -> HeaderValue {
+        // Ten ASCII characters: always a valid header value.
+        HeaderValue::from_str(&self.to_string()).unwrap_or(HeaderValue::from_static(""))
+    }
+}
+
+impl FromStr for ProtocolVersion {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse_bytes(s.as_bytes()).ok_or_else(|| ConfigError::InvalidProtocolVersion {
+            entry: s.to_owned(),
+            reason: "expected a revision in YYYY-MM-DD form".to_owned(),
+        })
+    }
+}
+
+impl fmt::Display for ProtocolVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.date;
+        write!(f, "{:04}-{:02}-{:02}", d / 10000, d / 100 % 100, d % 100)
+    }
+}
+
+impl fmt::Debug for ProtocolVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ProtocolVersion({self})")
+    }
+}
+
+impl serde::Serialize for ProtocolVersion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// The set of revisions a server accepts. Cloning is an `Arc` clone.
+///
+/// ```
+/// use mcp_tower_guard::protocol::{ProtocolVersion, SupportedVersions};
+///
+/// let all = SupportedVersions::default();
+/// assert!(all.contains(ProtocolVersion::V2024_11_05));
+/// let modern_only = SupportedVersions::new(["2026-07-28"]).unwrap();
+/// assert!(!modern_only.contains(ProtocolVersion::V2025_11_25));
+/// assert!(SupportedVersions::new(["latest"]).is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct SupportedVersions(Arc<[ProtocolVersion]>);
+
+impl SupportedVersions {
+    /// Builds the set from revision strings; an empty or malformed list is an error.
+    pub fn new<I, S>(versions: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut list = versions
+            .into_iter()
+            .map(|v| v.as_ref().parse())
+            .collect::<Result<Vec<ProtocolVersion>, _>>()?;
+        if list.is_empty() {
+            return Err(ConfigError::InvalidSetting {
+                setting: "supported_versions",
+                reason: "at least one protocol version is required".to_owned(),
+            });
+        }
+        list.sort_unstable();
+        list.dedup();
+        Ok(Self(list.into()))
+    }
+
+    /// True when `version` is accepted.
+    pub fn contains(&self, version: ProtocolVersion) -> bool {
+        self.0.contains(&version)
+    }
+
+    /// The accepted revisions, oldest first.
+    pub fn as_slice(&self) -> &[ProtocolVersion] {
+        &self.0
+    }
+
+    /// The newest accepted revision.
+    pub fn latest(&self) -> ProtocolVersion {
+        // The constructor guarantees at least one entry.
+        self.0.last().copied().unwrap_or(ProtocolVersion::FIRST_MODERN)
+    }
+
+    /// True when any accepted revision is of `era`.
+    pub fn has_era(&self, era: Era) -> bool {
+        self.0.iter().any(|v| v.era() == era)
+    }
+
+    /// The list as strings, for error messages and `error.data.supported`.
+    pub fn to_strings(&self) -> Vec<String> {
+        self.0.iter().map(ToString::to_string).collect()
+    }
+}
+
+impl Default for SupportedVersions {
+    /// Every known revision: 2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28.
+    fn default() -> Self {
+        Self(Arc::new(ProtocolVersion::KNOWN))
+    }
+}
+
+impl fmt::Debug for SupportedVersions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.iter()).finish()
+    }
+}
+
+/// What the `MCP-Protocol-Version` header of a request says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VersionHeader<'a> {
+    /// No header.
+    Absent,
+    /// One header holding a well-formed revision.
+    Valid(ProtocolVersion),
+    /// A malformed value, or the header repeated (the raw first value, for messages).
+    Invalid(&'a [u8]),
+}
+
+impl<'a> VersionHeader<'a> {
+    /// Reads the header from `headers`.
+    pub fn read(headers: &'a HeaderMap) -> Self {
+        let mut values = headers.get_all(MCP_PROTOCOL_VERSION).iter();
+        match (values.next(), values.next()) {
+            (None, _) => Self::Absent,
+            (Some(v), None) => match ProtocolVersion::parse_bytes(v.as_bytes()) {
+                Some(version) => Self::Valid(version),
+                None => Self::Invalid(v.as_bytes()),
+            },
+            (Some(v), Some(_)) => Self::Invalid(v.as_bytes()),
+        }
+    }
+}
+
+/// The protocol version and era accepted for a request, put in the request
+/// extensions by [`McpHeadersLayer`](crate::McpHeadersLayer) (and by the session
+/// layer when it runs alone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestProtocol {
+    /// The revision the request speaks (assumed 2025-03-26 for a legacy request without the header).
+    pub version: ProtocolVersion,
+    /// Its era.
+    pub era: Era,
+    /// True when the version was assumed rather than sent.
+    pub assumed: bool,
+}
+
+/// Decides which era a request belongs to, from its method, its
+/// `MCP-Protocol-Version` header and (for POST) its parsed envelope.
+///
+/// - A well-formed header decides by its own revision.
+/// - Otherwise a POST whose body carries `_meta` `io.modelcontextprotocol/protocolVersion`
+///   of a modern revision is modern (it will then fail the header checks).
+/// - Everything else (an `initialize`, a legacy client that omits the header, GET, DELETE) is legacy.
+///
+/// ```
+/// use http::{HeaderMap, Method};
+/// use mcp_tower_guard::protocol::{request_era, Era};
+///
+/// let mut headers = HeaderMap::new();
+/// assert_eq!(request_era(&Method::GET, &headers, None), Era::Legacy);
+/// headers.insert("mcp-protocol-version", "2026-07-28".parse().unwrap());
+/// assert_eq!(request_era(&Method::POST, &headers, None), Era::Modern);
+/// ```
+pub fn request_era(method: &Method, headers: &HeaderMap, envelope: Option<&Envelope>) -> Era {
+    if let VersionHeader::Valid(v) = VersionHeader::read(headers) {
+        return v.era();
+    }
+    if method == Method::POST {
+        let body_modern = envelope
+            .and_then(Envelope::meta_protocol_version)
+            .and_then(|v| ProtocolVersion::parse_bytes(v.as_bytes()))
+            .is_some_and(|v| v.era() == Era::Modern);
+        if body_modern {
+            return Era::Modern;
+        }
+    }
+    Era::Legacy
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_displays_round_trip() {
+        for v in ProtocolVersion::KNOWN {
+            assert_eq!(v.to_string().parse::<ProtocolVersion>().unwrap(), v);
+        }
+        assert_eq!(ProtocolVersion::V2025_03_26.to_string(), "2025-03-26");
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        for bad in [
+            "", "2025-03-2", "2025-3-26", "2025/03/26", "2025-13-01", "2025-00-10", "2025-01-32",
+            "2025-01-00", " 2025-03-26", "2025-03-26 ", "２０２５-03-26", "abcd-ef-gh",
+        ] {
+            assert!(ProtocolVersion::parse_bytes(bad.as_bytes()).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn eras_and_batches() {
+        assert_eq!(ProtocolVersion::V2025_11_25.era(), Era::Legacy);
+        assert_eq!(ProtocolVersion::V2026_07_28.era(), Era::Modern);
+        assert_eq!("2027-01-01".parse::<ProtocolVersion>().unwrap().era(), Era::Modern);
+        assert!(ProtocolVersion::V2025_03_26.allows_batch());
+        assert!(ProtocolVersion::V2024_11_05.allows_batch());
+        assert!(!ProtocolVersion::V2025_06_18.allows_batch());
+    }
+
+    #[test]
+    fn duplicate_header_is_invalid() {
+        let mut h = HeaderMap::new();
+        h.append(MCP_PROTOCOL_VERSION, HeaderValue::from_static("2025-06-18"));
+        h.append(MCP_PROTOCOL_VERSION, HeaderValue::from_static("2026-07-28"));
+        assert!(matches!(VersionHeader::read(&h), VersionHeader::Invalid(_)));
+    }
+}
