@@ -44,15 +44,15 @@ pub enum Era {
 
 impl ProtocolVersion {
     /// 2024-11-05, the first revision (HTTP+SSE transport).
-    pub const V2024_11_05: Self = Self { date: 2024_11_05 };
+    pub const V2024_11_05: Self = Self { date: 20241105 };
     /// 2025-03-26: Streamable HTTP, sessions, JSON-RPC batches.
-    pub const V2025_03_26: Self = Self { date: 2025_03_26 };
+    pub const V2025_03_26: Self = Self { date: 20250326 };
     /// 2025-06-18: `MCP-Protocol-Version` header, batches removed.
-    pub const V2025_06_18: Self = Self { date: 2025_06_18 };
+    pub const V2025_06_18: Self = Self { date: 20250618 };
     /// 2025-11-25: 403 for a present, invalid Origin; SSE priming events.
-    pub const V2025_11_25: Self = Self { date: 2025_11_25 };
+    pub const V2025_11_25: Self = Self { date: 20251125 };
     /// 2026-07-28: sessions removed, every request self-describing (SEP-2567, SEP-2575, SEP-2243).
-    pub const V2026_07_28: Self = Self { date: 2026_07_28 };
+    pub const V2026_07_28: Self = Self { date: 20260728 };
 
     /// The version a legacy request without the header is assumed to speak (spec 2025-06-18 and later).
     pub const LEGACY_DEFAULT: Self = Self::V2025_03_26;

@@ -1,6 +1,6 @@
 //! The one rejection path every layer uses.
 //!
-//! A layer that refuses a request builds a [`Rejection`], and [`reject`] turns it
+//! A layer that refuses a request builds a [`Rejection`], and one shared function turns it
 //! into the response: it emits one `tracing` event (target
 //! `mcp_tower_guard::rejection`), asks the layer's [`RejectionResponse`] for the
 //! response, stores the [`Rejection`] in the response extensions and adds the

@@ -1,5 +1,113 @@
-//! Placeholder, replaced by the origin layer.
+//! Origin allowlist: the MCP "validate the `Origin` header" rule.
+//!
+//! Browsers put the page's origin in `Origin` on every cross-origin request
+//! and every POST, and a page cannot forge it. A page on `https://evil.example`
+//! that reaches a local MCP server (through DNS rebinding, or a `no-cors` POST
+//! to `http://localhost`) is refused here even when its `Host` looks right, so
+//! use this layer together with [`HostCheckLayer`](crate::HostCheckLayer).
+//!
+//! Clients that are not browsers (CLIs, desktop apps, SDK clients) send no
+//! `Origin`; an absent `Origin` passes unless
+//! [`OriginGuardLayer::require_origin`] is set.
+//!
+//! # Example
+//!
+//! ```
+//! use bytes::Bytes;
+//! use http::{Method, Request, Response, StatusCode};
+//! use http_body_util::Full;
+//! use mcp_tower_guard::{OriginGuardLayer, Rejection, RejectionKind};
+//! use tower::{Service, ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut svc = ServiceBuilder::new()
+//!     .layer(OriginGuardLayer::localhost().allow_origin("https://app.example.com")?)
+//!     .service_fn(|_req: Request<Full<Bytes>>| async {
+//!         Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from("ok"))))
+//!     });
+//!
+//! // No Origin: a CLI client. Passes.
+//! let cli = Request::post("/mcp").body(Full::default())?;
+//! assert_eq!(svc.ready().await?.call(cli).await?.status(), StatusCode::OK);
+//!
+//! let app = Request::post("/mcp").header("origin", "https://app.example.com").body(Full::default())?;
+//! assert_eq!(svc.ready().await?.call(app).await?.status(), StatusCode::OK);
+//!
+//! // GET opens the SSE stream: checked like every other method.
+//! let evil = Request::get("/mcp").header("origin", "https://evil.example").body(Full::default())?;
+//! let res = svc.ready().await?.call(evil).await?;
+//! assert_eq!(res.status(), StatusCode::FORBIDDEN);
+//! assert!(res.headers().get("www-authenticate").is_none());
+//! assert_eq!(res.extensions().get::<Rejection>().map(|r| r.kind()), Some(RejectionKind::OriginNotAllowed));
+//!
+//! let sandboxed = Request::post("/mcp").header("origin", "null").body(Full::default())?;
+//! assert_eq!(svc.ready().await?.call(sandboxed).await?.status(), StatusCode::FORBIDDEN);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Allowlist entries
+//!
+//! | entry | matches |
+//! |---|---|
+//! | `https://app.example.com` | that origin on the scheme's default port (443); `https://app.example.com:443` too |
+//! | `http://localhost:3000` | that port only |
+//! | `http://localhost:*` | any port, including the default |
+//! | `https://*.example.com` | `https://a.example.com`, `https://a.b.example.com`; **not** `https://example.com` |
+//! | `null` | the opaque origin, same as [`OriginGuardLayer::allow_null_origin`] |
+//!
+//! Entries are `scheme://host[:port]`; one trailing `/` is tolerated, any other
+//! path, a query, fragment or userinfo is a
+//! [`ConfigError::InvalidOrigin`](crate::ConfigError::InvalidOrigin).
+//!
+//! # Matching rules
+//!
+//! Origins are compared as RFC 6454 tuples `(scheme, host, port)`: scheme and
+//! host case-insensitively, a trailing dot on the host ignored, the missing
+//! port replaced by the scheme's default (`http`/`ws` 80, `https`/`wss` 443).
+//! The scheme matters: `https://localhost:3000` does not match
+//! `http://localhost:3000`. Hosts follow the rules of [`crate::host`]: IPv6 is
+//! compared as an address, IPv4 shorthands (`http://127.1`) are names and
+//! match no IP entry. A header value with a path (even a bare trailing `/`,
+//! which browsers never send), userinfo, a query, whitespace or non-ASCII
+//! bytes, or two `Origin` headers, is malformed.
+//!
+//! To ask the same question elsewhere, use [`OriginGuardLayer::allowed_origins`]
+//! and [`OriginList::matches`].
+//!
+//! # With a CORS layer
+//!
+//! A browser page on another origin that calls the server sends a CORS
+//! preflight (`OPTIONS` with `Access-Control-Request-Method`) first. Put the
+//! CORS layer **outside** the guard so it answers preflights itself; real
+//! requests then pass the CORS layer and are checked here. Outermost first:
+//!
+//! ```text
+//! HostCheckLayer -> CorsLayer -> OriginGuardLayer -> MCP service
+//! ```
+//!
+//! The CORS layer answers a preflight without calling the guard, so the
+//! guard never sees preflights; a preflight is harmless on its own, and the
+//! request that follows is checked. Build the CORS allowlist from
+//! [`OriginGuardLayer::allowed_origins`] so the two cannot disagree (with the
+//! `cors` feature, `mcp_tower_guard::cors::mcp_cors` does exactly that). Any
+//! `OPTIONS` request that does reach the guard (no CORS layer, or not a
+//! preflight) is checked like every other method.
+//!
+//! # Behind a reverse proxy
+//!
+//! Proxies normally pass `Origin` through untouched. One that strips it makes
+//! every request look like a non-browser client; one that rewrites it causes
+//! false rejections. Roll a new allowlist out with
+//! [`OriginGuardLayer::report_only`] and watch the
+//! `mcp_tower_guard::rejection` log target before enforcing it.
 
-/// Placeholder.
-#[derive(Debug)]
-pub struct OriginGuardLayer;
+mod config;
+mod layer;
+pub(crate) mod parse;
+mod service;
+
+pub use self::config::OriginList;
+pub use self::layer::OriginGuardLayer;
+pub use self::service::OriginGuard;

@@ -1,0 +1,99 @@
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_service::Service;
+
+use super::config::HostConfig;
+use crate::future::ResponseFuture;
+use crate::rejection::{reject, RejectionResponse};
+use crate::{JsonRpcRejection, Rejection};
+
+/// The service built by [`HostCheckLayer`](super::HostCheckLayer).
+///
+/// The check runs in [`call`](Service::call), before the inner service is
+/// called; a refused request never reaches it. See the
+/// [module docs](crate::host) for an example.
+pub struct HostCheck<S, R = JsonRpcRejection> {
+    inner: S,
+    config: Arc<HostConfig>,
+    rejection: R,
+}
+
+impl<S, R> HostCheck<S, R> {
+    pub(super) fn new(inner: S, config: Arc<HostConfig>, rejection: R) -> Self {
+        Self {
+            inner,
+            config,
+            rejection,
+        }
+    }
+
+    /// The pure decision for `request`: `Ok` if it would be passed on, else the
+    /// [`Rejection`] it would be answered with.
+    pub fn check<B>(&self, request: &Request<B>) -> Result<(), Rejection> {
+        self.config
+            .check(request.uri(), request.headers(), request.extensions())
+    }
+
+    /// A reference to the inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// A mutable reference to the inner service.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes `self`, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: Clone, R: Clone> Clone for HostCheck<S, R> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            config: Arc::clone(&self.config),
+            rejection: self.rejection.clone(),
+        }
+    }
+}
+
+impl<S: fmt::Debug, R> fmt::Debug for HostCheck<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostCheck")
+            .field("inner", &self.inner)
+            .field("config", &self.config)
+            .field("rejection", &std::any::type_name::<R>())
+            .finish()
+    }
+}
+
+impl<S, R, ReqB, ResB> Service<Request<ReqB>> for HostCheck<S, R>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    R: RejectionResponse<ResB>,
+{
+    type Response = Response<ResB>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResB>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqB>) -> Self::Future {
+        match self.check(&request) {
+            Ok(()) => ResponseFuture::inner(self.inner.call(request)),
+            Err(rejection) => {
+                let (parts, _body) = request.into_parts();
+                ResponseFuture::rejected(reject("host", &parts, rejection, &self.rejection))
+            }
+        }
+    }
+}

@@ -1,0 +1,195 @@
+use std::fmt;
+use std::sync::Arc;
+
+use tower_layer::Layer;
+
+use super::config::{OriginConfig, OriginList, LOCALHOST};
+use super::OriginGuard;
+use crate::{ConfigError, JsonRpcRejection};
+
+/// Refuses requests whose `Origin` header is present but not allowed: the
+/// MCP rule "servers MUST validate the `Origin` header on all incoming
+/// connections … if present and invalid, MUST respond with HTTP 403".
+///
+/// | `Origin` | result |
+/// |---|---|
+/// | absent | passes, unless [`require_origin(true)`](OriginGuardLayer::require_origin): 403 [`MissingOrigin`](crate::RejectionKind::MissingOrigin) |
+/// | on the list | passes |
+/// | `null` | 403 [`NullOrigin`](crate::RejectionKind::NullOrigin) unless [`allow_null_origin(true)`](OriginGuardLayer::allow_null_origin) |
+/// | malformed, userinfo, path, two headers | 403 [`MalformedOrigin`](crate::RejectionKind::MalformedOrigin) |
+/// | well-formed, not listed | 403 [`OriginNotAllowed`](crate::RejectionKind::OriginNotAllowed) |
+///
+/// Every method is checked, `GET`, `DELETE` and `OPTIONS` included.
+/// Rejections never carry `WWW-Authenticate`. Cloning the layer, and calling
+/// [`Layer::layer`], only clones an [`Arc`].
+///
+/// See the [module docs](crate::origin) for entry syntax and an example.
+#[must_use]
+pub struct OriginGuardLayer<R = JsonRpcRejection> {
+    pub(super) config: Arc<OriginConfig>,
+    pub(super) rejection: R,
+}
+
+impl OriginGuardLayer {
+    /// A guard that allows the given origins (see the
+    /// [module docs](crate::origin#allowlist-entries) for the syntax).
+    ///
+    /// An empty list is allowed: then every request that carries an `Origin`
+    /// (every browser request) is refused, and clients that send none pass.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidOrigin`] naming the first entry that does not parse.
+    ///
+    /// ```
+    /// use mcp_tower_guard::{ConfigError, OriginGuardLayer};
+    ///
+    /// let guard = OriginGuardLayer::new(["https://app.example.com", "http://localhost:*"])?;
+    /// # let _ = guard;
+    /// let err = OriginGuardLayer::new(["http://user@localhost"]).unwrap_err();
+    /// assert!(matches!(err, ConfigError::InvalidOrigin { .. }));
+    /// # Ok::<(), ConfigError>(())
+    /// ```
+    pub fn new<I, O>(origins: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = O>,
+        O: AsRef<str>,
+    {
+        let mut list = OriginList::empty();
+        for origin in origins {
+            list.push(origin.as_ref())?;
+        }
+        Ok(Self {
+            config: Arc::new(OriginConfig::new(list)),
+            rejection: JsonRpcRejection,
+        })
+    }
+
+    /// Local pages only: `http` and `https` on `localhost`, `127.0.0.1` and
+    /// `[::1]`, any port.
+    pub fn localhost() -> Self {
+        let mut list = OriginList::empty();
+        for entry in LOCALHOST {
+            // The preset entries are valid; a failure would only drop one.
+            let _ = list.push(entry);
+        }
+        Self {
+            config: Arc::new(OriginConfig::new(list)),
+            rejection: JsonRpcRejection,
+        }
+    }
+}
+
+impl Default for OriginGuardLayer {
+    /// Same as [`OriginGuardLayer::localhost`].
+    fn default() -> Self {
+        Self::localhost()
+    }
+}
+
+impl<R> OriginGuardLayer<R> {
+    /// Adds one origin to the allowlist. `"null"` is the same as
+    /// [`allow_null_origin(true)`](OriginGuardLayer::allow_null_origin).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidOrigin`] if the entry does not parse.
+    pub fn allow_origin(mut self, origin: impl AsRef<str>) -> Result<Self, ConfigError> {
+        Arc::make_mut(&mut self.config).list.push(origin.as_ref())?;
+        Ok(self)
+    }
+
+    /// Adds several origins to the allowlist.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidOrigin`] naming the first entry that does not parse.
+    pub fn allow_origins<I, O>(mut self, origins: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = O>,
+        O: AsRef<str>,
+    {
+        let config = Arc::make_mut(&mut self.config);
+        for origin in origins {
+            config.list.push(origin.as_ref())?;
+        }
+        Ok(self)
+    }
+
+    /// Accepts the opaque origin `Origin: null` (sent by sandboxed iframes,
+    /// `file:` pages and some redirects). Off by default: any page can put
+    /// itself in a sandbox, so `null` proves nothing.
+    pub fn allow_null_origin(mut self, allow: bool) -> Self {
+        Arc::make_mut(&mut self.config).list.set_allow_null(allow);
+        self
+    }
+
+    /// Refuses requests without an `Origin` (403
+    /// [`MissingOrigin`](crate::RejectionKind::MissingOrigin)). Off by default:
+    /// CLI and desktop clients send no `Origin`, and browsers always do on the
+    /// requests that matter (cross-origin, and every POST).
+    pub fn require_origin(mut self, require: bool) -> Self {
+        Arc::make_mut(&mut self.config).require_origin = require;
+        self
+    }
+
+    /// Report-only mode: a request that would be refused is logged with
+    /// `tracing::warn!` (target `mcp_tower_guard::rejection`, field
+    /// `report_only = true`) and passed on. For rolling out an allowlist
+    /// behind a proxy whose behaviour is not known yet; never for production.
+    pub fn report_only(mut self, report_only: bool) -> Self {
+        Arc::make_mut(&mut self.config).report_only = report_only;
+        self
+    }
+
+    /// The allowlist, to ask "is this `Origin` allowed?" with the same rules
+    /// elsewhere (a CORS layer, a handler).
+    pub fn allowed_origins(&self) -> &OriginList {
+        &self.config.list
+    }
+
+    /// Whether [`require_origin`](OriginGuardLayer::require_origin) is on.
+    pub fn requires_origin(&self) -> bool {
+        self.config.require_origin
+    }
+
+    /// Whether [`report_only`](OriginGuardLayer::report_only) is on.
+    pub fn is_report_only(&self) -> bool {
+        self.config.report_only
+    }
+
+    /// Replaces the response builder used for rejections (see
+    /// [`RejectionResponse`](crate::RejectionResponse)).
+    pub fn with_rejection<R2: Clone>(self, rejection: R2) -> OriginGuardLayer<R2> {
+        OriginGuardLayer {
+            config: self.config,
+            rejection,
+        }
+    }
+}
+
+impl<R: Clone> Clone for OriginGuardLayer<R> {
+    fn clone(&self) -> Self {
+        Self {
+            config: Arc::clone(&self.config),
+            rejection: self.rejection.clone(),
+        }
+    }
+}
+
+impl<R> fmt::Debug for OriginGuardLayer<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OriginGuardLayer")
+            .field("config", &self.config)
+            .field("rejection", &std::any::type_name::<R>())
+            .finish()
+    }
+}
+
+impl<S, R: Clone> Layer<S> for OriginGuardLayer<R> {
+    type Service = OriginGuard<S, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        OriginGuard::new(inner, Arc::clone(&self.config), self.rejection.clone())
+    }
+}
