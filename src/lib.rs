@@ -20,6 +20,8 @@
 
 pub mod bind;
 pub mod body;
+#[cfg(feature = "cors")]
+pub mod cors;
 mod error;
 pub mod envelope;
 pub mod future;

@@ -1,5 +1,155 @@
-//! Placeholder, replaced by the headers layer.
+//! MCP transport headers for both protocol eras: `MCP-Protocol-Version`,
+//! `Mcp-Method`, `Mcp-Name`, `Accept`, `Content-Type`, allowed methods and POST
+//! body limits.
+//!
+//! [`McpHeadersLayer`] decides before calling the inner service. A rejected
+//! request never reaches it; the response is a JSON-RPC error (see
+//! [`crate::rejection`]) with the [`Rejection`](crate::Rejection) in its extensions.
+//!
+//! # Example
+//!
+//! ```
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::Full;
+//! use mcp_tower_guard::protocol::{Era, RequestProtocol};
+//! use mcp_tower_guard::{McpHeadersLayer, Rejection};
+//! use tower::{Service, ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut svc = ServiceBuilder::new()
+//!     .layer(McpHeadersLayer::new())
+//!     .service_fn(|req: Request<Full<Bytes>>| async move {
+//!         let protocol = req.extensions().get::<RequestProtocol>().copied().unwrap();
+//!         assert_eq!(protocol.era, Era::Modern);
+//!         Ok::<_, std::convert::Infallible>(Response::new(Full::<Bytes>::from(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#)))
+//!     });
+//!
+//! let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo",
+//!     "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#;
+//! let request = |name: &str| {
+//!     Request::post("/mcp")
+//!         .header("accept", "application/json, text/event-stream")
+//!         .header("content-type", "application/json")
+//!         .header("mcp-protocol-version", "2026-07-28")
+//!         .header("mcp-method", "tools/call")
+//!         .header("mcp-name", name)
+//!         .body(Full::<Bytes>::from(body))
+//! };
+//!
+//! let res = svc.ready().await?.call(request("echo")?).await?;
+//! assert_eq!(res.status(), StatusCode::OK);
+//! assert_eq!(res.headers()["mcp-protocol-version"], "2026-07-28");
+//!
+//! // A load balancer routing on `Mcp-Name` must see what the server executes.
+//! let res = svc.ready().await?.call(request("delete_everything")?).await?;
+//! assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+//! assert_eq!(res.extensions().get::<Rejection>().unwrap().code(), -32020);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Rules
+//!
+//! **Methods.** POST, GET and DELETE are served; anything else, including
+//! OPTIONS and HEAD, gets 405 with `Allow: GET, POST, DELETE` (`Allow: POST`
+//! when no legacy revision is supported). CORS preflights are answered by a
+//! CORS layer placed outside this one (see `cors::mcp_cors` with the `cors`
+//! feature). GET and DELETE never touch the body; they get 405 with
+//! `Allow: POST` when they carry a 2026-07-28 (or later) `MCP-Protocol-Version`
+//! or when no legacy revision is supported ("HTTP GET or DELETE to the MCP
+//! endpoint: respond with 405 Method Not Allowed").
+//!
+//! **`Accept`.** A POST must accept both `application/json` and
+//! `text/event-stream`, a GET `text/event-stream`, else 406. The header is
+//! parsed as RFC 9110 says (see [`Accept`]): lists, wildcards, case, parameters
+//! and weights, with `q=0` excluding a type even under a wildcard. A missing or
+//! malformed `Accept` gets 406, as in the TypeScript and Python SDKs (the spec
+//! makes the header a client MUST). [`McpHeadersLayer::check_accept`] turns the
+//! check off for clients such as bare `curl`.
+//!
+//! **`Content-Type`.** A POST must say `application/json` (any case, any
+//! parameters), else 415.
+//!
+//! **Body.** A POST body is read once, within [`BodyLimits`](crate::envelope::BodyLimits)
+//! (default 4 MiB, 30 s): a `Content-Length` over the limit gets 413 before a
+//! byte is read, a longer body 413, a slower one 408. It is parsed into an
+//! [`Envelope`](crate::envelope::Envelope) stored in the request extensions, and
+//! the same bytes go on in the same body type. If an `Envelope` is already in the
+//! extensions (another layer read the body first) it is used as is. Invalid JSON
+//! gets 400 -32700, JSON that is not JSON-RPC 400 -32600.
+//!
+//! **Era.** [`request_era`](crate::protocol::request_era) decides: a well-formed
+//! `MCP-Protocol-Version` by its own revision, otherwise a body `_meta`
+//! `io.modelcontextprotocol/protocolVersion` of 2026-07-28 or later makes the
+//! request modern.
+//!
+//! **Legacy era (2024-11-05 to 2025-11-25).**
+//! - No header: the request is taken as 2025-03-26 ("the server SHOULD assume
+//!   protocol version 2025-03-26") and marked `assumed`; the session layer may
+//!   replace that with the session's negotiated version. `initialize` needs no
+//!   header. When no legacy revision is supported the request gets 400 -32020
+//!   naming the supported versions (2026-07-28: "A server that does not support
+//!   such clients MUST reject a request without the header").
+//! - A malformed, repeated or unsupported header gets 400 with JSON-RPC -32000,
+//!   a message listing the supported versions, and
+//!   `data: {"supported": [...], "requested": "..."}` ("If the server receives a
+//!   request with an invalid or unsupported MCP-Protocol-Version, it MUST
+//!   respond with 400 Bad Request").
+//! - A header on `initialize` is validated too when present (the spec only
+//!   speaks of "subsequent requests"; the Go SDK validates, the TypeScript SDK
+//!   skips it). One rule for every request means a bad header never slips through.
+//! - A JSON-RPC batch is allowed only by a version that allows batches
+//!   (2025-03-26 and 2024-11-05, including the assumed 2025-03-26, provided one
+//!   of them is supported), else 400 -32600; `initialize` inside a batch is
+//!   400 -32600 ("The initialize request MUST NOT be part of a JSON-RPC batch").
+//!
+//! **Modern era (2026-07-28 and later)**, checked in this order:
+//! 1. `MCP-Protocol-Version` is required on every POST (missing, malformed or
+//!    repeated: 400 -32020) and must be supported (400 -32022 with
+//!    `data: {"supported": [...], "requested": "..."}`).
+//! 2. The body must be a single request or notification ("The client MUST NOT
+//!    send JSON-RPC responses"): a batch or a response gets 400 -32600.
+//! 3. The header must equal the body's `_meta`
+//!    `io.modelcontextprotocol/protocolVersion`, else 400 -32020.
+//! 4. `Mcp-Method` must equal the body's `method` (case-sensitive), else 400
+//!    -32020. It is required on requests; on a notification it is checked when
+//!    present, since the revision defines no header requirements for
+//!    notification POSTs.
+//! 5. `Mcp-Name` must equal `params.name` (`tools/call`, `prompts/get`) or
+//!    `params.uri` (`resources/read`) after decoding the `=?base64?…?=`
+//!    sentinel (see [`decode_value`]), else 400 -32020: missing while the body
+//!    has the value, different, malformed Base64, not UTF-8, raw non-ASCII
+//!    bytes, or repeated. Other methods' `Mcp-Name` is not looked at.
+//!
+//! **Request extensions.** An accepted request carries a
+//! [`RequestProtocol`](crate::protocol::RequestProtocol) (version, era, assumed).
+//!
+//! **Response headers** (added only when the response lacks them):
+//! `X-Content-Type-Options: nosniff` on every response, rejections included;
+//! the configured `Server` ([`McpHeadersLayer::server_header`]);
+//! `MCP-Protocol-Version` with the version the request declared (not an assumed
+//! one); and on `text/event-stream` responses `X-Accel-Buffering: no` ("servers
+//! SHOULD include the X-Accel-Buffering: no header") and `Cache-Control: no-cache`.
+//!
+//! # Body types
+//!
+//! The request body must implement [`ReplayBody`](crate::body::ReplayBody)
+//! (axum's `Body`, `Full<Bytes>`, `BoxBody`, ...); map `hyper::body::Incoming`
+//! first. Response bodies are unchanged, so the layer works around rmcp's
+//! `Response<BoxBody<Bytes, Infallible>>` and inside `axum::Router::layer`.
 
-/// Placeholder.
-#[derive(Debug)]
-pub struct McpHeadersLayer;
+mod accept;
+mod check;
+mod future;
+mod layer;
+mod media;
+mod name;
+mod service;
+
+pub use self::accept::{Accept, InvalidAccept, MediaRange};
+pub use self::future::ResponseFuture;
+pub use self::layer::McpHeadersLayer;
+pub use self::name::{decode_value, encode_value, ValueDecodeError};
+pub use self::service::McpHeaders;

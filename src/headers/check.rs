@@ -1,0 +1,564 @@
+//! The headers layer's decisions, as pure functions of the request head and
+//! (for POST) its parsed envelope. The service only sequences them.
+
+use std::fmt;
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Response};
+use serde_json::json;
+
+use super::media::{self, EVENT_STREAM, JSON};
+use super::name::decode_value;
+use crate::envelope::{BodyLimits, Envelope, MessageKind};
+use crate::header::{MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION, X_ACCEL_BUFFERING};
+use crate::protocol::{
+    request_era, Era, ProtocolVersion, RequestProtocol, SupportedVersions, VersionHeader,
+};
+use crate::rejection::{error_code, Rejection, RejectionKind};
+
+/// The settings of one [`McpHeadersLayer`](super::McpHeadersLayer), shared by
+/// all its services through an `Arc`.
+#[derive(Clone)]
+pub(crate) struct HeadersConfig {
+    pub(crate) supported: SupportedVersions,
+    pub(crate) limits: BodyLimits,
+    pub(crate) check_accept: bool,
+    pub(crate) check_content_type: bool,
+    pub(crate) server: Option<HeaderValue>,
+}
+
+impl Default for HeadersConfig {
+    fn default() -> Self {
+        Self {
+            supported: SupportedVersions::default(),
+            limits: BodyLimits::default(),
+            check_accept: true,
+            check_content_type: true,
+            server: None,
+        }
+    }
+}
+
+impl fmt::Debug for HeadersConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HeadersConfig")
+            .field("supported", &self.supported)
+            .field("limits", &self.limits)
+            .field("check_accept", &self.check_accept)
+            .field("check_content_type", &self.check_content_type)
+            .field("server", &self.server)
+            .finish()
+    }
+}
+
+/// What the head of a request decides.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Head {
+    /// GET or DELETE: accepted without a body; forward with this protocol.
+    Ready(RequestProtocol),
+    /// POST: the envelope decides the rest.
+    Post,
+}
+
+const ALLOW_LEGACY: &str = "GET, POST, DELETE";
+const ALLOW_MODERN: &str = "POST";
+
+impl HeadersConfig {
+    fn serves_legacy(&self) -> bool {
+        self.supported.has_era(Era::Legacy)
+    }
+
+    fn method_not_allowed(&self, method: &Method) -> Rejection {
+        let allow = if self.serves_legacy() {
+            ALLOW_LEGACY
+        } else {
+            ALLOW_MODERN
+        };
+        Rejection::new(
+            RejectionKind::MethodNotAllowed,
+            format!("Method Not Allowed: {method} (allowed: {allow})"),
+        )
+        .with_allow(HeaderValue::from_static(allow))
+    }
+
+    /// Checks everything decided by the method and headers alone: the method,
+    /// `Accept`, `Content-Type`, and for GET/DELETE the protocol version.
+    pub(crate) fn check_head(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+    ) -> Result<Head, Rejection> {
+        if method == Method::POST {
+            if self.check_accept && !media::accepts_all(headers, &[JSON, EVENT_STREAM]) {
+                return Err(Rejection::new(
+                    RejectionKind::NotAcceptable,
+                    "Not Acceptable: Client must accept both application/json and text/event-stream",
+                ));
+            }
+            if self.check_content_type && !media::is_json_request(headers) {
+                return Err(Rejection::new(
+                    RejectionKind::UnsupportedMediaType,
+                    "Unsupported Media Type: Content-Type must be application/json",
+                ));
+            }
+            return Ok(Head::Post);
+        }
+        if method != Method::GET && method != Method::DELETE {
+            return Err(self.method_not_allowed(method));
+        }
+        // GET streams and DELETE exist only in the legacy era.
+        let header = VersionHeader::read(headers);
+        let modern_header = matches!(header, VersionHeader::Valid(v) if v.era() == Era::Modern);
+        if !self.serves_legacy() || modern_header {
+            return Err(Rejection::new(
+                RejectionKind::MethodNotAllowed,
+                format!(
+                    "Method Not Allowed: {method} is not part of protocol version {}; use POST",
+                    ProtocolVersion::FIRST_MODERN
+                ),
+            )
+            .with_allow(HeaderValue::from_static(ALLOW_MODERN)));
+        }
+        if method == Method::GET
+            && self.check_accept
+            && !media::accepts_all(headers, &[EVENT_STREAM])
+        {
+            return Err(Rejection::new(
+                RejectionKind::NotAcceptable,
+                "Not Acceptable: Client must accept text/event-stream",
+            ));
+        }
+        self.legacy_version(header).map(Head::Ready)
+    }
+
+    /// The 413 for a `Content-Length` over the limit, before any byte is read.
+    pub(crate) fn check_content_length(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        self.limits.check_content_length(headers)
+    }
+
+    /// Checks a POST against its parsed envelope and decides its protocol.
+    pub(crate) fn check_envelope(
+        &self,
+        headers: &HeaderMap,
+        envelope: &Envelope,
+    ) -> Result<RequestProtocol, Rejection> {
+        match request_era(&Method::POST, headers, Some(envelope)) {
+            Era::Modern => self.check_modern(headers, envelope),
+            Era::Legacy => self.check_legacy(headers, envelope),
+        }
+    }
+
+    /// The version of a legacy-era request (2024-11-05 to 2025-11-25).
+    fn legacy_version(&self, header: VersionHeader<'_>) -> Result<RequestProtocol, Rejection> {
+        match header {
+            VersionHeader::Valid(version) if self.supported.contains(version) => Ok(RequestProtocol {
+                version,
+                era: version.era(),
+                assumed: false,
+            }),
+            VersionHeader::Valid(version) => Err(self.unsupported_legacy(&version.to_string())),
+            VersionHeader::Invalid(raw) => Err(self.unsupported_legacy(&shown(raw))),
+            // 2025-06-18 and later: "the server SHOULD assume protocol version 2025-03-26".
+            VersionHeader::Absent if self.serves_legacy() => Ok(RequestProtocol {
+                version: ProtocolVersion::LEGACY_DEFAULT,
+                era: Era::Legacy,
+                assumed: true,
+            }),
+            // 2026-07-28: "A server that does not support such clients MUST reject a
+            // request without the header per Server Validation."
+            VersionHeader::Absent => Err(Rejection::new(
+                RejectionKind::HeaderMismatch,
+                format!(
+                    "Header mismatch: MCP-Protocol-Version header is required (supported versions: {})",
+                    self.supported_list()
+                ),
+            )
+            .with_data(json!({ "supported": self.supported.to_strings() }))),
+        }
+    }
+
+    fn check_legacy(
+        &self,
+        headers: &HeaderMap,
+        envelope: &Envelope,
+    ) -> Result<RequestProtocol, Rejection> {
+        // A header on `initialize` is validated like any other (see the module docs, A9).
+        let protocol = self.legacy_version(VersionHeader::read(headers))?;
+        if envelope.is_batch() {
+            if envelope.contains_initialize() {
+                return Err(Rejection::new(
+                    RejectionKind::InvalidRequest,
+                    "Invalid Request: the initialize request must not be part of a JSON-RPC batch",
+                ));
+            }
+            let allowed = if protocol.assumed {
+                self.supported.as_slice().iter().any(|v| v.allows_batch())
+            } else {
+                protocol.version.allows_batch()
+            };
+            if !allowed {
+                return Err(Rejection::new(
+                    RejectionKind::BatchNotAllowed,
+                    format!(
+                        "Invalid Request: JSON-RPC batches are not allowed in protocol version {}",
+                        protocol.version
+                    ),
+                ));
+            }
+        }
+        Ok(protocol)
+    }
+
+    fn check_modern(
+        &self,
+        headers: &HeaderMap,
+        envelope: &Envelope,
+    ) -> Result<RequestProtocol, Rejection> {
+        let version = match VersionHeader::read(headers) {
+            VersionHeader::Valid(v) if self.supported.contains(v) => v,
+            VersionHeader::Valid(v) => return Err(self.unsupported_modern(&v.to_string())),
+            VersionHeader::Absent => {
+                return Err(mismatch("MCP-Protocol-Version header is missing"))
+            }
+            VersionHeader::Invalid(raw) => {
+                return Err(mismatch(format!(
+                    "MCP-Protocol-Version header {} is malformed or repeated",
+                    shown(raw)
+                )))
+            }
+        };
+        // "The body of the HTTP POST MUST be a single JSON-RPC request or notification.
+        // The client MUST NOT send JSON-RPC responses."
+        let Some(message) = envelope.single() else {
+            return Err(Rejection::new(
+                RejectionKind::BatchNotAllowed,
+                format!("Invalid Request: JSON-RPC batches are not allowed in protocol version {version}"),
+            ));
+        };
+        if message.kind == MessageKind::Response {
+            return Err(Rejection::new(
+                RejectionKind::InvalidRequest,
+                format!("Invalid Request: clients must not send JSON-RPC responses in protocol version {version}"),
+            ));
+        }
+        // "The header value MUST match the io.modelcontextprotocol/protocolVersion field."
+        match message.protocol_version.as_deref() {
+            Some(meta) if ProtocolVersion::parse_bytes(meta.as_bytes()) == Some(version) => {}
+            Some(meta) => {
+                return Err(mismatch(format!(
+                    "MCP-Protocol-Version header value '{version}' does not match body value {}",
+                    shown(meta.as_bytes())
+                )))
+            }
+            None => {
+                return Err(mismatch(format!(
+                    "MCP-Protocol-Version header value '{version}' has no io.modelcontextprotocol/protocolVersion in the body's _meta"
+                )))
+            }
+        }
+        // Mcp-Method: required on every request. The spec defines no header
+        // requirements for notification POSTs, so there it is checked only when sent.
+        let method = message.method.as_deref().unwrap_or_default();
+        match single(headers, &MCP_METHOD)? {
+            Some(value) if value.as_bytes() == method.as_bytes() => {}
+            Some(value) => {
+                return Err(mismatch(format!(
+                    "Mcp-Method header value {} does not match body value {}",
+                    shown(value.as_bytes()),
+                    shown(method.as_bytes())
+                )))
+            }
+            None if message.kind == MessageKind::Request => {
+                return Err(mismatch("Mcp-Method header is missing"))
+            }
+            None => {}
+        }
+        // Mcp-Name: params.name for tools/call and prompts/get, params.uri for resources/read.
+        let expected = match method {
+            "tools/call" | "prompts/get" => Some(message.name.as_deref()),
+            "resources/read" => Some(message.uri.as_deref()),
+            _ => None,
+        };
+        if let Some(expected) = expected {
+            match (single(headers, &MCP_NAME)?, expected) {
+                (None, None) => {}
+                (None, Some(_)) => {
+                    return Err(mismatch(format!("Mcp-Name header is missing for {method}")))
+                }
+                (Some(value), expected) => {
+                    let decoded = decode_value(value.as_bytes()).map_err(|e| {
+                        mismatch(format!(
+                            "Mcp-Name header value {} is invalid: {e}",
+                            shown(value.as_bytes())
+                        ))
+                    })?;
+                    if Some(&*decoded) != expected {
+                        return Err(mismatch(format!(
+                            "Mcp-Name header value {} does not match body value {}",
+                            shown(decoded.as_bytes()),
+                            expected.map_or_else(|| "(none)".to_owned(), |e| shown(e.as_bytes()))
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(RequestProtocol {
+            version,
+            era: Era::Modern,
+            assumed: false,
+        })
+    }
+
+    fn supported_list(&self) -> String {
+        self.supported.to_strings().join(", ")
+    }
+
+    fn unsupported_legacy(&self, requested: &str) -> Rejection {
+        Rejection::new(
+            RejectionKind::UnsupportedProtocolVersion,
+            format!(
+                "Bad Request: Unsupported protocol version: {requested} (supported versions: {})",
+                self.supported_list()
+            ),
+        )
+        .with_data(json!({ "supported": self.supported.to_strings(), "requested": requested }))
+    }
+
+    fn unsupported_modern(&self, requested: &str) -> Rejection {
+        Rejection::new(
+            RejectionKind::UnsupportedProtocolVersion,
+            format!(
+                "Unsupported protocol version: {requested} (supported versions: {})",
+                self.supported_list()
+            ),
+        )
+        .with_code(error_code::UNSUPPORTED_PROTOCOL_VERSION)
+        .with_data(json!({ "supported": self.supported.to_strings(), "requested": requested }))
+    }
+
+    /// Adds the response headers: `X-Content-Type-Options: nosniff`, `Server`
+    /// when configured, `MCP-Protocol-Version` when the request declared one, and
+    /// for SSE `X-Accel-Buffering: no` and `Cache-Control: no-cache`. Never
+    /// overwrites a header the response already has.
+    pub(crate) fn decorate<B>(&self, response: &mut Response<B>, echo: Option<ProtocolVersion>) {
+        let headers = response.headers_mut();
+        insert_absent(
+            headers,
+            http::header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        if let Some(server) = &self.server {
+            insert_absent(headers, http::header::SERVER, server.clone());
+        }
+        if let Some(version) = echo {
+            insert_absent(headers, MCP_PROTOCOL_VERSION, version.to_header_value());
+        }
+        if media::is_event_stream(headers) {
+            insert_absent(headers, X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
+            insert_absent(
+                headers,
+                http::header::CACHE_CONTROL,
+                HeaderValue::from_static("no-cache"),
+            );
+        }
+    }
+}
+
+/// The version to reflect on a response: the one the request declared, never an assumed one.
+pub(crate) fn echo(protocol: &RequestProtocol) -> Option<ProtocolVersion> {
+    (!protocol.assumed).then_some(protocol.version)
+}
+
+fn insert_absent(headers: &mut HeaderMap, name: HeaderName, value: HeaderValue) {
+    if !headers.contains_key(&name) {
+        headers.insert(name, value);
+    }
+}
+
+fn mismatch(detail: impl fmt::Display) -> Rejection {
+    Rejection::new(
+        RejectionKind::HeaderMismatch,
+        format!("Header mismatch: {detail}"),
+    )
+}
+
+/// At most one value of `name`; a repeated header is a validation failure.
+fn single<'a>(
+    headers: &'a HeaderMap,
+    name: &HeaderName,
+) -> Result<Option<&'a HeaderValue>, Rejection> {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (first, None) => Ok(first),
+        (_, Some(_)) => Err(mismatch(format!("{name} header is repeated"))),
+    }
+}
+
+/// A client-sent value for an error message: quoted, escaped, at most 64 characters.
+fn shown(bytes: &[u8]) -> String {
+    const MAX: usize = 64;
+    let text = String::from_utf8_lossy(bytes);
+    let mut out: String = text.chars().take(MAX).collect();
+    if text.chars().nth(MAX).is_some() {
+        out.push('…');
+    }
+    format!("'{}'", out.escape_debug())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    const POST_OK: [(&str, &str); 2] = [
+        ("accept", "application/json, text/event-stream"),
+        ("content-type", "application/json"),
+    ];
+
+    fn env(body: &str) -> Envelope {
+        Envelope::parse(body.as_bytes()).unwrap()
+    }
+
+    fn modern_call(name: &str) -> Envelope {
+        env(&format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":{},"_meta":{{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}}}}"#,
+            serde_json::to_string(name).unwrap()
+        ))
+    }
+
+    #[test]
+    fn head_decisions() {
+        let c = HeadersConfig::default();
+        assert_eq!(
+            c.check_head(&Method::POST, &headers(&POST_OK)).unwrap(),
+            Head::Post
+        );
+        let get = c
+            .check_head(&Method::GET, &headers(&[("accept", "text/event-stream")]))
+            .unwrap();
+        assert_eq!(
+            get,
+            Head::Ready(RequestProtocol {
+                version: ProtocolVersion::V2025_03_26,
+                era: Era::Legacy,
+                assumed: true
+            })
+        );
+        let e = c.check_head(&Method::PUT, &HeaderMap::new()).unwrap_err();
+        assert_eq!(e.allow().unwrap(), "GET, POST, DELETE");
+        let e = c
+            .check_head(
+                &Method::DELETE,
+                &headers(&[("mcp-protocol-version", "2026-07-28")]),
+            )
+            .unwrap_err();
+        assert_eq!(
+            (e.kind(), e.allow().unwrap().to_str().unwrap()),
+            (RejectionKind::MethodNotAllowed, "POST")
+        );
+        let e = c
+            .check_head(&Method::GET, &headers(&[("accept", "application/json")]))
+            .unwrap_err();
+        assert_eq!(e.kind(), RejectionKind::NotAcceptable);
+        let e = c
+            .check_head(
+                &Method::POST,
+                &headers(&[("accept", "*/*"), ("content-type", "text/plain")]),
+            )
+            .unwrap_err();
+        assert_eq!(e.kind(), RejectionKind::UnsupportedMediaType);
+    }
+
+    #[test]
+    fn modern_name_matrix() {
+        let c = HeadersConfig::default();
+        let base = [
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+        ];
+        let check = |name: Option<&str>, body: &str| {
+            let mut h = headers(&base);
+            if let Some(n) = name {
+                h.append(MCP_NAME, HeaderValue::from_str(n).unwrap());
+            }
+            c.check_envelope(&h, &modern_call(body))
+                .map(|p| p.version)
+                .map_err(|r| r.code())
+        };
+        assert_eq!(
+            check(Some("echo"), "echo"),
+            Ok(ProtocolVersion::V2026_07_28)
+        );
+        assert_eq!(
+            check(Some("=?base64?5bel5YW3?="), "工具"),
+            Ok(ProtocolVersion::V2026_07_28)
+        );
+        assert_eq!(check(None, "echo"), Err(-32020));
+        assert_eq!(check(Some("other"), "echo"), Err(-32020));
+        assert_eq!(check(Some("Echo"), "echo"), Err(-32020));
+        assert_eq!(check(Some("=?base64?ZWNobw?="), "echo"), Err(-32020));
+        assert_eq!(
+            check(Some("=?base64?ZWNobw==?="), "echo"),
+            Ok(ProtocolVersion::V2026_07_28)
+        );
+    }
+
+    #[test]
+    fn legacy_versions() {
+        let c = HeadersConfig::default();
+        let ping = env(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#);
+        let p = c.check_envelope(&HeaderMap::new(), &ping).unwrap();
+        assert!(p.assumed);
+        let e = c
+            .check_envelope(&headers(&[("mcp-protocol-version", "1999-01-01")]), &ping)
+            .unwrap_err();
+        assert_eq!(
+            (e.code(), e.data().unwrap()["requested"].as_str()),
+            (-32000, Some("1999-01-01"))
+        );
+        let e = c
+            .check_envelope(&headers(&[("mcp-protocol-version", "2026-13-01")]), &ping)
+            .unwrap_err();
+        assert_eq!(e.kind(), RejectionKind::UnsupportedProtocolVersion);
+    }
+
+    #[test]
+    fn shown_quotes_and_truncates() {
+        assert_eq!(shown(b"abc"), "'abc'");
+        assert_eq!(shown(b"a'b\n"), "'a\\'b\\n'");
+        assert_eq!(shown("x".repeat(100).as_bytes()).chars().count(), 64 + 3);
+    }
+
+    #[test]
+    fn decorate_adds_missing_headers_only() {
+        let c = HeadersConfig {
+            server: Some(HeaderValue::from_static("guard")),
+            ..HeadersConfig::default()
+        };
+        let mut res = Response::new(());
+        res.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        );
+        res.headers_mut().insert(
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        );
+        c.decorate(&mut res, Some(ProtocolVersion::V2026_07_28));
+        let h = res.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["server"], "guard");
+        assert_eq!(h["mcp-protocol-version"], "2026-07-28");
+        assert_eq!(h["x-accel-buffering"], "no");
+        assert_eq!(h["cache-control"], "no-store");
+    }
+}

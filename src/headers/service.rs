@@ -1,0 +1,122 @@
+//! The [`McpHeaders`] service.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_service::Service;
+
+use super::check::{echo, Head, HeadersConfig};
+use super::future::{rejection_response, ResponseFuture};
+use super::McpHeadersLayer;
+use crate::body::ReplayBody;
+use crate::envelope::{Envelope, ReadEnvelope};
+use crate::rejection::{JsonRpcRejection, RejectionResponse};
+
+/// Middleware that enforces MCP's transport headers for both protocol eras.
+///
+/// Built by [`McpHeadersLayer`]. See the [module docs](crate::headers) for the
+/// rules and an example.
+#[derive(Clone, Debug)]
+pub struct McpHeaders<S, R = JsonRpcRejection> {
+    inner: S,
+    config: Arc<HeadersConfig>,
+    rejection: R,
+}
+
+impl<S> McpHeaders<S> {
+    /// Wraps `inner` with the default settings.
+    pub fn new(inner: S) -> Self {
+        McpHeadersLayer::new().into_service(inner)
+    }
+
+    /// A [`McpHeadersLayer`] with the default settings.
+    pub fn layer() -> McpHeadersLayer {
+        McpHeadersLayer::new()
+    }
+}
+
+impl<S, R> McpHeaders<S, R> {
+    pub(super) fn from_parts(inner: S, config: Arc<HeadersConfig>, rejection: R) -> Self {
+        Self {
+            inner,
+            config,
+            rejection,
+        }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes `self`, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, R, ReqB, ResB> Service<Request<ReqB>> for McpHeaders<S, R>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
+    ReqB: ReplayBody,
+    R: RejectionResponse<ResB>,
+{
+    type Response = Response<ResB>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqB, R>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+        let (mut parts, body) = req.into_parts();
+        let config = &self.config;
+        let head = config.check_head(&parts.method, &parts.headers);
+        let protocol = match head {
+            Err(r) => {
+                let response = rejection_response(config, &parts, r, &self.rejection);
+                return ResponseFuture::rejected(response, config.clone());
+            }
+            Ok(Head::Ready(protocol)) => protocol,
+            // Whichever layer needs the envelope first parses it: reuse one already there.
+            Ok(Head::Post) => match parts.extensions.get::<Envelope>() {
+                Some(envelope) => match config.check_envelope(&parts.headers, envelope) {
+                    Ok(protocol) => protocol,
+                    Err(r) => {
+                        let response = rejection_response(config, &parts, r, &self.rejection);
+                        return ResponseFuture::rejected(response, config.clone());
+                    }
+                },
+                None => {
+                    if let Err(r) = config.check_content_length(&parts.headers) {
+                        let response = rejection_response(config, &parts, r, &self.rejection);
+                        return ResponseFuture::rejected(response, config.clone());
+                    }
+                    // The body is read asynchronously, so the inner service is
+                    // called later: keep the one `poll_ready` prepared and leave a
+                    // clone in its place (tower: "be careful when cloning inner services").
+                    let clone = self.inner.clone();
+                    let service = std::mem::replace(&mut self.inner, clone);
+                    let read = ReadEnvelope::new(Request::from_parts(parts, body), config.limits);
+                    return ResponseFuture::reading(
+                        read,
+                        service,
+                        self.rejection.clone(),
+                        config.clone(),
+                    );
+                }
+            },
+        };
+        parts.extensions.insert(protocol);
+        let future = self.inner.call(Request::from_parts(parts, body));
+        ResponseFuture::inner(future, config.clone(), echo(&protocol))
+    }
+}
