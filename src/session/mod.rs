@@ -1,5 +1,103 @@
-//! Placeholder, replaced by the session layer.
+//! Legacy-era sessions (`Mcp-Session-Id`, protocol 2024-11-05 to 2025-11-25),
+//! owned by a layer so the MCP service behind it can stay stateless.
+//!
+//! [`McpSessionLayer`] creates, checks, expires and deletes sessions, in a
+//! [`SessionStore`] you build once and share ([`MokaSessionStore`] in memory).
+//! Requests of the 2026-07-28 era (sessionless) pass through untouched: no id is
+//! minted, echoed or checked, even if the client sends one.
+//!
+//! | request (legacy era) | answer |
+//! |---|---|
+//! | POST `initialize`, no session id | limits checked and an id minted *before* the inner service runs; on a 2xx answer the session is stored and the response (JSON or SSE) carries `Mcp-Session-Id`; on any other answer nothing is created |
+//! | at the session limit | 429 with `Retry-After` (or the least recently used idle session is evicted, see [`LimitPolicy`]) |
+//! | POST `initialize` **with** a session id | unknown → 404 (a client-chosen id is never adopted); live → 400 JSON-RPC -32600 "session already initialized" (as the TypeScript SDK); re-initializing means a new `initialize` without the header |
+//! | POST, GET or DELETE without the id | 400 |
+//! | id not 1-256 visible ASCII characters, or the header repeated | 400 |
+//! | unknown, expired, deleted, or another principal's session | 404, JSON-RPC -32001 "Session not found"; byte-identical in all four cases |
+//! | DELETE with a valid id | 204 from the layer itself; the inner service is not called; the close hook gets [`CloseCause::Deleted`] |
+//! | DELETE with [`allow_delete(false)`](McpSessionLayer::allow_delete) | 405 with `Allow: GET, POST` |
+//! | any other valid request | inner service called with a [`SessionContext`] in the extensions; the response carries `Mcp-Session-Id` |
+//!
+//! Methods other than GET, POST and DELETE pass through. The era comes from the
+//! [`RequestProtocol`](crate::protocol::RequestProtocol) an outer
+//! [`McpHeadersLayer`](crate::McpHeadersLayer) recorded, or, when this layer runs
+//! alone, from [`request_era`](crate::protocol::request_era); a POST body is
+//! then read (bounded by [`BodyLimits`](crate::envelope::BodyLimits)) and its
+//! [`Envelope`](crate::envelope::Envelope) left in the extensions. When the
+//! request's version was assumed (no `MCP-Protocol-Version` header), the
+//! `RequestProtocol` is replaced by the version the session negotiated.
+//!
+//! **Liveness.** A request in flight, or a [`SessionContext`] a handler keeps (for
+//! an SSE stream), keeps its session from idling out; the idle timer restarts
+//! when the last one ends. The absolute lifetime applies regardless.
+//!
+//! **Security.** Ids come from a CSPRNG (UUID v4 by default) and are checked
+//! before lookup. With a [principal resolver](McpSessionLayer::principal), each
+//! session is bound to its creator and another principal's request is answered
+//! as if the session did not exist (with a `warn` event). Events use the target
+//! `mcp_tower_guard::session` and show ids only as an 8-hex-digit keyed tag.
+//!
+//! ```
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::Full;
+//! use mcp_tower_guard::session::{McpSessionLayer, MokaSessionStore, SessionContext};
+//! use tower::{Service, ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = MokaSessionStore::builder().max_sessions(1_000).build()?;
+//! let mut svc = ServiceBuilder::new()
+//!     .layer(McpSessionLayer::new(store.clone()))
+//!     .service_fn(|req: Request<Full<Bytes>>| async move {
+//!         let session = req.extensions().get::<SessionContext>().expect("legacy request");
+//!         let _ = session.id();
+//!         Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from_static(b"{}"))))
+//!     });
+//!
+//! let init = Request::post("/mcp").body(Full::new(Bytes::from_static(
+//!     br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}}"#,
+//! )))?;
+//! let res = svc.ready().await?.call(init).await?;
+//! assert_eq!(res.status(), StatusCode::OK);
+//! let id = res.headers()["mcp-session-id"].clone();
+//! assert_eq!(store.stats().active, 1);
+//!
+//! // Without the header: 400. With it: served.
+//! let ping = || Full::new(Bytes::from_static(br#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#));
+//! let res = svc.ready().await?.call(Request::post("/mcp").body(ping())?).await?;
+//! assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+//! let req = Request::post("/mcp").header("mcp-session-id", id.clone()).body(ping())?;
+//! assert_eq!(svc.ready().await?.call(req).await?.status(), StatusCode::OK);
+//!
+//! // DELETE ends it; the id then answers 404.
+//! let req = Request::delete("/mcp").header("mcp-session-id", id.clone()).body(Full::default())?;
+//! assert_eq!(svc.ready().await?.call(req).await?.status(), StatusCode::NO_CONTENT);
+//! let req = Request::post("/mcp").header("mcp-session-id", id).body(ping())?;
+//! assert_eq!(svc.ready().await?.call(req).await?.status(), StatusCode::NOT_FOUND);
+//! # Ok(())
+//! # }
+//! ```
 
-/// Placeholder.
-#[derive(Debug)]
-pub struct McpSessionLayer;
+mod context;
+mod future;
+mod hooks;
+mod id;
+mod layer;
+mod moka_store;
+mod principal;
+mod service;
+mod stats;
+mod store;
+
+pub use context::{ClientInfo, SessionContext};
+pub use future::ResponseFuture;
+pub use id::{IdGenerator, InvalidSessionId, SessionId, Tag, UuidV4, MAX_SESSION_ID_LEN};
+pub use layer::McpSessionLayer;
+pub use moka_store::{LimitPolicy, MokaSessionStore, MokaSessionStoreBuilder};
+pub use principal::{AuthorizationHash, Principal, ResolvePrincipal};
+pub use service::McpSession;
+pub use stats::{RejectReason, RejectedStats, SessionStats};
+pub use store::{
+    CloseCause, IntoSessionStore, LimitScope, Reservation, SessionStore, StoreCall, StoreError,
+};

@@ -1,0 +1,300 @@
+//! What a handler learns about its session: [`SessionContext`].
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+use std::time::SystemTime;
+
+use http::request::Parts;
+use http::{header, Extensions, HeaderValue};
+use tokio::time::Instant;
+
+use super::id::SessionId;
+use super::principal::Principal;
+use super::store::SessionStore;
+use crate::protocol::ProtocolVersion;
+
+/// The session a legacy-era request belongs to, found in the request extensions.
+/// Cloning is cheap (two `Arc`s).
+///
+/// The context a request carries also marks the session as busy: while it (or any
+/// clone of it) is alive, the session does not expire for idleness (its absolute
+/// lifetime still applies). A handler that keeps a stream open should keep a
+/// clone of the context in that stream; when the last clone is dropped, the idle
+/// timer restarts from that moment.
+///
+/// ```
+/// use mcp_tower_guard::session::SessionContext;
+///
+/// #[derive(Clone)]
+/// struct Counter(u32);
+///
+/// fn handle(ctx: &SessionContext) -> u32 {
+///     let n = ctx.state::<Counter>().map_or(0, |c| c.0) + 1;
+///     ctx.insert_state(Counter(n));
+///     n
+/// }
+/// # let _ = handle;
+/// ```
+#[derive(Clone)]
+pub struct SessionContext {
+    inner: Arc<SessionInner>,
+    /// Held for its `Drop`: this request's activity mark.
+    _activity: Option<Arc<Activity>>,
+}
+
+struct SessionInner {
+    id: SessionId,
+    principal: Option<Principal>,
+    created_at: SystemTime,
+    created_instant: Instant,
+    client: ClientInfo,
+    seen: Mutex<Seen>,
+    version: Mutex<Option<ProtocolVersion>>,
+    active: AtomicUsize,
+    state: RwLock<Extensions>,
+}
+
+#[derive(Clone, Copy)]
+struct Seen {
+    at: SystemTime,
+    instant: Instant,
+}
+
+/// Marks a session busy for as long as it lives (one per request).
+struct Activity {
+    session: Arc<SessionInner>,
+    store: Weak<dyn SessionStore>,
+}
+
+impl Drop for Activity {
+    fn drop(&mut self) {
+        if self.session.active.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.session.touch_seen();
+            if let Some(store) = self.store.upgrade() {
+                store.touch(&self.session.id);
+            }
+        }
+    }
+}
+
+impl SessionInner {
+    fn touch_seen(&self) {
+        let now = Seen {
+            at: SystemTime::now(),
+            instant: Instant::now(),
+        };
+        *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = now;
+    }
+
+    fn seen(&self) -> Seen {
+        *self.seen.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl SessionContext {
+    /// A new session, not yet stored.
+    pub(crate) fn new(
+        id: SessionId,
+        principal: Option<Principal>,
+        client: ClientInfo,
+        version: Option<ProtocolVersion>,
+    ) -> Self {
+        let now = Seen {
+            at: SystemTime::now(),
+            instant: Instant::now(),
+        };
+        Self {
+            inner: Arc::new(SessionInner {
+                id,
+                principal,
+                created_at: now.at,
+                created_instant: now.instant,
+                client,
+                seen: Mutex::new(now),
+                version: Mutex::new(version),
+                active: AtomicUsize::new(0),
+                state: RwLock::new(Extensions::new()),
+            }),
+            _activity: None,
+        }
+    }
+
+    /// The session id (also in the `Mcp-Session-Id` header). Do not log it; use
+    /// [`SessionId::tag`].
+    pub fn id(&self) -> &SessionId {
+        &self.inner.id
+    }
+
+    /// When the session was created (its `initialize` request arrived).
+    pub fn created_at(&self) -> SystemTime {
+        self.inner.created_at
+    }
+
+    /// When the session last started or finished serving a request.
+    pub fn last_seen(&self) -> SystemTime {
+        self.inner.seen().at
+    }
+
+    /// The client as seen on the `initialize` request.
+    pub fn client(&self) -> &ClientInfo {
+        &self.inner.client
+    }
+
+    /// The protocol version: the `protocolVersion` the client asked for in
+    /// `initialize` when it is a known legacy revision, then the
+    /// `MCP-Protocol-Version` header of the latest request that sent a legacy one.
+    pub fn protocol_version(&self) -> Option<ProtocolVersion> {
+        *self
+            .inner
+            .version
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The principal that created the session, if a resolver is configured.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.inner.principal.as_ref()
+    }
+
+    /// How many requests (and retained contexts) are using the session now.
+    pub fn in_flight(&self) -> usize {
+        self.inner.active.load(Ordering::Acquire)
+    }
+
+    /// Stores a per-session value of type `T`, returning the previous one.
+    pub fn insert_state<T: Clone + Send + Sync + 'static>(&self, value: T) -> Option<T> {
+        self.inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(value)
+    }
+
+    /// A clone of the per-session value of type `T`.
+    pub fn state<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get::<T>()
+            .cloned()
+    }
+
+    /// Removes the per-session value of type `T`.
+    pub fn remove_state<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove::<T>()
+    }
+
+    /// A handle to the same session that does not keep it busy: use it to
+    /// remember a session (in a registry, a log) without holding off its idle
+    /// timeout. Stores keep detached contexts.
+    pub fn detached(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            _activity: None,
+        }
+    }
+
+    /// A context marking the session busy until it and all its clones are dropped.
+    pub(crate) fn begin_activity(&self, store: &Arc<dyn SessionStore>) -> Self {
+        self.inner.active.fetch_add(1, Ordering::AcqRel);
+        self.inner.touch_seen();
+        let activity = Arc::new(Activity {
+            session: Arc::clone(&self.inner),
+            store: Arc::downgrade(store),
+        });
+        // Let the store recompute the entry's deadline now that it is busy.
+        store.touch(&self.inner.id);
+        Self {
+            inner: Arc::clone(&self.inner),
+            _activity: Some(activity),
+        }
+    }
+
+    pub(crate) fn set_protocol_version(&self, version: ProtocolVersion) {
+        *self
+            .inner
+            .version
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(version);
+    }
+
+    /// Creation time on the tokio clock (follows a paused test clock).
+    pub(crate) fn created_instant(&self) -> Instant {
+        self.inner.created_instant
+    }
+
+    /// Last activity on the tokio clock.
+    pub(crate) fn last_seen_instant(&self) -> Instant {
+        self.inner.seen().instant
+    }
+
+    /// Last activity as a std instant (moka's clock). Under a paused tokio clock
+    /// this may lie in the future, which only makes moka's deadline later.
+    pub(crate) fn last_seen_std(&self) -> std::time::Instant {
+        self.inner.seen().instant.into_std()
+    }
+}
+
+impl fmt::Debug for SessionContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionContext")
+            .field("id", &self.inner.id)
+            .field(
+                "principal",
+                &self.inner.principal.as_ref().map(Principal::tag),
+            )
+            .field("created_at", &self.inner.created_at)
+            .field("protocol_version", &self.protocol_version())
+            .field("in_flight", &self.in_flight())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The client as seen on the request that created the session.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInfo {
+    user_agent: Option<HeaderValue>,
+    origin: Option<HeaderValue>,
+    peer_addr: Option<SocketAddr>,
+}
+
+impl ClientInfo {
+    /// Reads `User-Agent`, `Origin` and the peer address (a
+    /// [`PeerAddr`](crate::host::PeerAddr), or else a bare `std::net::SocketAddr`,
+    /// in the request extensions, as the server inserts per connection).
+    pub(crate) fn from_parts(parts: &Parts) -> Self {
+        let peer_addr = parts
+            .extensions
+            .get::<crate::host::PeerAddr>()
+            .map(|p| p.0)
+            .or_else(|| parts.extensions.get::<SocketAddr>().copied());
+        Self {
+            user_agent: parts.headers.get(header::USER_AGENT).cloned(),
+            origin: parts.headers.get(header::ORIGIN).cloned(),
+            peer_addr,
+        }
+    }
+
+    /// `User-Agent`, when present and visible ASCII.
+    pub fn user_agent(&self) -> Option<&str> {
+        self.user_agent.as_ref().and_then(|v| v.to_str().ok())
+    }
+
+    /// `Origin`, when present and visible ASCII.
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_ref().and_then(|v| v.to_str().ok())
+    }
+
+    /// The peer address, when the server put a [`PeerAddr`](crate::host::PeerAddr)
+    /// (or a `std::net::SocketAddr`) in the request extensions.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.peer_addr
+    }
+}

@@ -1,0 +1,303 @@
+//! The response future of [`McpSession`](super::McpSession): a hand-written state
+//! machine, boxed nowhere on the in-memory path.
+//!
+//! States: `Reading` (the POST body, when no outer layer parsed it) → `Waiting`
+//! (only for a store that answers later) → `Inner` → `Committing` (only for an
+//! async store, after a successful `initialize`) → done.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use http::{Method, Request, Response, Uri};
+use http_body::Body;
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use super::context::SessionContext;
+use super::id::SessionId;
+use super::principal::Principal;
+use super::service::Flow;
+use super::store::{Reservation, SessionStore, StoreError};
+use crate::body::ReplayBody;
+use crate::envelope::ReadEnvelope;
+use crate::rejection::RejectionResponse;
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// What the layer does next with a request.
+pub(crate) enum Step<ReqB, Res> {
+    /// Read and parse the POST body first.
+    Read(ReadEnvelope<ReqB>),
+    /// Wait for the store.
+    Wait(Wait<ReqB>),
+    /// Call the inner service.
+    Call(Request<ReqB>, Flight),
+    /// Wait for the store to commit a new session.
+    Commit(Commit<Res>),
+    /// Answer now.
+    Respond(Res),
+}
+
+/// A request waiting for a store answer.
+pub(crate) struct Wait<ReqB> {
+    pub(crate) req: Request<ReqB>,
+    pub(crate) op: WaitOp,
+}
+
+/// Which store answer, and what the layer needs to continue.
+pub(crate) enum WaitOp {
+    Reserve {
+        call: BoxFuture<Result<Reservation, StoreError>>,
+        id: SessionId,
+        principal: Option<Principal>,
+        retried: bool,
+    },
+    Get {
+        call: BoxFuture<Result<Option<SessionContext>, StoreError>>,
+        lookup: Lookup,
+    },
+    Remove {
+        call: BoxFuture<Result<bool, StoreError>>,
+        id: SessionId,
+    },
+}
+
+/// A store answer.
+pub(crate) enum WaitDone {
+    Reserve(Result<Reservation, StoreError>),
+    Get(Result<Option<SessionContext>, StoreError>),
+    Remove(Result<bool, StoreError>),
+}
+
+impl WaitOp {
+    fn poll_done(&mut self, cx: &mut Context<'_>) -> Poll<WaitDone> {
+        match self {
+            Self::Reserve { call, .. } => call.as_mut().poll(cx).map(WaitDone::Reserve),
+            Self::Get { call, .. } => call.as_mut().poll(cx).map(WaitDone::Get),
+            Self::Remove { call, .. } => call.as_mut().poll(cx).map(WaitDone::Remove),
+        }
+    }
+}
+
+/// A request that named a session.
+pub(crate) struct Lookup {
+    pub(crate) id: SessionId,
+    pub(crate) via_alias: bool,
+    pub(crate) principal: Option<Principal>,
+    pub(crate) initialize: bool,
+}
+
+/// What the future keeps while the inner service runs.
+#[derive(Default)]
+pub(crate) struct Flight {
+    /// This request's activity mark on its session.
+    pub(crate) session: Option<SessionContext>,
+    /// For an `initialize` that reserved a session.
+    pub(crate) creation: Option<Creation>,
+    /// The id to put on the response.
+    pub(crate) echo: Option<SessionId>,
+}
+
+/// A session being created.
+pub(crate) struct Creation {
+    pub(crate) reservation: ReservationGuard,
+    pub(crate) session: SessionContext,
+    pub(crate) method: Method,
+    pub(crate) uri: Uri,
+}
+
+/// Gives the slot back if the session is never committed (the `initialize`
+/// failed, or the response future was dropped).
+pub(crate) struct ReservationGuard {
+    store: Arc<dyn SessionStore>,
+    reservation: Option<Reservation>,
+}
+
+impl ReservationGuard {
+    pub(crate) fn new(store: Arc<dyn SessionStore>, reservation: Reservation) -> Self {
+        Self {
+            store,
+            reservation: Some(reservation),
+        }
+    }
+
+    pub(crate) fn take(mut self) -> Option<Reservation> {
+        self.reservation.take()
+    }
+}
+
+impl Drop for ReservationGuard {
+    fn drop(&mut self) {
+        if let Some(reservation) = self.reservation.take() {
+            self.store.release(reservation);
+        }
+    }
+}
+
+/// A committed-on-success response waiting for the store.
+pub(crate) struct Commit<Res> {
+    pub(crate) call: BoxFuture<Result<(), StoreError>>,
+    pub(crate) response: Res,
+    pub(crate) id: SessionId,
+    pub(crate) method: Method,
+    pub(crate) uri: Uri,
+}
+
+pin_project! {
+    /// Response future of [`McpSession`](super::McpSession).
+    pub struct ResponseFuture<S, ReqB, R>
+    where
+        S: Service<Request<ReqB>>,
+    {
+        #[pin]
+        state: State<ReqB, S::Future, S::Response>,
+        inner: Option<S>,
+        flow: Flow<R>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<ReqB, F, Res> {
+        Reading { #[pin] read: ReadEnvelope<ReqB> },
+        Waiting { wait: Option<Wait<ReqB>> },
+        Inner { #[pin] future: F, flight: Option<Flight> },
+        Committing { commit: Option<Commit<Res>> },
+        Ready { response: Option<Res> },
+        Done,
+    }
+}
+
+impl<S, ReqB, ResB, R> ResponseFuture<S, ReqB, R>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+{
+    pub(crate) fn new(flow: Flow<R>, mut inner: S, step: Step<ReqB, Response<ResB>>) -> Self {
+        let (state, inner) = match step {
+            Step::Read(read) => (State::Reading { read }, Some(inner)),
+            Step::Wait(wait) => (State::Waiting { wait: Some(wait) }, Some(inner)),
+            Step::Call(req, flight) => (
+                State::Inner {
+                    future: inner.call(req),
+                    flight: Some(flight),
+                },
+                None,
+            ),
+            Step::Commit(commit) => (
+                State::Committing {
+                    commit: Some(commit),
+                },
+                None,
+            ),
+            Step::Respond(response) => (
+                State::Ready {
+                    response: Some(response),
+                },
+                None,
+            ),
+        };
+        Self { state, inner, flow }
+    }
+}
+
+impl<S, ReqB, ResB, R> Future for ResponseFuture<S, ReqB, R>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    ReqB: Body + ReplayBody,
+    ResB: Default,
+    R: RejectionResponse<ResB>,
+{
+    type Output = Result<Response<ResB>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            let step = match this.state.as_mut().project() {
+                StateProj::Reading { read } => {
+                    let read = ready!(read.poll(cx));
+                    this.flow.after_read(read)
+                }
+                StateProj::Waiting { wait } => {
+                    let Some(pending) = wait.as_mut() else {
+                        panic!("session ResponseFuture polled after completion");
+                    };
+                    let done = ready!(pending.op.poll_done(cx));
+                    let Some(Wait { req, op }) = wait.take() else {
+                        panic!("session ResponseFuture polled after completion");
+                    };
+                    this.flow.after_wait(req, op, done)
+                }
+                StateProj::Inner { future, flight } => {
+                    let output = ready!(future.poll(cx));
+                    let flight = flight.take().unwrap_or_default();
+                    match output {
+                        Ok(response) => this.flow.after_inner(response, flight),
+                        Err(err) => {
+                            // Dropping the flight releases any reservation.
+                            drop(flight);
+                            this.state.set(State::Done);
+                            return Poll::Ready(Err(err));
+                        }
+                    }
+                }
+                StateProj::Committing { commit } => {
+                    let Some(pending) = commit.as_mut() else {
+                        panic!("session ResponseFuture polled after completion");
+                    };
+                    let result = ready!(pending.call.as_mut().poll(cx));
+                    let Some(commit) = commit.take() else {
+                        panic!("session ResponseFuture polled after completion");
+                    };
+                    this.flow.after_commit(
+                        commit.response,
+                        commit.id,
+                        commit.method,
+                        commit.uri,
+                        result,
+                    )
+                }
+                StateProj::Ready { response } => {
+                    let Some(response) = response.take() else {
+                        panic!("session ResponseFuture polled after completion");
+                    };
+                    this.state.set(State::Done);
+                    return Poll::Ready(Ok(response));
+                }
+                StateProj::Done => panic!("session ResponseFuture polled after completion"),
+            };
+            match step {
+                Step::Read(read) => this.state.set(State::Reading { read }),
+                Step::Wait(wait) => this.state.set(State::Waiting { wait: Some(wait) }),
+                Step::Call(req, flight) => {
+                    let Some(mut inner) = this.inner.take() else {
+                        panic!("session ResponseFuture called the inner service twice");
+                    };
+                    let future = inner.call(req);
+                    this.state.set(State::Inner {
+                        future,
+                        flight: Some(flight),
+                    });
+                }
+                Step::Commit(commit) => this.state.set(State::Committing {
+                    commit: Some(commit),
+                }),
+                Step::Respond(response) => {
+                    this.state.set(State::Done);
+                    return Poll::Ready(Ok(response));
+                }
+            }
+        }
+    }
+}
+
+impl<S, ReqB, R> fmt::Debug for ResponseFuture<S, ReqB, R>
+where
+    S: Service<Request<ReqB>>,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,63 @@
+//! Lifecycle hooks: code you run when a session is created or closed.
+
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use super::context::SessionContext;
+use super::store::CloseCause;
+
+type CreatedHook = Arc<dyn Fn(&SessionContext) + Send + Sync>;
+type ClosedHook = Arc<dyn Fn(&SessionContext, CloseCause) + Send + Sync>;
+
+/// The hooks registered on a store builder.
+///
+/// Hooks run inline: the created hook on the request that commits the session,
+/// the closed hook on whatever thread removes it (a DELETE, a request that finds
+/// it expired, the maintenance task, `shutdown`). They must be quick and must not
+/// block; to do async work, send to a channel. They must not call back into the
+/// store's session operations (`get`, `remove`, ...): the closed hook runs inside
+/// the cache's eviction listener. A panicking hook is caught and logged; the
+/// store keeps working.
+#[derive(Clone, Default)]
+pub(crate) struct SessionHooks {
+    pub(crate) on_created: Option<CreatedHook>,
+    pub(crate) on_closed: Option<ClosedHook>,
+}
+
+impl SessionHooks {
+    pub(crate) fn created(&self, session: &SessionContext) {
+        if let Some(hook) = &self.on_created {
+            if catch_unwind(AssertUnwindSafe(|| hook(session))).is_err() {
+                tracing::error!(
+                    target: "mcp_tower_guard::session",
+                    session = %session.id().tag(),
+                    "on_created hook panicked"
+                );
+            }
+        }
+    }
+
+    pub(crate) fn closed(&self, session: &SessionContext, cause: CloseCause) {
+        if let Some(hook) = &self.on_closed {
+            if catch_unwind(AssertUnwindSafe(|| hook(session, cause))).is_err() {
+                tracing::error!(
+                    target: "mcp_tower_guard::session",
+                    session = %session.id().tag(),
+                    cause = cause.as_str(),
+                    "on_closed hook panicked"
+                );
+            }
+        }
+    }
+}
+
+impl fmt::Debug for SessionHooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |set: bool| if set { "<fn>" } else { "None" };
+        f.debug_struct("SessionHooks")
+            .field("on_created", &show(self.on_created.is_some()))
+            .field("on_closed", &show(self.on_closed.is_some()))
+            .finish()
+    }
+}

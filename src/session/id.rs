@@ -1,0 +1,243 @@
+//! Session ids: validation, generation, and the short tag used in logs.
+
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::{Arc, OnceLock};
+
+/// Longest session id accepted from a client or a generator, in bytes.
+pub const MAX_SESSION_ID_LEN: usize = 256;
+
+/// A session id: 1 to 256 visible ASCII characters (0x21 to 0x7E), as the
+/// transport spec requires. Cloning is an `Arc` clone.
+///
+/// `Debug` prints only a short keyed tag (see [`SessionId::tag`]), never the id:
+/// a session id is a bearer capability for the session's state.
+///
+/// ```
+/// use mcp_tower_guard::session::SessionId;
+///
+/// let id = SessionId::parse(b"3f0c8a4e-1d2b-4c5d-9e8f-0a1b2c3d4e5f").unwrap();
+/// assert_eq!(id.as_str().len(), 36);
+/// assert!(SessionId::parse(b"").is_err());
+/// assert!(SessionId::parse(b"has space").is_err());
+/// assert!(!format!("{id:?}").contains("3f0c8a4e"));
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(Arc<str>);
+
+/// Why a value is not a valid session id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidSessionId {
+    /// No characters.
+    #[error("session id is empty")]
+    Empty,
+    /// More than [`MAX_SESSION_ID_LEN`] bytes.
+    #[error("session id is longer than {MAX_SESSION_ID_LEN} bytes")]
+    TooLong,
+    /// A byte outside visible ASCII (0x21 to 0x7E).
+    #[error("session id contains a byte outside visible ASCII")]
+    InvalidByte,
+}
+
+impl SessionId {
+    /// Validates raw bytes (a header value) as a session id.
+    pub fn parse(bytes: &[u8]) -> Result<Self, InvalidSessionId> {
+        if bytes.is_empty() {
+            return Err(InvalidSessionId::Empty);
+        }
+        if bytes.len() > MAX_SESSION_ID_LEN {
+            return Err(InvalidSessionId::TooLong);
+        }
+        if !bytes.iter().all(|b| (0x21..=0x7E).contains(b)) {
+            return Err(InvalidSessionId::InvalidByte);
+        }
+        // Visible ASCII is valid UTF-8.
+        let s = std::str::from_utf8(bytes).map_err(|_| InvalidSessionId::InvalidByte)?;
+        Ok(Self(Arc::from(s)))
+    }
+
+    /// A fresh random id from the default generator ([`UuidV4`]).
+    pub fn new_random() -> Self {
+        Self(Arc::from(UuidV4.generate()))
+    }
+
+    /// The id as sent in the `Mcp-Session-Id` header.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A short, non-reversible tag for logs: 8 hex characters of a keyed hash
+    /// whose key is random per process. Two processes tag the same id differently.
+    pub fn tag(&self) -> Tag {
+        Tag(keyed_hash(self.0.as_bytes()) as u32)
+    }
+
+    /// The id as a header value.
+    pub(crate) fn to_header_value(&self) -> http::HeaderValue {
+        // Visible ASCII only, checked on construction.
+        http::HeaderValue::from_str(&self.0).unwrap_or(http::HeaderValue::from_static("invalid"))
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({})", self.tag())
+    }
+}
+
+impl std::str::FromStr for SessionId {
+    type Err = InvalidSessionId;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s.as_bytes())
+    }
+}
+
+/// A short keyed hash of a session id or principal, printed as 8 hex characters.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tag(u32);
+
+impl fmt::Display for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:08x}", self.0)
+    }
+}
+
+impl fmt::Debug for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Makes session ids. Implement it to embed a routing tag or use another format;
+/// the output must still be unpredictable (CSPRNG-backed).
+///
+/// The layer validates every generated id: output that is empty, longer than
+/// [`MAX_SESSION_ID_LEN`] bytes or outside visible ASCII is discarded (with an
+/// `error` event) and a [`UuidV4`] id is used instead, so an invalid id is never sent.
+///
+/// Any `Fn() -> String + Send + Sync + 'static` is a generator:
+///
+/// ```
+/// use mcp_tower_guard::session::{IdGenerator, UuidV4};
+///
+/// let node = "eu1";
+/// let gen = move || format!("{node}.{}", UuidV4.generate());
+/// assert!(gen.generate().starts_with("eu1."));
+/// ```
+pub trait IdGenerator: Send + Sync + 'static {
+    /// Returns a new id. Called once per `initialize` that passes the limits.
+    fn generate(&self) -> String;
+}
+
+impl<F> IdGenerator for F
+where
+    F: Fn() -> String + Send + Sync + 'static,
+{
+    fn generate(&self) -> String {
+        self()
+    }
+}
+
+/// The default generator: a hyphenated UUID v4 from the OS CSPRNG (122 random
+/// bits, 36 characters `[0-9a-f-]`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UuidV4;
+
+impl IdGenerator for UuidV4 {
+    fn generate(&self) -> String {
+        uuid::Uuid::new_v4().hyphenated().to_string()
+    }
+}
+
+/// Runs `generator` and validates its output, falling back to [`UuidV4`].
+pub(crate) fn generate_valid(generator: &dyn IdGenerator) -> SessionId {
+    let candidate = generator.generate();
+    match SessionId::parse(candidate.as_bytes()) {
+        Ok(id) => id,
+        Err(reason) => {
+            tracing::error!(
+                target: "mcp_tower_guard::session",
+                %reason,
+                "id generator returned an invalid session id; using a UUID v4 instead"
+            );
+            SessionId::new_random()
+        }
+    }
+}
+
+/// The per-process key: a randomly seeded std hasher (SipHash-1-3 today).
+fn process_key() -> &'static std::collections::hash_map::RandomState {
+    static KEY: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+    KEY.get_or_init(std::collections::hash_map::RandomState::new)
+}
+
+/// 64 bits of a keyed hash of `bytes`, with a domain byte.
+fn keyed_hash_domain(domain: u8, bytes: &[u8]) -> u64 {
+    let mut h = process_key().build_hasher();
+    h.write_u8(domain);
+    h.write(bytes);
+    h.finish()
+}
+
+/// A 64-bit keyed hash (for tags).
+pub(crate) fn keyed_hash(bytes: &[u8]) -> u64 {
+    keyed_hash_domain(0, bytes)
+}
+
+/// A 128-bit keyed hash (for principals): two domain-separated 64-bit outputs.
+pub(crate) fn keyed_hash128(bytes: &[u8]) -> u128 {
+    (u128::from(keyed_hash_domain(1, bytes)) << 64) | u128::from(keyed_hash_domain(2, bytes))
+}
+
+/// A tag for any byte string (principals in logs).
+pub(crate) fn tag_of(bytes: &[u8]) -> Tag {
+    Tag(keyed_hash(bytes) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validates_visible_ascii_and_length() {
+        assert_eq!(SessionId::parse(b""), Err(InvalidSessionId::Empty));
+        assert_eq!(
+            SessionId::parse(&[b'a'; 257]),
+            Err(InvalidSessionId::TooLong)
+        );
+        assert!(SessionId::parse(&[b'a'; 256]).is_ok());
+        for bad in [
+            &b"a b"[..],
+            b"a\tb",
+            b"\x7f",
+            b"\x20",
+            "é".as_bytes(),
+            b"a\x00",
+        ] {
+            assert_eq!(
+                SessionId::parse(bad),
+                Err(InvalidSessionId::InvalidByte),
+                "{bad:?}"
+            );
+        }
+        assert!(SessionId::parse(b"!~").is_ok());
+    }
+
+    #[test]
+    fn invalid_generator_output_falls_back() {
+        let bad = || "has space".to_owned();
+        let id = generate_valid(&bad);
+        assert_eq!(id.as_str().len(), 36);
+        let empty = String::new;
+        assert_eq!(generate_valid(&empty).as_str().len(), 36);
+    }
+
+    #[test]
+    fn tag_is_stable_and_short() {
+        let id = SessionId::new_random();
+        assert_eq!(id.tag(), id.clone().tag());
+        assert_eq!(id.tag().to_string().len(), 8);
+    }
+}

@@ -1,0 +1,144 @@
+//! [`McpSessionLayer`]: configuration and `Layer` impl.
+
+use std::fmt;
+use std::sync::Arc;
+
+use tower_layer::Layer;
+
+use super::id::{IdGenerator, UuidV4};
+use super::principal::ResolvePrincipal;
+use super::service::McpSession;
+use super::store::{IntoSessionStore, SessionStore};
+use crate::envelope::BodyLimits;
+use crate::rejection::JsonRpcRejection;
+
+/// Settings shared by every service the layer makes.
+#[derive(Clone)]
+pub(crate) struct SessionConfig {
+    pub(crate) store: Arc<dyn SessionStore>,
+    pub(crate) principal: Option<Arc<dyn ResolvePrincipal>>,
+    pub(crate) allow_delete: bool,
+    pub(crate) legacy_alias: bool,
+    pub(crate) ids: Arc<dyn IdGenerator>,
+    pub(crate) body_limits: BodyLimits,
+}
+
+/// Owns the legacy-era session lifecycle (2024-11-05 to 2025-11-25) so the
+/// inner service can stay stateless. Requests of the 2026-07-28 era pass through
+/// untouched. See the [module docs](super) for the full behaviour.
+///
+/// Build the store yourself and pass it in: clones of a store share one table, so
+/// every route (axum calls `layer()` once per route) sees the same sessions.
+#[derive(Clone)]
+#[must_use]
+pub struct McpSessionLayer<R = JsonRpcRejection> {
+    config: Arc<SessionConfig>,
+    rejection: R,
+}
+
+impl McpSessionLayer {
+    /// A layer over `store` (a [`MokaSessionStore`](super::MokaSessionStore), any
+    /// other [`SessionStore`], or an `Arc<dyn SessionStore>`), with: no principal
+    /// binding, DELETE allowed, no `X-Session-Id` alias, UUID v4 ids, default body
+    /// limits, JSON-RPC rejection bodies.
+    pub fn new(store: impl IntoSessionStore) -> Self {
+        Self {
+            config: Arc::new(SessionConfig {
+                store: store.into_session_store(),
+                principal: None,
+                allow_delete: true,
+                legacy_alias: false,
+                ids: Arc::new(UuidV4),
+                body_limits: BodyLimits::default(),
+            }),
+            rejection: JsonRpcRejection,
+        }
+    }
+}
+
+impl<R> McpSessionLayer<R> {
+    fn config_mut(&mut self) -> &mut SessionConfig {
+        Arc::make_mut(&mut self.config)
+    }
+
+    /// Binds each session to the principal `resolver` finds on its `initialize`
+    /// request; a request of another principal gets the same 404 as an unknown id.
+    /// See [`Principal::authorization_hash`](super::Principal::authorization_hash)
+    /// for a ready-made resolver.
+    pub fn principal(mut self, resolver: impl ResolvePrincipal) -> Self {
+        self.config_mut().principal = Some(Arc::new(resolver));
+        self
+    }
+
+    /// Whether DELETE ends a session (default true). When false, a legacy DELETE
+    /// is answered 405 with `Allow: GET, POST`, as the spec allows.
+    pub fn allow_delete(mut self, allow: bool) -> Self {
+        self.config_mut().allow_delete = allow;
+        self
+    }
+
+    /// Accepts `X-Session-Id` as an alias of `Mcp-Session-Id` (default false).
+    /// The inner service then sees `Mcp-Session-Id`, and responses carry
+    /// `Mcp-Session-Id`. Both headers with different values get 400.
+    pub fn legacy_alias_header(mut self, accept: bool) -> Self {
+        self.config_mut().legacy_alias = accept;
+        self
+    }
+
+    /// Replaces the id generator (default [`UuidV4`]). Invalid output is replaced
+    /// by a UUID v4; see [`IdGenerator`].
+    pub fn id_generator(mut self, generator: impl IdGenerator) -> Self {
+        self.config_mut().ids = Arc::new(generator);
+        self
+    }
+
+    /// Limits for reading a POST body when no outer layer parsed it already
+    /// (default 4 MiB, 30 s).
+    pub fn body_limits(mut self, limits: BodyLimits) -> Self {
+        self.config_mut().body_limits = limits;
+        self
+    }
+
+    /// Replaces the rejection response builder.
+    pub fn with_rejection<R2: Clone>(self, rejection: R2) -> McpSessionLayer<R2> {
+        McpSessionLayer {
+            config: self.config,
+            rejection,
+        }
+    }
+
+    /// The store this layer uses.
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.config.store
+    }
+}
+
+impl<S, R: Clone> Layer<S> for McpSessionLayer<R> {
+    type Service = McpSession<S, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        McpSession::new(inner, Arc::clone(&self.config), self.rejection.clone())
+    }
+}
+
+impl fmt::Debug for SessionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionConfig")
+            .field("store", &"<dyn SessionStore>")
+            .field("principal", &self.principal.as_ref().map(|_| "<fn>"))
+            .field("allow_delete", &self.allow_delete)
+            .field("legacy_alias", &self.legacy_alias)
+            .field("ids", &"<dyn IdGenerator>")
+            .field("body_limits", &self.body_limits)
+            .finish()
+    }
+}
+
+impl<R: fmt::Debug> fmt::Debug for McpSessionLayer<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("McpSessionLayer")
+            .field("config", &self.config)
+            .field("rejection", &self.rejection)
+            .finish()
+    }
+}

@@ -1,0 +1,732 @@
+//! [`McpSession`]: the service, and the decisions it makes for each request.
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http_body::Body;
+use tower_service::Service;
+
+use super::context::{ClientInfo, SessionContext};
+use super::future::{
+    Commit, Creation, Flight, Lookup, ReservationGuard, ResponseFuture, Step, Wait, WaitDone,
+    WaitOp,
+};
+use super::id::{generate_valid, SessionId, Tag};
+use super::layer::SessionConfig;
+use super::principal::Principal;
+use super::stats::RejectReason;
+use super::store::{CloseCause, LimitScope, Reservation, StoreCall, StoreError};
+use crate::body::ReplayBody;
+use crate::envelope::{Envelope, ReadEnvelope, ReadRejected};
+use crate::header::{MCP_SESSION_ID, X_SESSION_ID};
+use crate::protocol::{request_era, Era, ProtocolVersion, RequestProtocol, VersionHeader};
+use crate::rejection::{reject, Rejection, RejectionKind, RejectionResponse};
+
+const TARGET: &str = "mcp_tower_guard::session";
+const LAYER: &str = "session";
+
+/// The service made by [`McpSessionLayer`](super::McpSessionLayer).
+#[derive(Clone)]
+pub struct McpSession<S, R> {
+    inner: S,
+    flow: Flow<R>,
+}
+
+impl<S, R> McpSession<S, R> {
+    pub(crate) fn new(inner: S, config: Arc<SessionConfig>, rejection: R) -> Self {
+        Self {
+            inner,
+            flow: Flow { config, rejection },
+        }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: fmt::Debug, R: fmt::Debug> fmt::Debug for McpSession<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("McpSession")
+            .field("inner", &self.inner)
+            .field("config", &self.flow.config)
+            .field("rejection", &self.flow.rejection)
+            .finish()
+    }
+}
+
+impl<S, ReqB, ResB, R> Service<Request<ReqB>> for McpSession<S, R>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
+    ReqB: Body + ReplayBody,
+    ResB: Default,
+    R: RejectionResponse<ResB>,
+{
+    type Response = Response<ResB>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqB, R>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+        // The ready service goes into the future; this one keeps a fresh clone.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let step = self.flow.begin(req);
+        ResponseFuture::new(self.flow.clone(), inner, step)
+    }
+}
+
+/// The session header of a request.
+enum IdHeader {
+    Absent,
+    Present { id: SessionId, via_alias: bool },
+    Malformed,
+}
+
+/// Reads `Mcp-Session-Id` (and `X-Session-Id` when `alias`): one value, valid.
+fn read_session_id(headers: &HeaderMap, alias: bool) -> IdHeader {
+    fn single(headers: &HeaderMap, name: &http::HeaderName) -> Result<Option<SessionId>, ()> {
+        let mut values = headers.get_all(name).iter();
+        match (values.next(), values.next()) {
+            (None, _) => Ok(None),
+            (Some(v), None) => SessionId::parse(v.as_bytes()).map(Some).map_err(|_| ()),
+            (Some(_), Some(_)) => Err(()),
+        }
+    }
+    let Ok(canonical) = single(headers, &MCP_SESSION_ID) else {
+        return IdHeader::Malformed;
+    };
+    let aliased = if alias {
+        match single(headers, &X_SESSION_ID) {
+            Ok(v) => v,
+            Err(()) => return IdHeader::Malformed,
+        }
+    } else {
+        None
+    };
+    match (canonical, aliased) {
+        (Some(id), None) => IdHeader::Present {
+            id,
+            via_alias: false,
+        },
+        (Some(id), Some(other)) if id == other => IdHeader::Present {
+            id,
+            via_alias: false,
+        },
+        (Some(_), Some(_)) => IdHeader::Malformed,
+        (None, Some(id)) => IdHeader::Present {
+            id,
+            via_alias: true,
+        },
+        (None, None) => IdHeader::Absent,
+    }
+}
+
+/// The revision an `initialize` asks for, when it is a known legacy one.
+fn initialize_version(envelope: Option<&Envelope>) -> Option<ProtocolVersion> {
+    let requested = envelope?.single()?.initialize_version.as_deref()?;
+    let version = ProtocolVersion::parse_bytes(requested.as_bytes())?;
+    (version.era() == Era::Legacy && ProtocolVersion::KNOWN.contains(&version)).then_some(version)
+}
+
+/// A request head for logging a rejection after the request was handed on.
+fn log_parts(method: Method, uri: Uri) -> Parts {
+    let mut req = Request::new(());
+    *req.method_mut() = method;
+    *req.uri_mut() = uri;
+    req.into_parts().0
+}
+
+/// The per-request decisions, shared by the service and its future.
+#[derive(Clone)]
+pub(crate) struct Flow<R> {
+    config: Arc<SessionConfig>,
+    rejection: R,
+}
+
+impl<R> Flow<R> {
+    fn resolve(&self, parts: &Parts) -> Option<Principal> {
+        self.config
+            .principal
+            .as_ref()
+            .and_then(|r| r.resolve(parts))
+    }
+
+    /// Rejects with a session reason: counts it, logs it, builds the response.
+    fn refuse<ResB>(
+        &self,
+        parts: &Parts,
+        reason: RejectReason,
+        rejection: Rejection,
+        session: Option<Tag>,
+    ) -> Response<ResB>
+    where
+        R: RejectionResponse<ResB>,
+    {
+        self.config.store.note_rejected(reason);
+        let session = session.map(|t| t.to_string());
+        if reason == RejectReason::ForeignPrincipal {
+            tracing::warn!(
+                target: TARGET,
+                session,
+                reason = reason.as_str(),
+                method = parts.method.as_str(),
+                "session used by another principal; answered as not found"
+            );
+        } else {
+            tracing::debug!(
+                target: TARGET,
+                session,
+                reason = reason.as_str(),
+                method = parts.method.as_str(),
+                "session request rejected"
+            );
+        }
+        reject(LAYER, parts, rejection, &self.rejection)
+    }
+
+    fn not_found<ResB>(&self, parts: &Parts, reason: RejectReason, id: &SessionId) -> Response<ResB>
+    where
+        R: RejectionResponse<ResB>,
+    {
+        // One rejection for unknown, expired, deleted and foreign: byte-identical answers.
+        let rejection = Rejection::new(RejectionKind::SessionNotFound, "Session not found");
+        self.refuse(parts, reason, rejection, Some(id.tag()))
+    }
+
+    fn store_error<ResB>(&self, parts: &Parts, error: StoreError) -> Response<ResB>
+    where
+        R: RejectionResponse<ResB>,
+    {
+        match error {
+            StoreError::LimitReached { scope, retry_after } => {
+                let reason = match scope {
+                    LimitScope::Principal => RejectReason::PrincipalLimit,
+                    _ => RejectReason::GlobalLimit,
+                };
+                let rejection = Rejection::new(RejectionKind::TooManySessions, "Too many sessions")
+                    .with_retry_after(retry_after);
+                self.refuse(parts, reason, rejection, None)
+            }
+            StoreError::Unavailable {
+                retry_after,
+                reason,
+            } => {
+                tracing::warn!(target: TARGET, reason, "session store unavailable");
+                let rejection =
+                    Rejection::new(RejectionKind::StoreUnavailable, "Session store unavailable")
+                        .with_retry_after(retry_after);
+                self.refuse(parts, RejectReason::StoreUnavailable, rejection, None)
+            }
+            StoreError::IdInUse => {
+                let rejection =
+                    Rejection::new(RejectionKind::StoreUnavailable, "Session store unavailable")
+                        .with_retry_after(std::time::Duration::from_secs(1));
+                self.refuse(parts, RejectReason::StoreUnavailable, rejection, None)
+            }
+        }
+    }
+
+    /// First look at a request: pass it, read its body, or go on to the session checks.
+    pub(crate) fn begin<ReqB, ResB>(&self, req: Request<ReqB>) -> Step<ReqB, Response<ResB>>
+    where
+        ReqB: Body + ReplayBody,
+        R: RejectionResponse<ResB>,
+        ResB: Default,
+    {
+        if !matches!(*req.method(), Method::POST | Method::GET | Method::DELETE) {
+            return Step::Call(req, Flight::default());
+        }
+        let known = req.extensions().get::<RequestProtocol>().copied();
+        if known.is_some_and(|p| p.era == Era::Modern) {
+            return Step::Call(req, Flight::default());
+        }
+        if req.method() == Method::POST && req.extensions().get::<Envelope>().is_none() {
+            if known.is_none() && request_era(req.method(), req.headers(), None) == Era::Modern {
+                return Step::Call(req, Flight::default());
+            }
+            let limits = self.config.body_limits;
+            if let Err(rejection) = limits.check_content_length(req.headers()) {
+                let (parts, _) = req.into_parts();
+                return Step::Respond(reject(LAYER, &parts, rejection, &self.rejection));
+            }
+            return Step::Read(ReadEnvelope::new(req, limits));
+        }
+        self.classify(req)
+    }
+
+    pub(crate) fn after_read<ReqB, ResB>(
+        &self,
+        read: Result<Request<ReqB>, ReadRejected>,
+    ) -> Step<ReqB, Response<ResB>>
+    where
+        ReqB: Body + ReplayBody,
+        R: RejectionResponse<ResB>,
+        ResB: Default,
+    {
+        match read {
+            Ok(req) => self.classify(req),
+            Err((parts, rejection)) => {
+                Step::Respond(reject(LAYER, &parts, rejection, &self.rejection))
+            }
+        }
+    }
+
+    /// The era is known (and for POST, the envelope): apply the session rules.
+    fn classify<ReqB, ResB>(&self, req: Request<ReqB>) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Default,
+    {
+        let (mut parts, body) = req.into_parts();
+        let known = parts.extensions.get::<RequestProtocol>().copied();
+        let envelope = parts.extensions.get::<Envelope>();
+        let era = match known {
+            Some(p) => p.era,
+            None => request_era(&parts.method, &parts.headers, envelope),
+        };
+        if era == Era::Modern {
+            return Step::Call(Request::from_parts(parts, body), Flight::default());
+        }
+        let initialize =
+            parts.method == Method::POST && envelope.is_some_and(Envelope::is_initialize);
+        if known.is_none() {
+            let protocol = match VersionHeader::read(&parts.headers) {
+                VersionHeader::Valid(version) => RequestProtocol {
+                    version,
+                    era: Era::Legacy,
+                    assumed: false,
+                },
+                _ => match initialize_version(envelope).filter(|_| initialize) {
+                    Some(version) => RequestProtocol {
+                        version,
+                        era: Era::Legacy,
+                        assumed: false,
+                    },
+                    None => RequestProtocol {
+                        version: ProtocolVersion::LEGACY_DEFAULT,
+                        era: Era::Legacy,
+                        assumed: true,
+                    },
+                },
+            };
+            parts.extensions.insert(protocol);
+        }
+        if parts.method == Method::DELETE && !self.config.allow_delete {
+            let rejection = Rejection::new(
+                RejectionKind::MethodNotAllowed,
+                "Method Not Allowed: session termination is not supported",
+            )
+            .with_allow(HeaderValue::from_static("GET, POST"));
+            return Step::Respond(self.refuse(
+                &parts,
+                RejectReason::DeleteDisabled,
+                rejection,
+                None,
+            ));
+        }
+        match read_session_id(&parts.headers, self.config.legacy_alias) {
+            IdHeader::Malformed => {
+                let rejection = Rejection::new(
+                    RejectionKind::MalformedSessionId,
+                    "Bad Request: invalid Mcp-Session-Id header",
+                );
+                Step::Respond(self.refuse(&parts, RejectReason::MalformedId, rejection, None))
+            }
+            IdHeader::Absent if initialize => self.create(Request::from_parts(parts, body), false),
+            IdHeader::Absent => {
+                let rejection = Rejection::new(
+                    RejectionKind::MissingSessionId,
+                    "Bad Request: Mcp-Session-Id header is required",
+                );
+                Step::Respond(self.refuse(&parts, RejectReason::MissingId, rejection, None))
+            }
+            IdHeader::Present { id, via_alias } => {
+                let principal = self.resolve(&parts);
+                let lookup = Lookup {
+                    id,
+                    via_alias,
+                    principal,
+                    initialize,
+                };
+                let req = Request::from_parts(parts, body);
+                match self.config.store.get(&lookup.id) {
+                    StoreCall::Ready(found) => self.after_get(req, lookup, found),
+                    StoreCall::Pending(call) => Step::Wait(Wait {
+                        req,
+                        op: WaitOp::Get { call, lookup },
+                    }),
+                }
+            }
+        }
+    }
+
+    /// An `initialize` without a session id: mint an id and reserve a slot.
+    fn create<ReqB, ResB>(&self, req: Request<ReqB>, retried: bool) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Default,
+    {
+        let (parts, body) = req.into_parts();
+        let principal = self.resolve(&parts);
+        let req = Request::from_parts(parts, body);
+        let id = if retried {
+            SessionId::new_random()
+        } else {
+            generate_valid(&*self.config.ids)
+        };
+        match self.config.store.reserve(&id, principal.as_ref()) {
+            StoreCall::Ready(result) => self.after_reserve(req, id, principal, retried, result),
+            StoreCall::Pending(call) => Step::Wait(Wait {
+                req,
+                op: WaitOp::Reserve {
+                    call,
+                    id,
+                    principal,
+                    retried,
+                },
+            }),
+        }
+    }
+
+    fn after_reserve<ReqB, ResB>(
+        &self,
+        req: Request<ReqB>,
+        id: SessionId,
+        principal: Option<Principal>,
+        retried: bool,
+        result: Result<Reservation, StoreError>,
+    ) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Default,
+    {
+        let reservation = match result {
+            Ok(reservation) => reservation,
+            Err(StoreError::IdInUse) if !retried => return self.create(req, true),
+            Err(error) => {
+                let (parts, _) = req.into_parts();
+                return Step::Respond(self.store_error(&parts, error));
+            }
+        };
+        let (mut parts, body) = req.into_parts();
+        let version = initialize_version(parts.extensions.get::<Envelope>());
+        let session = SessionContext::new(id, principal, ClientInfo::from_parts(&parts), version);
+        let live = session.begin_activity(&self.config.store);
+        parts.extensions.insert(live.clone());
+        let creation = Creation {
+            reservation: ReservationGuard::new(Arc::clone(&self.config.store), reservation),
+            session,
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+        };
+        let flight = Flight {
+            session: Some(live),
+            creation: Some(creation),
+            echo: None,
+        };
+        Step::Call(Request::from_parts(parts, body), flight)
+    }
+
+    fn after_get<ReqB, ResB>(
+        &self,
+        req: Request<ReqB>,
+        lookup: Lookup,
+        found: Result<Option<SessionContext>, StoreError>,
+    ) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Default,
+    {
+        let (mut parts, body) = req.into_parts();
+        let session = match found {
+            Err(error) => return Step::Respond(self.store_error(&parts, error)),
+            Ok(None) => {
+                return Step::Respond(self.not_found(&parts, RejectReason::NotFound, &lookup.id))
+            }
+            Ok(Some(session)) => session,
+        };
+        if session.principal() != lookup.principal.as_ref() {
+            return Step::Respond(self.not_found(
+                &parts,
+                RejectReason::ForeignPrincipal,
+                &lookup.id,
+            ));
+        }
+        if lookup.initialize {
+            let rejection = Rejection::new(
+                RejectionKind::InvalidRequest,
+                "Invalid Request: session already initialized",
+            );
+            return Step::Respond(self.refuse(
+                &parts,
+                RejectReason::AlreadyInitialized,
+                rejection,
+                Some(lookup.id.tag()),
+            ));
+        }
+        if parts.method == Method::DELETE {
+            let req = Request::from_parts(parts, body);
+            return match self.config.store.remove(&lookup.id, CloseCause::Deleted) {
+                StoreCall::Ready(result) => self.after_remove(req, &lookup.id, result),
+                StoreCall::Pending(call) => Step::Wait(Wait {
+                    req,
+                    op: WaitOp::Remove {
+                        call,
+                        id: lookup.id,
+                    },
+                }),
+            };
+        }
+        if let VersionHeader::Valid(version) = VersionHeader::read(&parts.headers) {
+            if version.era() == Era::Legacy {
+                session.set_protocol_version(version);
+            }
+        }
+        if let Some(protocol) = parts.extensions.get_mut::<RequestProtocol>() {
+            if protocol.assumed {
+                if let Some(version) = session.protocol_version() {
+                    protocol.version = version;
+                }
+            }
+        }
+        if lookup.via_alias {
+            parts
+                .headers
+                .insert(MCP_SESSION_ID, lookup.id.to_header_value());
+        }
+        let live = session.begin_activity(&self.config.store);
+        parts.extensions.insert(live.clone());
+        let flight = Flight {
+            session: Some(live),
+            creation: None,
+            echo: Some(lookup.id),
+        };
+        Step::Call(Request::from_parts(parts, body), flight)
+    }
+
+    /// DELETE: answered here with 204, without calling the inner service.
+    fn after_remove<ReqB, ResB>(
+        &self,
+        req: Request<ReqB>,
+        id: &SessionId,
+        result: Result<bool, StoreError>,
+    ) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Default,
+    {
+        let (parts, _) = req.into_parts();
+        match result {
+            Ok(true) => {
+                let mut response = Response::new(ResB::default());
+                *response.status_mut() = StatusCode::NO_CONTENT;
+                Step::Respond(response)
+            }
+            // Closed by someone else between the lookup and the removal.
+            Ok(false) => Step::Respond(self.not_found(&parts, RejectReason::NotFound, id)),
+            Err(error) => Step::Respond(self.store_error(&parts, error)),
+        }
+    }
+
+    pub(crate) fn after_wait<ReqB, ResB>(
+        &self,
+        req: Request<ReqB>,
+        op: WaitOp,
+        done: WaitDone,
+    ) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Default,
+    {
+        match (op, done) {
+            (
+                WaitOp::Reserve {
+                    id,
+                    principal,
+                    retried,
+                    ..
+                },
+                WaitDone::Reserve(result),
+            ) => self.after_reserve(req, id, principal, retried, result),
+            (WaitOp::Get { lookup, .. }, WaitDone::Get(found)) => {
+                self.after_get(req, lookup, found)
+            }
+            (WaitOp::Remove { id, .. }, WaitDone::Remove(result)) => {
+                self.after_remove(req, &id, result)
+            }
+            // `WaitOp::poll_done` answers with the variant of its own op.
+            (_, _) => unreachable!("store answer does not match its operation"),
+        }
+    }
+
+    /// The inner service answered: commit a new session on 2xx, echo the id.
+    pub(crate) fn after_inner<ReqB, ResB>(
+        &self,
+        mut response: Response<ResB>,
+        flight: Flight,
+    ) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Default,
+    {
+        let Flight {
+            session,
+            creation,
+            echo,
+        } = flight;
+        // In-flight work is over (unless the handler kept a clone of the context).
+        drop(session);
+        if let Some(creation) = creation {
+            let Creation {
+                reservation,
+                session,
+                method,
+                uri,
+            } = creation;
+            if !response.status().is_success() {
+                tracing::debug!(
+                    target: TARGET,
+                    status = response.status().as_u16(),
+                    "initialize not successful; no session created"
+                );
+                // Dropping the guard gives the slot back.
+                drop(reservation);
+                return Step::Respond(response);
+            }
+            let Some(reservation) = reservation.take() else {
+                return Step::Respond(response);
+            };
+            let id = session.id().clone();
+            return match self.config.store.commit(reservation, session) {
+                StoreCall::Ready(result) => self.after_commit(response, id, method, uri, result),
+                StoreCall::Pending(call) => Step::Commit(Commit {
+                    call,
+                    response,
+                    id,
+                    method,
+                    uri,
+                }),
+            };
+        }
+        if let Some(id) = echo {
+            response
+                .headers_mut()
+                .insert(MCP_SESSION_ID, id.to_header_value());
+        }
+        Step::Respond(response)
+    }
+
+    pub(crate) fn after_commit<ReqB, ResB>(
+        &self,
+        mut response: Response<ResB>,
+        id: SessionId,
+        method: Method,
+        uri: Uri,
+        result: Result<(), StoreError>,
+    ) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Default,
+    {
+        match result {
+            Ok(()) => {
+                response
+                    .headers_mut()
+                    .insert(MCP_SESSION_ID, id.to_header_value());
+                Step::Respond(response)
+            }
+            Err(error) => {
+                // The handler answered, but the session could not be stored: never
+                // hand out an id that would 404.
+                Step::Respond(self.store_error(&log_parts(method, uri), error))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &[u8])]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_bytes(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn session_id_header_table() {
+        use IdHeader::*;
+        type Case<'a> = (&'a [(&'a str, &'a [u8])], bool, &'a str);
+        let cases: &[Case<'_>] = &[
+            (&[], false, "absent"),
+            (&[("mcp-session-id", b"abc")], false, "present"),
+            (&[("mcp-session-id", b"")], false, "malformed"),
+            (&[("mcp-session-id", b"a b")], false, "malformed"),
+            (&[("mcp-session-id", b"\x80abc")], false, "malformed"),
+            (
+                &[("mcp-session-id", b"a"), ("mcp-session-id", b"a")],
+                false,
+                "malformed",
+            ),
+            (&[("x-session-id", b"abc")], false, "absent"),
+            (&[("x-session-id", b"abc")], true, "alias"),
+            (
+                &[("mcp-session-id", b"abc"), ("x-session-id", b"abc")],
+                true,
+                "present",
+            ),
+            (
+                &[("mcp-session-id", b"abc"), ("x-session-id", b"xyz")],
+                true,
+                "malformed",
+            ),
+            (
+                &[("x-session-id", b"a"), ("x-session-id", b"b")],
+                true,
+                "malformed",
+            ),
+        ];
+        let long = vec![b'a'; 257];
+        assert!(matches!(
+            read_session_id(&headers(&[("mcp-session-id", &long)]), false),
+            Malformed
+        ));
+        for (pairs, alias, expect) in cases {
+            let got = match read_session_id(&headers(pairs), *alias) {
+                Absent => "absent",
+                Present {
+                    via_alias: false, ..
+                } => "present",
+                Present {
+                    via_alias: true, ..
+                } => "alias",
+                Malformed => "malformed",
+            };
+            assert_eq!(got, *expect, "{pairs:?} alias={alias}");
+        }
+    }
+}

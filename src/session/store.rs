@@ -1,0 +1,241 @@
+//! The storage behind the session layer: the [`SessionStore`] trait.
+//!
+//! The layer only talks to this trait, so another backend (Redis, a database) can
+//! be added without touching the layer. Every operation returns a [`StoreCall`]:
+//! an in-memory store answers [`StoreCall::Ready`] and the layer's response
+//! future never allocates; an async backend answers [`StoreCall::Pending`] with a
+//! boxed future. A backend that cannot answer returns
+//! [`StoreError::Unavailable`] (bounding its own wait), which the layer sends as
+//! 503 with `Retry-After`.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::context::SessionContext;
+use super::id::SessionId;
+use super::principal::Principal;
+use super::stats::{RejectReason, SessionStats};
+
+/// The answer of a store operation: now, or later.
+pub enum StoreCall<T> {
+    /// The result is available now (in-memory stores).
+    Ready(T),
+    /// The result comes from this future (async backends).
+    Pending(Pin<Box<dyn Future<Output = T> + Send + 'static>>),
+}
+
+impl<T> StoreCall<T> {
+    /// Wraps an async operation.
+    pub fn pending(future: impl Future<Output = T> + Send + 'static) -> Self {
+        Self::Pending(Box::pin(future))
+    }
+
+    /// Waits for the result.
+    pub async fn resolve(self) -> T {
+        match self {
+            Self::Ready(value) => value,
+            Self::Pending(future) => future.await,
+        }
+    }
+}
+
+impl<T> fmt::Debug for StoreCall<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ready(_) => f.write_str("StoreCall::Ready(..)"),
+            Self::Pending(_) => f.write_str("StoreCall::Pending(..)"),
+        }
+    }
+}
+
+/// Why a store refused or failed an operation.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The session limit is reached (answered 429 with `Retry-After`).
+    #[error("session limit reached ({scope})")]
+    LimitReached {
+        /// Which limit.
+        scope: LimitScope,
+        /// The `Retry-After` to send.
+        retry_after: Duration,
+    },
+    /// The generated id is already taken; the layer retries once with a new UUID.
+    #[error("session id already in use")]
+    IdInUse,
+    /// The backend did not answer, or the store is shut down (503 with `Retry-After`).
+    #[error("session store unavailable: {reason}")]
+    Unavailable {
+        /// For logs (never an id or a secret).
+        reason: String,
+        /// The `Retry-After` to send.
+        retry_after: Duration,
+    },
+}
+
+/// Which session limit refused a new session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LimitScope {
+    /// The total number of sessions.
+    Global,
+    /// The number of sessions of one principal.
+    Principal,
+}
+
+impl fmt::Display for LimitScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Global => "global",
+            Self::Principal => "per principal",
+        })
+    }
+}
+
+/// Why a session ended; passed to the close hook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CloseCause {
+    /// The client sent DELETE.
+    Deleted,
+    /// No request for longer than the idle timeout.
+    IdleExpired,
+    /// Older than the absolute maximum lifetime.
+    LifetimeExpired,
+    /// Removed to make room for a new session (`LimitPolicy::EvictIdleLru`).
+    Evicted,
+    /// The store was shut down.
+    Shutdown,
+}
+
+impl CloseCause {
+    /// A stable snake_case name, for logs and metrics.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Deleted => "deleted",
+            Self::IdleExpired => "idle_expired",
+            Self::LifetimeExpired => "lifetime_expired",
+            Self::Evicted => "evicted",
+            Self::Shutdown => "shutdown",
+        }
+    }
+}
+
+impl fmt::Display for CloseCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A slot held for a session being created: counted against the limits from
+/// [`SessionStore::reserve`] until [`SessionStore::commit`] or
+/// [`SessionStore::release`].
+pub struct Reservation {
+    id: SessionId,
+    principal: Option<Principal>,
+}
+
+impl Reservation {
+    /// A reservation for `id` owned by `principal` (for store implementations).
+    pub fn new(id: SessionId, principal: Option<Principal>) -> Self {
+        Self { id, principal }
+    }
+
+    /// The id the session will have.
+    pub fn id(&self) -> &SessionId {
+        &self.id
+    }
+
+    /// The principal the slot is counted against.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.principal.as_ref()
+    }
+}
+
+impl fmt::Debug for Reservation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reservation")
+            .field("id", &self.id)
+            .field("principal", &self.principal.as_ref().map(Principal::tag))
+            .finish()
+    }
+}
+
+/// Storage for legacy-era sessions. Object safe; the layer holds an
+/// `Arc<dyn SessionStore>`.
+///
+/// Contract:
+/// - `reserve` counts a slot against the limits atomically (global and per
+///   principal) and never exceeds them under concurrency.
+/// - `commit` stores the session and fires the created hook; the slot becomes the
+///   session's. On error the store releases the slot itself.
+/// - `release` gives back an uncommitted slot (the `initialize` failed or its
+///   response future was dropped). It must not block.
+/// - `get` returns `None` for unknown, expired and closed sessions and refreshes
+///   the idle timer of a live one.
+/// - `remove` closes a session with `cause` and returns whether it was live.
+/// - Close hooks must fire exactly once per committed session.
+pub trait SessionStore: Send + Sync + 'static {
+    /// Reserves a slot for a new session with `id`, created by `principal`.
+    fn reserve(
+        &self,
+        id: &SessionId,
+        principal: Option<&Principal>,
+    ) -> StoreCall<Result<Reservation, StoreError>>;
+
+    /// Stores the session for a reservation after a successful `initialize`.
+    /// `session` carries no activity mark.
+    fn commit(
+        &self,
+        reservation: Reservation,
+        session: SessionContext,
+    ) -> StoreCall<Result<(), StoreError>>;
+
+    /// Gives back an uncommitted reservation.
+    fn release(&self, reservation: Reservation);
+
+    /// Looks a session up and refreshes its idle timer.
+    fn get(&self, id: &SessionId) -> StoreCall<Result<Option<SessionContext>, StoreError>>;
+
+    /// Ends a session. `Ok(true)` when it was live.
+    fn remove(&self, id: &SessionId, cause: CloseCause) -> StoreCall<Result<bool, StoreError>>;
+
+    /// Tells the store the session's in-flight count changed, so it can restart
+    /// the idle timer from now. Must not block. The default does nothing.
+    fn touch(&self, id: &SessionId) {
+        let _ = id;
+    }
+
+    /// Counts a rejected request (for [`SessionStats::rejected`]). The default does nothing.
+    fn note_rejected(&self, reason: RejectReason) {
+        let _ = reason;
+    }
+
+    /// A snapshot of the counters.
+    fn stats(&self) -> SessionStats;
+
+    /// Closes every session with [`CloseCause::Shutdown`] and refuses new ones.
+    fn shutdown(&self) -> StoreCall<()>;
+}
+
+/// What [`McpSessionLayer::new`](super::McpSessionLayer::new) accepts: any
+/// [`SessionStore`] value, or an `Arc<dyn SessionStore>` you already share.
+pub trait IntoSessionStore {
+    /// Converts into the shared handle the layer keeps.
+    fn into_session_store(self) -> Arc<dyn SessionStore>;
+}
+
+impl<T: SessionStore> IntoSessionStore for T {
+    fn into_session_store(self) -> Arc<dyn SessionStore> {
+        Arc::new(self)
+    }
+}
+
+impl IntoSessionStore for Arc<dyn SessionStore> {
+    fn into_session_store(self) -> Arc<dyn SessionStore> {
+        self
+    }
+}

@@ -1,0 +1,203 @@
+//! Helpers shared by the `session*` integration tests (included with `#[path]`).
+#![allow(dead_code)]
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use mcp_tower_guard::envelope::Envelope;
+use mcp_tower_guard::protocol::RequestProtocol;
+use mcp_tower_guard::session::{CloseCause, McpSessionLayer, SessionContext};
+use tower::{Layer, Service, ServiceExt};
+
+pub type B = Full<Bytes>;
+
+/// A JSON-RPC request body.
+pub fn rpc(method: &str) -> B {
+    Full::new(Bytes::from(format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{{}}}}"#
+    )))
+}
+
+/// A legacy `initialize` body asking for `version`.
+pub fn init_body(version: &str) -> B {
+    Full::new(Bytes::from(format!(
+        r#"{{"jsonrpc":"2.0","id":0,"method":"initialize","params":{{"protocolVersion":"{version}","capabilities":{{}},"clientInfo":{{"name":"t","version":"1"}}}}}}"#
+    )))
+}
+
+pub fn initialize() -> Request<B> {
+    Request::post("/mcp").body(init_body("2025-06-18")).unwrap()
+}
+
+pub fn initialize_as(user: &str) -> Request<B> {
+    Request::post("/mcp")
+        .header("x-user", user)
+        .body(init_body("2025-06-18"))
+        .unwrap()
+}
+
+pub fn ping(id: &HeaderValue) -> Request<B> {
+    Request::post("/mcp")
+        .header("mcp-session-id", id.clone())
+        .body(rpc("ping"))
+        .unwrap()
+}
+
+pub fn ping_as(id: &HeaderValue, user: &str) -> Request<B> {
+    Request::post("/mcp")
+        .header("mcp-session-id", id.clone())
+        .header("x-user", user)
+        .body(rpc("ping"))
+        .unwrap()
+}
+
+pub fn delete(id: &HeaderValue) -> Request<B> {
+    Request::delete("/mcp")
+        .header("mcp-session-id", id.clone())
+        .body(B::default())
+        .unwrap()
+}
+
+/// What the inner service saw.
+#[derive(Clone, Default)]
+pub struct Seen {
+    pub calls: Arc<AtomicUsize>,
+    pub last: Arc<Mutex<Option<SessionContext>>>,
+    pub protocol: Arc<Mutex<Option<RequestProtocol>>>,
+    pub body: Arc<Mutex<Option<Bytes>>>,
+}
+
+impl Seen {
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    pub fn last(&self) -> Option<SessionContext> {
+        self.last.lock().unwrap().clone()
+    }
+}
+
+/// The test MCP service. Request headers steer it:
+/// `x-test-status` (answer status), `x-test-sleep-ms` (work time),
+/// `x-test-hold-ms` (keep the session context alive after answering, like an
+/// SSE stream), `x-test-sse` (answer as `text/event-stream`).
+pub async fn handler(seen: Seen, req: Request<B>) -> Result<Response<B>, Infallible> {
+    seen.calls.fetch_add(1, Ordering::SeqCst);
+    let ctx = req.extensions().get::<SessionContext>().cloned();
+    *seen.last.lock().unwrap() = ctx.as_ref().map(SessionContext::detached);
+    *seen.protocol.lock().unwrap() = req.extensions().get::<RequestProtocol>().copied();
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let ms = |name: &str| header(name).and_then(|v| v.parse::<u64>().ok());
+    let status = header("x-test-status")
+        .and_then(|s| s.parse::<u16>().ok())
+        .map_or(StatusCode::OK, |s| StatusCode::from_u16(s).unwrap());
+    let sleep = ms("x-test-sleep-ms");
+    let hold = ms("x-test-hold-ms");
+    let sse = header("x-test-sse").is_some();
+    let inbound_session = header("mcp-session-id");
+    let has_envelope = req.extensions().get::<Envelope>().is_some();
+    let body = req.into_body().collect().await.unwrap().to_bytes();
+    *seen.body.lock().unwrap() = Some(body);
+    if let Some(ms) = sleep {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    if let (Some(ms), Some(ctx)) = (hold, ctx.clone()) {
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            drop(ctx);
+        });
+    }
+    let mut res = Response::new(Full::new(Bytes::from_static(
+        br#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
+    )));
+    *res.status_mut() = status;
+    let h = res.headers_mut();
+    h.insert(
+        "content-type",
+        HeaderValue::from_static(if sse {
+            "text/event-stream"
+        } else {
+            "application/json"
+        }),
+    );
+    if let Some(v) = inbound_session {
+        h.insert("x-seen-mcp-session-id", v.parse().unwrap());
+    }
+    if has_envelope {
+        h.insert("x-seen-envelope", HeaderValue::from_static("1"));
+    }
+    Ok(res)
+}
+
+/// The test service wrapped in `layer`.
+pub fn service(
+    layer: McpSessionLayer,
+    seen: &Seen,
+) -> impl Service<
+    Request<B>,
+    Response = Response<B>,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response<B>, Infallible>> + Send,
+> + Clone
+       + Send
+       + 'static {
+    let seen = seen.clone();
+    layer.layer(tower::service_fn(move |req| handler(seen.clone(), req)))
+}
+
+/// Sends one request through a clone of `svc`.
+pub async fn send<S>(svc: &S, req: Request<B>) -> Response<B>
+where
+    S: Service<Request<B>, Response = Response<B>, Error = Infallible> + Clone,
+{
+    svc.clone().oneshot(req).await.unwrap()
+}
+
+pub async fn body(res: Response<B>) -> Bytes {
+    res.into_body().collect().await.unwrap().to_bytes()
+}
+
+pub fn session_id(res: &Response<B>) -> HeaderValue {
+    res.headers()
+        .get("mcp-session-id")
+        .expect("response carries Mcp-Session-Id")
+        .clone()
+}
+
+/// Close-hook recorder.
+#[derive(Clone, Default)]
+pub struct Closed(pub Arc<Mutex<Vec<(String, CloseCause)>>>);
+
+impl Closed {
+    pub fn hook(&self) -> impl Fn(&SessionContext, CloseCause) + Send + Sync + 'static {
+        let log = self.0.clone();
+        move |ctx: &SessionContext, cause| {
+            log.lock()
+                .unwrap()
+                .push((ctx.id().as_str().to_owned(), cause))
+        }
+    }
+
+    pub fn all(&self) -> Vec<(String, CloseCause)> {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub fn cause_of(&self, id: &HeaderValue) -> Option<CloseCause> {
+        let id = id.to_str().unwrap();
+        self.all()
+            .into_iter()
+            .find(|(closed, _)| closed == id)
+            .map(|(_, c)| c)
+    }
+}
