@@ -21,6 +21,7 @@
 pub mod bind;
 pub mod body;
 #[cfg(feature = "cors")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cors")))]
 pub mod cors;
 mod error;
 pub mod envelope;
@@ -38,4 +39,4 @@ pub use headers::McpHeadersLayer;
 pub use host::HostCheckLayer;
 pub use origin::OriginGuardLayer;
 pub use rejection::{JsonRpcRejection, Rejection, RejectionKind, RejectionResponse, StatusOnly};
-pub use session::McpSessionLayer;
+pub use session::{McpSessionLayer, MokaSessionStore, SessionContext};
