@@ -1,0 +1,124 @@
+//! The demo: an MCP Streamable HTTP server behind all four mcp-tower-guard layers.
+//!
+//! ```text
+//! cargo run --example streamable_http -- --help
+//! cargo run --example streamable_http                      # http://127.0.0.1:8000/mcp
+//! RUST_LOG=debug cargo run --example streamable_http -- --idle-timeout 2m --heartbeat 5s
+//! ```
+//!
+//! It prints `listening on http://ADDR/mcp` once the socket is bound. The
+//! README walks through it with curl; `tests/demo_rmcp_client.rs` drives it
+//! with rmcp's client.
+
+#[path = "streamable_http/app.rs"]
+mod app;
+#[path = "streamable_http/cli.rs"]
+mod cli;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = match cli::parse(std::env::args().skip(1)) {
+        Ok(cli::Command::Serve(config)) => config,
+        Ok(cli::Command::Help) => {
+            // `--help | head` closes the pipe early: not an error.
+            let _ = writeln!(std::io::stdout(), "{}", cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,mcp_tower_guard=debug")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+
+    let (router, store) = match app::app(&config) {
+        Ok(built) => built,
+        Err(err) => {
+            eprintln!("error: {err}");
+            if !config.bind.ip().to_canonical().is_loopback() && config.allowed_hosts.is_empty() {
+                eprintln!(
+                    "hint: to serve on {} pass the names clients use, e.g. --allow-host mcp.example.com",
+                    config.bind
+                );
+            }
+            return ExitCode::from(2);
+        }
+    };
+
+    let listener = match tokio::net::TcpListener::bind(config.bind).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("error: cannot listen on {}: {err}", config.bind);
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = match listener.local_addr() {
+        Ok(addr) => addr,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        target: "demo",
+        %addr,
+        idle_timeout = ?config.idle_timeout,
+        max_lifetime = ?config.max_lifetime,
+        max_sessions = config.max_sessions,
+        heartbeat = ?config.heartbeat,
+        "server ready"
+    );
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "listening on http://{addr}/mcp");
+    let _ = stdout.flush();
+
+    let shutdown = async move {
+        wait_for_signal().await;
+        tracing::info!(target: "demo", "shutting down: closing sessions");
+        app::shutdown_store(&store);
+    };
+    if let Err(err) = app::serve(listener, router, shutdown).await {
+        eprintln!("error: {err}");
+        return ExitCode::FAILURE;
+    }
+    tracing::info!(target: "demo", "bye");
+    ExitCode::SUCCESS
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(target: "demo", %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

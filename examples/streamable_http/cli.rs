@@ -1,0 +1,152 @@
+//! Command-line flags of the demo server, parsed by hand (no extra dependency).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::app::DemoConfig;
+
+/// The usage text printed by `--help`.
+pub const USAGE: &str = "\
+streamable_http: an MCP Streamable HTTP server behind mcp-tower-guard's four layers
+
+USAGE:
+    cargo run --example streamable_http -- [FLAGS]
+
+FLAGS:
+    --bind ADDR            address to listen on [default: 127.0.0.1:8000]
+                           a non-loopback address needs --allow-host
+    --idle-timeout DUR     end a session after DUR without requests [default: 30m]
+    --max-lifetime DUR     end a session DUR after it was created, busy or not
+                           [default: 24h]
+    --max-sessions N       refuse new sessions (429) while N are open [default: 1000]
+    --allow-origin ORIGIN  also accept this browser Origin (repeatable),
+                           e.g. https://app.example.com or http://localhost:*
+                           [default: http(s) pages on localhost, 127.0.0.1, [::1]]
+    --allow-host HOST      also accept this Host (repeatable), e.g. mcp.example.com
+                           [default: localhost, 127.0.0.1, [::1], any port]
+    --heartbeat DUR        interval of `heartbeat` events on GET streams [default: 15s]
+    -h, --help             print this text
+
+DUR is a number with a unit: 500ms, 2s, 30m, 1h (or combined: 1h30m).
+Logs go to stderr; set RUST_LOG (default: info,mcp_tower_guard=debug).";
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Command {
+    /// Run the server.
+    Serve(DemoConfig),
+    /// Print [`USAGE`] and exit.
+    Help,
+}
+
+/// A flag the parser could not use.
+#[derive(Debug, PartialEq, Eq)]
+pub struct CliError(String);
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+/// Parses the arguments after the program name. Accepts `--flag value` and `--flag=value`.
+pub fn parse<I, S>(args: I) -> Result<Command, CliError>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let mut config = DemoConfig::default();
+    let mut args = args.into_iter().map(Into::into);
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_owned(), Some(value.to_owned()))
+            }
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String, CliError> {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| CliError(format!("{name} needs a value (see --help)")))
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--bind" => {
+                let v = value("--bind")?;
+                config.bind = v.parse::<SocketAddr>().map_err(|_| {
+                    CliError(format!(
+                        "--bind {v:?}: expected an IP address with a port, e.g. 127.0.0.1:8000 or [::1]:8000"
+                    ))
+                })?;
+            }
+            "--idle-timeout" => {
+                config.idle_timeout =
+                    parse_duration_flag("--idle-timeout", &value("--idle-timeout")?)?
+            }
+            "--max-lifetime" => {
+                config.max_lifetime = Some(parse_duration_flag(
+                    "--max-lifetime",
+                    &value("--max-lifetime")?,
+                )?)
+            }
+            "--max-sessions" => {
+                let v = value("--max-sessions")?;
+                let n = v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    CliError(format!("--max-sessions {v:?}: expected a positive integer"))
+                })?;
+                config.max_sessions = n;
+            }
+            "--allow-origin" => config.allowed_origins.push(value("--allow-origin")?),
+            "--allow-host" => config.allowed_hosts.push(value("--allow-host")?),
+            "--heartbeat" => {
+                config.heartbeat = parse_duration_flag("--heartbeat", &value("--heartbeat")?)?
+            }
+            other => return Err(CliError(format!("unknown argument {other:?} (see --help)"))),
+        }
+    }
+    Ok(Command::Serve(config))
+}
+
+fn parse_duration_flag(flag: &str, value: &str) -> Result<Duration, CliError> {
+    match parse_duration(value) {
+        Some(d) if !d.is_zero() => Ok(d),
+        Some(_) => Err(CliError(format!(
+            "{flag} {value:?}: must be longer than zero"
+        ))),
+        None => Err(CliError(format!(
+            "{flag} {value:?}: expected a duration such as 500ms, 2s, 30m or 1h"
+        ))),
+    }
+}
+
+/// Parses `500ms`, `2s`, `30m`, `1h` and sums like `1h30m`. Units: `ms`, `s`, `m`, `h`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = Duration::ZERO;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let n: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let part = match &rest[..unit_len] {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n.checked_mul(60)?),
+            "h" => Duration::from_secs(n.checked_mul(3600)?),
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        total = total.checked_add(part)?;
+    }
+    Some(total)
+}

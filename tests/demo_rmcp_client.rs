@@ -1,0 +1,986 @@
+//! The demo server (`examples/streamable_http.rs`) driven by real clients over
+//! real TCP on 127.0.0.1: rmcp's Streamable HTTP client (legacy sessions and the
+//! 2026-07-28 stateless mode) and raw HTTP/1.1 and HTTP/2 requests.
+//!
+//! Every test is bounded by [`TEST_TIMEOUT`].
+//!
+//! The demo's `echo` tool logs through `notifications/message`, which the
+//! 2026-07-28 revision deprecates (SEP-2577) but legacy sessions still use;
+//! hence the `deprecated` allowance.
+#![allow(deprecated)]
+
+#[path = "../examples/streamable_http/app.rs"]
+mod app;
+#[allow(dead_code)]
+#[path = "../examples/streamable_http/cli.rs"]
+mod cli;
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use app::DemoConfig;
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use mcp_tower_guard::session::{MokaSessionStore, SessionId};
+use rmcp::model::{
+    CallToolRequestParams, ClientConfig, LoggingMessageNotificationParam, ProtocolVersion,
+};
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt, NotificationContext, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+const TEST_TIMEOUT: Duration = Duration::from_secs(30);
+const LEGACY: &str = "2025-11-25";
+const MODERN: &str = "2026-07-28";
+
+// ---------------------------------------------------------------------------
+// The server under test
+// ---------------------------------------------------------------------------
+
+struct Demo {
+    url: String,
+    addr: SocketAddr,
+    store: MokaSessionStore,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Demo {
+    async fn start(config: DemoConfig) -> Self {
+        let (router, store) = app::app(&config).expect("valid demo config");
+        let listener = tokio::net::TcpListener::bind(config.bind)
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let shutdown_store = store.clone();
+        let task = tokio::spawn(app::serve(listener, router, async move {
+            let _ = stopped.await;
+            app::shutdown_store(&shutdown_store);
+        }));
+        Self {
+            url: format!("http://{addr}/mcp"),
+            addr,
+            store,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// Ctrl-C, as the binary does it: close every session, then drain.
+    async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(15), &mut self.task)
+            .await
+            .expect("server drains in time")
+            .expect("server task")
+            .expect("server io");
+    }
+}
+
+/// Runs a test body under [`TEST_TIMEOUT`].
+async fn bounded<F: Future<Output = ()>>(body: F) {
+    tokio::time::timeout(TEST_TIMEOUT, body)
+        .await
+        .expect("test timed out");
+}
+
+/// Polls `check` until it holds (or panics with `what` after 5 s).
+async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// rmcp client side
+// ---------------------------------------------------------------------------
+
+/// An rmcp client handler that reports the server's log notifications.
+#[derive(Clone)]
+struct Recorder {
+    logs: mpsc::UnboundedSender<LoggingMessageNotificationParam>,
+}
+
+impl ClientHandler for Recorder {
+    async fn on_logging_message(
+        &self,
+        params: LoggingMessageNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let _ = self.logs.send(params);
+    }
+
+    fn get_info(&self) -> ClientConfig {
+        ClientConfig::default()
+    }
+}
+
+async fn rmcp_client(
+    url: &str,
+) -> (
+    RunningService<RoleClient, Recorder>,
+    mpsc::UnboundedReceiver<LoggingMessageNotificationParam>,
+) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let transport = StreamableHttpClientTransport::from_uri(url.to_owned());
+    let client = Recorder { logs: tx }
+        .serve(transport)
+        .await
+        .expect("rmcp client initializes");
+    (client, rx)
+}
+
+fn call(name: &'static str, args: Value) -> CallToolRequestParams {
+    let params = CallToolRequestParams::new(name);
+    match args {
+        Value::Object(map) => params.with_arguments(map),
+        _ => params,
+    }
+}
+
+fn text_of(result: &rmcp::model::CallToolResult) -> String {
+    let v = serde_json::to_value(result).expect("serializable result");
+    v["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+// ---------------------------------------------------------------------------
+// Raw HTTP side
+// ---------------------------------------------------------------------------
+
+type Http = Client<HttpConnector, Full<Bytes>>;
+
+fn http1() -> Http {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
+fn http2() -> Http {
+    Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http()
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
+    }
+
+    fn session_id(&self) -> Option<String> {
+        self.headers
+            .get("mcp-session-id")
+            .map(|v| v.to_str().expect("ascii").to_owned())
+    }
+}
+
+async fn send(client: &Http, req: Request<Full<Bytes>>) -> Reply {
+    let res = client.request(req).await.expect("request sent");
+    let (parts, body) = res.into_parts();
+    let body = body.collect().await.expect("body read").to_bytes();
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
+}
+
+/// A POST as an MCP client sends it, plus `extra` headers.
+fn post(url: &str, body: Value, extra: &[(&str, &str)]) -> Request<Full<Bytes>> {
+    let mut req = Request::post(url)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json");
+    for (k, v) in extra {
+        req = req.header(*k, *v);
+    }
+    req.body(Full::new(Bytes::from(body.to_string())))
+        .expect("valid request")
+}
+
+fn initialize_body(version: &str) -> Value {
+    json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+        "protocolVersion": version, "capabilities": {},
+        "clientInfo": {"name": "raw-test", "version": "1.0"}}})
+}
+
+/// Initializes a session over raw HTTP and returns its id.
+async fn raw_session(client: &Http, url: &str) -> String {
+    let reply = send(client, post(url, initialize_body(LEGACY), &[])).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    let sid = reply.session_id().expect("Mcp-Session-Id on initialize");
+    let reply = send(
+        client,
+        post(
+            url,
+            json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
+            &[("mcp-session-id", &sid), ("mcp-protocol-version", LEGACY)],
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    assert!(reply.body.is_empty());
+    sid
+}
+
+fn legacy_call(id: u64, name: &str, args: Value) -> Value {
+    json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{"name":name,"arguments":args}})
+}
+
+fn modern_call(id: u64, method: &str, params: Value) -> Value {
+    let mut params = params;
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "raw-test", "version": "1.0"},
+    });
+    json!({"jsonrpc":"2.0","id":id,"method":method,"params":params})
+}
+
+/// An SSE response body, read event by event.
+struct SseReader {
+    body: hyper::body::Incoming,
+    buf: String,
+}
+
+/// One SSE event: its `event:` name (None for a plain message) and its data.
+#[derive(Debug)]
+struct SseEvent {
+    name: Option<String>,
+    data: String,
+}
+
+impl SseReader {
+    /// The next event, or `None` when the stream ends.
+    async fn next(&mut self) -> Option<SseEvent> {
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let raw: String = self.buf.drain(..end + 2).collect();
+                let mut event = SseEvent {
+                    name: None,
+                    data: String::new(),
+                };
+                let mut any = false;
+                for line in raw.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        event.name = Some(v.trim().to_owned());
+                        any = true;
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        event.data.push_str(v.trim_start());
+                        any = true;
+                    }
+                }
+                if any {
+                    return Some(event);
+                }
+                continue;
+            }
+            let frame = self.body.frame().await?.expect("stream frame");
+            if let Ok(data) = frame.into_data() {
+                self.buf.push_str(&String::from_utf8_lossy(&data));
+            }
+        }
+    }
+}
+
+async fn open_stream(client: &Http, url: &str, sid: &str) -> (StatusCode, HeaderMap, SseReader) {
+    let req = Request::get(url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", sid)
+        .header("mcp-protocol-version", LEGACY)
+        .body(Full::default())
+        .expect("valid request");
+    let res = client.request(req).await.expect("GET sent");
+    let (parts, body) = res.into_parts();
+    (
+        parts.status,
+        parts.headers,
+        SseReader {
+            body,
+            buf: String::new(),
+        },
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Tests: rmcp client, legacy era (sessions)
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn rmcp_client_initializes_lists_calls_gets_notified_and_deletes() {
+    bounded(async {
+        let demo = Demo::start(DemoConfig::for_tests()).await;
+        let (client, mut logs) = rmcp_client(&demo.url).await;
+
+        let info = client.peer_info().expect("server info after initialize");
+        let info = serde_json::to_value(&*info).expect("serializable");
+        assert_eq!(info["serverInfo"]["name"], app::SERVER_NAME);
+        assert_eq!(
+            info["protocolVersion"], LEGACY,
+            "rmcp's client asks for {LEGACY}"
+        );
+        assert_eq!(demo.store.stats().active, 1);
+        assert_eq!(demo.store.stats().created, 1);
+
+        let tools = client.list_all_tools().await.expect("tools/list");
+        let names: BTreeSet<String> = tools.iter().map(|t| t.name.to_string()).collect();
+        assert_eq!(
+            names,
+            ["add", "echo", "session_info"].map(String::from).into()
+        );
+
+        // echo: the result, and a log notification on the session's GET stream.
+        let result = client
+            .call_tool(call("echo", json!({"text": "hello over GET"})))
+            .await
+            .expect("echo");
+        assert_eq!(text_of(&result), "hello over GET");
+        assert_eq!(result.is_error, Some(false));
+        let log = tokio::time::timeout(Duration::from_secs(10), logs.recv())
+            .await
+            .expect("notification arrives on the GET stream")
+            .expect("recorder alive");
+        assert_eq!(log.data, json!({"echoed": "hello over GET"}));
+        assert_eq!(log.logger.as_deref(), Some("echo"));
+
+        let result = client
+            .call_tool(call("add", json!({"a": 2, "b": 40})))
+            .await
+            .expect("add");
+        assert_eq!(text_of(&result), "42");
+        assert_eq!(result.structured_content, Some(json!({"sum": 42})));
+
+        let result = client
+            .call_tool(call("session_info", json!({})))
+            .await
+            .expect("session_info");
+        let info = result.structured_content.expect("structured session info");
+        assert_eq!(info["protocolVersion"], LEGACY);
+        assert_eq!(info["tag"].as_str().map(str::len), Some(8));
+        assert!(info["createdAt"].as_str().is_some_and(|t| t.ends_with('Z')));
+        assert!(info["client"]["peerAddr"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("127.0.0.1:")));
+
+        // A tool failure is a result with isError, not a protocol error.
+        let result = client
+            .call_tool(call("add", json!({"a": "two", "b": 1})))
+            .await
+            .expect("add with bad arguments still answers");
+        assert_eq!(result.is_error, Some(true));
+        // An unknown tool is a protocol error: -32602.
+        let err = client
+            .call_tool(call("nope", json!({})))
+            .await
+            .expect_err("unknown tool");
+        assert!(format!("{err:?}").contains("-32602"), "{err:?}");
+
+        // Dropping the client (cancel) sends DELETE: the layer ends the session.
+        client.cancel().await.expect("client stops");
+        eventually("the DELETE reached the store", || {
+            let stats = demo.store.stats();
+            stats.deleted == 1 && stats.active == 0
+        })
+        .await;
+        demo.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn idle_session_expires_and_rmcp_client_reinitializes() {
+    bounded(async {
+        let config = DemoConfig {
+            idle_timeout: Duration::from_millis(300),
+            ..DemoConfig::for_tests()
+        };
+        let demo = Demo::start(config).await;
+        let (client, _logs) = rmcp_client(&demo.url).await;
+        let first = client
+            .call_tool(call("session_info", json!({})))
+            .await
+            .expect("session_info")
+            .structured_content
+            .expect("info");
+
+        // The GET stream stays open, but only requests count as activity.
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        eventually("the idle session was closed", || {
+            let stats = demo.store.stats();
+            stats.idle_expired >= 1 && stats.active == 0
+        })
+        .await;
+        let created_before = demo.store.stats().created;
+
+        // The next call gets 404 for the old id; rmcp's client re-initializes and retries.
+        let second = client
+            .call_tool(call("session_info", json!({})))
+            .await
+            .expect("call after expiry succeeds on a new session")
+            .structured_content
+            .expect("info");
+        assert_ne!(first["tag"], second["tag"], "a new session");
+        let stats = demo.store.stats();
+        assert_eq!(stats.created, created_before + 1, "one re-initialization");
+        assert!(
+            stats.rejected.not_found >= 1,
+            "the old id got 404: {stats:?}"
+        );
+
+        client.cancel().await.expect("client stops");
+        demo.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn idle_expiry_gives_404_to_a_raw_client_and_a_fresh_client_succeeds() {
+    bounded(async {
+        let config = DemoConfig {
+            idle_timeout: Duration::from_millis(500),
+            ..DemoConfig::for_tests()
+        };
+        let demo = Demo::start(config).await;
+        let http = http1();
+        let sid = raw_session(&http, &demo.url).await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let reply = send(
+            &http,
+            post(
+                &demo.url,
+                legacy_call(2, "add", json!({"a": 1, "b": 1})),
+                &[("mcp-session-id", &sid), ("mcp-protocol-version", LEGACY)],
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+        assert_eq!(reply.json()["error"]["code"], -32001);
+
+        let (client, _logs) = rmcp_client(&demo.url).await;
+        let result = client
+            .call_tool(call("add", json!({"a": 1, "b": 1})))
+            .await
+            .expect("fresh client");
+        assert_eq!(text_of(&result), "2");
+        client.cancel().await.expect("client stops");
+        demo.shutdown().await;
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------
+// Tests: rmcp client, 2026-07-28 (stateless)
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn rmcp_client_in_discover_mode_is_served_statelessly() {
+    bounded(async {
+        let demo = Demo::start(DemoConfig::for_tests()).await;
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let transport = StreamableHttpClientTransport::from_uri(demo.url.clone());
+        let client = Recorder { logs: tx }
+            .serve_with_lifecycle(
+                transport,
+                ClientLifecycleMode::Discover {
+                    preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+                },
+            )
+            .await
+            .expect("server/discover succeeds");
+        let info = serde_json::to_value(&*client.peer_info().expect("peer info")).expect("json");
+        assert_eq!(info["protocolVersion"], MODERN, "{info}");
+
+        let tools = client.list_all_tools().await.expect("tools/list");
+        assert_eq!(tools.len(), 3);
+        let result = client
+            .call_tool(call("add", json!({"a": 20, "b": 22})))
+            .await
+            .expect("add");
+        assert_eq!(text_of(&result), "42");
+        let result = client
+            .call_tool(call("session_info", json!({})))
+            .await
+            .expect("session_info");
+        assert_eq!(result.is_error, Some(true), "no session in 2026-07-28");
+
+        assert_eq!(demo.store.stats().created, 0, "no session was created");
+        client.cancel().await.expect("client stops");
+        demo.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn raw_2026_07_28_request_is_stateless() {
+    bounded(async {
+        let demo = Demo::start(DemoConfig::for_tests()).await;
+        let http = http1();
+        let modern = [
+            ("mcp-protocol-version", MODERN),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "add"),
+        ];
+        let reply = send(
+            &http,
+            post(
+                &demo.url,
+                modern_call(
+                    7,
+                    "tools/call",
+                    json!({"name": "add", "arguments": {"a": 1.5, "b": 2}}),
+                ),
+                &modern,
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        assert!(
+            reply.session_id().is_none(),
+            "no Mcp-Session-Id in 2026-07-28"
+        );
+        assert_eq!(reply.headers["mcp-protocol-version"], MODERN);
+        let body = reply.json();
+        assert_eq!(body["id"], 7);
+        assert_eq!(body["result"]["resultType"], "complete");
+        assert_eq!(body["result"]["structuredContent"]["sum"], 3.5);
+        assert_eq!(
+            body["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
+            app::SERVER_NAME
+        );
+
+        // A session id sent anyway is ignored, not checked.
+        let mut with_sid = modern.to_vec();
+        with_sid.push(("mcp-session-id", "not-a-session"));
+        let reply = send(
+            &http,
+            post(
+                &demo.url,
+                modern_call(
+                    8,
+                    "tools/call",
+                    json!({"name": "add", "arguments": {"a": 1, "b": 2}}),
+                ),
+                &with_sid,
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert!(reply.session_id().is_none());
+
+        // server/discover lists both eras.
+        let reply = send(
+            &http,
+            post(
+                &demo.url,
+                modern_call(9, "server/discover", json!({})),
+                &[
+                    ("mcp-protocol-version", MODERN),
+                    ("mcp-method", "server/discover"),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        let versions = reply.json()["result"]["supportedVersions"].clone();
+        assert!(versions.as_array().unwrap().contains(&json!(MODERN)));
+        assert!(versions.as_array().unwrap().contains(&json!(LEGACY)));
+
+        // Unknown method: 404 with -32601 in 2026-07-28.
+        let reply = send(
+            &http,
+            post(
+                &demo.url,
+                modern_call(10, "nope/nope", json!({})),
+                &[
+                    ("mcp-protocol-version", MODERN),
+                    ("mcp-method", "nope/nope"),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+        assert_eq!(reply.json()["error"]["code"], -32601);
+
+        // GET and DELETE do not exist in 2026-07-28.
+        for method in [Method::GET, Method::DELETE] {
+            let req = Request::builder()
+                .method(method.clone())
+                .uri(&demo.url)
+                .header("accept", "text/event-stream")
+                .header("mcp-protocol-version", MODERN)
+                .body(Full::default())
+                .unwrap();
+            let reply = send(&http, req).await;
+            assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        }
+        assert_eq!(demo.store.stats().created, 0);
+        demo.shutdown().await;
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------
+// Tests: raw HTTP, legacy era, GET stream and security
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn get_stream_sends_connected_notifications_heartbeats_and_ends_with_the_session() {
+    bounded(async {
+        let config = DemoConfig {
+            heartbeat: Duration::from_millis(200),
+            ..DemoConfig::for_tests()
+        };
+        let demo = Demo::start(config).await;
+        let http = http1();
+        let sid = raw_session(&http, &demo.url).await;
+        let tag = SessionId::parse(sid.as_bytes()).unwrap().tag().to_string();
+
+        let (status, headers, mut sse) = open_stream(&http, &demo.url, &sid).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
+        assert_eq!(headers["x-accel-buffering"], "no");
+
+        let first = sse.next().await.expect("connected event");
+        assert_eq!(first.name.as_deref(), Some("connected"));
+        let connected: Value = serde_json::from_str(&first.data).unwrap();
+        assert_eq!(connected["session"], tag.as_str());
+        assert_eq!(connected["protocolVersion"], LEGACY);
+
+        // A second GET while this one is open: 409.
+        let (status, _, _) = open_stream(&http1(), &demo.url, &sid).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+
+        let reply = send(
+            &http,
+            post(
+                &demo.url,
+                legacy_call(2, "echo", json!({"text": "ping me"})),
+                &[("mcp-session-id", &sid), ("mcp-protocol-version", LEGACY)],
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.json()["result"]["content"][0]["text"], "ping me");
+
+        let mut saw_message = false;
+        let mut saw_heartbeat = false;
+        while !(saw_message && saw_heartbeat) {
+            let event = sse.next().await.expect("more events");
+            match event.name.as_deref() {
+                None => {
+                    let msg: Value = serde_json::from_str(&event.data).unwrap();
+                    assert_eq!(msg["method"], "notifications/message");
+                    assert_eq!(msg["params"]["data"]["echoed"], "ping me");
+                    assert!(msg.get("id").is_none(), "no responses on the GET stream");
+                    saw_message = true;
+                }
+                Some("heartbeat") => {
+                    let hb: Value = serde_json::from_str(&event.data).unwrap();
+                    assert!(hb["timestamp"].is_string());
+                    saw_heartbeat = true;
+                }
+                other => panic!("unexpected event {other:?}"),
+            }
+        }
+
+        // DELETE ends the session; the stream ends with it.
+        let req = Request::delete(&demo.url)
+            .header("mcp-session-id", &sid)
+            .header("mcp-protocol-version", LEGACY)
+            .body(Full::default())
+            .unwrap();
+        let reply = send(&http, req).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT);
+        while let Some(event) = sse.next().await {
+            assert_eq!(event.name.as_deref(), Some("heartbeat"), "{event:?}");
+        }
+        assert_eq!(demo.store.stats().deleted, 1);
+
+        // The id is dead now: 404, which tells a client to initialize again.
+        let reply = send(
+            &http,
+            post(
+                &demo.url,
+                json!({"jsonrpc":"2.0","id":3,"method":"ping"}),
+                &[("mcp-session-id", &sid), ("mcp-protocol-version", LEGACY)],
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+        demo.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn shutdown_closes_sessions_and_streams() {
+    bounded(async {
+        let demo = Demo::start(DemoConfig::for_tests()).await;
+        let http = http1();
+        let sid = raw_session(&http, &demo.url).await;
+        let (status, _, mut sse) = open_stream(&http, &demo.url, &sid).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(sse.next().await.unwrap().name.as_deref(), Some("connected"));
+        let store = demo.store.clone();
+        demo.shutdown().await;
+        assert!(sse.next().await.is_none(), "the stream ended");
+        let stats = store.stats();
+        assert_eq!((stats.shutdown, stats.active), (1, 0), "{stats:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn legacy_jsonrpc_errors_and_notifications() {
+    bounded(async {
+        let demo = Demo::start(DemoConfig::for_tests()).await;
+        let http = http1();
+        let sid = raw_session(&http, &demo.url).await;
+        let h = [("mcp-session-id", sid.as_str()), ("mcp-protocol-version", LEGACY)];
+
+        let reply = send(&http, post(&demo.url, json!({"jsonrpc":"2.0","id":5,"method":"nope"}), &h)).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.json()["error"]["code"], -32601);
+        assert_eq!(reply.json()["id"], 5);
+
+        let bad = json!({"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"arguments":{}}});
+        let reply = send(&http, post(&demo.url, bad, &h)).await;
+        assert_eq!(reply.json()["error"]["code"], -32602);
+
+        let reply = send(&http, post(&demo.url, json!({"jsonrpc":"2.0","id":7,"method":"ping"}), &h)).await;
+        assert_eq!(reply.json()["result"], json!({}));
+
+        // A response from the client (to a request we never sent): 202, no body.
+        let reply = send(&http, post(&demo.url, json!({"jsonrpc":"2.0","id":"s1","result":{}}), &h)).await;
+        assert_eq!(reply.status, StatusCode::ACCEPTED);
+        assert!(reply.body.is_empty());
+
+        // Without a session id: 400 (only initialize may come without one).
+        let reply = send(
+            &http,
+            post(&demo.url, json!({"jsonrpc":"2.0","id":8,"method":"ping"}), &[]),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+
+        // initialize negotiates: an unknown (future) legacy version gets our latest.
+        let reply = send(&http, post(&demo.url, initialize_body("2025-09-09"), &[])).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.json()["result"]["protocolVersion"], LEGACY);
+        let reply = send(&http, post(&demo.url, initialize_body("2025-03-26"), &[])).await;
+        assert_eq!(reply.json()["result"]["protocolVersion"], "2025-03-26");
+
+        // A 2025-03-26 batch: one reply per request, none for the notification.
+        let sid_0326 = reply.session_id().unwrap();
+        let batch = json!([
+            {"jsonrpc":"2.0","id":"a","method":"ping"},
+            {"jsonrpc":"2.0","method":"notifications/initialized"},
+            {"jsonrpc":"2.0","id":"b","method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2}}}
+        ]);
+        let reply = send(
+            &http,
+            post(
+                &demo.url,
+                batch,
+                &[("mcp-session-id", &sid_0326), ("mcp-protocol-version", "2025-03-26")],
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        let replies = reply.json();
+        assert_eq!(replies.as_array().map(Vec::len), Some(2));
+        assert_eq!(replies[1]["result"]["structuredContent"]["sum"], 3);
+        demo.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn forged_host_and_foreign_origin_are_refused() {
+    bounded(async {
+        let config = DemoConfig {
+            allowed_origins: vec!["https://app.example.com".into()],
+            ..DemoConfig::for_tests()
+        };
+        let demo = Demo::start(config).await;
+        let http = http1();
+
+        let mut req = post(&demo.url, initialize_body(LEGACY), &[]);
+        req.headers_mut()
+            .insert("host", "evil.example:8000".parse().unwrap());
+        let reply = send(&http, req).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN);
+        assert_eq!(reply.json()["error"]["code"], -32000);
+        assert!(reply.session_id().is_none());
+
+        let reply = send(
+            &http,
+            post(
+                &demo.url,
+                initialize_body(LEGACY),
+                &[("origin", "https://evil.example")],
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN);
+
+        for origin in ["https://app.example.com", "http://localhost:5173"] {
+            let reply = send(
+                &http,
+                post(&demo.url, initialize_body(LEGACY), &[("origin", origin)]),
+            )
+            .await;
+            assert_eq!(reply.status, StatusCode::OK, "{origin}");
+        }
+        // Only the two accepted initializes created sessions.
+        assert_eq!(demo.store.stats().created, 2);
+        demo.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn session_limit_answers_429() {
+    bounded(async {
+        let config = DemoConfig {
+            max_sessions: 1,
+            ..DemoConfig::for_tests()
+        };
+        let demo = Demo::start(config).await;
+        let http = http1();
+        let _sid = raw_session(&http, &demo.url).await;
+        let reply = send(&http, post(&demo.url, initialize_body(LEGACY), &[])).await;
+        assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(reply.headers.contains_key("retry-after"));
+        demo.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn http2_prior_knowledge_and_http1_on_one_port() {
+    bounded(async {
+        let demo = Demo::start(DemoConfig::for_tests()).await;
+        let h2 = http2();
+        let reply = send(&h2, post(&demo.url, initialize_body(LEGACY), &[])).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        let sid = reply.session_id().expect("session over h2");
+        let reply = send(
+            &h2,
+            post(
+                &demo.url,
+                legacy_call(2, "echo", json!({"text": "h2"})),
+                &[("mcp-session-id", &sid), ("mcp-protocol-version", LEGACY)],
+            ),
+        )
+        .await;
+        assert_eq!(reply.json()["result"]["content"][0]["text"], "h2");
+
+        // The same session over HTTP/1.1.
+        let reply = send(
+            &http1(),
+            post(
+                &demo.url,
+                legacy_call(3, "echo", json!({"text": "h1"})),
+                &[("mcp-session-id", &sid), ("mcp-protocol-version", LEGACY)],
+            ),
+        )
+        .await;
+        assert_eq!(reply.json()["result"]["content"][0]["text"], "h1");
+        assert_eq!(demo.addr.ip().to_string(), "127.0.0.1");
+        demo.shutdown().await;
+    })
+    .await;
+}
+
+#[test]
+fn non_loopback_bind_needs_allow_host() {
+    let config = DemoConfig {
+        bind: "0.0.0.0:8000".parse().unwrap(),
+        ..DemoConfig::default()
+    };
+    let err = app::app(&config).map(|_| ()).expect_err("refused");
+    assert!(
+        matches!(err, mcp_tower_guard::ConfigError::UnsafeBind { .. }),
+        "{err}"
+    );
+    // The store's maintenance task needs a runtime; build the accepted case inside one.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let config = DemoConfig {
+            allowed_hosts: vec!["mcp.example.com".into()],
+            ..config
+        };
+        assert!(app::app(&config).is_ok());
+    });
+}
+
+#[test]
+fn cli_flags() {
+    let cli::Command::Serve(c) = cli::parse([
+        "--bind",
+        "127.0.0.1:9000",
+        "--idle-timeout",
+        "2s",
+        "--max-lifetime=1h30m",
+        "--max-sessions",
+        "7",
+        "--allow-origin",
+        "https://a.example",
+        "--allow-host",
+        "mcp.example.com",
+        "--heartbeat",
+        "500ms",
+    ])
+    .expect("valid flags") else {
+        panic!("expected serve")
+    };
+    assert_eq!(c.bind, "127.0.0.1:9000".parse::<SocketAddr>().unwrap());
+    assert_eq!(c.idle_timeout, Duration::from_secs(2));
+    assert_eq!(c.max_lifetime, Some(Duration::from_secs(5400)));
+    assert_eq!(c.max_sessions, 7);
+    assert_eq!(c.allowed_origins, ["https://a.example"]);
+    assert_eq!(c.allowed_hosts, ["mcp.example.com"]);
+    assert_eq!(c.heartbeat, Duration::from_millis(500));
+    assert!(matches!(cli::parse(["-h"]), Ok(cli::Command::Help)));
+    for bad in [
+        &["--idle-timeout", "5"][..],
+        &["--idle-timeout", "0s"],
+        &["--max-sessions", "0"],
+        &["--bind", "localhost"],
+        &["--bogus"],
+        &["--heartbeat"],
+    ] {
+        assert!(cli::parse(bad.iter().copied()).is_err(), "{bad:?}");
+    }
+    assert_eq!(cli::parse_duration("1h"), Some(Duration::from_secs(3600)));
+}

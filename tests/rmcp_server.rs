@@ -1,0 +1,335 @@
+//! `examples/rmcp_server.rs`: rmcp's `StreamableHttpService` (stateless) behind
+//! the four layers, with the session layer owning sessions, driven by rmcp's
+//! client and by raw HTTP over real TCP on 127.0.0.1.
+
+#[allow(dead_code)]
+#[path = "../examples/rmcp_server.rs"]
+mod rmcp_server;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use mcp_tower_guard::session::{MokaSessionStore, SessionId};
+use rmcp::model::{CallToolRequestParams, CallToolResult, ProtocolVersion};
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+const TEST_TIMEOUT: Duration = Duration::from_secs(30);
+const LEGACY: &str = "2025-11-25";
+
+struct Server {
+    url: String,
+    store: MokaSessionStore,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    async fn start(idle_timeout: Duration) -> Self {
+        let bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        let (router, store, rmcp_config) =
+            rmcp_server::rmcp_app(bind, idle_timeout).expect("loopback config");
+        let listener = tokio::net::TcpListener::bind(bind).await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let shutdown_store = store.clone();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                    shutdown_store.shutdown();
+                    rmcp_config.cancellation_token.cancel();
+                })
+                .await
+                .expect("serve");
+        });
+        Self {
+            url: format!("http://{addr}/mcp"),
+            store,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(15), &mut self.task)
+            .await
+            .expect("drained in time")
+            .expect("server task");
+    }
+}
+
+async fn bounded<F: Future<Output = ()>>(body: F) {
+    tokio::time::timeout(TEST_TIMEOUT, body)
+        .await
+        .expect("test timed out");
+}
+
+async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn client(url: &str) -> RunningService<RoleClient, ()> {
+    ().serve(StreamableHttpClientTransport::from_uri(url.to_owned()))
+        .await
+        .expect("rmcp client initializes")
+}
+
+fn call(name: &'static str, args: Value) -> CallToolRequestParams {
+    let params = CallToolRequestParams::new(name);
+    match args {
+        Value::Object(map) => params.with_arguments(map),
+        _ => params,
+    }
+}
+
+fn text_of(result: &CallToolResult) -> String {
+    let v = serde_json::to_value(result).expect("serializable");
+    v["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+type Http = Client<HttpConnector, Full<Bytes>>;
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+async fn send(http: &Http, req: Request<Full<Bytes>>) -> Reply {
+    let res = http.request(req).await.expect("sent");
+    let (parts, body) = res.into_parts();
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body: body.collect().await.expect("body").to_bytes(),
+    }
+}
+
+fn post(url: &str, body: Value, extra: &[(&str, &str)]) -> Request<Full<Bytes>> {
+    let mut req = Request::post(url)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json");
+    for (k, v) in extra {
+        req = req.header(*k, *v);
+    }
+    req.body(Full::new(Bytes::from(body.to_string()))).unwrap()
+}
+
+#[tokio::test]
+async fn rmcp_client_against_rmcp_server_with_our_sessions() {
+    bounded(async {
+        let server = Server::start(Duration::from_secs(600)).await;
+        let client = client(&server.url).await;
+        let info = serde_json::to_value(&*client.peer_info().unwrap()).unwrap();
+        assert_eq!(info["serverInfo"]["name"], "mcp-tower-guard-rmcp-demo");
+        assert_eq!(info["protocolVersion"], LEGACY);
+        // The session is ours: minted by McpSessionLayer, stored in our store.
+        assert_eq!(server.store.stats().created, 1);
+
+        let mut names: Vec<String> = client
+            .list_all_tools()
+            .await
+            .expect("tools/list")
+            .iter()
+            .map(|t| t.name.to_string())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["add", "echo", "session_info"]);
+
+        let r = client
+            .call_tool(call("echo", json!({"text": "through the layers"})))
+            .await
+            .expect("echo");
+        assert_eq!(text_of(&r), "through the layers");
+        let r = client
+            .call_tool(call("add", json!({"a": 0.5, "b": 2})))
+            .await
+            .expect("add");
+        assert_eq!(text_of(&r), "2.5");
+
+        // rmcp's tool reads the SessionContext our layer put in the request.
+        let r = client
+            .call_tool(call("session_info", json!({})))
+            .await
+            .expect("session_info");
+        let session: Value = serde_json::from_str(&text_of(&r)).expect("JSON session info");
+        assert_eq!(session["tag"].as_str().map(str::len), Some(8));
+        assert_eq!(session["protocolVersion"], LEGACY);
+
+        // rmcp's stateless service answers the GET stream with 405; its client copes.
+        // Closing the client sends DELETE, which our layer answers.
+        client.cancel().await.expect("client stops");
+        eventually("DELETE ended the session", || {
+            let s = server.store.stats();
+            s.deleted == 1 && s.active == 0
+        })
+        .await;
+        server.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn raw_http_session_lifecycle_is_owned_by_the_layer() {
+    bounded(async {
+        let server = Server::start(Duration::from_secs(600)).await;
+        let http: Http = Client::builder(TokioExecutor::new()).build_http();
+
+        let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+            "protocolVersion": LEGACY, "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "1"}}});
+        let reply = send(&http, post(&server.url, init.clone(), &[])).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        let sid = reply.headers["mcp-session-id"].to_str().unwrap().to_owned();
+        assert!(SessionId::parse(sid.as_bytes()).is_ok());
+        let h = [
+            ("mcp-session-id", sid.as_str()),
+            ("mcp-protocol-version", LEGACY),
+        ];
+
+        let reply = send(
+            &http,
+            post(
+                &server.url,
+                json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
+                &h,
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::ACCEPTED);
+
+        let call = json!({"jsonrpc":"2.0","id":2,"method":"tools/call",
+            "params":{"name":"add","arguments":{"a":1,"b":2}}});
+        let reply = send(&http, post(&server.url, call.clone(), &h)).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        let v: Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(v["result"]["content"][0]["text"], "3");
+
+        // GET with a valid session: rmcp (stateless) has no standalone stream.
+        let get = Request::get(&server.url)
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", &sid)
+            .header("mcp-protocol-version", LEGACY)
+            .body(Full::default())
+            .unwrap();
+        assert_eq!(
+            send(&http, get).await.status,
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+
+        // An id our store never issued: 404 from the layer (rmcp stateless would serve it).
+        let forged = [
+            ("mcp-session-id", "made-up-session"),
+            ("mcp-protocol-version", LEGACY),
+        ];
+        let reply = send(&http, post(&server.url, call.clone(), &forged)).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+
+        // DELETE: 204 from the layer, then 404.
+        let delete = Request::delete(&server.url)
+            .header("mcp-session-id", &sid)
+            .header("mcp-protocol-version", LEGACY)
+            .body(Full::default())
+            .unwrap();
+        assert_eq!(send(&http, delete).await.status, StatusCode::NO_CONTENT);
+        let reply = send(&http, post(&server.url, call, &h)).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+
+        // Host check in front of rmcp.
+        let mut evil = post(&server.url, init, &[]);
+        evil.headers_mut()
+            .insert("host", "evil.example".parse().unwrap());
+        assert_eq!(send(&http, evil).await.status, StatusCode::FORBIDDEN);
+        server.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn expired_session_makes_the_rmcp_client_reinitialize() {
+    bounded(async {
+        let server = Server::start(Duration::from_millis(300)).await;
+        let client = client(&server.url).await;
+        let r = client
+            .call_tool(call("add", json!({"a": 1, "b": 1})))
+            .await
+            .expect("add");
+        assert_eq!(text_of(&r), "2");
+        let created_before = server.store.stats().created;
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let r = client
+            .call_tool(call("add", json!({"a": 2, "b": 2})))
+            .await
+            .expect("add after the session expired");
+        assert_eq!(text_of(&r), "4");
+        let stats = server.store.stats();
+        assert_eq!(stats.created, created_before + 1, "one re-initialization");
+        assert!(
+            stats.rejected.not_found >= 1,
+            "the old id got 404: {stats:?}"
+        );
+        // The store reports the expiry when its maintenance task runs (every
+        // second); by then the new session may have idled out too.
+        eventually("the old session was reported idle-expired", || {
+            server.store.stats().idle_expired >= 1
+        })
+        .await;
+        client.cancel().await.expect("client stops");
+        server.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rmcp_client_2026_07_28_passes_the_layers_statelessly() {
+    bounded(async {
+        let server = Server::start(Duration::from_secs(600)).await;
+        let client = ()
+            .serve_with_lifecycle(
+                StreamableHttpClientTransport::from_uri(server.url.clone()),
+                ClientLifecycleMode::Discover {
+                    preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+                },
+            )
+            .await
+            .expect("discover");
+        let r = client
+            .call_tool(call("echo", json!({"text": "stateless"})))
+            .await
+            .expect("echo");
+        assert_eq!(text_of(&r), "stateless");
+        let r = client
+            .call_tool(call("session_info", json!({})))
+            .await
+            .expect("session_info");
+        assert!(text_of(&r).starts_with("no session"));
+        assert_eq!(server.store.stats().created, 0);
+        client.cancel().await.expect("client stops");
+        server.shutdown().await;
+    })
+    .await;
+}
