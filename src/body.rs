@@ -53,7 +53,9 @@ impl<E: 'static> ReplayBody for BoxBody<Bytes, E> {
 
 impl<E: 'static> ReplayBody for UnsyncBoxBody<Bytes, E> {
     fn from_bytes(bytes: Bytes) -> Self {
-        Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
+        Full::new(bytes)
+            .map_err(|never| match never {})
+            .boxed_unsync()
     }
 }
 

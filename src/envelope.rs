@@ -110,10 +110,13 @@ impl EnvelopeError {
     /// The rejection this error is answered with.
     pub fn into_rejection(self) -> Rejection {
         match self {
-            Self::Parse(m) => Rejection::new(RejectionKind::ParseError, format!("Parse error: {m}")),
-            Self::Invalid(m) => {
-                Rejection::new(RejectionKind::InvalidRequest, format!("Invalid Request: {m}"))
+            Self::Parse(m) => {
+                Rejection::new(RejectionKind::ParseError, format!("Parse error: {m}"))
             }
+            Self::Invalid(m) => Rejection::new(
+                RejectionKind::InvalidRequest,
+                format!("Invalid Request: {m}"),
+            ),
         }
     }
 }
@@ -166,8 +169,9 @@ impl Envelope {
 
     /// True when the body is a single `initialize` request.
     pub fn is_initialize(&self) -> bool {
-        self.single()
-            .is_some_and(|m| m.kind == MessageKind::Request && m.method.as_deref() == Some("initialize"))
+        self.single().is_some_and(|m| {
+            m.kind == MessageKind::Request && m.method.as_deref() == Some("initialize")
+        })
     }
 
     /// True when any message of the body is `initialize` (which must not be batched).
@@ -207,20 +211,20 @@ fn first_non_ws(bytes: &[u8]) -> Option<u8> {
 /// A data error may hide a later syntax error; JSON-RPC wants -32700 for any invalid JSON.
 fn classify(bytes: &[u8], err: serde_json::Error) -> EnvelopeError {
     match err.classify() {
-        serde_json::error::Category::Data => {
-            match serde_json::from_slice::<IgnoredAny>(bytes) {
-                Ok(_) => EnvelopeError::Invalid(err.to_string()),
-                Err(syntax) => EnvelopeError::Parse(syntax.to_string()),
-            }
-        }
+        serde_json::error::Category::Data => match serde_json::from_slice::<IgnoredAny>(bytes) {
+            Ok(_) => EnvelopeError::Invalid(err.to_string()),
+            Err(syntax) => EnvelopeError::Parse(syntax.to_string()),
+        },
         _ => EnvelopeError::Parse(err.to_string()),
     }
 }
 
-#[derive(Deserialize)]
+/// One message, read field by field. Written by hand (not derived) because a
+/// derived struct also accepts a JSON array of its fields, and a JSON-RPC
+/// message must be an object (fuzzing finding F1, see SECURITY.md).
+#[derive(Default)]
 struct RawMessage {
     jsonrpc: Option<MaybeString>,
-    #[serde(default, deserialize_with = "present_id")]
     id: Option<RequestId>,
     method: Option<MaybeString>,
     params: Option<RawParams>,
@@ -228,23 +232,59 @@ struct RawMessage {
     error: Option<IgnoredAny>,
 }
 
+impl<'de> Deserialize<'de> for RawMessage {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawMessage;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON-RPC message object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawMessage, A::Error> {
+                let mut msg = RawMessage::default();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match &*key {
+                        "jsonrpc" => msg.jsonrpc = Some(map.next_value()?),
+                        "id" => msg.id = Some(map.next_value()?),
+                        "method" => msg.method = Some(map.next_value()?),
+                        "params" => msg.params = map.next_value::<Option<RawParams>>()?,
+                        "result" => msg.result = map.next_value::<Option<IgnoredAny>>()?,
+                        "error" => msg.error = map.next_value::<Option<IgnoredAny>>()?,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(msg)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 impl RawMessage {
     fn validate(self) -> Result<Message, EnvelopeError> {
         if self.jsonrpc.and_then(|s| s.0).as_deref() != Some("2.0") {
-            return Err(EnvelopeError::Invalid(r#""jsonrpc" must be "2.0""#.to_owned()));
+            return Err(EnvelopeError::Invalid(
+                r#""jsonrpc" must be "2.0""#.to_owned(),
+            ));
         }
         let params = self.params.unwrap_or_default();
         let method = match self.method {
             Some(MaybeString(Some(m))) => Some(m),
             Some(MaybeString(None)) => {
-                return Err(EnvelopeError::Invalid(r#""method" must be a string"#.to_owned()))
+                return Err(EnvelopeError::Invalid(
+                    r#""method" must be a string"#.to_owned(),
+                ))
             }
             None => None,
         };
         let kind = match (&method, &self.id) {
             (Some(_), None) => MessageKind::Notification,
             (Some(_), Some(RequestId::Null)) => {
-                return Err(EnvelopeError::Invalid("request id must not be null".to_owned()))
+                return Err(EnvelopeError::Invalid(
+                    "request id must not be null".to_owned(),
+                ))
             }
             (Some(_), Some(_)) => MessageKind::Request,
             (None, Some(_)) if self.result.is_some() || self.error.is_some() => {
@@ -266,10 +306,6 @@ impl RawMessage {
             initialize_version: params.initialize_version,
         })
     }
-}
-
-fn present_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RequestId>, D::Error> {
-    RequestId::deserialize(d).map(Some)
 }
 
 impl<'de> Deserialize<'de> for RequestId {
@@ -574,10 +610,22 @@ mod tests {
     #[test]
     fn classifies_messages() {
         use MessageKind::*;
-        assert_eq!(kind(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#), Ok(vec![Request]));
-        assert_eq!(kind(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#), Ok(vec![Notification]));
-        assert_eq!(kind(r#"{"jsonrpc":"2.0","id":"a","result":{}}"#), Ok(vec![Response]));
-        assert_eq!(kind(r#"{"jsonrpc":"2.0","id":"a","error":{"code":1,"message":"x"}}"#), Ok(vec![Response]));
+        assert_eq!(
+            kind(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
+            Ok(vec![Request])
+        );
+        assert_eq!(
+            kind(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
+            Ok(vec![Notification])
+        );
+        assert_eq!(
+            kind(r#"{"jsonrpc":"2.0","id":"a","result":{}}"#),
+            Ok(vec![Response])
+        );
+        assert_eq!(
+            kind(r#"{"jsonrpc":"2.0","id":"a","error":{"code":1,"message":"x"}}"#),
+            Ok(vec![Response])
+        );
         assert_eq!(
             kind(r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"x"}]"#),
             Ok(vec![Request, Notification])
@@ -586,7 +634,14 @@ mod tests {
 
     #[test]
     fn jsonrpc_2_0_parse_error_is_32700() {
-        for bad in ["", "{", "not json", r#"{"jsonrpc":"2.0","#, "[1, {bad", "\u{0}"] {
+        for bad in [
+            "",
+            "{",
+            "not json",
+            r#"{"jsonrpc":"2.0","#,
+            "[1, {bad",
+            "\u{0}",
+        ] {
             let err = Envelope::parse(bad.as_bytes()).unwrap_err();
             assert!(matches!(err, EnvelopeError::Parse(_)), "{bad:?}: {err:?}");
             assert_eq!(err.into_rejection().code(), -32700);
@@ -610,6 +665,9 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":1}"#,
             r#"{"jsonrpc":"2.0","result":{}}"#,
             r#"{"jsonrpc":"2.0","id":1,"method":"x","params":5}"#,
+            // F1: a message is an object, never an array of its fields.
+            r#"[["2.0",1,"ping",null,null,null]]"#,
+            r#"["2.0",1,"ping"]"#,
         ] {
             let err = Envelope::parse(bad.as_bytes()).unwrap_err();
             assert!(matches!(err, EnvelopeError::Invalid(_)), "{bad:?}: {err:?}");
@@ -632,7 +690,8 @@ mod tests {
 
     #[test]
     fn initialize_detection() {
-        let e = Envelope::parse(br#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}"#).unwrap();
+        let e = Envelope::parse(br#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}"#)
+            .unwrap();
         assert!(e.is_initialize());
         let e = Envelope::parse(br#"[{"jsonrpc":"2.0","id":0,"method":"initialize"}]"#).unwrap();
         assert!(!e.is_initialize());
@@ -641,7 +700,10 @@ mod tests {
 
     #[test]
     fn escaped_keys_and_strings_decode() {
-        let e = Envelope::parse(br#"{"jsonrpc":"2.0","id":1,"method":"tools\/call","params":{"na\u006de":"h\u00e9"}}"#).unwrap();
+        let e = Envelope::parse(
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools\/call","params":{"na\u006de":"h\u00e9"}}"#,
+        )
+        .unwrap();
         let m = e.single().unwrap();
         assert_eq!(m.method.as_deref(), Some("tools/call"));
         assert_eq!(m.name.as_deref(), Some("hé"));
@@ -657,7 +719,10 @@ mod tests {
         let bytes = req.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(bytes, body.as_bytes());
 
-        let limits = BodyLimits { max_bytes: 10, read_timeout: None };
+        let limits = BodyLimits {
+            max_bytes: 10,
+            read_timeout: None,
+        };
         let req = Request::new(Full::new(Bytes::from(body)));
         let (_, rejection) = ReadEnvelope::new(req, limits).await.unwrap_err();
         assert_eq!(rejection.kind(), RejectionKind::PayloadTooLarge);

@@ -15,7 +15,12 @@
 //! decides before calling the inner service; a rejected request creates nothing.
 //! Rejections are JSON-RPC error bodies (see [`rejection`]).
 #![forbid(unsafe_code)]
-#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod bind;
@@ -23,8 +28,8 @@ pub mod body;
 #[cfg(feature = "cors")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cors")))]
 pub mod cors;
-mod error;
 pub mod envelope;
+mod error;
 pub mod future;
 pub mod header;
 pub mod headers;

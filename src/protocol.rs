@@ -190,7 +190,10 @@ impl SupportedVersions {
     /// The newest accepted revision.
     pub fn latest(&self) -> ProtocolVersion {
         // The constructor guarantees at least one entry.
-        self.0.last().copied().unwrap_or(ProtocolVersion::FIRST_MODERN)
+        self.0
+            .last()
+            .copied()
+            .unwrap_or(ProtocolVersion::FIRST_MODERN)
     }
 
     /// True when any accepted revision is of `era`.
@@ -304,10 +307,23 @@ mod tests {
     #[test]
     fn rejects_malformed() {
         for bad in [
-            "", "2025-03-2", "2025-3-26", "2025/03/26", "2025-13-01", "2025-00-10", "2025-01-32",
-            "2025-01-00", " 2025-03-26", "2025-03-26 ", "２０２５-03-26", "abcd-ef-gh",
+            "",
+            "2025-03-2",
+            "2025-3-26",
+            "2025/03/26",
+            "2025-13-01",
+            "2025-00-10",
+            "2025-01-32",
+            "2025-01-00",
+            " 2025-03-26",
+            "2025-03-26 ",
+            "２０２５-03-26",
+            "abcd-ef-gh",
         ] {
-            assert!(ProtocolVersion::parse_bytes(bad.as_bytes()).is_none(), "{bad:?}");
+            assert!(
+                ProtocolVersion::parse_bytes(bad.as_bytes()).is_none(),
+                "{bad:?}"
+            );
         }
     }
 
@@ -315,7 +331,10 @@ mod tests {
     fn eras_and_batches() {
         assert_eq!(ProtocolVersion::V2025_11_25.era(), Era::Legacy);
         assert_eq!(ProtocolVersion::V2026_07_28.era(), Era::Modern);
-        assert_eq!("2027-01-01".parse::<ProtocolVersion>().unwrap().era(), Era::Modern);
+        assert_eq!(
+            "2027-01-01".parse::<ProtocolVersion>().unwrap().era(),
+            Era::Modern
+        );
         assert!(ProtocolVersion::V2025_03_26.allows_batch());
         assert!(ProtocolVersion::V2024_11_05.allows_batch());
         assert!(!ProtocolVersion::V2025_06_18.allows_batch());

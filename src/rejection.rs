@@ -98,8 +98,15 @@ impl RejectionKind {
     pub const fn status(self) -> StatusCode {
         use RejectionKind::*;
         match self {
-            MissingHost | MalformedHost | BodyReadFailed | ParseError | InvalidRequest
-            | BatchNotAllowed | UnsupportedProtocolVersion | HeaderMismatch | MissingSessionId
+            MissingHost
+            | MalformedHost
+            | BodyReadFailed
+            | ParseError
+            | InvalidRequest
+            | BatchNotAllowed
+            | UnsupportedProtocolVersion
+            | HeaderMismatch
+            | MissingSessionId
             | MalformedSessionId => StatusCode::BAD_REQUEST,
             HostNotAllowed | MalformedOrigin | NullOrigin | MissingOrigin | OriginNotAllowed => {
                 StatusCode::FORBIDDEN
@@ -306,7 +313,9 @@ impl Rejection {
             id: None,
         };
         // Serializing plain strings, integers and an existing Value cannot fail.
-        serde_json::to_vec(&body).map(Bytes::from).unwrap_or_default()
+        serde_json::to_vec(&body)
+            .map(Bytes::from)
+            .unwrap_or_default()
     }
 }
 
