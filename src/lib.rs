@@ -23,6 +23,9 @@
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[macro_use]
+mod macros;
+
 pub mod bind;
 pub mod body;
 #[cfg(feature = "cors")]

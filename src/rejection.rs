@@ -428,12 +428,35 @@ where
 }
 
 fn log(layer: &'static str, request: &http::request::Parts, rejection: &Rejection) {
+    event(layer, &request.method, &request.uri, rejection, false);
+}
+
+/// Logs a rejection that report-only mode lets through: the same event as a
+/// real rejection (target, fields), with `report_only = true`, at `warn`.
+pub(crate) fn report_only(
+    layer: &'static str,
+    method: &http::Method,
+    uri: &http::Uri,
+    rejection: &Rejection,
+) {
+    event(layer, method, uri, rejection, true);
+}
+
+fn event(
+    layer: &'static str,
+    method: &http::Method,
+    uri: &http::Uri,
+    rejection: &Rejection,
+    report_only: bool,
+) {
     let kind = rejection.kind.as_str();
     let status = rejection.status().as_u16();
-    let method = request.method.as_str();
-    let path = request.uri.path();
+    let method = method.as_str();
+    let path = uri.path();
     let reason = rejection.message();
-    if rejection.kind.is_security() {
+    if report_only {
+        tracing::warn!(target: "mcp_tower_guard::rejection", layer, kind, status, method, path, reason, report_only, "request would be rejected (report-only)");
+    } else if rejection.kind.is_security() {
         tracing::warn!(target: "mcp_tower_guard::rejection", layer, kind, status, method, path, reason, "request rejected");
     } else {
         tracing::debug!(target: "mcp_tower_guard::rejection", layer, kind, status, method, path, reason, "request rejected");

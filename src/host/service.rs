@@ -37,20 +37,7 @@ impl<S, R> HostCheck<S, R> {
             .check(request.uri(), request.headers(), request.extensions())
     }
 
-    /// A reference to the inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// A mutable reference to the inner service.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Consumes `self`, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    define_inner_service_accessors!();
 }
 
 impl<S: Clone, R: Clone> Clone for HostCheck<S, R> {

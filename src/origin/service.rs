@@ -7,7 +7,7 @@ use tower_service::Service;
 
 use super::config::OriginConfig;
 use crate::future::ResponseFuture;
-use crate::rejection::{reject, RejectionResponse};
+use crate::rejection::{reject, report_only, RejectionResponse};
 use crate::{JsonRpcRejection, Rejection};
 
 /// The service built by [`OriginGuardLayer`](super::OriginGuardLayer).
@@ -37,20 +37,7 @@ impl<S, R> OriginGuard<S, R> {
         self.config.check(request.headers())
     }
 
-    /// A reference to the inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// A mutable reference to the inner service.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Consumes `self`, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    define_inner_service_accessors!();
 }
 
 impl<S: Clone, R: Clone> Clone for OriginGuard<S, R> {
@@ -91,7 +78,7 @@ where
         match self.check(&request) {
             Ok(()) => ResponseFuture::inner(self.inner.call(request)),
             Err(rejection) if self.config.report_only => {
-                report(&request, &rejection);
+                report_only("origin", request.method(), request.uri(), &rejection);
                 ResponseFuture::inner(self.inner.call(request))
             }
             Err(rejection) => {
@@ -100,20 +87,4 @@ where
             }
         }
     }
-}
-
-/// The report-only log line: same target and fields as a real rejection, plus
-/// `report_only = true`.
-fn report<B>(request: &Request<B>, rejection: &Rejection) {
-    tracing::warn!(
-        target: "mcp_tower_guard::rejection",
-        layer = "origin",
-        kind = rejection.kind().as_str(),
-        status = rejection.status().as_u16(),
-        method = request.method().as_str(),
-        path = request.uri().path(),
-        reason = rejection.message(),
-        report_only = true,
-        "request would be rejected (report-only)"
-    );
 }
