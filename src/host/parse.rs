@@ -396,7 +396,11 @@ where
                 break;
             }
             let mut host: Option<String> = None;
-            let mut names: Vec<Vec<u8>> = Vec::new();
+            // Parameters seen in this element: a bit each for the four of RFC 7239
+            // (`by`, `for`, `host`, `proto`); others are counted, not remembered,
+            // so an element with many parameters costs linear time (finding F3).
+            let mut seen: u8 = 0;
+            let mut params = 0usize;
             loop {
                 p.skip_ows();
                 match p.peek() {
@@ -415,14 +419,18 @@ where
                 }
                 p.i += 1;
                 let value = p.value()?;
-                let lower = name.to_ascii_lowercase();
-                if names.contains(&lower) {
+                params += 1;
+                let bit = [&b"by"[..], b"for", b"host", b"proto"]
+                    .iter()
+                    .position(|known| name.eq_ignore_ascii_case(known))
+                    .map_or(0, |i| 1u8 << i);
+                if seen & bit != 0 {
                     return Err("repeated parameter in a Forwarded element");
                 }
-                if lower == b"host" {
+                seen |= bit;
+                if bit == 1 << 2 {
                     host = Some(value);
                 }
-                names.push(lower);
                 p.skip_ows();
                 match p.peek() {
                     None | Some(b',') => break,
@@ -431,7 +439,7 @@ where
                 }
             }
             // Empty list elements are ignored (RFC 9110 section 5.6.1).
-            if !names.is_empty() {
+            if params > 0 {
                 seen_any = true;
                 last_host = host;
             }
