@@ -4,6 +4,9 @@
 //! cargo run --example streamable_http -- --help
 //! cargo run --example streamable_http                      # http://127.0.0.1:8000/mcp
 //! RUST_LOG=debug cargo run --example streamable_http -- --idle-timeout 2m --heartbeat 5s
+//! # two replicas sharing sessions through Redis:
+//! cargo run --features redis --example streamable_http -- --bind 127.0.0.1:8001 --redis redis://127.0.0.1:6379
+//! cargo run --features redis --example streamable_http -- --bind 127.0.0.1:8002 --redis redis://127.0.0.1:6379
 //! ```
 //!
 //! It prints `listening on http://ADDR/mcp` once the socket is bound. The
@@ -44,7 +47,7 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
-    let (router, store) = match app::app(&config) {
+    let (router, store) = match app::app_for(&config).await {
         Ok(built) => built,
         Err(err) => {
             eprintln!("error: {err}");
@@ -79,6 +82,7 @@ async fn main() -> ExitCode {
         max_lifetime = ?config.max_lifetime,
         max_sessions = config.max_sessions,
         heartbeat = ?config.heartbeat,
+        sessions = store.kind(),
         "server ready"
     );
     let mut stdout = std::io::stdout();
@@ -88,7 +92,7 @@ async fn main() -> ExitCode {
     let shutdown = async move {
         wait_for_signal().await;
         tracing::info!(target: "demo", "shutting down: closing sessions");
-        app::shutdown_store(&store);
+        store.shutdown();
     };
     if let Err(err) = app::serve(listener, router, shutdown).await {
         eprintln!("error: {err}");

@@ -38,8 +38,14 @@ use hyper_util::service::TowerToHyperService;
 use mcp_tower_guard::bind::LocalBind;
 use mcp_tower_guard::envelope::Envelope;
 use mcp_tower_guard::protocol::{request_era, Era, ProtocolVersion, RequestProtocol};
-use mcp_tower_guard::session::{MokaSessionStore, SessionContext, SessionId};
-use mcp_tower_guard::{ConfigError, McpHeadersLayer, McpSessionLayer, OriginGuardLayer};
+#[cfg(feature = "redis")]
+use mcp_tower_guard::session::redis::RedisSessionStore;
+use mcp_tower_guard::session::{
+    CloseCause, IntoSessionStore, MokaSessionStore, SessionContext, SessionId,
+};
+use mcp_tower_guard::{
+    ConfigError, HostCheckLayer, McpHeadersLayer, McpSessionLayer, OriginGuardLayer,
+};
 use serde_json::{json, Map, Value};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -71,6 +77,11 @@ pub struct DemoConfig {
     pub allowed_hosts: Vec<String>,
     /// Interval of `heartbeat` events on GET streams.
     pub heartbeat: Duration,
+    /// Keep sessions in this Redis (`redis://host:port`), shared with every
+    /// replica that uses the same Redis (feature `redis`). `None`: in memory.
+    pub redis: Option<String>,
+    /// With `redis`: the near cache TTL (`None`: every lookup asks Redis).
+    pub near_cache: Option<Duration>,
 }
 
 impl Default for DemoConfig {
@@ -83,6 +94,8 @@ impl Default for DemoConfig {
             allowed_origins: Vec::new(),
             allowed_hosts: Vec::new(),
             heartbeat: Duration::from_secs(15),
+            redis: None,
+            near_cache: None,
         }
     }
 }
@@ -179,7 +192,7 @@ fn new_outbox() -> Outbox {
 // The app
 // ---------------------------------------------------------------------------
 
-/// Builds the demo's router and its session store.
+/// Builds the demo's router and its in-memory session store.
 ///
 /// The four layers wrap the MCP endpoint, outermost first: `HostCheckLayer`,
 /// `OriginGuardLayer` (on the whole router, so unknown paths are checked too),
@@ -190,50 +203,162 @@ fn new_outbox() -> Outbox {
 /// A [`ConfigError`] for a bind address that needs `--allow-host`, or an
 /// invalid host or origin entry.
 pub fn app(config: &DemoConfig) -> Result<(Router, MokaSessionStore), ConfigError> {
-    let hosts = LocalBind::new(config.bind)
-        .allow_hosts(config.allowed_hosts.iter().cloned())
-        .allow_non_loopback(!config.allowed_hosts.is_empty())
-        .host_check()?;
-    let origins = OriginGuardLayer::localhost().allow_origins(&config.allowed_origins)?;
-    let headers = McpHeadersLayer::new().server_header(HeaderValue::from_static(concat!(
-        "mcp-tower-guard-demo/",
-        env!("CARGO_PKG_VERSION")
-    )));
-
+    let guards = Guards::new(config)?;
     let state = AppState::new(config.heartbeat);
     let mut store = MokaSessionStore::builder()
         .idle_timeout(config.idle_timeout)
         .max_sessions(config.max_sessions)
-        .on_created(|session| {
-            let client = session.client();
-            tracing::info!(
-                target: "demo",
-                session = %session.id().tag(),
-                version = %session.protocol_version().map_or_else(|| "-".to_owned(), |v| v.to_string()),
-                user_agent = client.user_agent(),
-                peer = ?client.peer_addr(),
-                "session created"
-            );
-        })
-        .on_closed({
-            let state = state.clone();
-            move |session, cause| {
-                state.close_session(session.id());
-                tracing::info!(target: "demo", session = %session.id().tag(), %cause, "session closed");
-            }
-        });
+        .on_created(log_created)
+        .on_closed(close_streams(&state));
     if let Some(lifetime) = config.max_lifetime {
         store = store.max_lifetime(lifetime);
     }
     let store = store.build()?;
-    let sessions = McpSessionLayer::new(store.clone());
-
-    let router = Router::new()
-        .route("/mcp", post(mcp_post).get(mcp_get).delete(mcp_delete))
-        .route_layer(ServiceBuilder::new().layer(headers).layer(sessions))
-        .with_state(state)
-        .layer(ServiceBuilder::new().layer(hosts).layer(origins));
+    let router = guards.router(state, store.clone());
     Ok((router, store))
+}
+
+/// Like [`app`], with the sessions in Redis at `url`: replicas started with the
+/// same URL serve each other's sessions, and a session closed on one replica
+/// (DELETE, expiry) ends its GET stream on whichever replica serves it.
+///
+/// # Errors
+///
+/// A [`ConfigError`] as for [`app`], or Redis cannot be reached.
+#[cfg(feature = "redis")]
+pub async fn app_redis(
+    config: &DemoConfig,
+    url: &str,
+) -> Result<(Router, RedisSessionStore), Box<dyn std::error::Error + Send + Sync>> {
+    let guards = Guards::new(config)?;
+    let state = AppState::new(config.heartbeat);
+    let mut store = RedisSessionStore::builder(url)
+        .idle_timeout(config.idle_timeout)
+        .max_sessions(config.max_sessions)
+        .on_created(log_created)
+        .on_closed(close_streams(&state));
+    if let Some(lifetime) = config.max_lifetime {
+        store = store.max_lifetime(lifetime);
+    }
+    if let Some(ttl) = config.near_cache {
+        store = store.near_cache(ttl);
+    }
+    let store = store.build().await?;
+    let router = guards.router(state, store.clone());
+    Ok((router, store))
+}
+
+/// The session store the binary runs with.
+#[derive(Clone, Debug)]
+pub enum DemoStore {
+    /// In memory (the default).
+    Memory(MokaSessionStore),
+    /// In Redis, shared by replicas (`--redis`).
+    #[cfg(feature = "redis")]
+    Redis(RedisSessionStore),
+}
+
+impl DemoStore {
+    /// A name for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Memory(_) => "memory",
+            #[cfg(feature = "redis")]
+            Self::Redis(_) => "redis",
+        }
+    }
+
+    /// Ends this server's sessions (close hooks fire, so GET streams end). In
+    /// Redis the sessions stay for the other replicas.
+    pub fn shutdown(&self) {
+        match self {
+            Self::Memory(store) => store.shutdown(),
+            #[cfg(feature = "redis")]
+            Self::Redis(store) => store.shutdown(),
+        }
+    }
+}
+
+/// [`app`] or [`app_redis`], as `config.redis` asks.
+///
+/// # Errors
+///
+/// As [`app`] and [`app_redis`]; `--redis` without the `redis` feature.
+pub async fn app_for(
+    config: &DemoConfig,
+) -> Result<(Router, DemoStore), Box<dyn std::error::Error + Send + Sync>> {
+    match config.redis.as_deref() {
+        None => {
+            let (router, store) = app(config)?;
+            Ok((router, DemoStore::Memory(store)))
+        }
+        #[cfg(feature = "redis")]
+        Some(url) => {
+            let (router, store) = app_redis(config, url).await?;
+            Ok((router, DemoStore::Redis(store)))
+        }
+        #[cfg(not(feature = "redis"))]
+        Some(_) => Err("--redis needs the `redis` feature: \
+             cargo run --features redis --example streamable_http -- --redis URL"
+            .into()),
+    }
+}
+
+/// The layers in front of the handlers, built (and checked) before the store.
+struct Guards {
+    hosts: HostCheckLayer,
+    origins: OriginGuardLayer,
+    headers: McpHeadersLayer,
+}
+
+impl Guards {
+    fn new(config: &DemoConfig) -> Result<Self, ConfigError> {
+        let hosts = LocalBind::new(config.bind)
+            .allow_hosts(config.allowed_hosts.iter().cloned())
+            .allow_non_loopback(!config.allowed_hosts.is_empty())
+            .host_check()?;
+        let origins = OriginGuardLayer::localhost().allow_origins(&config.allowed_origins)?;
+        let headers = McpHeadersLayer::new().server_header(HeaderValue::from_static(concat!(
+            "mcp-tower-guard-demo/",
+            env!("CARGO_PKG_VERSION")
+        )));
+        Ok(Self {
+            hosts,
+            origins,
+            headers,
+        })
+    }
+
+    fn router(self, state: AppState, store: impl IntoSessionStore) -> Router {
+        let sessions = McpSessionLayer::new(store);
+        Router::new()
+            .route("/mcp", post(mcp_post).get(mcp_get).delete(mcp_delete))
+            .route_layer(ServiceBuilder::new().layer(self.headers).layer(sessions))
+            .with_state(state)
+            .layer(ServiceBuilder::new().layer(self.hosts).layer(self.origins))
+    }
+}
+
+/// The created hook: one log line.
+fn log_created(session: &SessionContext) {
+    let client = session.client();
+    tracing::info!(
+        target: "demo",
+        session = %session.id().tag(),
+        version = %session.protocol_version().map_or_else(|| "-".to_owned(), |v| v.to_string()),
+        user_agent = client.user_agent(),
+        peer = ?client.peer_addr(),
+        "session created"
+    );
+}
+
+/// The closed hook: end the session's GET stream, log.
+fn close_streams(state: &AppState) -> impl Fn(&SessionContext, CloseCause) + Send + Sync + 'static {
+    let state = state.clone();
+    move |session, cause| {
+        state.close_session(session.id());
+        tracing::info!(target: "demo", session = %session.id().tag(), %cause, "session closed");
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -26,6 +26,11 @@ FLAGS:
     --allow-host HOST      also accept this Host (repeatable), e.g. mcp.example.com
                            [default: localhost, 127.0.0.1, [::1], any port]
     --heartbeat DUR        interval of `heartbeat` events on GET streams [default: 15s]
+    --redis URL            keep sessions in Redis, shared with every server started
+                           with the same URL, e.g. redis://127.0.0.1:6379
+                           (build with --features redis) [default: in memory]
+    --near-cache DUR       with --redis: answer lookups of a session confirmed
+                           less than DUR ago without asking Redis [default: off]
     -h, --help             print this text
 
 DUR is a number with a unit: 500ms, 2s, 30m, 1h (or combined: 1h30m).
@@ -105,8 +110,20 @@ where
             "--heartbeat" => {
                 config.heartbeat = parse_duration_flag("--heartbeat", &value("--heartbeat")?)?
             }
+            "--redis" => config.redis = Some(value("--redis")?),
+            "--near-cache" => {
+                config.near_cache = Some(parse_duration_flag(
+                    "--near-cache",
+                    &value("--near-cache")?,
+                )?)
+            }
             other => return Err(CliError(format!("unknown argument {other:?} (see --help)"))),
         }
+    }
+    if config.near_cache.is_some() && config.redis.is_none() {
+        return Err(CliError(
+            "--near-cache needs --redis (see --help)".to_owned(),
+        ));
     }
     Ok(Command::Serve(config))
 }

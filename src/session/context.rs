@@ -121,6 +121,67 @@ impl SessionContext {
         }
     }
 
+    /// Rebuilds a session that a store keeps outside this process (a shared
+    /// store such as Redis, a database) from its stored fields.
+    ///
+    /// The context starts with no request in flight and no per-session state:
+    /// [`state`](Self::state) values and the in-flight count live in the process
+    /// that holds the context, never in the store. `last_seen` is the last
+    /// activity the store recorded; the idle timer of the store is what counts.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use mcp_tower_guard::protocol::ProtocolVersion;
+    /// use mcp_tower_guard::session::{ClientInfo, Principal, SessionContext, SessionId};
+    ///
+    /// let created = SystemTime::now() - Duration::from_secs(60);
+    /// let ctx = SessionContext::restore(
+    ///     SessionId::new_random(),
+    ///     Some(Principal::new("user:alice")),
+    ///     ClientInfo::new(None, None, None),
+    ///     Some(ProtocolVersion::V2025_06_18),
+    ///     created,
+    ///     created + Duration::from_secs(30),
+    /// );
+    /// assert_eq!(ctx.created_at(), created);
+    /// assert_eq!(ctx.in_flight(), 0);
+    /// assert_eq!(ctx.principal().map(Principal::as_str), Some("user:alice"));
+    /// ```
+    pub fn restore(
+        id: SessionId,
+        principal: Option<Principal>,
+        client: ClientInfo,
+        version: Option<ProtocolVersion>,
+        created_at: SystemTime,
+        last_seen: SystemTime,
+    ) -> Self {
+        let now_at = SystemTime::now();
+        let now = Instant::now();
+        // The same ages on tokio's clock (a time in the future counts as now).
+        let ago = |t: SystemTime| {
+            let age = now_at.duration_since(t).unwrap_or_default();
+            now.checked_sub(age).unwrap_or(now)
+        };
+        let seen = Seen {
+            at: last_seen,
+            instant: ago(last_seen),
+        };
+        Self {
+            inner: Arc::new(SessionInner {
+                id,
+                principal,
+                created_at,
+                created_instant: ago(created_at),
+                client,
+                seen: Mutex::new(seen),
+                version: Mutex::new(version),
+                active: AtomicUsize::new(0),
+                state: RwLock::new(Extensions::new()),
+            }),
+            _activity: None,
+        }
+    }
+
     /// The session id (also in the `Mcp-Session-Id` header). Do not log it; use
     /// [`SessionId::tag`].
     pub fn id(&self) -> &SessionId {
@@ -280,6 +341,31 @@ impl ClientInfo {
             origin: parts.headers.get(header::ORIGIN).cloned(),
             peer_addr,
         }
+    }
+
+    /// Client information kept by a store outside this process (see
+    /// [`SessionContext::restore`]): the raw `User-Agent` and `Origin` header
+    /// values and the peer address.
+    pub fn new(
+        user_agent: Option<HeaderValue>,
+        origin: Option<HeaderValue>,
+        peer_addr: Option<SocketAddr>,
+    ) -> Self {
+        Self {
+            user_agent,
+            origin,
+            peer_addr,
+        }
+    }
+
+    /// The raw `User-Agent` header value (any bytes), for stores that persist it.
+    pub fn user_agent_header(&self) -> Option<&HeaderValue> {
+        self.user_agent.as_ref()
+    }
+
+    /// The raw `Origin` header value (any bytes), for stores that persist it.
+    pub fn origin_header(&self) -> Option<&HeaderValue> {
+        self.origin.as_ref()
     }
 
     /// `User-Agent`, when present and visible ASCII.

@@ -2,7 +2,8 @@
 //! owned by a layer so the MCP service behind it can stay stateless.
 //!
 //! [`McpSessionLayer`] creates, checks, expires and deletes sessions, in a
-//! [`SessionStore`] you build once and share ([`MokaSessionStore`] in memory).
+//! [`SessionStore`] you build once and share ([`MokaSessionStore`] in memory, or
+//! `redis::RedisSessionStore`, shared by several replicas, with feature `redis`).
 //! Requests of the 2026-07-28 era (sessionless) pass through untouched: no id is
 //! minted, echoed or checked, even if the client sends one.
 //!
@@ -86,6 +87,9 @@ mod id;
 mod layer;
 mod moka_store;
 mod principal;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 mod service;
 mod stats;
 mod store;
