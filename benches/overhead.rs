@@ -1,1 +1,217 @@
-fn main() {}
+//! Per-request cost of each layer, and of all four, around a trivial inner service.
+//!
+//! ```text
+//! cargo bench --bench overhead                      # full run
+//! cargo bench --bench overhead -- --quick           # shorter
+//! cargo bench --bench overhead -- --test            # run each once (CI)
+//! ```
+//!
+//! Every benchmark builds its request inside the timed loop (the same way for
+//! `bare` and the layered services), sends it with `ready().call()` on a
+//! current-thread tokio runtime, and drops the response. The difference to
+//! `bare` (POST) or `bare_get` (GET) is the layer's cost. See BENCHMARKS.md.
+//!
+//! Instruction counts (repeatable on a shared machine): with
+//! `OVERHEAD_CASE=<name> OVERHEAD_ITERS=<n>` the binary skips criterion and
+//! runs that one case `n` times, for `valgrind --tool=callgrind`; see
+//! `benches/support/callgrind.sh`.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::fmt::Debug;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use criterion::Criterion;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::Full;
+use mcp_tower_guard::session::MokaSessionStore;
+use mcp_tower_guard::{HostCheckLayer, McpHeadersLayer, McpSessionLayer, OriginGuardLayer};
+use tokio::runtime::Runtime;
+use tower::{Layer, Service, ServiceBuilder, ServiceExt};
+
+type Req = Request<Full<Bytes>>;
+type Res = Response<Full<Bytes>>;
+
+/// One benchmark: runs its request `iters` times and returns the time taken.
+type Case<'a> = (&'static str, Box<dyn FnMut(u64) -> Duration + 'a>);
+
+/// Sends one request and checks the answer (outside the timed loop).
+fn check<S>(rt: &Runtime, svc: &S, req: Req, name: &str) -> Res
+where
+    S: Service<Req, Response = Res> + Clone,
+    S::Error: Debug,
+{
+    let res = rt.block_on(async { svc.clone().oneshot(req).await.expect("infallible") });
+    assert_eq!(res.status(), StatusCode::OK, "{name}: {:?}", res.headers());
+    res
+}
+
+/// A case sending a fresh request from `make` to `svc` per iteration, with
+/// `ready().call()` on the current-thread runtime `rt`.
+fn case<'a, S>(
+    rt: &'a Runtime,
+    name: &'static str,
+    svc: S,
+    make: impl Fn() -> Req + Copy + 'a,
+) -> Case<'a>
+where
+    S: Service<Req, Response = Res> + Clone + 'a,
+    S::Error: Debug,
+{
+    check(rt, &svc, make(), name);
+    let run = move |iters: u64| {
+        let mut svc = svc.clone();
+        rt.block_on(async move {
+            let start = Instant::now();
+            for _ in 0..iters {
+                let svc = svc.ready().await.expect("infallible");
+                let res = svc.call(make()).await.expect("infallible");
+                black_box(res);
+            }
+            start.elapsed()
+        })
+    };
+    (name, Box::new(run))
+}
+
+/// Creates one session through `layer` and returns its id.
+fn open_session(rt: &Runtime, layer: &McpSessionLayer) -> HeaderValue {
+    let svc = layer.layer(support::inner());
+    let res = check(
+        rt,
+        &svc,
+        support::post(&support::initialize(), None),
+        "init",
+    );
+    res.headers()["mcp-session-id"].clone()
+}
+
+/// Every case, in report order. The session cases share one session in `store`.
+fn cases<'a>(rt: &'a Runtime, store: &MokaSessionStore) -> Vec<Case<'a>> {
+    let sessions = McpSessionLayer::new(store.clone());
+    let id = open_session(rt, &sessions);
+    // Leaked so the request makers are `Copy` closures over `'static` data.
+    let body_1k: &'static Bytes = Box::leak(Box::new(support::tools_call_1k()));
+    let ping: &'static Bytes = Box::leak(Box::new(support::ping()));
+    let id: &'static HeaderValue = Box::leak(Box::new(id));
+    let post_1k = move || support::post(body_1k, None);
+    let post_1k_session = move || support::post(body_1k, Some(id));
+    let ping_session = move || support::post(ping, Some(id));
+    let get = || support::get(None);
+    let get_session = move || support::get(Some(id));
+
+    let full = ServiceBuilder::new()
+        .layer(HostCheckLayer::localhost())
+        .layer(OriginGuardLayer::localhost())
+        .layer(McpHeadersLayer::new())
+        .layer(sessions.clone())
+        .service(support::inner());
+    vec![
+        case(rt, "bare", support::inner(), post_1k),
+        case(rt, "bare_get", support::inner(), get),
+        case(
+            rt,
+            "host",
+            HostCheckLayer::localhost().layer(support::inner()),
+            post_1k,
+        ),
+        case(
+            rt,
+            "origin",
+            OriginGuardLayer::localhost().layer(support::inner()),
+            post_1k,
+        ),
+        case(
+            rt,
+            "headers_get",
+            McpHeadersLayer::new().layer(support::inner()),
+            get,
+        ),
+        case(
+            rt,
+            "headers_post_1k",
+            McpHeadersLayer::new().layer(support::inner()),
+            post_1k,
+        ),
+        // The session layer alone on a GET: id check, store lookup, activity, echo.
+        case(
+            rt,
+            "session_hit",
+            sessions.layer(support::inner()),
+            get_session,
+        ),
+        // Alone on a POST it also reads and parses the (small) body to learn the era.
+        case(
+            rt,
+            "session_hit_post",
+            sessions.layer(support::inner()),
+            ping_session,
+        ),
+        case(rt, "full_stack_post_1k", full, post_1k_session),
+    ]
+}
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn store(rt: &Runtime) -> MokaSessionStore {
+    // Built inside the runtime, as a server builds it: the maintenance task is
+    // spawned (it runs only between samples, when the runtime is idle).
+    rt.block_on(async {
+        MokaSessionStore::builder()
+            .max_sessions(100_000)
+            .build()
+            .expect("store")
+    })
+}
+
+fn overhead(c: &mut Criterion) {
+    let rt = runtime();
+    let store = store(&rt);
+    let mut g = c.benchmark_group("overhead");
+    g.warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for (name, mut run) in cases(&rt, &store) {
+        g.bench_function(name, |b| b.iter_custom(&mut run));
+    }
+    g.finish();
+    assert_eq!(store.stats().active, 1, "the bench session stayed open");
+}
+
+/// `OVERHEAD_CASE=<name> OVERHEAD_ITERS=<n>`: run one case `n` times, no criterion.
+fn count_mode(name: &str, iters: u64) {
+    let rt = runtime();
+    let store = store(&rt);
+    let mut found = false;
+    for (case, mut run) in cases(&rt, &store) {
+        if case == name {
+            found = true;
+            let took = run(iters);
+            eprintln!(
+                "{case}: {iters} iterations, {:.0} ns each",
+                took.as_nanos() as f64 / iters.max(1) as f64
+            );
+        }
+    }
+    assert!(found, "no case named {name:?}");
+}
+
+fn main() {
+    if let (Ok(name), Ok(iters)) = (
+        std::env::var("OVERHEAD_CASE"),
+        std::env::var("OVERHEAD_ITERS"),
+    ) {
+        count_mode(&name, iters.parse().expect("OVERHEAD_ITERS: a number"));
+        return;
+    }
+    let mut c = Criterion::default().configure_from_args();
+    overhead(&mut c);
+    c.final_summary();
+}

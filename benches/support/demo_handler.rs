@@ -1,0 +1,723 @@
+//! A copy of the demo's MCP handler (`examples/streamable_http/app.rs`: the
+//! application state, the handlers and the JSON-RPC part, verbatim), so the
+//! load bench can serve the *same* handler with and without the four layers.
+//! The demo only exposes its router with the layers applied.
+//!
+//! Only [`router`] is new: it wires the layers exactly as the demo's `app()`
+//! does (Host and Origin on the router, Headers and Session on `/mcp`), or none.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::sse::{Event, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use futures_util::stream::{self, Stream};
+use mcp_tower_guard::envelope::Envelope;
+use mcp_tower_guard::protocol::{request_era, Era, ProtocolVersion, RequestProtocol};
+use mcp_tower_guard::session::{MokaSessionStore, SessionContext, SessionId};
+use mcp_tower_guard::{HostCheckLayer, McpHeadersLayer, McpSessionLayer, OriginGuardLayer};
+use serde_json::{json, Map, Value};
+use tokio::sync::mpsc;
+use tower::ServiceBuilder;
+
+/// Name reported in `serverInfo`.
+pub const SERVER_NAME: &str = "mcp-tower-guard-demo";
+/// Newest legacy revision: the answer to an `initialize` asking for a version we do not speak.
+pub const LATEST_LEGACY: ProtocolVersion = ProtocolVersion::V2025_11_25;
+/// Capacity of a session's notification buffer (messages queued while no GET stream is open).
+const STREAM_BUFFER: usize = 64;
+/// Largest POST body the handler reads (the headers layer enforces its own, smaller, limit first).
+const MAX_BODY: usize = 8 * 1024 * 1024;
+/// The demo's `--heartbeat` default.
+const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// The demo handler at `/mcp`: behind the four layers in the demo's order when
+/// `sessions` is given (Host and Origin for loopback), else bare.
+pub fn router(sessions: Option<MokaSessionStore>) -> Router {
+    let state = AppState::new(HEARTBEAT);
+    let routes = Router::new().route("/mcp", post(mcp_post).get(mcp_get).delete(mcp_delete));
+    let Some(store) = sessions else {
+        return routes.with_state(state);
+    };
+    let headers = McpHeadersLayer::new().server_header(HeaderValue::from_static(concat!(
+        "mcp-tower-guard-demo/",
+        env!("CARGO_PKG_VERSION")
+    )));
+    routes
+        .route_layer(
+            ServiceBuilder::new()
+                .layer(headers)
+                .layer(McpSessionLayer::new(store)),
+        )
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(HostCheckLayer::localhost())
+                .layer(OriginGuardLayer::localhost()),
+        )
+}
+
+// ---------------------------------------------------------------------------
+// Application state: the GET streams of live sessions
+// ---------------------------------------------------------------------------
+
+/// One session's server-to-client channel. Messages sent while no GET stream is
+/// open wait in the buffer; the GET stream takes the receiver and gives it back
+/// when the client disconnects, so a reconnecting client gets what it missed.
+struct Outbox {
+    tx: mpsc::Sender<Value>,
+    rx: Option<mpsc::Receiver<Value>>,
+}
+
+/// The handlers' shared state: one [`Outbox`] per live session.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    outboxes: Mutex<HashMap<SessionId, Outbox>>,
+    heartbeat: Duration,
+}
+
+impl AppState {
+    fn new(heartbeat: Duration) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                outboxes: Mutex::new(HashMap::new()),
+                heartbeat,
+            }),
+        }
+    }
+
+    fn outboxes(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Outbox>> {
+        // A poisoned map only means a thread panicked while holding the lock; the map is intact.
+        self.inner
+            .outboxes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Queues `message` for the session's GET stream. Never blocks: a full buffer drops it.
+    fn notify(&self, session: &SessionId, message: Value) {
+        let mut outboxes = self.outboxes();
+        let outbox = outboxes.entry(session.clone()).or_insert_with(new_outbox);
+        if let Err(err) = outbox.tx.try_send(message) {
+            tracing::warn!(target: "demo", session = %session.tag(), %err, "notification dropped");
+        }
+    }
+
+    /// Takes the session's receiver for a new GET stream; `None` while another stream holds it.
+    fn open_stream(&self, session: &SessionId) -> Option<mpsc::Receiver<Value>> {
+        self.outboxes()
+            .entry(session.clone())
+            .or_insert_with(new_outbox)
+            .rx
+            .take()
+    }
+
+    /// Gives a receiver back when its stream ends, unless the session is gone.
+    fn return_stream(&self, session: &SessionId, rx: mpsc::Receiver<Value>) {
+        if let Some(outbox) = self.outboxes().get_mut(session) {
+            outbox.rx = Some(rx);
+        }
+    }
+
+    /// The session ended: drop its sender, which ends its GET stream once the
+    /// buffer drains. Called from the store's close hook (quick, no store calls).
+    fn close_session(&self, session: &SessionId) {
+        self.outboxes().remove(session);
+    }
+}
+
+fn new_outbox() -> Outbox {
+    let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+    Outbox { tx, rx: Some(rx) }
+}
+
+// ---------------------------------------------------------------------------
+// Handlers
+// ---------------------------------------------------------------------------
+
+/// What the handler knows about the request beyond its body.
+struct Cx {
+    era: Era,
+    version: ProtocolVersion,
+    session: Option<SessionView>,
+}
+
+/// The session context the session layer hands over, as the demo uses it.
+#[derive(Clone, Debug)]
+struct SessionView {
+    /// The session id (key of the session's outbox).
+    id: SessionId,
+    /// What `session_info` returns.
+    info: Value,
+}
+
+/// The session context the session layer put in the request, in the shape the
+/// demo uses. `None` for 2026-07-28 requests (stateless). On `initialize` it is
+/// the session being created, stored once the handler answers with a 2xx.
+fn session_view(parts: &axum::http::request::Parts) -> Option<SessionView> {
+    let ctx = parts.extensions.get::<SessionContext>()?;
+    let client = ctx.client();
+    let info = json!({
+        // The tag, not the id: the id is a bearer capability and tool output ends up in logs.
+        "tag": ctx.id().tag().to_string(),
+        "createdAt": rfc3339(ctx.created_at()),
+        "lastSeen": rfc3339(ctx.last_seen()),
+        "protocolVersion": ctx.protocol_version().map(|v| v.to_string()),
+        "client": {
+            "userAgent": client.user_agent(),
+            "origin": client.origin(),
+            "peerAddr": client.peer_addr().map(|a| a.to_string()),
+        },
+        "principal": ctx.principal().map(|p| p.tag().to_string()),
+        "inFlight": ctx.in_flight(),
+    });
+    Some(SessionView {
+        id: ctx.id().clone(),
+        info,
+    })
+}
+
+fn protocol_of(parts: &axum::http::request::Parts) -> (Era, ProtocolVersion) {
+    match parts.extensions.get::<RequestProtocol>() {
+        Some(p) => (p.era, p.version),
+        // Without the headers layer in front: decide the way it would.
+        None => {
+            let era = request_era(
+                &parts.method,
+                &parts.headers,
+                parts.extensions.get::<Envelope>(),
+            );
+            let version = match era {
+                Era::Modern => ProtocolVersion::V2026_07_28,
+                Era::Legacy => ProtocolVersion::LEGACY_DEFAULT,
+            };
+            (era, version)
+        }
+    }
+}
+
+/// `POST /mcp`: one JSON-RPC message (or a 2025-03-26 batch).
+async fn mcp_post(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let (era, version) = protocol_of(&parts);
+    let cx = Cx {
+        era,
+        version,
+        session: session_view(&parts),
+    };
+    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &error_body(
+                    Value::Null,
+                    INVALID_REQUEST,
+                    "request body could not be read",
+                ),
+            )
+        }
+    };
+    let message: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &error_body(Value::Null, PARSE_ERROR, &format!("Parse error: {e}")),
+            )
+        }
+    };
+    if let Some(method) = parts
+        .extensions
+        .get::<Envelope>()
+        .and_then(Envelope::method)
+    {
+        tracing::debug!(target: "demo", method, era = ?cx.era, version = %cx.version, "mcp request");
+    }
+    match message {
+        Value::Array(batch) => {
+            let replies: Vec<Value> = batch
+                .iter()
+                .filter_map(|m| handle_message(&state, &cx, m))
+                .map(|(_, body)| body)
+                .collect();
+            if replies.is_empty() {
+                accepted()
+            } else {
+                json_response(StatusCode::OK, &Value::Array(replies))
+            }
+        }
+        single => match handle_message(&state, &cx, &single) {
+            Some((status, body)) => json_response(status, &body),
+            None => accepted(),
+        },
+    }
+}
+
+/// `GET /mcp`: the session's server-to-client SSE stream (legacy era only; the
+/// headers layer answers 405 to a 2026-07-28 GET).
+async fn mcp_get(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, _body) = req.into_parts();
+    let (_, version) = protocol_of(&parts);
+    let Some(session) = session_view(&parts) else {
+        // Only reachable without the session layer.
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &error_body(
+                Value::Null,
+                SERVER_ERROR,
+                "Bad Request: Mcp-Session-Id header is required",
+            ),
+        );
+    };
+    let Some(rx) = state.open_stream(&session.id) else {
+        return json_response(
+            StatusCode::CONFLICT,
+            &error_body(
+                Value::Null,
+                SERVER_ERROR,
+                "Conflict: this session already has an open GET stream",
+            ),
+        );
+    };
+    tracing::info!(target: "demo", session = %session.id.tag(), "GET stream opened");
+    let connected = json!({
+        "session": session.info.get("tag").cloned().unwrap_or(Value::Null),
+        "protocolVersion": version.to_string(),
+        "timestamp": rfc3339(SystemTime::now()),
+    });
+    let stream = sse_stream(state, session.id, rx, connected);
+    let mut res = Sse::new(stream).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    res.headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    res
+}
+
+/// `DELETE /mcp` never gets here: the session layer answers it (204, or 404 for
+/// an unknown session) and the headers layer answers a 2026-07-28 DELETE with
+/// 405. The route exists so the method is routed to the layers at all.
+async fn mcp_delete() -> Response {
+    let mut res = StatusCode::METHOD_NOT_ALLOWED.into_response();
+    res.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, POST, DELETE"));
+    res
+}
+
+/// State of one GET stream.
+struct StreamState {
+    app: AppState,
+    session: SessionId,
+    rx: Option<mpsc::Receiver<Value>>,
+    heartbeat: tokio::time::Interval,
+    connected: Option<Value>,
+}
+
+impl Drop for StreamState {
+    fn drop(&mut self) {
+        tracing::debug!(target: "demo", session = %self.session.tag(), "GET stream ended");
+        if let Some(rx) = self.rx.take() {
+            self.app.return_stream(&self.session, rx);
+        }
+    }
+}
+
+/// The SSE events of a GET stream:
+///
+/// - `event: connected` first, with the session tag, the protocol version and a timestamp;
+/// - then the session's JSON-RPC notifications as plain (`message`) events;
+/// - and `event: heartbeat` with a timestamp every `--heartbeat`.
+///
+/// Named events other than `message` are skipped by MCP clients (rmcp hands
+/// them to a no-op control hook, the TypeScript and Python SDKs only dispatch
+/// `message` events), so `connected` and `heartbeat` are safe; their data is
+/// JSON all the same. The stream ends when the session ends (its sender is
+/// dropped by the store's close hook) or the server shuts down.
+fn sse_stream(
+    app: AppState,
+    session: SessionId,
+    rx: mpsc::Receiver<Value>,
+    connected: Value,
+) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
+    let period = app.inner.heartbeat;
+    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let state = StreamState {
+        app,
+        session,
+        rx: Some(rx),
+        heartbeat,
+        connected: Some(connected),
+    };
+    stream::unfold(state, |mut st| async move {
+        if let Some(connected) = st.connected.take() {
+            let event = Event::default()
+                .event("connected")
+                .retry(Duration::from_secs(3))
+                .data(connected.to_string());
+            return Some((Ok(event), st));
+        }
+        let rx = st.rx.as_mut()?;
+        tokio::select! {
+            // `None` once the session ended (its sender was dropped) and the buffer is drained.
+            message = rx.recv() => message.map(|m| (Ok(Event::default().data(m.to_string())), st)),
+            _ = st.heartbeat.tick() => {
+                let data = json!({ "timestamp": rfc3339(SystemTime::now()) });
+                Some((Ok(Event::default().event("heartbeat").data(data.to_string())), st))
+            }
+        }
+    })
+}
+
+fn accepted() -> Response {
+    StatusCode::ACCEPTED.into_response()
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut res = Response::new(Body::from(body.to_string()));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+// ---------------------------------------------------------------------------
+// JSON-RPC
+// ---------------------------------------------------------------------------
+
+const PARSE_ERROR: i64 = -32700;
+const SERVER_ERROR: i64 = -32000;
+const INVALID_REQUEST: i64 = -32600;
+const METHOD_NOT_FOUND: i64 = -32601;
+const INVALID_PARAMS: i64 = -32602;
+
+fn error_body(id: Value, code: i64, message: &str) -> Value {
+    json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } })
+}
+
+fn result_body(id: Value, result: Value) -> Value {
+    json!({ "jsonrpc": "2.0", "id": id, "result": result })
+}
+
+fn server_info() -> Value {
+    json!({ "name": SERVER_NAME, "version": env!("CARGO_PKG_VERSION") })
+}
+
+/// A JSON-RPC error from a method handler.
+struct RpcError {
+    code: i64,
+    message: String,
+}
+
+impl RpcError {
+    fn invalid_params(message: impl Into<String>) -> Self {
+        Self {
+            code: INVALID_PARAMS,
+            message: message.into(),
+        }
+    }
+}
+
+/// Handles one message. `None` for notifications and responses (HTTP 202).
+fn handle_message(state: &AppState, cx: &Cx, message: &Value) -> Option<(StatusCode, Value)> {
+    let Some(obj) = message
+        .as_object()
+        .filter(|o| o.get("jsonrpc") == Some(&json!("2.0")))
+    else {
+        return Some((
+            StatusCode::BAD_REQUEST,
+            error_body(
+                Value::Null,
+                INVALID_REQUEST,
+                "Invalid Request: not a JSON-RPC 2.0 message",
+            ),
+        ));
+    };
+    let id = obj.get("id").cloned();
+    let Some(method) = obj.get("method").and_then(Value::as_str) else {
+        // A response to a server request: we never send any, so nothing to match; accept it.
+        if cx.era == Era::Modern {
+            return Some((
+                StatusCode::BAD_REQUEST,
+                error_body(
+                    Value::Null,
+                    INVALID_REQUEST,
+                    "Invalid Request: clients must not send responses in 2026-07-28",
+                ),
+            ));
+        }
+        return None;
+    };
+    let params = obj.get("params").cloned().unwrap_or(Value::Null);
+    let Some(id) = id else {
+        handle_notification(cx, method);
+        return None;
+    };
+    let outcome = match cx.era {
+        Era::Legacy => legacy_request(state, cx, method, &params),
+        Era::Modern => modern_request(cx, method, &params),
+    };
+    Some(match outcome {
+        Ok(result) => (StatusCode::OK, result_body(id, result)),
+        Err(e) => {
+            // 2026-07-28: an unknown method is also an HTTP 404.
+            let status = if cx.era == Era::Modern && e.code == METHOD_NOT_FOUND {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::OK
+            };
+            (status, error_body(id, e.code, &e.message))
+        }
+    })
+}
+
+fn handle_notification(cx: &Cx, method: &str) {
+    match method {
+        "notifications/initialized" => {
+            if let Some(s) = &cx.session {
+                tracing::info!(target: "demo", session = %s.id.tag(), "client initialized");
+            }
+        }
+        "notifications/cancelled" => {
+            // Every request is answered before its HTTP response ends: nothing to cancel.
+        }
+        other => tracing::debug!(target: "demo", method = other, "notification ignored"),
+    }
+}
+
+fn method_not_found(method: &str) -> RpcError {
+    RpcError {
+        code: METHOD_NOT_FOUND,
+        message: format!("Method not found: {method}"),
+    }
+}
+
+fn legacy_request(
+    state: &AppState,
+    cx: &Cx,
+    method: &str,
+    params: &Value,
+) -> Result<Value, RpcError> {
+    match method {
+        "initialize" => Ok(initialize(params)?),
+        "ping" => Ok(json!({})),
+        "logging/setLevel" => Ok(json!({})),
+        "tools/list" => Ok(json!({ "tools": tools() })),
+        "tools/call" => call_tool(state, cx, params),
+        other => Err(method_not_found(other)),
+    }
+}
+
+/// `initialize`: echo the client's revision if we speak it, else answer with
+/// the newest legacy revision (the client then decides whether to go on).
+fn initialize(params: &Value) -> Result<Value, RpcError> {
+    let requested = params
+        .get("protocolVersion")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            RpcError::invalid_params("initialize: params.protocolVersion is required")
+        })?;
+    let version = requested
+        .parse::<ProtocolVersion>()
+        .ok()
+        .filter(|v| v.era() == Era::Legacy && ProtocolVersion::KNOWN.contains(v))
+        .unwrap_or(LATEST_LEGACY);
+    Ok(json!({
+        "protocolVersion": version.to_string(),
+        "capabilities": { "tools": { "listChanged": false }, "logging": {} },
+        "serverInfo": server_info(),
+        "instructions": "Demo server of mcp-tower-guard. Tools: echo, add, session_info.",
+    }))
+}
+
+/// 2026-07-28: stateless; every result carries `resultType` and the server's identity in `_meta`.
+fn modern_request(cx: &Cx, method: &str, params: &Value) -> Result<Value, RpcError> {
+    let mut result = match method {
+        "server/discover" => json!({
+            "supportedVersions": ProtocolVersion::KNOWN.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "capabilities": { "tools": { "listChanged": false } },
+            "instructions": "Demo server of mcp-tower-guard. Tools: echo, add, session_info.",
+            "ttlMs": 60_000,
+            "cacheScope": "public",
+        }),
+        "ping" => json!({}),
+        "tools/list" => json!({ "tools": tools(), "ttlMs": 60_000, "cacheScope": "public" }),
+        "tools/call" => call_tool_stateless(cx, params)?,
+        other => return Err(method_not_found(other)),
+    };
+    if let Value::Object(map) = &mut result {
+        map.insert("resultType".into(), json!("complete"));
+        let meta = map
+            .entry("_meta")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(meta) = meta {
+            meta.insert("io.modelcontextprotocol/serverInfo".into(), server_info());
+        }
+    }
+    Ok(result)
+}
+
+fn tools() -> Value {
+    json!([
+        {
+            "name": "echo",
+            "description": "Returns the text it is given, and logs it to the session's GET stream.",
+            "inputSchema": {
+                "type": "object",
+                "properties": { "text": { "type": "string", "description": "Text to echo" } },
+                "required": ["text"],
+            },
+        },
+        {
+            "name": "add",
+            "description": "Adds two numbers.",
+            "inputSchema": {
+                "type": "object",
+                "properties": { "a": { "type": "number" }, "b": { "type": "number" } },
+                "required": ["a", "b"],
+            },
+        },
+        {
+            "name": "session_info",
+            "description": "Returns what the session layer knows about this session.",
+            "inputSchema": { "type": "object", "properties": {} },
+        },
+    ])
+}
+
+/// The `name` and `arguments` of a `tools/call`.
+fn tool_call(params: &Value) -> Result<(&str, Map<String, Value>), RpcError> {
+    let name = params
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| RpcError::invalid_params("tools/call: params.name must be a string"))?;
+    let args = match params.get("arguments") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => {
+            return Err(RpcError::invalid_params(
+                "tools/call: params.arguments must be an object",
+            ))
+        }
+    };
+    Ok((name, args))
+}
+
+fn text_result(text: String, structured: Option<Value>) -> Value {
+    let mut result = json!({ "content": [{ "type": "text", "text": text }], "isError": false });
+    if let Some(s) = structured {
+        result["structuredContent"] = s;
+    }
+    result
+}
+
+/// A failed tool run: reported to the model as an `isError` result, not as a protocol error.
+fn tool_error(text: impl Into<String>) -> Value {
+    json!({ "content": [{ "type": "text", "text": text.into() }], "isError": true })
+}
+
+fn call_tool(state: &AppState, cx: &Cx, params: &Value) -> Result<Value, RpcError> {
+    let (name, args) = tool_call(params)?;
+    match name {
+        "echo" => {
+            let Some(text) = args.get("text").and_then(Value::as_str) else {
+                return Ok(tool_error("echo: argument `text` must be a string"));
+            };
+            if let Some(session) = &cx.session {
+                state.notify(
+                    &session.id,
+                    json!({
+                        "jsonrpc": "2.0",
+                        "method": "notifications/message",
+                        "params": { "level": "info", "logger": "echo", "data": { "echoed": text } },
+                    }),
+                );
+            }
+            Ok(text_result(text.to_owned(), None))
+        }
+        "session_info" => match &cx.session {
+            Some(s) => Ok(text_result(s.info.to_string(), Some(s.info.clone()))),
+            None => Ok(tool_error("session_info: this request has no session")),
+        },
+        _ => call_pure_tool(name, &args),
+    }
+}
+
+fn call_tool_stateless(_cx: &Cx, params: &Value) -> Result<Value, RpcError> {
+    let (name, args) = tool_call(params)?;
+    match name {
+        "echo" => match args.get("text").and_then(Value::as_str) {
+            Some(text) => Ok(text_result(text.to_owned(), None)),
+            None => Ok(tool_error("echo: argument `text` must be a string")),
+        },
+        "session_info" => Ok(tool_error(
+            "session_info: 2026-07-28 requests are stateless; there is no session",
+        )),
+        _ => call_pure_tool(name, &args),
+    }
+}
+
+/// Tools that need no session.
+fn call_pure_tool(name: &str, args: &Map<String, Value>) -> Result<Value, RpcError> {
+    match name {
+        "add" => {
+            let (Some(a), Some(b)) = (
+                args.get("a").and_then(Value::as_f64),
+                args.get("b").and_then(Value::as_f64),
+            ) else {
+                return Ok(tool_error("add: arguments `a` and `b` must be numbers"));
+            };
+            let sum = a + b;
+            if !sum.is_finite() {
+                return Ok(tool_error("add: the sum is not a finite number"));
+            }
+            let sum_json = if sum.fract() == 0.0 && sum.abs() < 9.0e15 {
+                json!(sum as i64)
+            } else {
+                json!(sum)
+            };
+            Ok(text_result(
+                sum_json.to_string(),
+                Some(json!({ "sum": sum_json })),
+            ))
+        }
+        other => Err(RpcError::invalid_params(format!("Unknown tool: {other}"))),
+    }
+}
+
+/// RFC 3339 UTC timestamp with milliseconds, e.g. `2026-08-22T10:15:30.123Z`.
+pub fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (hh, mm, ss) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{hh:02}:{mm:02}:{ss:02}.{:03}Z",
+        d.subsec_millis()
+    )
+}

@@ -1,0 +1,113 @@
+//! Shared by the criterion benches: the requests they send and the trivial
+//! inner service they wrap.
+#![allow(dead_code)]
+
+use std::convert::Infallible;
+use std::future::{ready, Ready};
+
+use bytes::Bytes;
+use http::{header, HeaderName, HeaderValue, Method, Request, Response};
+use http_body_util::Full;
+use tower::service_fn;
+use tower::util::ServiceFn;
+
+const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+
+/// The legacy revision the benches speak.
+pub const LEGACY: &str = "2025-11-25";
+
+/// A `tools/call` POST body of exactly 1024 bytes (an `echo` with padding text).
+pub fn tools_call_1k() -> Bytes {
+    let head = r#"{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"echo","arguments":{"text":""#;
+    let tail = r#""}}}"#;
+    let pad = 1024 - head.len() - tail.len();
+    let body = format!("{head}{}{tail}", "x".repeat(pad));
+    assert_eq!(body.len(), 1024);
+    Bytes::from(body)
+}
+
+/// A small `ping` POST body.
+pub fn ping() -> Bytes {
+    Bytes::from_static(br#"{"jsonrpc":"2.0","id":7,"method":"ping"}"#)
+}
+
+/// An `initialize` POST body (legacy era).
+pub fn initialize() -> Bytes {
+    Bytes::from_static(
+        br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}}"#,
+    )
+}
+
+/// A legacy-era POST as an SDK client sends it (with a browser's `Origin`, so
+/// the origin check has work to do), optionally with a session id.
+pub fn post(body: &Bytes, session: Option<&HeaderValue>) -> Request<Full<Bytes>> {
+    let mut req = Request::new(Full::new(body.clone()));
+    *req.method_mut() = Method::POST;
+    *req.uri_mut() = http::Uri::from_static("/mcp");
+    let h = req.headers_mut();
+    h.insert(header::HOST, HeaderValue::from_static("localhost:8000"));
+    h.insert(
+        header::ORIGIN,
+        HeaderValue::from_static("http://localhost:8000"),
+    );
+    h.insert(
+        header::ACCEPT,
+        HeaderValue::from_static("application/json, text/event-stream"),
+    );
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len() as u64));
+    h.insert(MCP_PROTOCOL_VERSION, HeaderValue::from_static(LEGACY));
+    if let Some(id) = session {
+        h.insert(MCP_SESSION_ID, id.clone());
+    }
+    req
+}
+
+/// A legacy-era GET (the SSE stream request), optionally with a session id.
+pub fn get(session: Option<&HeaderValue>) -> Request<Full<Bytes>> {
+    let mut req = Request::new(Full::default());
+    *req.uri_mut() = http::Uri::from_static("/mcp");
+    let h = req.headers_mut();
+    h.insert(header::HOST, HeaderValue::from_static("localhost:8000"));
+    h.insert(
+        header::ORIGIN,
+        HeaderValue::from_static("http://localhost:8000"),
+    );
+    h.insert(
+        header::ACCEPT,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(MCP_PROTOCOL_VERSION, HeaderValue::from_static(LEGACY));
+    if let Some(id) = session {
+        h.insert(MCP_SESSION_ID, id.clone());
+    }
+    req
+}
+
+/// The inner service's answer: a small JSON-RPC result.
+pub fn reply() -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(Bytes::from_static(
+        br#"{"jsonrpc":"2.0","id":42,"result":{}}"#,
+    )));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+/// The trivial inner service type.
+pub type Inner =
+    ServiceFn<fn(Request<Full<Bytes>>) -> Ready<Result<Response<Full<Bytes>>, Infallible>>>;
+
+/// A trivial inner service: drops the request, answers [`reply`].
+pub fn inner() -> Inner {
+    fn handle(_req: Request<Full<Bytes>>) -> Ready<Result<Response<Full<Bytes>>, Infallible>> {
+        ready(Ok(reply()))
+    }
+    service_fn(handle as fn(_) -> _)
+}
