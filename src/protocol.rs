@@ -104,10 +104,19 @@ impl ProtocolVersion {
         self.date <= Self::V2025_03_26.date
     }
 
-    /// The version as a header value.
+    /// The version as a header value (no allocation for the known revisions).
     pub fn to_header_value(self) -> HeaderValue {
-        // Ten ASCII characters: always a valid header value.
-        HeaderValue::from_str(&self.to_string()).unwrap_or(HeaderValue::from_static(""))
+        match self {
+            Self::V2024_11_05 => HeaderValue::from_static("2024-11-05"),
+            Self::V2025_03_26 => HeaderValue::from_static("2025-03-26"),
+            Self::V2025_06_18 => HeaderValue::from_static("2025-06-18"),
+            Self::V2025_11_25 => HeaderValue::from_static("2025-11-25"),
+            Self::V2026_07_28 => HeaderValue::from_static("2026-07-28"),
+            // Ten ASCII characters: always a valid header value.
+            other => {
+                HeaderValue::from_str(&other.to_string()).unwrap_or(HeaderValue::from_static(""))
+            }
+        }
     }
 }
 
@@ -302,6 +311,14 @@ mod tests {
             assert_eq!(v.to_string().parse::<ProtocolVersion>().unwrap(), v);
         }
         assert_eq!(ProtocolVersion::V2025_03_26.to_string(), "2025-03-26");
+    }
+
+    #[test]
+    fn header_values_match_display() {
+        let later: ProtocolVersion = "2027-01-31".parse().unwrap();
+        for v in ProtocolVersion::KNOWN.into_iter().chain([later]) {
+            assert_eq!(v.to_header_value(), v.to_string().as_str());
+        }
     }
 
     #[test]

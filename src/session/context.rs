@@ -318,6 +318,20 @@ impl fmt::Debug for SessionContext {
     }
 }
 
+/// Longest `User-Agent` / `Origin` a session keeps; longer values are cut.
+pub const MAX_CLIENT_HEADER_LEN: usize = 256;
+
+/// A copy of `value` in its own allocation, at most [`MAX_CLIENT_HEADER_LEN`]
+/// bytes. A server's header values may be slices of the connection's read
+/// buffer (hyper's are): keeping a clone would keep that whole buffer (up to
+/// hundreds of KiB) alive for the session's lifetime.
+fn owned_capped(value: &HeaderValue) -> HeaderValue {
+    let bytes = value.as_bytes();
+    let kept = &bytes[..bytes.len().min(MAX_CLIENT_HEADER_LEN)];
+    // A prefix of a valid header value is a valid header value.
+    HeaderValue::from_bytes(kept).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
 /// The client as seen on the request that created the session.
 #[derive(Clone, Debug, Default)]
 pub struct ClientInfo {
@@ -337,8 +351,8 @@ impl ClientInfo {
             .map(|p| p.0)
             .or_else(|| parts.extensions.get::<SocketAddr>().copied());
         Self {
-            user_agent: parts.headers.get(header::USER_AGENT).cloned(),
-            origin: parts.headers.get(header::ORIGIN).cloned(),
+            user_agent: parts.headers.get(header::USER_AGENT).map(owned_capped),
+            origin: parts.headers.get(header::ORIGIN).map(owned_capped),
             peer_addr,
         }
     }
@@ -382,5 +396,33 @@ impl ClientInfo {
     /// (or a `std::net::SocketAddr`) in the request extensions.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.peer_addr
+    }
+}
+
+#[cfg(test)]
+mod client_info_tests {
+    use super::*;
+
+    /// A session must not keep the connection's read buffer alive through a
+    /// header value that shares it (found by the memory benchmark).
+    #[test]
+    fn client_headers_are_copied_and_capped() {
+        let buffer = bytes::Bytes::from(vec![b'a'; 100_000]);
+        let long = HeaderValue::from_maybe_shared(buffer.clone()).unwrap();
+        let (mut parts, ()) = http::Request::new(()).into_parts();
+        parts.headers.insert(header::USER_AGENT, long);
+        parts.headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://localhost:3000"),
+        );
+        let info = ClientInfo::from_parts(&parts);
+        let ua = info.user_agent.as_ref().unwrap();
+        assert_eq!(ua.len(), MAX_CLIENT_HEADER_LEN);
+        let shared = buffer.as_ptr_range();
+        assert!(
+            !shared.contains(&ua.as_bytes().as_ptr()),
+            "user agent shares the request buffer"
+        );
+        assert_eq!(info.origin.as_ref().unwrap(), "http://localhost:3000");
     }
 }

@@ -94,7 +94,7 @@ mod service;
 mod stats;
 mod store;
 
-pub use context::{ClientInfo, SessionContext};
+pub use context::{ClientInfo, SessionContext, MAX_CLIENT_HEADER_LEN};
 pub use future::ResponseFuture;
 pub use id::{IdGenerator, InvalidSessionId, SessionId, Tag, UuidV4, MAX_SESSION_ID_LEN};
 pub use layer::McpSessionLayer;

@@ -749,7 +749,16 @@ async fn maintain(store: Weak<Shared>, every: Duration) {
         if shared.shut_down.load(Ordering::Acquire) {
             break;
         }
-        shared.cache.run_pending_tasks();
+        let cache = shared.cache.clone();
+        drop(shared);
+        // Expiring a large table in one pass can take a while (about 0.5 s for
+        // 100k sessions): run it on the blocking pool, not on a runtime worker.
+        if tokio::task::spawn_blocking(move || cache.run_pending_tasks())
+            .await
+            .is_err()
+        {
+            tracing::error!(target: "mcp_tower_guard::session", "session maintenance pass panicked");
+        }
     }
 }
 
