@@ -304,6 +304,14 @@ pub async fn app_for(
     }
 }
 
+/// The demo's MCP routes with no layer in front: the load bench serves them
+/// bare, and behind the four layers, to measure what the layers cost.
+pub fn unguarded_router(heartbeat: Duration) -> Router {
+    Router::new()
+        .route("/mcp", post(mcp_post).get(mcp_get).delete(mcp_delete))
+        .with_state(AppState::new(heartbeat))
+}
+
 /// The layers in front of the handlers, built (and checked) before the store.
 struct Guards {
     hosts: HostCheckLayer,
