@@ -14,6 +14,32 @@
 //! Recommended order, outermost first: Host, Origin, Headers, Session. Each layer
 //! decides before calling the inner service; a rejected request creates nothing.
 //! Rejections are JSON-RPC error bodies (see [`rejection`]).
+//!
+//! ```
+//! use mcp_tower_guard::{HostCheckLayer, McpHeadersLayer, McpSessionLayer, OriginGuardLayer};
+//! use mcp_tower_guard::session::MokaSessionStore;
+//! use tower::ServiceBuilder;
+//!
+//! # fn main() -> Result<(), mcp_tower_guard::ConfigError> {
+//! // Build the session store once and share it (limits, hooks and stats live there).
+//! let store = MokaSessionStore::builder().max_sessions(1_000).build()?;
+//! let guards = ServiceBuilder::new()
+//!     .layer(HostCheckLayer::localhost())
+//!     .layer(OriginGuardLayer::localhost())
+//!     .layer(McpHeadersLayer::new())
+//!     .layer(McpSessionLayer::new(store));
+//! # let _ = guards;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Features
+//!
+//! - `axum` (default): JSON rejection bodies for `axum::body::Body`.
+//! - `cors`: [`cors::mcp_cors`], a tower-http `CorsLayer` built from an
+//!   [`OriginGuardLayer`]'s own allowlist.
+//! - `redis`: `session::redis::RedisSessionStore`, one session table shared
+//!   by several replicas.
 #![forbid(unsafe_code)]
 #![warn(
     missing_docs,
