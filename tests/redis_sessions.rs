@@ -7,7 +7,7 @@
 
 #[path = "support/redis_server.rs"]
 mod redis_server;
-#[path = "session_support.rs"]
+#[path = "support/session.rs"]
 mod support;
 
 use std::collections::HashMap;

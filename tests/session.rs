@@ -2,7 +2,7 @@
 //! section "Session Management"), the security best practices on session ids,
 //! and the pass-through of the sessionless 2026-07-28 era.
 
-#[path = "session_support.rs"]
+#[path = "support/session.rs"]
 mod support;
 
 use std::collections::HashSet;

@@ -1,7 +1,7 @@
 //! Session expiry: idle timeout vs absolute lifetime on a paused tokio clock,
 //! in-flight work keeping a session alive, and close hooks firing with no traffic.
 
-#[path = "session_support.rs"]
+#[path = "support/session.rs"]
 mod support;
 
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Session limits: exact under concurrency, global and per principal, with
 //! refusal (429 + Retry-After) or eviction of the least recently used idle session.
 
-#[path = "session_support.rs"]
+#[path = "support/session.rs"]
 mod support;
 
 use std::collections::HashMap;

@@ -16,7 +16,10 @@ use super::hooks::SessionHooks;
 use super::id::SessionId;
 use super::principal::Principal;
 use super::stats::{Counters, RejectReason, SessionStats};
-use super::store::{CloseCause, LimitScope, Reservation, SessionStore, StoreCall, StoreError};
+use super::store::{
+    not_positive, validate_limits, CloseCause, LimitScope, Reservation, SessionStore, StoreCall,
+    StoreError,
+};
 use crate::ConfigError;
 
 const TARGET: &str = "mcp_tower_guard::session";
@@ -662,24 +665,14 @@ impl MokaSessionStoreBuilder {
     /// also spawns the maintenance task.
     pub fn build(self) -> Result<MokaSessionStore, ConfigError> {
         let c = &self.config;
-        let zero = |setting: &'static str| ConfigError::InvalidSetting {
-            setting,
-            reason: "must be greater than zero".to_owned(),
-        };
-        if c.idle_timeout.is_zero() {
-            return Err(zero("idle_timeout"));
-        }
-        if c.max_lifetime.is_zero() {
-            return Err(zero("max_lifetime"));
-        }
-        if c.max_sessions == 0 {
-            return Err(zero("max_sessions"));
-        }
-        if c.max_per_principal == Some(0) {
-            return Err(zero("max_sessions_per_principal"));
-        }
+        validate_limits(
+            c.idle_timeout,
+            c.max_lifetime,
+            c.max_sessions,
+            c.max_per_principal,
+        )?;
         if c.maintenance_interval.is_some_and(|d| d.is_zero()) {
-            return Err(zero("maintenance_interval"));
+            return Err(not_positive("maintenance_interval"));
         }
         Ok(self.assemble())
     }

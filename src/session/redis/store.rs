@@ -24,7 +24,7 @@ use crate::session::id::SessionId;
 use crate::session::principal::Principal;
 use crate::session::stats::{Counters, RejectReason, SessionStats};
 use crate::session::store::{
-    CloseCause, LimitScope, Reservation, SessionStore, StoreCall, StoreError,
+    validate_limits, CloseCause, LimitScope, Reservation, SessionStore, StoreCall, StoreError,
 };
 use crate::ConfigError;
 
@@ -1166,22 +1166,16 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
         setting,
         reason: reason.to_owned(),
     };
-    let positive = "must be greater than zero";
     if c.prefix.is_empty() || c.prefix.contains(['{', '}']) {
         return Err(invalid("key_prefix", "must be non-empty, without { or }"));
     }
-    if c.idle_timeout.is_zero() {
-        return Err(invalid("idle_timeout", positive));
-    }
-    if c.max_lifetime.is_zero() {
-        return Err(invalid("max_lifetime", positive));
-    }
-    if c.max_sessions == 0 {
-        return Err(invalid("max_sessions", positive));
-    }
-    if c.max_per_principal == Some(0) {
-        return Err(invalid("max_sessions_per_principal", positive));
-    }
+    validate_limits(
+        c.idle_timeout,
+        c.max_lifetime,
+        c.max_sessions,
+        c.max_per_principal,
+    )?;
+    let positive = "must be greater than zero";
     if c.timeout.is_zero() {
         return Err(invalid("timeout", positive));
     }
