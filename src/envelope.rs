@@ -26,6 +26,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::ops::Range;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
@@ -38,18 +39,25 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use crate::body::ReplayBody;
 use crate::rejection::{Rejection, RejectionKind};
 
 /// The `_meta` key carrying a 2026-07-28 request's protocol version.
 pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+/// The `_meta` key carrying a 2026-07-28 request's client capabilities.
+pub const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
 
 /// The parsed JSON-RPC envelope of a POST body. Cloning is an `Arc` clone.
 #[derive(Clone, PartialEq)]
 pub struct Envelope {
     messages: Arc<[Message]>,
     batch: bool,
+    // The body the messages were parsed from (a reference count, not a copy):
+    // `params.arguments` and the client capabilities are kept as spans into it
+    // and parsed only when a rule needs them.
+    source: Bytes,
 }
 
 /// What the layers know about one JSON-RPC message.
@@ -70,6 +78,28 @@ pub struct Message {
     pub uri: Option<String>,
     /// `params.protocolVersion`, when a string: the revision a legacy `initialize` asks for.
     pub initialize_version: Option<String>,
+    meta: Meta,
+    arguments: Option<Range<usize>>,
+}
+
+/// Whether a `_meta` field was sent, and in the type it must have.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Field {
+    /// Not in the body.
+    #[default]
+    Absent,
+    /// Present, of the wrong JSON type.
+    WrongType,
+    /// Present, of the right type.
+    Valid,
+}
+
+/// The 2026-07-28 per-request fields of `params._meta`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Meta {
+    version: Field,
+    capabilities: Field,
+    capabilities_span: Option<Range<usize>>,
 }
 
 /// The three kinds of JSON-RPC message.
@@ -84,6 +114,10 @@ pub enum MessageKind {
 }
 
 /// A JSON-RPC id.
+///
+/// Serialized back exactly as it was received: a numeric id keeps its JSON
+/// text (`1`, `-7`, `1.5e3`, `18446744073709551616`), so an error response
+/// names the very id the client sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RequestId {
     /// A string id.
@@ -92,6 +126,32 @@ pub enum RequestId {
     Number(String),
     /// `null` (only valid on error responses).
     Null,
+}
+
+impl RequestId {
+    /// Reads an id from its raw JSON text: a string, a number or `null`.
+    fn from_raw(raw: &RawValue) -> Option<Self> {
+        let text = raw.get();
+        match text.as_bytes().first()? {
+            b'"' => serde_json::from_str(text).ok().map(Self::String),
+            b'n' => Some(Self::Null),
+            b'-' | b'0'..=b'9' => Some(Self::Number(text.to_owned())),
+            _ => None,
+        }
+    }
+}
+
+impl serde::Serialize for RequestId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::String(v) => s.serialize_str(v),
+            Self::Number(text) => match RawValue::from_string(text.clone()) {
+                Ok(raw) => raw.serialize(s),
+                Err(_) => s.serialize_unit(),
+            },
+            Self::Null => s.serialize_unit(),
+        }
+    }
 }
 
 /// Why a body is not an acceptable JSON-RPC envelope.
@@ -124,9 +184,15 @@ impl EnvelopeError {
 impl Envelope {
     /// Parses a POST body.
     pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
+        Self::parse_bytes(Bytes::copy_from_slice(bytes))
+    }
+
+    /// Parses a POST body the layer already holds, keeping a reference to it.
+    pub(crate) fn parse_bytes(source: Bytes) -> Result<Self, EnvelopeError> {
+        let bytes = &source[..];
         let result = match first_non_ws(bytes) {
-            Some(b'[') => serde_json::from_slice::<Batch>(bytes).map(|v| (v.0, true)),
-            _ => serde_json::from_slice::<RawMessage>(bytes).map(|m| (vec![m], false)),
+            Some(b'[') => serde_json::from_slice::<Batch<'_>>(bytes).map(|v| (v.0, true)),
+            _ => serde_json::from_slice::<RawMessage<'_>>(bytes).map(|m| (vec![m], false)),
         };
         let (raw, batch) = result.map_err(|e| classify(bytes, e))?;
         if raw.is_empty() {
@@ -134,12 +200,13 @@ impl Envelope {
         }
         let messages = raw
             .into_iter()
-            .map(RawMessage::validate)
+            .map(|m| m.validate(bytes))
             .collect::<Result<Vec<_>, _>>()?;
         tracing::trace!(target: "mcp_tower_guard::envelope", batch, messages = messages.len(), "envelope parsed");
         Ok(Self {
             messages: messages.into(),
             batch,
+            source,
         })
     }
 
@@ -190,6 +257,43 @@ impl Envelope {
     pub fn only_notifications_or_responses(&self) -> bool {
         self.messages.iter().all(|m| m.kind != MessageKind::Request)
     }
+
+    /// True when a single message's `_meta` carries
+    /// `io.modelcontextprotocol/protocolVersion` (of any type): the body is
+    /// shaped as 2026-07-28, whatever the version says.
+    pub fn has_meta_protocol_version(&self) -> bool {
+        self.single()
+            .is_some_and(|m| m.meta.version != Field::Absent)
+    }
+
+    /// The raw JSON text of `params.arguments` of `message`, when present.
+    pub(crate) fn arguments_json(&self, message: &Message) -> Option<&[u8]> {
+        self.source.get(message.arguments.clone()?)
+    }
+
+    /// The raw JSON object of `_meta["io.modelcontextprotocol/clientCapabilities"]`.
+    pub(crate) fn capabilities_json(&self, message: &Message) -> Option<&[u8]> {
+        self.source.get(message.meta.capabilities_span.clone()?)
+    }
+}
+
+impl Message {
+    /// `_meta["io.modelcontextprotocol/protocolVersion"]`: absent, not a string, or a string.
+    pub(crate) fn meta_version(&self) -> Field {
+        self.meta.version
+    }
+
+    /// `_meta["io.modelcontextprotocol/clientCapabilities"]`: absent, not an object, or an object.
+    pub(crate) fn meta_capabilities(&self) -> Field {
+        self.meta.capabilities
+    }
+}
+
+/// Where `raw` (borrowed from `source`) sits in `source`.
+fn span_of(source: &[u8], raw: &RawValue) -> Option<Range<usize>> {
+    let start = (raw.get().as_ptr() as usize).checked_sub(source.as_ptr() as usize)?;
+    let end = start.checked_add(raw.get().len())?;
+    (end <= source.len()).then_some(start..end)
 }
 
 impl fmt::Debug for Envelope {
@@ -268,19 +372,19 @@ impl<'de> Deserialize<'de> for Skip {
 pub const MAX_BATCH_LEN: usize = 256;
 
 /// A batch, read up to [`MAX_BATCH_LEN`] messages.
-struct Batch(Vec<RawMessage>);
+struct Batch<'de>(Vec<RawMessage<'de>>);
 
-impl<'de> Deserialize<'de> for Batch {
+impl<'de> Deserialize<'de> for Batch<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Batch;
+            type Value = Batch<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON-RPC batch")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Batch, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Batch<'de>, A::Error> {
                 let mut out = Vec::new();
-                while let Some(m) = seq.next_element::<RawMessage>()? {
+                while let Some(m) = seq.next_element::<RawMessage<'de>>()? {
                     if out.len() == MAX_BATCH_LEN {
                         return Err(de::Error::custom(format_args!(
                             "a batch holds at most {MAX_BATCH_LEN} messages"
@@ -310,31 +414,38 @@ fn classify(bytes: &[u8], err: serde_json::Error) -> EnvelopeError {
 /// derived struct also accepts a JSON array of its fields, and a JSON-RPC
 /// message must be an object (fuzzing finding F1, see SECURITY.md).
 #[derive(Default)]
-struct RawMessage {
+struct RawMessage<'de> {
     jsonrpc: Option<MaybeString>,
     id: Option<RequestId>,
     method: Option<MaybeString>,
-    params: Option<RawParams>,
+    params: Option<RawParams<'de>>,
     result: Option<Skip>,
     error: Option<Skip>,
 }
 
-impl<'de> Deserialize<'de> for RawMessage {
+impl<'de> Deserialize<'de> for RawMessage<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = RawMessage;
+            type Value = RawMessage<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON-RPC message object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawMessage, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawMessage<'de>, A::Error> {
                 let mut msg = RawMessage::default();
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                     match &*key {
                         "jsonrpc" => msg.jsonrpc = Some(map.next_value()?),
-                        "id" => msg.id = Some(map.next_value()?),
+                        "id" => {
+                            // The raw text, so a numeric id is echoed exactly as sent.
+                            let raw = map.next_value::<&'de RawValue>()?;
+                            let id = RequestId::from_raw(raw).ok_or_else(|| {
+                                de::Error::custom("id must be a string, a number or null")
+                            })?;
+                            msg.id = Some(id);
+                        }
                         "method" => msg.method = Some(map.next_value()?),
-                        "params" => msg.params = map.next_value::<Option<RawParams>>()?,
+                        "params" => msg.params = map.next_value::<Option<RawParams<'de>>>()?,
                         "result" => msg.result = map.next_value::<Option<Skip>>()?,
                         "error" => msg.error = map.next_value::<Option<Skip>>()?,
                         _ => {
@@ -349,8 +460,8 @@ impl<'de> Deserialize<'de> for RawMessage {
     }
 }
 
-impl RawMessage {
-    fn validate(self) -> Result<Message, EnvelopeError> {
+impl RawMessage<'_> {
+    fn validate(self, source: &[u8]) -> Result<Message, EnvelopeError> {
         if self.jsonrpc.and_then(|s| s.0).as_deref() != Some("2.0") {
             return Err(EnvelopeError::Invalid(
                 r#""jsonrpc" must be "2.0""#.to_owned(),
@@ -383,46 +494,25 @@ impl RawMessage {
                 ))
             }
         };
+        let meta = Meta {
+            version: params.meta.version,
+            capabilities: params.meta.capabilities,
+            capabilities_span: params
+                .meta
+                .capabilities_raw
+                .and_then(|raw| span_of(source, raw)),
+        };
         Ok(Message {
             kind,
             id: self.id,
             method,
-            protocol_version: params.protocol_version,
+            protocol_version: params.meta.version_value,
             name: params.name,
             uri: params.uri,
             initialize_version: params.initialize_version,
+            meta,
+            arguments: params.arguments.and_then(|raw| span_of(source, raw)),
         })
-    }
-}
-
-impl<'de> Deserialize<'de> for RequestId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct IdVisitor;
-        impl<'de> Visitor<'de> for IdVisitor {
-            type Value = RequestId;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string, number or null id")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<RequestId, E> {
-                Ok(RequestId::String(v.to_owned()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RequestId, E> {
-                Ok(RequestId::Number(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RequestId, E> {
-                Ok(RequestId::Number(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RequestId, E> {
-                Ok(RequestId::Number(v.to_string()))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<RequestId, E> {
-                Ok(RequestId::Null)
-            }
-            fn visit_none<E: de::Error>(self) -> Result<RequestId, E> {
-                Ok(RequestId::Null)
-            }
-        }
-        d.deserialize_any(IdVisitor)
     }
 }
 
@@ -472,34 +562,42 @@ impl<'de> Deserialize<'de> for MaybeString {
 }
 
 #[derive(Default)]
-struct RawParams {
-    protocol_version: Option<String>,
+struct RawParams<'de> {
+    meta: RawMeta<'de>,
     initialize_version: Option<String>,
     name: Option<String>,
     uri: Option<String>,
+    arguments: Option<&'de RawValue>,
 }
 
-impl<'de> Deserialize<'de> for RawParams {
+impl<'de> Deserialize<'de> for RawParams<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = RawParams;
+            type Value = RawParams<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an object or array of params")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawParams, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawParams<'de>, A::Error> {
                 while seq.next_element::<Skip>()?.is_some() {}
                 Ok(RawParams::default())
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawParams, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawParams<'de>, A::Error> {
                 let mut params = RawParams::default();
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                     match &*key {
-                        "_meta" => params.protocol_version = map.next_value::<RawMeta>()?.0,
+                        "_meta" => params.meta = map.next_value::<RawMeta<'de>>()?,
                         "name" => params.name = map.next_value::<MaybeString>()?.0,
                         "uri" => params.uri = map.next_value::<MaybeString>()?.0,
                         "protocolVersion" => {
                             params.initialize_version = map.next_value::<MaybeString>()?.0
+                        }
+                        "arguments" => {
+                            // Kept raw; only tools with mirrored parameters look inside.
+                            let raw = map.next_value::<&'de RawValue>()?;
+                            // Every skipped string is decoded (F2): do the same here.
+                            serde_json::from_str::<Skip>(raw.get()).map_err(de::Error::custom)?;
+                            params.arguments = Some(raw);
                         }
                         _ => {
                             map.next_value::<Skip>()?;
@@ -513,30 +611,51 @@ impl<'de> Deserialize<'de> for RawParams {
     }
 }
 
-/// `_meta`, keeping only the protocol version.
-struct RawMeta(Option<String>);
+/// `_meta`, keeping the 2026-07-28 per-request fields.
+#[derive(Default)]
+struct RawMeta<'de> {
+    version: Field,
+    version_value: Option<String>,
+    capabilities: Field,
+    capabilities_raw: Option<&'de RawValue>,
+}
 
-impl<'de> Deserialize<'de> for RawMeta {
+impl<'de> Deserialize<'de> for RawMeta<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = RawMeta;
+            type Value = RawMeta<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a _meta object")
             }
-            fn visit_unit<E: de::Error>(self) -> Result<RawMeta, E> {
-                Ok(RawMeta(None))
+            fn visit_unit<E: de::Error>(self) -> Result<RawMeta<'de>, E> {
+                Ok(RawMeta::default())
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawMeta, A::Error> {
-                let mut version = None;
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawMeta<'de>, A::Error> {
+                let mut meta = RawMeta::default();
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                     if key == META_PROTOCOL_VERSION {
-                        version = map.next_value::<MaybeString>()?.0;
+                        let value = map.next_value::<MaybeString>()?.0;
+                        meta.version = if value.is_some() {
+                            Field::Valid
+                        } else {
+                            Field::WrongType
+                        };
+                        meta.version_value = value;
+                    } else if key == META_CLIENT_CAPABILITIES {
+                        let raw = map.next_value::<&'de RawValue>()?;
+                        serde_json::from_str::<Skip>(raw.get()).map_err(de::Error::custom)?;
+                        if raw.get().starts_with('{') {
+                            meta.capabilities = Field::Valid;
+                            meta.capabilities_raw = Some(raw);
+                        } else {
+                            meta.capabilities = Field::WrongType;
+                        }
                     } else {
                         map.next_value::<Skip>()?;
                     }
                 }
-                Ok(RawMeta(version))
+                Ok(meta)
             }
         }
         d.deserialize_any(V)
@@ -674,7 +793,7 @@ where
             panic!("ReadEnvelope polled after completion");
         };
         Poll::Ready(match outcome {
-            Ok(bytes) => match Envelope::parse(&bytes) {
+            Ok(bytes) => match Envelope::parse_bytes(bytes.clone()) {
                 Ok(envelope) => {
                     parts.extensions.insert(envelope);
                     Ok(Request::from_parts(parts, B::from_bytes(bytes)))

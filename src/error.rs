@@ -44,6 +44,14 @@ pub enum ConfigError {
         /// Why, and what to do instead.
         reason: String,
     },
+    /// A tool definition whose `x-mcp-header` annotations break a constraint of the spec.
+    #[error("invalid tool {tool:?}: {reason}")]
+    InvalidTool {
+        /// The tool's name.
+        tool: String,
+        /// Which constraint, on which property.
+        reason: String,
+    },
     /// Any other invalid setting (a zero limit, an empty list, ...).
     #[error("invalid setting {setting}: {reason}")]
     InvalidSetting {

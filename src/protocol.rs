@@ -23,7 +23,7 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderValue, Method};
 
 use crate::envelope::Envelope;
-use crate::header::MCP_PROTOCOL_VERSION;
+use crate::header::{MCP_METHOD, MCP_PROTOCOL_VERSION};
 use crate::ConfigError;
 
 /// A protocol revision identifier, `YYYY-MM-DD`. Ordered by date.
@@ -104,6 +104,26 @@ impl ProtocolVersion {
         self.date <= Self::V2025_03_26.date
     }
 
+    /// True when this revision removed `method`, which an earlier one defined.
+    ///
+    /// 2026-07-28 removed the `initialize` handshake (`initialize`,
+    /// `notifications/initialized`), `ping`, `logging/setLevel`,
+    /// `notifications/roots/list_changed`, `resources/subscribe` and
+    /// `resources/unsubscribe` (replaced by `subscriptions/listen`), and moved
+    /// tasks into an extension without `tasks/list` and `tasks/result`
+    /// (changelog, major changes 2, 4, 5 and 6).
+    ///
+    /// ```
+    /// use mcp_tower_guard::protocol::ProtocolVersion;
+    ///
+    /// assert!(ProtocolVersion::V2026_07_28.removed_method("ping"));
+    /// assert!(!ProtocolVersion::V2025_11_25.removed_method("ping"));
+    /// assert!(!ProtocolVersion::V2026_07_28.removed_method("tools/call"));
+    /// ```
+    pub fn removed_method(self, method: &str) -> bool {
+        self.era() == Era::Modern && REMOVED_IN_2026_07_28.contains(&method)
+    }
+
     /// The version as a header value (no allocation for the known revisions).
     pub fn to_header_value(self) -> HeaderValue {
         match self {
@@ -119,6 +139,19 @@ impl ProtocolVersion {
         }
     }
 }
+
+/// Methods 2026-07-28 removed (see [`ProtocolVersion::removed_method`]).
+const REMOVED_IN_2026_07_28: [&str; 9] = [
+    "initialize",
+    "notifications/initialized",
+    "ping",
+    "logging/setLevel",
+    "notifications/roots/list_changed",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "tasks/list",
+    "tasks/result",
+];
 
 impl FromStr for ProtocolVersion {
     type Err = ConfigError;
@@ -271,10 +304,17 @@ pub struct RequestProtocol {
 /// Decides which era a request belongs to, from its method, its
 /// `MCP-Protocol-Version` header and (for POST) its parsed envelope.
 ///
-/// - A well-formed header decides by its own revision.
-/// - Otherwise a POST whose body carries `_meta` `io.modelcontextprotocol/protocolVersion`
-///   of a modern revision is modern (it will then fail the header checks).
-/// - Everything else (an `initialize`, a legacy client that omits the header, GET, DELETE) is legacy.
+/// - A header naming a revision this crate knows decides by that revision.
+/// - Otherwise (no header, a malformed one, or a date this crate does not know)
+///   a POST shaped as 2026-07-28 is modern: its body's `_meta` carries
+///   `io.modelcontextprotocol/protocolVersion` (of any value), or it sends
+///   `Mcp-Method`. It then fails the modern header checks with the modern
+///   error (-32020 for a missing header, -32022 for an unknown version), which
+///   is what a modern client can act on.
+/// - A header with a date after the last known revision is modern (a newer
+///   revision is stateless too).
+/// - Everything else (an `initialize`, a legacy client that omits the header,
+///   GET, DELETE) is legacy.
 ///
 /// ```
 /// use http::{HeaderMap, Method};
@@ -284,21 +324,27 @@ pub struct RequestProtocol {
 /// assert_eq!(request_era(&Method::GET, &headers, None), Era::Legacy);
 /// headers.insert("mcp-protocol-version", "2026-07-28".parse().unwrap());
 /// assert_eq!(request_era(&Method::POST, &headers, None), Era::Modern);
+///
+/// // An unknown version on a request shaped as 2026-07-28.
+/// let mut headers = HeaderMap::new();
+/// headers.insert("mcp-protocol-version", "v999.0.0".parse().unwrap());
+/// headers.insert("mcp-method", "tools/list".parse().unwrap());
+/// assert_eq!(request_era(&Method::POST, &headers, None), Era::Modern);
 /// ```
 pub fn request_era(method: &Method, headers: &HeaderMap, envelope: Option<&Envelope>) -> Era {
-    if let VersionHeader::Valid(v) = VersionHeader::read(headers) {
-        return v.era();
+    match VersionHeader::read(headers) {
+        VersionHeader::Valid(v) if ProtocolVersion::KNOWN.contains(&v) => return v.era(),
+        VersionHeader::Valid(v) if v > ProtocolVersion::FIRST_MODERN => return Era::Modern,
+        _ => {}
     }
-    if method == Method::POST {
-        let body_modern = envelope
-            .and_then(Envelope::meta_protocol_version)
-            .and_then(|v| ProtocolVersion::parse_bytes(v.as_bytes()))
-            .is_some_and(|v| v.era() == Era::Modern);
-        if body_modern {
-            return Era::Modern;
-        }
+    let modern_shape = method == Method::POST
+        && (headers.contains_key(MCP_METHOD)
+            || envelope.is_some_and(Envelope::has_meta_protocol_version));
+    if modern_shape {
+        Era::Modern
+    } else {
+        Era::Legacy
     }
-    Era::Legacy
 }
 
 #[cfg(test)]

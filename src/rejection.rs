@@ -7,9 +7,16 @@
 //! headers the status needs (`Allow` on 405, `Retry-After` on 429/503).
 //!
 //! The default builder, [`JsonRpcRejection`], writes
-//! `{"jsonrpc":"2.0","error":{"code":-32000,"message":"..."},"id":null}` with
+//! `{"jsonrpc":"2.0","error":{"code":-32000,"message":"..."},"id":1}` with
 //! `Content-Type: application/json` into every body type that can carry bytes
 //! (see [`crate::body`]); any other `B: Default` gets the status alone.
+//!
+//! The `id` is the request's own whenever the body has been parsed into a single
+//! JSON-RPC request (JSON-RPC 2.0: "it MUST be the same as the value of the id
+//! member in the Request Object"), of whatever JSON type and spelling it was
+//! sent; `null` only where no id can be known: no body, invalid JSON, a
+//! notification, a batch, or a rejection decided before the body is read
+//! (Host, Origin, a `Content-Length` over the limit, too many `Mcp-*` headers).
 //!
 //! ```
 //! use http::{Request, Response, StatusCode};
@@ -40,6 +47,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
+
+use crate::envelope::{Envelope, MessageKind, RequestId};
 
 /// Why a request was refused. Each kind has a fixed HTTP status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -81,6 +90,14 @@ pub enum RejectionKind {
     UnsupportedProtocolVersion,
     /// A required MCP header is missing or disagrees with the body (400, JSON-RPC -32020).
     HeaderMismatch,
+    /// A 2026-07-28 request for a method the revision removed (`ping`, `initialize`, ...) (404, JSON-RPC -32601).
+    MethodNotFound,
+    /// A 2026-07-28 request whose `_meta` lacks a required field (400, JSON-RPC -32602).
+    InvalidParams,
+    /// A 2026-07-28 request that needs a client capability its `_meta` does not declare (400, JSON-RPC -32021).
+    MissingClientCapability,
+    /// Too many `Mcp-*` request headers, or too many bytes in them (431).
+    HeadersTooLarge,
     /// A legacy request other than `initialize` without `Mcp-Session-Id` (400).
     MissingSessionId,
     /// An `Mcp-Session-Id` outside visible ASCII or over the length limit (400).
@@ -106,6 +123,8 @@ impl RejectionKind {
             | BatchNotAllowed
             | UnsupportedProtocolVersion
             | HeaderMismatch
+            | InvalidParams
+            | MissingClientCapability
             | MissingSessionId
             | MalformedSessionId => StatusCode::BAD_REQUEST,
             HostNotAllowed | MalformedOrigin | NullOrigin | MissingOrigin | OriginNotAllowed => {
@@ -116,7 +135,8 @@ impl RejectionKind {
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            SessionNotFound => StatusCode::NOT_FOUND,
+            SessionNotFound | MethodNotFound => StatusCode::NOT_FOUND,
+            HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             TooManySessions => StatusCode::TOO_MANY_REQUESTS,
             StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -129,6 +149,9 @@ impl RejectionKind {
             ParseError => error_code::PARSE_ERROR,
             InvalidRequest | BatchNotAllowed => error_code::INVALID_REQUEST,
             HeaderMismatch => error_code::HEADER_MISMATCH,
+            MethodNotFound => error_code::METHOD_NOT_FOUND,
+            InvalidParams => error_code::INVALID_PARAMS,
+            MissingClientCapability => error_code::MISSING_REQUIRED_CLIENT_CAPABILITY,
             SessionNotFound => error_code::SESSION_NOT_FOUND,
             _ => error_code::SERVER_ERROR,
         }
@@ -156,6 +179,10 @@ impl RejectionKind {
             BatchNotAllowed => "batch_not_allowed",
             UnsupportedProtocolVersion => "unsupported_protocol_version",
             HeaderMismatch => "header_mismatch",
+            MethodNotFound => "method_not_found",
+            InvalidParams => "invalid_params",
+            MissingClientCapability => "missing_client_capability",
+            HeadersTooLarge => "headers_too_large",
             MissingSessionId => "missing_session_id",
             MalformedSessionId => "malformed_session_id",
             SessionNotFound => "session_not_found",
@@ -193,12 +220,18 @@ pub mod error_code {
     pub const PARSE_ERROR: i32 = -32700;
     /// Not a valid JSON-RPC request (JSON-RPC 2.0).
     pub const INVALID_REQUEST: i32 = -32600;
+    /// The method does not exist or is not available (JSON-RPC 2.0).
+    pub const METHOD_NOT_FOUND: i32 = -32601;
+    /// Invalid method parameters (JSON-RPC 2.0).
+    pub const INVALID_PARAMS: i32 = -32602;
     /// Generic server-side rejection (implementation-defined range, TypeScript SDK convention).
     pub const SERVER_ERROR: i32 = -32000;
     /// Session not found (implementation-defined range, TypeScript and C# SDK convention).
     pub const SESSION_NOT_FOUND: i32 = -32001;
     /// `HeaderMismatch` (MCP 2026-07-28).
     pub const HEADER_MISMATCH: i32 = -32020;
+    /// `MissingRequiredClientCapabilityError` (MCP 2026-07-28).
+    pub const MISSING_REQUIRED_CLIENT_CAPABILITY: i32 = -32021;
     /// `UnsupportedProtocolVersionError` (MCP 2026-07-28).
     pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
 }
@@ -213,6 +246,7 @@ pub struct Rejection {
     data: Option<serde_json::Value>,
     allow: Option<HeaderValue>,
     retry_after: Option<Duration>,
+    id: Option<RequestId>,
 }
 
 impl Rejection {
@@ -225,7 +259,16 @@ impl Rejection {
             data: None,
             allow: None,
             retry_after: None,
+            id: None,
         }
+    }
+
+    /// Sets the JSON-RPC `id` of the error response. Left unset, the layer
+    /// fills it in from the request's parsed [`Envelope`](crate::envelope::Envelope)
+    /// when the body is a single JSON-RPC request; otherwise the id is `null`.
+    pub fn with_id(mut self, id: RequestId) -> Self {
+        self.id = Some(id);
+        self
     }
 
     /// Overrides the JSON-RPC error code.
@@ -287,14 +330,20 @@ impl Rejection {
         self.retry_after
     }
 
+    /// The JSON-RPC `id` the error response carries (`None`: `null`).
+    pub fn id(&self) -> Option<&RequestId> {
+        self.id.as_ref()
+    }
+
     /// The JSON-RPC 2.0 error body:
-    /// `{"jsonrpc":"2.0","error":{"code":..,"message":..[,"data":..]},"id":null}`.
+    /// `{"jsonrpc":"2.0","error":{"code":..,"message":..[,"data":..]},"id":..}`,
+    /// with the request's id, or `null` where none is known.
     pub fn to_json(&self) -> Bytes {
         #[derive(serde::Serialize)]
         struct Body<'a> {
             jsonrpc: &'static str,
             error: Error<'a>,
-            id: Option<()>,
+            id: Option<&'a RequestId>,
         }
         #[derive(serde::Serialize)]
         struct Error<'a> {
@@ -310,7 +359,7 @@ impl Rejection {
                 message: &self.message,
                 data: self.data.as_ref(),
             },
-            id: None,
+            id: self.id.as_ref(),
         };
         // Serializing plain strings, integers and an existing Value cannot fail.
         serde_json::to_vec(&body)
@@ -409,6 +458,10 @@ pub(crate) fn reject<B, R>(
 where
     R: RejectionResponse<B>,
 {
+    let mut rejection = rejection;
+    if rejection.id.is_none() {
+        rejection.id = request_id(request);
+    }
     log(layer, request, &rejection);
     let mut response = responder.rejection_response(&rejection);
     let headers = response.headers_mut();
@@ -425,6 +478,17 @@ where
     }
     response.extensions_mut().insert(rejection);
     response
+}
+
+/// The id of the request a rejection answers: known once the body was parsed
+/// into a single JSON-RPC request. A notification, a response, a batch or an
+/// unread body has none (JSON-RPC: `null` when the id cannot be determined).
+fn request_id(request: &http::request::Parts) -> Option<RequestId> {
+    let message = request.extensions.get::<Envelope>()?.single()?;
+    match (message.kind, &message.id) {
+        (MessageKind::Request, Some(id)) => Some(id.clone()),
+        _ => None,
+    }
 }
 
 fn log(layer: &'static str, request: &http::request::Parts, rejection: &Rejection) {

@@ -37,6 +37,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use mcp_tower_guard::bind::LocalBind;
 use mcp_tower_guard::envelope::Envelope;
+use mcp_tower_guard::headers::ToolRules;
 use mcp_tower_guard::protocol::{request_era, Era, ProtocolVersion, RequestProtocol};
 #[cfg(feature = "redis")]
 use mcp_tower_guard::session::redis::RedisSessionStore;
@@ -326,10 +327,12 @@ impl Guards {
             .allow_non_loopback(!config.allowed_hosts.is_empty())
             .host_check()?;
         let origins = OriginGuardLayer::localhost().allow_origins(&config.allowed_origins)?;
-        let headers = McpHeadersLayer::new().server_header(HeaderValue::from_static(concat!(
-            "mcp-tower-guard-demo/",
-            env!("CARGO_PKG_VERSION")
-        )));
+        let headers = McpHeadersLayer::new()
+            .server_header(HeaderValue::from_static(concat!(
+                "mcp-tower-guard-demo/",
+                env!("CARGO_PKG_VERSION")
+            )))
+            .tool_rules(tool_rules()?);
         Ok(Self {
             hosts,
             origins,
@@ -485,8 +488,9 @@ async fn mcp_post(State(state): State<AppState>, req: Request) -> Response {
                 json_response(StatusCode::OK, &Value::Array(replies))
             }
         }
-        single => match handle_message(&state, &cx, &single) {
-            Some((status, body)) => json_response(status, &body),
+        single => match handle_message_reply(&state, &cx, &single) {
+            Some(Reply::Json(status, body)) => json_response(status, &body),
+            Some(Reply::Stream(events)) => request_stream(events),
             None => accepted(),
         },
     }
@@ -608,6 +612,14 @@ fn sse_stream(
     })
 }
 
+/// A 2026-07-28 response stream: the request's notifications, then its response, then the end.
+fn request_stream(events: Vec<Value>) -> Response {
+    let events = events
+        .into_iter()
+        .map(|event| Ok::<_, Infallible>(Event::default().data(event.to_string())));
+    Sse::new(stream::iter(events)).into_response()
+}
+
 fn accepted() -> Response {
     StatusCode::ACCEPTED.into_response()
 }
@@ -659,13 +671,28 @@ impl RpcError {
     }
 }
 
+/// What a request is answered with.
+enum Reply {
+    /// One JSON object.
+    Json(StatusCode, Value),
+    /// An SSE stream scoped to the request: its notifications, then the response.
+    Stream(Vec<Value>),
+}
+
 /// Handles one message. `None` for notifications and responses (HTTP 202).
 fn handle_message(state: &AppState, cx: &Cx, message: &Value) -> Option<(StatusCode, Value)> {
+    match handle_message_reply(state, cx, message)? {
+        Reply::Json(status, body) => Some((status, body)),
+        Reply::Stream(mut events) => events.pop().map(|last| (StatusCode::OK, last)),
+    }
+}
+
+fn handle_message_reply(state: &AppState, cx: &Cx, message: &Value) -> Option<Reply> {
     let Some(obj) = message
         .as_object()
         .filter(|o| o.get("jsonrpc") == Some(&json!("2.0")))
     else {
-        return Some((
+        return Some(Reply::Json(
             StatusCode::BAD_REQUEST,
             error_body(
                 Value::Null,
@@ -678,7 +705,7 @@ fn handle_message(state: &AppState, cx: &Cx, message: &Value) -> Option<(StatusC
     let Some(method) = obj.get("method").and_then(Value::as_str) else {
         // A response to a server request: we never send any, so nothing to match; accept it.
         if cx.era == Era::Modern {
-            return Some((
+            return Some(Reply::Json(
                 StatusCode::BAD_REQUEST,
                 error_body(
                     Value::Null,
@@ -695,11 +722,17 @@ fn handle_message(state: &AppState, cx: &Cx, message: &Value) -> Option<(StatusC
         return None;
     };
     let outcome = match cx.era {
-        Era::Legacy => legacy_request(state, cx, method, &params),
+        Era::Legacy => legacy_request(state, cx, method, &params).map(|r| (Vec::new(), r)),
         Era::Modern => modern_request(cx, method, &params),
     };
     Some(match outcome {
-        Ok(result) => (StatusCode::OK, result_body(id, result)),
+        Ok((notes, result)) if notes.is_empty() => {
+            Reply::Json(StatusCode::OK, result_body(id, result))
+        }
+        Ok((mut notes, result)) => {
+            notes.push(result_body(id, result));
+            Reply::Stream(notes)
+        }
         Err(e) => {
             // 2026-07-28: an unknown method is also an HTTP 404.
             let status = if cx.era == Era::Modern && e.code == METHOD_NOT_FOUND {
@@ -707,7 +740,7 @@ fn handle_message(state: &AppState, cx: &Cx, message: &Value) -> Option<(StatusC
             } else {
                 StatusCode::OK
             };
-            (status, error_body(id, e.code, &e.message))
+            Reply::Json(status, error_body(id, e.code, &e.message))
         }
     })
 }
@@ -743,11 +776,72 @@ fn legacy_request(
         "initialize" => Ok(initialize(params)?),
         "ping" => Ok(json!({})),
         "logging/setLevel" => Ok(json!({})),
-        "tools/list" => Ok(json!({ "tools": tools() })),
+        "tools/list" => Ok(json!({ "tools": tools(Era::Legacy) })),
         "tools/call" => call_tool(state, cx, params),
+        other => catalog_request(other, params),
+    }
+}
+
+/// Prompts and resources, the same in both eras; results carry the 2026-07-28
+/// caching hints (`ttlMs`, `cacheScope`), which earlier clients ignore.
+fn catalog_request(method: &str, params: &Value) -> Result<Value, RpcError> {
+    let cache = |mut result: Value| {
+        result["ttlMs"] = json!(CATALOG_TTL_MS);
+        result["cacheScope"] = json!("public");
+        result
+    };
+    match method {
+        "prompts/list" => Ok(cache(json!({ "prompts": [{
+            "name": "summarize",
+            "description": "Asks for a one-paragraph summary of a text.",
+            "arguments": [{ "name": "text", "description": "Text to summarize", "required": true }],
+        }]}))),
+        "prompts/get" => {
+            let name = params.get("name").and_then(Value::as_str).unwrap_or_default();
+            if name != "summarize" {
+                return Err(RpcError::invalid_params(format!("Unknown prompt: {name}")));
+            }
+            let text = params
+                .pointer("/arguments/text")
+                .and_then(Value::as_str)
+                .ok_or_else(|| RpcError::invalid_params("prompts/get: argument `text` is required"))?;
+            Ok(json!({
+                "description": "Summarize a text",
+                "messages": [{ "role": "user", "content": { "type": "text",
+                    "text": format!("Summarize in one paragraph:\n\n{text}") } }],
+            }))
+        }
+        "resources/list" => Ok(cache(json!({ "resources": [{
+            "uri": README_URI,
+            "name": "readme",
+            "description": "What this server is.",
+            "mimeType": "text/plain",
+        }]}))),
+        "resources/templates/list" => Ok(cache(json!({ "resourceTemplates": [{
+            "uriTemplate": "demo://echo/{text}",
+            "name": "echo",
+            "description": "A resource whose content is the text in its URI.",
+            "mimeType": "text/plain",
+        }]}))),
+        "resources/read" => {
+            let uri = params.get("uri").and_then(Value::as_str).unwrap_or_default();
+            let text = if uri == README_URI {
+                "mcp-tower-guard demo server: tower middleware in front of a hand-written MCP handler.".to_owned()
+            } else if let Some(text) = uri.strip_prefix("demo://echo/") {
+                text.to_owned()
+            } else {
+                // 2026-07-28: "resource not found" is -32602.
+                return Err(RpcError::invalid_params(format!("Resource not found: {uri}")));
+            };
+            Ok(cache(json!({ "contents": [{ "uri": uri, "mimeType": "text/plain", "text": text }] })))
+        }
         other => Err(method_not_found(other)),
     }
 }
+
+/// How long clients may cache the demo's lists (`ttlMs`).
+const CATALOG_TTL_MS: u64 = 60_000;
+const README_URI: &str = "demo://readme";
 
 /// `initialize`: echo the client's revision if we speak it, else answer with
 /// the newest legacy revision (the client then decides whether to go on).
@@ -765,29 +859,47 @@ fn initialize(params: &Value) -> Result<Value, RpcError> {
         .unwrap_or(LATEST_LEGACY);
     Ok(json!({
         "protocolVersion": version.to_string(),
-        "capabilities": { "tools": { "listChanged": false }, "logging": {} },
+        "capabilities": {
+            "tools": { "listChanged": false },
+            "prompts": { "listChanged": false },
+            "resources": { "listChanged": false, "subscribe": false },
+            "logging": {},
+        },
         "serverInfo": server_info(),
         "instructions": "Demo server of mcp-tower-guard. Tools: echo, add, session_info.",
     }))
 }
 
-/// 2026-07-28: stateless; every result carries `resultType` and the server's identity in `_meta`.
-fn modern_request(cx: &Cx, method: &str, params: &Value) -> Result<Value, RpcError> {
+/// 2026-07-28: stateless; every result carries `resultType` and the server's
+/// identity in `_meta`. Returns the notifications to stream before the result.
+///
+/// The layers have already refused what the revision removed (`ping`,
+/// `initialize`, ...) with 404, and checked `_meta`, the `Mcp-*` headers and
+/// the capabilities `tool_rules` requires; this only does the work.
+fn modern_request(cx: &Cx, method: &str, params: &Value) -> Result<(Vec<Value>, Value), RpcError> {
+    let mut notes = Vec::new();
     let mut result = match method {
         "server/discover" => json!({
             "supportedVersions": ProtocolVersion::KNOWN.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "capabilities": { "tools": { "listChanged": false } },
-            "instructions": "Demo server of mcp-tower-guard. Tools: echo, add, session_info.",
-            "ttlMs": 60_000,
+            "capabilities": {
+                "tools": { "listChanged": false },
+                "prompts": { "listChanged": false },
+                "resources": { "listChanged": false },
+            },
+            "instructions": "Demo server of mcp-tower-guard. Tools: echo, add, route_query.",
+            "ttlMs": CATALOG_TTL_MS,
             "cacheScope": "public",
         }),
-        "ping" => json!({}),
-        "tools/list" => json!({ "tools": tools(), "ttlMs": 60_000, "cacheScope": "public" }),
-        "tools/call" => call_tool_stateless(cx, params)?,
-        other => return Err(method_not_found(other)),
+        "tools/list" => json!({ "tools": tools(Era::Modern), "ttlMs": CATALOG_TTL_MS, "cacheScope": "public" }),
+        "tools/call" => {
+            let (result, logs) = call_tool_stateless(cx, params)?;
+            notes = logs;
+            result
+        }
+        other => catalog_request(other, params)?,
     };
     if let Value::Object(map) = &mut result {
-        map.insert("resultType".into(), json!("complete"));
+        map.entry("resultType").or_insert_with(|| json!("complete"));
         let meta = map
             .entry("_meta")
             .or_insert_with(|| Value::Object(Map::new()));
@@ -795,10 +907,52 @@ fn modern_request(cx: &Cx, method: &str, params: &Value) -> Result<Value, RpcErr
             meta.insert("io.modelcontextprotocol/serverInfo".into(), server_info());
         }
     }
-    Ok(result)
+    Ok((notes, result))
 }
 
-fn tools() -> Value {
+/// The checks `McpHeadersLayer` makes for the demo's tools, from the very
+/// definitions `tools/list` returns: the `x-mcp-header` parameters of
+/// `route_query`, and the sampling capability `test_missing_capability` needs.
+pub fn tool_rules() -> Result<ToolRules, ConfigError> {
+    ToolRules::from_tools_list(&tools(Era::Modern))?
+        .require_capabilities("test_missing_capability", json!({ "sampling": {} }))
+}
+
+/// The tools of an era. `route_query` mirrors parameters into `Mcp-Param-*`
+/// headers (2026-07-28, SEP-2243; earlier clients just see a schema extension).
+/// The `test_*` tools exist for the conformance suite's 2026-07-28 scenarios.
+fn tools(era: Era) -> Value {
+    let mut tools = common_tools();
+    if era == Era::Modern {
+        if let Value::Array(list) = &mut tools {
+            list.extend(conformance_tools());
+        }
+    }
+    tools
+}
+
+fn conformance_tools() -> Vec<Value> {
+    let no_args = json!({ "type": "object", "additionalProperties": false });
+    vec![
+        json!({
+            "name": "test_missing_capability",
+            "description": "Needs the client's sampling capability (the edge answers -32021 without it).",
+            "inputSchema": no_args,
+        }),
+        json!({
+            "name": "test_logging_tool",
+            "description": "Logs one message, only when the request sets _meta io.modelcontextprotocol/logLevel.",
+            "inputSchema": no_args,
+        }),
+        json!({
+            "name": "test_streaming_elicitation",
+            "description": "Asks the client for input with an InputRequiredResult (MRTR), never a server request.",
+            "inputSchema": no_args,
+        }),
+    ]
+}
+
+fn common_tools() -> Value {
     json!([
         {
             "name": "echo",
@@ -822,6 +976,26 @@ fn tools() -> Value {
             "name": "session_info",
             "description": "Returns what the session layer knows about this session.",
             "inputSchema": { "type": "object", "properties": {} },
+        },
+        {
+            "name": "route_query",
+            "description": "Describes where a query would run. Its routing parameters are mirrored into Mcp-Param-* headers, so a gateway can route without reading the body.",
+            "inputSchema": {
+                "type": "object",
+                "properties": {
+                    "region": { "type": "string", "description": "Region to run in", "x-mcp-header": "Region" },
+                    "shard": { "type": "integer", "description": "Shard number", "x-mcp-header": "Shard" },
+                    "dry_run": { "type": "boolean", "description": "Plan only", "x-mcp-header": "DryRun" },
+                    "target": {
+                        "type": "object",
+                        "properties": {
+                            "zone": { "type": "string", "description": "Zone within the region", "x-mcp-header": "Zone" },
+                        },
+                    },
+                    "query": { "type": "string", "description": "The query" },
+                },
+                "required": ["region"],
+            },
         },
     ])
 }
@@ -884,18 +1058,57 @@ fn call_tool(state: &AppState, cx: &Cx, params: &Value) -> Result<Value, RpcErro
     }
 }
 
-fn call_tool_stateless(_cx: &Cx, params: &Value) -> Result<Value, RpcError> {
+/// A 2026-07-28 `tools/call`: the result, and the notifications to stream before it.
+fn call_tool_stateless(_cx: &Cx, params: &Value) -> Result<(Value, Vec<Value>), RpcError> {
     let (name, args) = tool_call(params)?;
-    match name {
+    let meta = params.get("_meta");
+    let result = match name {
         "echo" => match args.get("text").and_then(Value::as_str) {
-            Some(text) => Ok(text_result(text.to_owned(), None)),
-            None => Ok(tool_error("echo: argument `text` must be a string")),
+            Some(text) => text_result(text.to_owned(), None),
+            None => tool_error("echo: argument `text` must be a string"),
         },
-        "session_info" => Ok(tool_error(
+        "session_info" => tool_error(
             "session_info: 2026-07-28 requests are stateless; there is no session",
-        )),
-        _ => call_pure_tool(name, &args),
-    }
+        ),
+        "test_missing_capability" => text_result(
+            "the client declared the sampling capability".to_owned(),
+            None,
+        ),
+        "test_logging_tool" => {
+            // "servers MUST NOT emit notifications/message for requests that did
+            // not include" io.modelcontextprotocol/logLevel.
+            let level = meta
+                .and_then(|m| m.get("io.modelcontextprotocol/logLevel"))
+                .and_then(Value::as_str);
+            let logs = level
+                .map(|_| {
+                    vec![json!({ "jsonrpc": "2.0", "method": "notifications/message",
+                        "params": { "level": "info", "logger": "test_logging_tool", "data": "logged on request" } })]
+                })
+                .unwrap_or_default();
+            return Ok((text_result("done".to_owned(), None), logs));
+        }
+        "test_streaming_elicitation" => json!({
+            "resultType": "input_required",
+            "inputRequests": {
+                "confirm": {
+                    "method": "elicitation/create",
+                    "params": {
+                        "mode": "form",
+                        "message": "Confirm to go on",
+                        "requestedSchema": {
+                            "type": "object",
+                            "properties": { "confirmed": { "type": "boolean" } },
+                            "required": ["confirmed"],
+                        },
+                    },
+                },
+            },
+            "requestState": "demo-elicitation-1",
+        }),
+        _ => call_pure_tool(name, &args)?,
+    };
+    Ok((result, Vec::new()))
 }
 
 /// Tools that need no session.
@@ -921,6 +1134,16 @@ fn call_pure_tool(name: &str, args: &Map<String, Value>) -> Result<Value, RpcErr
                 sum_json.to_string(),
                 Some(json!({ "sum": sum_json })),
             ))
+        }
+        "route_query" => {
+            let Some(region) = args.get("region").and_then(Value::as_str) else {
+                return Ok(tool_error("route_query: argument `region` must be a string"));
+            };
+            let shard = args.get("shard").and_then(Value::as_i64);
+            let dry_run = args.get("dry_run").and_then(Value::as_bool).unwrap_or(false);
+            let zone = args.get("target").and_then(|t| t.get("zone")).and_then(Value::as_str);
+            let plan = json!({ "region": region, "shard": shard, "zone": zone, "dryRun": dry_run });
+            Ok(text_result(plan.to_string(), Some(plan)))
         }
         other => Err(RpcError::invalid_params(format!("Unknown tool: {other}"))),
     }

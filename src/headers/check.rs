@@ -2,13 +2,15 @@
 //! (for POST) its parsed envelope. The service only sequences them.
 
 use std::fmt;
+use std::sync::Arc;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response};
-use serde_json::json;
+use serde_json::{json, Map, Value};
 
 use super::media::{self, EVENT_STREAM, JSON};
 use super::name::decode_value;
-use crate::envelope::{BodyLimits, Envelope, MessageKind};
+use super::tools::{ParamHeader, ToolRule, ToolTable};
+use crate::envelope::{BodyLimits, Envelope, Field, Message, MessageKind};
 use crate::header::{MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION, X_ACCEL_BUFFERING};
 use crate::protocol::{
     request_era, Era, ProtocolVersion, RequestProtocol, SupportedVersions, VersionHeader,
@@ -24,7 +26,16 @@ pub(crate) struct HeadersConfig {
     pub(crate) check_accept: bool,
     pub(crate) check_content_type: bool,
     pub(crate) server: Option<HeaderValue>,
+    pub(crate) tools: Arc<ToolTable>,
+    pub(crate) max_mcp_headers: usize,
+    pub(crate) max_mcp_header_bytes: usize,
+    pub(crate) map_error_status: bool,
 }
+
+/// Default cap on the number of `Mcp-*` request headers.
+pub(crate) const DEFAULT_MAX_MCP_HEADERS: usize = 64;
+/// Default cap on the bytes (names and values) of all `Mcp-*` request headers.
+pub(crate) const DEFAULT_MAX_MCP_HEADER_BYTES: usize = 16 * 1024;
 
 impl Default for HeadersConfig {
     fn default() -> Self {
@@ -34,6 +45,10 @@ impl Default for HeadersConfig {
             check_accept: true,
             check_content_type: true,
             server: None,
+            tools: Arc::default(),
+            max_mcp_headers: DEFAULT_MAX_MCP_HEADERS,
+            max_mcp_header_bytes: DEFAULT_MAX_MCP_HEADER_BYTES,
+            map_error_status: false,
         }
     }
 }
@@ -46,17 +61,23 @@ impl fmt::Debug for HeadersConfig {
             .field("check_accept", &self.check_accept)
             .field("check_content_type", &self.check_content_type)
             .field("server", &self.server)
+            .field("tools", &self.tools)
+            .field("max_mcp_headers", &self.max_mcp_headers)
+            .field("max_mcp_header_bytes", &self.max_mcp_header_bytes)
+            .field("map_error_status", &self.map_error_status)
             .finish()
     }
 }
 
 /// What the head of a request decides.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum Head {
     /// GET or DELETE: accepted without a body; forward with this protocol.
     Ready(RequestProtocol),
-    /// POST: the envelope decides the rest.
-    Post,
+    /// POST: the envelope decides the rest. `deferred` is a 406 or 415 the
+    /// head already earned: it is answered once the body is read, so that it
+    /// carries the request's id.
+    Post { deferred: Option<Rejection> },
 }
 
 const ALLOW_LEGACY: &str = "GET, POST, DELETE";
@@ -87,20 +108,24 @@ impl HeadersConfig {
         method: &Method,
         headers: &HeaderMap,
     ) -> Result<Head, Rejection> {
+        self.check_mcp_header_budget(headers)?;
         if method == Method::POST {
-            if self.check_accept && !media::accepts_all(headers, &[JSON, EVENT_STREAM]) {
-                return Err(Rejection::new(
+            let deferred = if self.check_accept
+                && !media::accepts_all(headers, &[JSON, EVENT_STREAM])
+            {
+                Some(Rejection::new(
                     RejectionKind::NotAcceptable,
                     "Not Acceptable: Client must accept both application/json and text/event-stream",
-                ));
-            }
-            if self.check_content_type && !media::is_json_request(headers) {
-                return Err(Rejection::new(
+                ))
+            } else if self.check_content_type && !media::is_json_request(headers) {
+                Some(Rejection::new(
                     RejectionKind::UnsupportedMediaType,
                     "Unsupported Media Type: Content-Type must be application/json",
-                ));
-            }
-            return Ok(Head::Post);
+                ))
+            } else {
+                None
+            };
+            return Ok(Head::Post { deferred });
         }
         if method != Method::GET && method != Method::DELETE {
             return Err(self.method_not_allowed(method));
@@ -130,6 +155,29 @@ impl HeadersConfig {
         self.legacy_version(header).map(Head::Ready)
     }
 
+    /// Caps the `Mcp-*` headers, which clients mirror from tool arguments: at
+    /// most `max_mcp_headers` of them, `max_mcp_header_bytes` in all, else 431
+    /// before anything else is looked at.
+    fn check_mcp_header_budget(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        let (mut count, mut bytes) = (0usize, 0usize);
+        for (name, value) in headers {
+            if name.as_str().starts_with("mcp-") {
+                count += 1;
+                bytes += name.as_str().len() + value.len();
+            }
+        }
+        if count > self.max_mcp_headers || bytes > self.max_mcp_header_bytes {
+            return Err(Rejection::new(
+                RejectionKind::HeadersTooLarge,
+                format!(
+                    "Request Header Fields Too Large: {count} Mcp-* headers of {bytes} bytes (at most {} headers, {} bytes)",
+                    self.max_mcp_headers, self.max_mcp_header_bytes
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The 413 for a `Content-Length` over the limit, before any byte is read.
     pub(crate) fn check_content_length(&self, headers: &HeaderMap) -> Result<(), Rejection> {
         self.limits.check_content_length(headers)
@@ -156,7 +204,9 @@ impl HeadersConfig {
                 assumed: false,
             }),
             VersionHeader::Valid(version) => Err(self.unsupported_legacy(&version.to_string())),
-            VersionHeader::Invalid(raw) => Err(self.unsupported_legacy(&shown(raw))),
+            VersionHeader::Invalid(raw) => {
+                Err(self.unsupported_legacy(&String::from_utf8_lossy(raw)))
+            }
             // 2025-06-18 and later: "the server SHOULD assume protocol version 2025-03-26".
             VersionHeader::Absent if self.serves_legacy() => Ok(RequestProtocol {
                 version: ProtocolVersion::LEGACY_DEFAULT,
@@ -213,19 +263,7 @@ impl HeadersConfig {
         headers: &HeaderMap,
         envelope: &Envelope,
     ) -> Result<RequestProtocol, Rejection> {
-        let version = match VersionHeader::read(headers) {
-            VersionHeader::Valid(v) if self.supported.contains(v) => v,
-            VersionHeader::Valid(v) => return Err(self.unsupported_modern(&v.to_string())),
-            VersionHeader::Absent => {
-                return Err(mismatch("MCP-Protocol-Version header is missing"))
-            }
-            VersionHeader::Invalid(raw) => {
-                return Err(mismatch(format!(
-                    "MCP-Protocol-Version header {} is malformed or repeated",
-                    shown(raw)
-                )))
-            }
-        };
+        let version = self.modern_version(headers)?;
         // "The body of the HTTP POST MUST be a single JSON-RPC request or notification.
         // The client MUST NOT send JSON-RPC responses."
         let Some(message) = envelope.single() else {
@@ -240,64 +278,22 @@ impl HeadersConfig {
                 format!("Invalid Request: clients must not send JSON-RPC responses in protocol version {version}"),
             ));
         }
-        // "The header value MUST match the io.modelcontextprotocol/protocolVersion field."
-        match message.protocol_version.as_deref() {
-            Some(meta) if ProtocolVersion::parse_bytes(meta.as_bytes()) == Some(version) => {}
-            Some(meta) => {
-                return Err(mismatch(format!(
-                    "MCP-Protocol-Version header value '{version}' does not match body value {}",
-                    shown(meta.as_bytes())
-                )))
-            }
-            None => {
-                return Err(mismatch(format!(
-                    "MCP-Protocol-Version header value '{version}' has no io.modelcontextprotocol/protocolVersion in the body's _meta"
-                )))
-            }
-        }
-        // Mcp-Method: required on every request. The spec defines no header
-        // requirements for notification POSTs, so there it is checked only when sent.
         let method = message.method.as_deref().unwrap_or_default();
-        match single(headers, &MCP_METHOD)? {
-            Some(value) if value.as_bytes() == method.as_bytes() => {}
-            Some(value) => {
-                return Err(mismatch(format!(
-                    "Mcp-Method header value {} does not match body value {}",
-                    shown(value.as_bytes()),
-                    shown(method.as_bytes())
-                )))
-            }
-            None if message.kind == MessageKind::Request => {
-                return Err(mismatch("Mcp-Method header is missing"))
-            }
-            None => {}
+        // "If the server does not implement the requested RPC method, it MUST respond
+        // with 404 Not Found and a JSON-RPC error with code -32601": methods this
+        // revision removed are implemented by no 2026-07-28 server.
+        if version.removed_method(method) {
+            return Err(Rejection::new(
+                RejectionKind::MethodNotFound,
+                format!("Method not found: {method} is not part of protocol version {version}"),
+            ));
         }
-        // Mcp-Name: params.name for tools/call and prompts/get, params.uri for resources/read.
-        let expected = match method {
-            "tools/call" | "prompts/get" => Some(message.name.as_deref()),
-            "resources/read" => Some(message.uri.as_deref()),
-            _ => None,
-        };
-        if let Some(expected) = expected {
-            match (single(headers, &MCP_NAME)?, expected) {
-                (None, None) => {}
-                (None, Some(_)) => {
-                    return Err(mismatch(format!("Mcp-Name header is missing for {method}")))
-                }
-                (Some(value), expected) => {
-                    let decoded = decode_value(value.as_bytes()).map_err(|e| {
-                        mismatch(format!(
-                            "Mcp-Name header value {} is invalid: {e}",
-                            shown(value.as_bytes())
-                        ))
-                    })?;
-                    if Some(&*decoded) != expected {
-                        return Err(mismatch(format!(
-                            "Mcp-Name header value {} does not match body value {}",
-                            shown(decoded.as_bytes()),
-                            expected.map_or_else(|| "(none)".to_owned(), |e| shown(e.as_bytes()))
-                        )));
-                    }
+        check_meta(message, version)?;
+        check_standard_headers(headers, message, method)?;
+        if method == "tools/call" && message.kind == MessageKind::Request {
+            if let Some(tool) = message.name.as_deref() {
+                if let Some(rule) = self.tools.lookup(tool) {
+                    check_tool(headers, envelope, message, tool, &rule)?;
                 }
             }
         }
@@ -306,6 +302,28 @@ impl HeadersConfig {
             era: Era::Modern,
             assumed: false,
         })
+    }
+
+    /// The `MCP-Protocol-Version` of a modern request: required, one value, supported.
+    fn modern_version(&self, headers: &HeaderMap) -> Result<ProtocolVersion, Rejection> {
+        let mut values = headers.get_all(MCP_PROTOCOL_VERSION).iter();
+        let value = match (values.next(), values.next()) {
+            (None, _) => return Err(mismatch("MCP-Protocol-Version header is missing")),
+            (Some(_), Some(_)) => return Err(mismatch("MCP-Protocol-Version header is repeated")),
+            (Some(value), None) => trim_ows(value.as_bytes()),
+        };
+        match ProtocolVersion::parse_bytes(value) {
+            Some(version) if self.supported.contains(version) => Ok(version),
+            // "whether the version is unknown to the server, or is a known version the
+            // server has chosen not to support": -32022, echoing what was sent.
+            _ if !value.is_empty() && value.iter().all(|b| (0x21..=0x7e).contains(b)) => {
+                Err(self.unsupported_modern(&String::from_utf8_lossy(value)))
+            }
+            _ => Err(mismatch(format!(
+                "MCP-Protocol-Version header value {} is malformed",
+                shown(value)
+            ))),
+        }
     }
 
     fn supported_list(&self) -> String {
@@ -361,6 +379,251 @@ impl HeadersConfig {
             );
         }
     }
+}
+
+/// The 2026-07-28 per-request `_meta` fields: "A request missing any required
+/// field is malformed; the server MUST reject it with JSON-RPC error code
+/// -32602 (Invalid params). On HTTP, the response status MUST be 400", and the
+/// protocol version "MUST match" the header (-32020). The revision defines the
+/// fields for requests; a notification's `_meta` is checked when it names a version.
+fn check_meta(message: &Message, version: ProtocolVersion) -> Result<(), Rejection> {
+    let request = message.kind == MessageKind::Request;
+    match message.meta_version() {
+        Field::Valid => {
+            let meta = message.protocol_version.as_deref().unwrap_or_default();
+            if ProtocolVersion::parse_bytes(meta.as_bytes()) != Some(version) {
+                return Err(mismatch(format!(
+                    "MCP-Protocol-Version header value '{version}' does not match body value {}",
+                    shown(meta.as_bytes())
+                )));
+            }
+        }
+        Field::WrongType => {
+            return Err(invalid_params(
+                "_meta io.modelcontextprotocol/protocolVersion must be a string",
+            ))
+        }
+        Field::Absent if request => {
+            return Err(invalid_params(
+                "_meta io.modelcontextprotocol/protocolVersion is required",
+            ))
+        }
+        Field::Absent => {}
+    }
+    if request {
+        match message.meta_capabilities() {
+            Field::Valid => {}
+            Field::WrongType => {
+                return Err(invalid_params(
+                    "_meta io.modelcontextprotocol/clientCapabilities must be an object",
+                ))
+            }
+            Field::Absent => {
+                return Err(invalid_params(
+                    "_meta io.modelcontextprotocol/clientCapabilities is required",
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `Mcp-Method` (required on every request) and `Mcp-Name` (for the methods that
+/// name something). The spec defines no header requirements for notification
+/// POSTs, so there `Mcp-Method` is checked only when sent.
+fn check_standard_headers(
+    headers: &HeaderMap,
+    message: &Message,
+    method: &str,
+) -> Result<(), Rejection> {
+    match single(headers, &MCP_METHOD)? {
+        Some(value) if trim_ows(value.as_bytes()) == method.as_bytes() => {}
+        Some(value) => {
+            return Err(mismatch(format!(
+                "Mcp-Method header value {} does not match body value {}",
+                shown(value.as_bytes()),
+                shown(method.as_bytes())
+            )))
+        }
+        None if message.kind == MessageKind::Request => {
+            return Err(mismatch("Mcp-Method header is missing"))
+        }
+        None => {}
+    }
+    // Mcp-Name: params.name for tools/call and prompts/get, params.uri for resources/read.
+    let expected = match method {
+        "tools/call" | "prompts/get" => Some(message.name.as_deref()),
+        "resources/read" => Some(message.uri.as_deref()),
+        _ => None,
+    };
+    if let Some(expected) = expected {
+        match (single(headers, &MCP_NAME)?, expected) {
+            (None, None) => {}
+            (None, Some(_)) => {
+                return Err(mismatch(format!("Mcp-Name header is missing for {method}")))
+            }
+            (Some(value), expected) => {
+                let decoded = decode_value(trim_ows(value.as_bytes())).map_err(|e| {
+                    mismatch(format!(
+                        "Mcp-Name header value {} is invalid: {e}",
+                        shown(value.as_bytes())
+                    ))
+                })?;
+                if Some(&*decoded) != expected {
+                    return Err(mismatch(format!(
+                        "Mcp-Name header value {} does not match body value {}",
+                        shown(decoded.as_bytes()),
+                        expected.map_or_else(|| "(none)".to_owned(), |e| shown(e.as_bytes()))
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A `tools/call` of a tool the table knows: its `Mcp-Param-*` headers against
+/// the arguments (SEP-2243), then the client capabilities it needs.
+fn check_tool(
+    headers: &HeaderMap,
+    envelope: &Envelope,
+    message: &Message,
+    tool: &str,
+    rule: &ToolRule,
+) -> Result<(), Rejection> {
+    if !rule.params.is_empty() {
+        // Only tools with mirrored parameters pay for reading the arguments.
+        let arguments = envelope
+            .arguments_json(message)
+            .and_then(|raw| serde_json::from_slice::<Value>(raw).ok())
+            .unwrap_or(Value::Null);
+        for param in &rule.params {
+            check_param(headers, &arguments, param, tool)?;
+        }
+    }
+    if let Some(required) = &rule.capabilities {
+        let declared = envelope
+            .capabilities_json(message)
+            .and_then(|raw| serde_json::from_slice::<Value>(raw).ok())
+            .unwrap_or(Value::Null);
+        let missing = missing_capabilities(required, &declared);
+        if !missing.is_empty() {
+            let names = missing.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
+            return Err(Rejection::new(
+                RejectionKind::MissingClientCapability,
+                format!("Server requires the {names} capability for this request"),
+            )
+            .with_data(json!({ "requiredCapabilities": missing })));
+        }
+    }
+    Ok(())
+}
+
+/// "Server MUST validate header matches body" for one mirrored parameter.
+fn check_param(
+    headers: &HeaderMap,
+    arguments: &Value,
+    param: &ParamHeader,
+    tool: &str,
+) -> Result<(), Rejection> {
+    let header = format!("Mcp-Param-{}", param.name());
+    let value = param
+        .path()
+        .iter()
+        .try_fold(arguments, |v, key| v.get(key))
+        .filter(|v| !v.is_null());
+    let path = param.path().join(".");
+    match (value, single(headers, param.header_name())?) {
+        // "Parameter value is null / not in arguments: Server MUST NOT expect the header".
+        (None, None) => Ok(()),
+        // "Client omits header but value is in body: Server MUST reject the request".
+        (Some(_), None) => Err(mismatch(format!(
+            "{header} header is missing for tool {} (arguments.{path} is set)",
+            shown(tool.as_bytes())
+        ))),
+        // A header claiming a value the server will not execute is the mismatch
+        // the validation exists for.
+        (None, Some(sent)) => Err(mismatch(format!(
+            "{header} header value {} does not match body value (none at arguments.{path})",
+            shown(sent.as_bytes())
+        ))),
+        (Some(value), Some(sent)) => {
+            // "Servers MUST reject requests with a recognized Mcp-Param-{Name} header
+            // that contains invalid characters" and "MUST decode ... before comparing".
+            let decoded = decode_value(trim_ows(sent.as_bytes())).map_err(|e| {
+                mismatch(format!(
+                    "{header} header value {} is invalid: {e}",
+                    shown(sent.as_bytes())
+                ))
+            })?;
+            if param_matches(value, &decoded) {
+                Ok(())
+            } else {
+                Err(mismatch(format!(
+                    "{header} header value {} does not match body value {}",
+                    shown(decoded.as_bytes()),
+                    shown(value.to_string().as_bytes())
+                )))
+            }
+        }
+    }
+}
+
+/// Compares a decoded header with the body value of its JSON type: strings
+/// exactly, booleans as `true`/`false`, numbers numerically ("servers SHOULD
+/// compare the header value and the body value numerically ... 42.0 and 42
+/// are considered equal"). Objects and arrays never match.
+pub(crate) fn param_matches(body: &Value, header: &str) -> bool {
+    match body {
+        Value::String(s) => s == header,
+        Value::Bool(b) => header == if *b { "true" } else { "false" },
+        Value::Number(n) => match serde_json::from_str::<serde_json::Number>(header) {
+            Ok(h) => match (n.as_i64(), h.as_i64(), n.as_u64(), h.as_u64()) {
+                (Some(a), Some(b), _, _) => a == b,
+                (_, _, Some(a), Some(b)) => a == b,
+                _ => n.as_f64().zip(h.as_f64()).is_some_and(|(a, b)| a == b),
+            },
+            Err(_) => false,
+        },
+        _ => false,
+    }
+}
+
+/// The part of `required` (a `ClientCapabilities`-shaped object) that
+/// `declared` lacks, as `data.requiredCapabilities` reports it.
+fn missing_capabilities(required: &Map<String, Value>, declared: &Value) -> Map<String, Value> {
+    let mut missing = Map::new();
+    for (name, sub) in required {
+        match declared.get(name) {
+            None | Some(Value::Null) => {
+                missing.insert(name.clone(), sub.clone());
+            }
+            Some(have) => {
+                if let Value::Object(sub) = sub {
+                    let deeper = missing_capabilities(sub, have);
+                    if !deeper.is_empty() {
+                        missing.insert(name.clone(), Value::Object(deeper));
+                    }
+                }
+            }
+        }
+    }
+    missing
+}
+
+/// A field value without the optional whitespace around it (RFC 9110 §5.5:
+/// "a field value does not include leading or trailing whitespace").
+fn trim_ows(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| !matches!(b, b' ' | b'\t')).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !matches!(b, b' ' | b'\t')).map_or(start, |e| e + 1);
+    &bytes[start..end]
+}
+
+fn invalid_params(detail: &str) -> Rejection {
+    Rejection::new(
+        RejectionKind::InvalidParams,
+        format!("Invalid params: {detail}"),
+    )
 }
 
 /// The version to reflect on a response: the one the request declared, never an assumed one.

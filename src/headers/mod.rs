@@ -147,9 +147,11 @@ mod layer;
 mod media;
 mod name;
 mod service;
+mod tools;
 
 pub use self::accept::{Accept, InvalidAccept, MediaRange};
 pub use self::future::ResponseFuture;
 pub use self::layer::McpHeadersLayer;
 pub use self::name::{decode_value, encode_value, ValueDecodeError};
 pub use self::service::McpHeaders;
+pub use self::tools::{param_headers, ParamHeader, ParamType, ToolRules, PARAM_HEADER_PREFIX};

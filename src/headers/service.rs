@@ -7,7 +7,7 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::check::{echo, Head, HeadersConfig};
-use super::future::{rejection_response, ResponseFuture};
+use super::future::{admit, rejection_response, ResponseFuture};
 use super::McpHeadersLayer;
 use crate::body::ReplayBody;
 use crate::envelope::{Envelope, ReadEnvelope};
@@ -53,10 +53,11 @@ where
     S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
     ReqB: ReplayBody,
     R: RejectionResponse<ResB>,
+    ResB: http_body::Body + Default + 'static,
 {
     type Response = Response<ResB>;
     type Error = S::Error;
-    type Future = ResponseFuture<S, ReqB, R>;
+    type Future = ResponseFuture<S, ReqB, R, ResB>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -66,26 +67,29 @@ where
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
         let (mut parts, body) = req.into_parts();
         let config = &self.config;
-        let head = config.check_head(&parts.method, &parts.headers);
-        let protocol = match head {
-            Err(r) => {
-                let response = rejection_response(config, &parts, r, &self.rejection);
-                return ResponseFuture::rejected(response, config.clone());
-            }
+        let reject = |parts: &http::request::Parts, r| {
+            let response = rejection_response(config, parts, r, &self.rejection);
+            ResponseFuture::rejected(response, config.clone())
+        };
+        let protocol = match config.check_head(&parts.method, &parts.headers) {
+            Err(r) => return reject(&parts, r),
             Ok(Head::Ready(protocol)) => protocol,
             // Whichever layer needs the envelope first parses it: reuse one already there.
-            Ok(Head::Post) => match parts.extensions.get::<Envelope>() {
-                Some(envelope) => match config.check_envelope(&parts.headers, envelope) {
-                    Ok(protocol) => protocol,
-                    Err(r) => {
-                        let response = rejection_response(config, &parts, r, &self.rejection);
-                        return ResponseFuture::rejected(response, config.clone());
+            Ok(Head::Post { deferred }) => match parts.extensions.get::<Envelope>() {
+                Some(envelope) => {
+                    let checked = match deferred {
+                        Some(r) => Err(r),
+                        None => config.check_envelope(&parts.headers, envelope),
+                    };
+                    match checked {
+                        Ok(protocol) => protocol,
+                        Err(r) => return reject(&parts, r),
                     }
-                },
+                }
                 None => {
                     if let Err(r) = config.check_content_length(&parts.headers) {
-                        let response = rejection_response(config, &parts, r, &self.rejection);
-                        return ResponseFuture::rejected(response, config.clone());
+                        // Too large to read: the head's own answer, without an id.
+                        return reject(&parts, deferred.unwrap_or(r));
                     }
                     // The body is read asynchronously, so the inner service is
                     // called later: keep the one `poll_ready` prepared and leave a
@@ -97,13 +101,14 @@ where
                         read,
                         service,
                         self.rejection.clone(),
+                        deferred,
                         config.clone(),
                     );
                 }
             },
         };
-        parts.extensions.insert(protocol);
+        let inspect = admit(&mut parts, config, protocol);
         let future = self.inner.call(Request::from_parts(parts, body));
-        ResponseFuture::inner(future, config.clone(), echo(&protocol))
+        ResponseFuture::inner(future, config.clone(), echo(&protocol), inspect)
     }
 }
