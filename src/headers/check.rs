@@ -577,6 +577,13 @@ pub(crate) fn param_matches(body: &Value, header: &str) -> bool {
     match body {
         Value::String(s) => s == header,
         Value::Bool(b) => header == if *b { "true" } else { "false" },
+        // A JSON number and nothing around it (serde_json would skip whitespace).
+        Value::Number(_)
+            if !(header.starts_with(|c: char| c == '-' || c.is_ascii_digit())
+                && header.ends_with(|c: char| c.is_ascii_digit())) =>
+        {
+            false
+        }
         Value::Number(n) => match serde_json::from_str::<serde_json::Number>(header) {
             Ok(h) => match (n.as_i64(), h.as_i64(), n.as_u64(), h.as_u64()) {
                 (Some(a), Some(b), _, _) => a == b,
@@ -693,7 +700,7 @@ mod tests {
 
     fn modern_call(name: &str) -> Envelope {
         env(&format!(
-            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":{},"_meta":{{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}}}}"#,
+            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":{},"_meta":{{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{{}}}}}}}}"#,
             serde_json::to_string(name).unwrap()
         ))
     }
@@ -701,21 +708,21 @@ mod tests {
     #[test]
     fn head_decisions() {
         let c = HeadersConfig::default();
-        assert_eq!(
+        assert!(matches!(
             c.check_head(&Method::POST, &headers(&POST_OK)).unwrap(),
-            Head::Post
-        );
+            Head::Post { deferred: None }
+        ));
         let get = c
             .check_head(&Method::GET, &headers(&[("accept", "text/event-stream")]))
             .unwrap();
-        assert_eq!(
+        assert!(matches!(
             get,
             Head::Ready(RequestProtocol {
                 version: ProtocolVersion::V2025_03_26,
                 era: Era::Legacy,
                 assumed: true
             })
-        );
+        ));
         let e = c.check_head(&Method::PUT, &HeaderMap::new()).unwrap_err();
         assert_eq!(e.allow().unwrap(), "GET, POST, DELETE");
         let e = c
@@ -732,12 +739,16 @@ mod tests {
             .check_head(&Method::GET, &headers(&[("accept", "application/json")]))
             .unwrap_err();
         assert_eq!(e.kind(), RejectionKind::NotAcceptable);
-        let e = c
+        // 406 and 415 wait for the body, so that they carry the request's id.
+        let Head::Post { deferred: Some(e) } = c
             .check_head(
                 &Method::POST,
                 &headers(&[("accept", "*/*"), ("content-type", "text/plain")]),
             )
-            .unwrap_err();
+            .unwrap()
+        else {
+            panic!("415 deferred");
+        };
         assert_eq!(e.kind(), RejectionKind::UnsupportedMediaType);
     }
 
@@ -792,6 +803,82 @@ mod tests {
             .check_envelope(&headers(&[("mcp-protocol-version", "2026-13-01")]), &ping)
             .unwrap_err();
         assert_eq!(e.kind(), RejectionKind::UnsupportedProtocolVersion);
+    }
+
+    #[test]
+    fn spec_2026_07_28_integers_compared_numerically() {
+        // "servers SHOULD compare the header value and the body value numerically
+        // rather than as strings (e.g., 42.0 and 42 are considered equal)".
+        for (body, header, same) in [
+            (json!(42), "42", true),
+            (json!(42), "42.0", true),
+            (json!(42.0), "42", true),
+            (json!(-7), "-7", true),
+            (json!(9007199254740991_u64), "9007199254740991", true),
+            (json!(18446744073709551615_u64), "18446744073709551615", true),
+            (json!(42), "43", false),
+            (json!(42), "042", false),
+            (json!(42), "+42", false),
+            (json!(42), " 42", false),
+            (json!(42), "4.2e1", true),
+            (json!(42), "forty-two", false),
+            (json!(true), "true", true),
+            (json!(false), "false", true),
+            (json!(true), "True", false),
+            (json!(true), "1", false),
+            (json!("us-west1"), "us-west1", true),
+            (json!("us-west1"), "US-WEST1", false),
+            (json!("42"), "42.0", false),
+            (json!({"a": 1}), "{\"a\":1}", false),
+            (json!([1]), "[1]", false),
+        ] {
+            assert_eq!(param_matches(&body, header), same, "{body} vs {header:?}");
+        }
+    }
+
+    #[test]
+    fn missing_capabilities_is_the_undeclared_part() {
+        let required = json!({"sampling": {}, "elicitation": {"url": {}}});
+        let required = required.as_object().unwrap();
+        assert_eq!(
+            Value::Object(missing_capabilities(required, &json!({}))),
+            json!({"sampling": {}, "elicitation": {"url": {}}})
+        );
+        assert_eq!(
+            Value::Object(missing_capabilities(required, &json!({"sampling": {}, "elicitation": {"form": {}}}))),
+            json!({"elicitation": {"url": {}}})
+        );
+        assert!(missing_capabilities(required, &json!({"sampling": {}, "elicitation": {"url": {}}})).is_empty());
+        assert_eq!(
+            Value::Object(missing_capabilities(required, &json!({"sampling": null, "elicitation": {"url": {}}}))),
+            json!({"sampling": {}})
+        );
+    }
+
+    #[test]
+    fn modern_version_header_table() {
+        let c = HeadersConfig::default();
+        let version = |v: &[u8]| {
+            let mut h = HeaderMap::new();
+            h.append(MCP_PROTOCOL_VERSION, HeaderValue::from_bytes(v).unwrap());
+            c.modern_version(&h).map_err(|r| (r.code(), r.data().map(|d| d["requested"].clone())))
+        };
+        assert_eq!(version(b"2026-07-28"), Ok(ProtocolVersion::V2026_07_28));
+        assert_eq!(version(b" 2026-07-28 "), Ok(ProtocolVersion::V2026_07_28));
+        assert_eq!(version(b"v999.0.0"), Err((-32022, Some(json!("v999.0.0")))));
+        assert_eq!(version(b"2027-01-01"), Err((-32022, Some(json!("2027-01-01")))));
+        assert_eq!(version(b"latest"), Err((-32022, Some(json!("latest")))));
+        assert_eq!(version(b""), Err((-32020, None)));
+        assert_eq!(version(b"2026 07 28"), Err((-32020, None)));
+        assert_eq!(version(b"\xff"), Err((-32020, None)));
+        assert_eq!(c.modern_version(&HeaderMap::new()).unwrap_err().code(), -32020);
+    }
+
+    #[test]
+    fn trim_ows_strips_spaces_and_tabs_only() {
+        assert_eq!(trim_ows(b"  a b\t"), b"a b");
+        assert_eq!(trim_ows(b" \t "), b"");
+        assert_eq!(trim_ows(b"\na"), b"\na");
     }
 
     #[test]
