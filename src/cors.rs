@@ -46,6 +46,7 @@ use http::{header, HeaderName, HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::header::{LAST_EVENT_ID, MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION, MCP_SESSION_ID};
+use crate::headers::ToolRules;
 use crate::OriginGuardLayer;
 
 /// The request headers an MCP client may send cross-origin.
@@ -79,15 +80,47 @@ pub const EXPOSED_HEADERS: [HeaderName; 3] = [
 /// tower-http still sends `Access-Control-Allow-Methods`/`-Headers` on a
 /// preflight from another origin; without `Access-Control-Allow-Origin` the
 /// browser refuses it all the same. `Mcp-Param-*` headers (2026-07-28 tool
-/// parameters) have per-tool names: add them with
-/// [`CorsLayer::allow_headers`] on the returned layer if your tools use them.
+/// parameters) have per-tool names: use [`mcp_cors_with_tools`] when your
+/// tools mirror parameters.
 ///
 /// See the [module docs](crate::cors) for an example.
 pub fn mcp_cors<R>(origins: &OriginGuardLayer<R>) -> CorsLayer {
+    cors(origins, ALLOWED_HEADERS.to_vec())
+}
+
+/// [`mcp_cors`], also allowing the `Mcp-Param-*` header of every parameter
+/// `tools` declares with `x-mcp-header`, so a browser client may send them.
+///
+/// ```
+/// use mcp_tower_guard::cors::mcp_cors_with_tools;
+/// use mcp_tower_guard::headers::ToolRules;
+/// use mcp_tower_guard::OriginGuardLayer;
+/// use serde_json::json;
+///
+/// # fn main() -> Result<(), mcp_tower_guard::ConfigError> {
+/// let tools = ToolRules::from_tools_list(&json!([{ "name": "execute_sql",
+///     "inputSchema": { "type": "object", "properties": {
+///         "region": { "type": "string", "x-mcp-header": "Region" } } } }]))?;
+/// let cors = mcp_cors_with_tools(&OriginGuardLayer::localhost(), &tools);
+/// # let _ = cors;
+/// # Ok(())
+/// # }
+/// ```
+pub fn mcp_cors_with_tools<R>(origins: &OriginGuardLayer<R>, tools: &ToolRules) -> CorsLayer {
+    let mut names = ALLOWED_HEADERS.to_vec();
+    for name in tools.header_names() {
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    cors(origins, names)
+}
+
+fn cors<R>(origins: &OriginGuardLayer<R>, allowed_headers: Vec<HeaderName>) -> CorsLayer {
     let list = origins.allowed_origins().clone();
     CorsLayer::new()
         .allow_methods([Method::GET, Method::POST, Method::DELETE])
-        .allow_headers(ALLOWED_HEADERS)
+        .allow_headers(allowed_headers)
         .expose_headers(EXPOSED_HEADERS)
         .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, _| {
             list.matches(origin)
@@ -148,6 +181,34 @@ mod tests {
             }
             assert!(h.get("access-control-allow-credentials").is_none());
         }
+    }
+
+    #[tokio::test]
+    async fn declared_mcp_param_headers_are_allowed() {
+        let tools = ToolRules::from_tools_list(&serde_json::json!([{ "name": "t",
+            "inputSchema": { "type": "object", "properties": {
+                "region": { "type": "string", "x-mcp-header": "Region" } } } }]))
+        .unwrap();
+        let svc = ServiceBuilder::new()
+            .layer(mcp_cors_with_tools(&OriginGuardLayer::localhost(), &tools))
+            .service_fn(|_req: Request<Full<Bytes>>| async {
+                Ok::<_, std::convert::Infallible>(Response::new(Full::<Bytes>::default()))
+            });
+        let req = Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/mcp")
+            .header("origin", "http://localhost:5173")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "mcp-param-region")
+            .body(Full::default())
+            .unwrap();
+        let res = svc.oneshot(req).await.unwrap();
+        let allowed = res.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase();
+        assert!(allowed.contains("mcp-param-region"), "{allowed}");
+        assert!(allowed.contains("mcp-protocol-version"), "{allowed}");
     }
 
     #[tokio::test]

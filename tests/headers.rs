@@ -53,6 +53,8 @@ struct Outcome {
     rejection: Option<Rejection>,
     protocol: Option<RequestProtocol>,
     body: Bytes,
+    /// The `id` of the request body when it is a single JSON-RPC request, else null.
+    request_id: Value,
 }
 
 impl Outcome {
@@ -60,7 +62,8 @@ impl Outcome {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
 
-    /// A rejection: status, JSON-RPC code in the typed rejection and in the body, null id, nosniff.
+    /// A rejection: status, JSON-RPC code in the typed rejection and in the body, the
+    /// request's own id (null where none can be known), nosniff.
     #[track_caller]
     fn rejected(&self, status: StatusCode, code: i32) -> &Self {
         assert_eq!(self.status, status, "body: {:?}", self.body);
@@ -72,7 +75,23 @@ impl Outcome {
         let v = self.json();
         assert_eq!(v["jsonrpc"], "2.0");
         assert_eq!(v["error"]["code"], code, "{v}");
-        assert_eq!(v["id"], Value::Null);
+        // "Error responses MUST include the same ID as the request they correspond to
+        // (except in error cases where the ID could not be read due a malformed request)":
+        // unknown only when the body was never read or does not parse.
+        let unread = matches!(
+            r.kind(),
+            RejectionKind::PayloadTooLarge
+                | RejectionKind::BodyTimeout
+                | RejectionKind::BodyReadFailed
+                | RejectionKind::ParseError
+                | RejectionKind::InvalidRequest
+                | RejectionKind::HeadersTooLarge
+        ) || self.request_id.is_null();
+        if unread {
+            assert_eq!(v["id"], Value::Null, "{v}");
+        } else {
+            assert_eq!(v["id"], self.request_id, "{v}");
+        }
         assert_eq!(self.headers["content-type"], "application/json");
         assert_eq!(self.headers["x-content-type-options"], "nosniff");
         assert!(self.protocol.is_none(), "the inner service must not run");
@@ -102,8 +121,19 @@ impl Outcome {
 }
 
 async fn send_with(layer: McpHeadersLayer, req: Request<Full<Bytes>>) -> Outcome {
+    let (parts, body) = req.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    let request_id = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(m)) if m.contains_key("method") => {
+            m.get("id").cloned().unwrap_or(Value::Null)
+        }
+        _ => Value::Null,
+    };
+    let req = Request::from_parts(parts, Full::new(bytes));
     let res = stack(layer).oneshot(req).await.unwrap();
-    outcome(res).await
+    let mut out = outcome(res).await;
+    out.request_id = request_id;
+    out
 }
 
 async fn send(req: Request<Full<Bytes>>) -> Outcome {
@@ -122,6 +152,7 @@ where
         protocol: parts.extensions.get::<RequestProtocol>().copied(),
         headers: parts.headers,
         body: body.collect().await.unwrap().to_bytes(),
+        request_id: Value::Null,
     }
 }
 
@@ -155,6 +186,7 @@ fn modern_body(method: &str, mut params: Value, meta_version: Option<&str>) -> S
         params["_meta"] = json!({
             "io.modelcontextprotocol/protocolVersion": v,
             "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
+            "io.modelcontextprotocol/clientCapabilities": {},
         });
     }
     json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params}).to_string()
@@ -839,7 +871,6 @@ async fn spec_2026_07_28_header_must_match_meta_else_32020() {
     // request with 400 Bad Request and a HeaderMismatch JSON-RPC error."
     let params = json!({"name": "echo"});
     for meta in [
-        None,
         Some("2025-11-25"),
         Some("2026-7-28"),
         Some("2027-01-01"),
@@ -855,8 +886,10 @@ async fn spec_2026_07_28_header_must_match_meta_else_32020() {
         .await;
         out.rejected(StatusCode::BAD_REQUEST, -32020);
     }
-    // _meta present but not an object / version not a string.
-    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","_meta":{"io.modelcontextprotocol/protocolVersion":20260728}}}"#;
+    // A version that is not a string, or none at all, is a malformed request
+    // (basic/index.mdx: "A request missing any required field is malformed; the server
+    // MUST reject it with JSON-RPC error code -32602"): see tests/modern_edge.rs.
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","_meta":{"io.modelcontextprotocol/protocolVersion":20260728,"io.modelcontextprotocol/clientCapabilities":{}}}}"#;
     send(modern_post(
         Some(MODERN),
         Some("tools/call"),
@@ -864,13 +897,18 @@ async fn spec_2026_07_28_header_must_match_meta_else_32020() {
         body.into(),
     ))
     .await
-    .rejected(StatusCode::BAD_REQUEST, -32020);
+    .rejected(StatusCode::BAD_REQUEST, -32602);
+    let body = modern_body("tools/call", params, None);
+    send(modern_post(Some(MODERN), Some("tools/call"), Some(b"echo"), body))
+        .await
+        .rejected(StatusCode::BAD_REQUEST, -32602);
 }
 
 #[tokio::test]
-async fn spec_2026_07_28_malformed_or_repeated_header_with_modern_meta_is_32020() {
-    // "A header value contains invalid characters" is a validation failure.
-    for bad in ["2026-07-28x", "latest", ""] {
+async fn spec_2026_07_28_malformed_or_repeated_header_is_32020_unknown_value_is_32022() {
+    // "A header value contains invalid characters" is a validation failure (-32020); a
+    // well-formed value the server does not implement is "unknown to the server" (-32022).
+    for bad in ["", "2026 07 28"] {
         let out = send(modern_post(
             Some(bad),
             Some("tools/call"),
@@ -879,6 +917,17 @@ async fn spec_2026_07_28_malformed_or_repeated_header_with_modern_meta_is_32020(
         ))
         .await;
         out.rejected(StatusCode::BAD_REQUEST, -32020);
+    }
+    for unknown in ["2026-07-28x", "latest"] {
+        let out = send(modern_post(
+            Some(unknown),
+            Some("tools/call"),
+            Some(b"echo"),
+            tool_call("echo"),
+        ))
+        .await;
+        out.rejected(StatusCode::BAD_REQUEST, -32022);
+        assert_eq!(out.json()["error"]["data"]["requested"], unknown);
     }
     let mut req = modern_post(
         Some(MODERN),
@@ -995,16 +1044,14 @@ async fn spec_2026_07_28_batch_is_32600() {
 async fn spec_2026_07_28_mcp_method_required_and_must_match_else_32020() {
     // "Mcp-Method | method | All requests" and "A required standard header ... is missing"
     let body = modern_body("tools/list", json!({}), Some(MODERN));
-    for method in [
-        None,
-        Some("tools/call"),
-        Some("Tools/List"),
-        Some("tools/list "),
-        Some(""),
-    ] {
+    for method in [None, Some("tools/call"), Some("Tools/List"), Some("")] {
         let out = send(modern_post(Some(MODERN), method, None, body.clone())).await;
         out.rejected(StatusCode::BAD_REQUEST, -32020);
     }
+    // RFC 9110 §5.5: "a field value does not include leading or trailing whitespace".
+    send(modern_post(Some(MODERN), Some(" tools/list\t"), None, body.clone()))
+        .await
+        .passed();
     let mut req = modern_post(Some(MODERN), Some("tools/list"), None, body);
     req.headers_mut()
         .append("mcp-method", HeaderValue::from_static("tools/list"));
@@ -1320,7 +1367,8 @@ async fn works_in_axum_router_layer() {
         .header("mcp-name", "rm_rf")
         .body(axum::body::Body::from(body))
         .unwrap();
-    let out = outcome(app.clone().oneshot(req).await.unwrap()).await;
+    let mut out = outcome(app.clone().oneshot(req).await.unwrap()).await;
+    out.request_id = json!(7);
     out.rejected(StatusCode::BAD_REQUEST, -32020);
 
     // The layer wraps the whole method router, so it answers PUT itself.
