@@ -50,7 +50,10 @@ pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion
 pub const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
 
 /// The parsed JSON-RPC envelope of a POST body. Cloning is an `Arc` clone.
-#[derive(Clone, PartialEq)]
+///
+/// Two envelopes are equal when they say the same thing, however the JSON
+/// was laid out.
+#[derive(Clone)]
 pub struct Envelope {
     messages: Arc<[Message]>,
     batch: bool,
@@ -61,7 +64,7 @@ pub struct Envelope {
 }
 
 /// What the layers know about one JSON-RPC message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Message {
     /// Request, notification or response.
@@ -295,6 +298,43 @@ fn span_of(source: &[u8], raw: &RawValue) -> Option<Range<usize>> {
     let end = start.checked_add(raw.get().len())?;
     (end <= source.len()).then_some(start..end)
 }
+
+impl PartialEq for Envelope {
+    fn eq(&self, other: &Self) -> bool {
+        let json = |span: Option<&[u8]>| {
+            span.and_then(|raw| serde_json::from_slice::<serde_json::Value>(raw).ok())
+        };
+        self.batch == other.batch
+            && self.messages.len() == other.messages.len()
+            && self
+                .messages
+                .iter()
+                .zip(other.messages.iter())
+                .all(|(a, b)| {
+                    a == b
+                        && json(self.arguments_json(a)) == json(other.arguments_json(b))
+                        && json(self.capabilities_json(a)) == json(other.capabilities_json(b))
+                })
+    }
+}
+
+/// Compares what a message says; where its raw parts sit in the body does not matter.
+impl PartialEq for Message {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.id == other.id
+            && self.method == other.method
+            && self.protocol_version == other.protocol_version
+            && self.name == other.name
+            && self.uri == other.uri
+            && self.initialize_version == other.initialize_version
+            && self.meta.version == other.meta.version
+            && self.meta.capabilities == other.meta.capabilities
+            && self.arguments.is_some() == other.arguments.is_some()
+    }
+}
+
+impl Eq for Message {}
 
 impl fmt::Debug for Envelope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

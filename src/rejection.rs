@@ -243,6 +243,13 @@ pub struct Rejection {
     kind: RejectionKind,
     code: i32,
     message: Cow<'static, str>,
+    // The rarer parts, boxed so that `Result<_, Rejection>` stays small on the
+    // accept path.
+    extra: Option<Box<Extra>>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Extra {
     data: Option<serde_json::Value>,
     allow: Option<HeaderValue>,
     retry_after: Option<Duration>,
@@ -256,18 +263,19 @@ impl Rejection {
             kind,
             code: kind.default_code(),
             message: message.into(),
-            data: None,
-            allow: None,
-            retry_after: None,
-            id: None,
+            extra: None,
         }
+    }
+
+    fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
     }
 
     /// Sets the JSON-RPC `id` of the error response. Left unset, the layer
     /// fills it in from the request's parsed [`Envelope`](crate::envelope::Envelope)
     /// when the body is a single JSON-RPC request; otherwise the id is `null`.
     pub fn with_id(mut self, id: RequestId) -> Self {
-        self.id = Some(id);
+        self.extra_mut().id = Some(id);
         self
     }
 
@@ -279,19 +287,19 @@ impl Rejection {
 
     /// Adds a JSON-RPC `error.data` value.
     pub fn with_data(mut self, data: serde_json::Value) -> Self {
-        self.data = Some(data);
+        self.extra_mut().data = Some(data);
         self
     }
 
     /// Sets the `Allow` header value (405 responses).
     pub fn with_allow(mut self, allow: HeaderValue) -> Self {
-        self.allow = Some(allow);
+        self.extra_mut().allow = Some(allow);
         self
     }
 
     /// Sets `Retry-After` (429 and 503 responses), rounded up to whole seconds.
     pub fn with_retry_after(mut self, after: Duration) -> Self {
-        self.retry_after = Some(after);
+        self.extra_mut().retry_after = Some(after);
         self
     }
 
@@ -317,22 +325,22 @@ impl Rejection {
 
     /// The JSON-RPC `error.data`, if any.
     pub fn data(&self) -> Option<&serde_json::Value> {
-        self.data.as_ref()
+        self.extra.as_ref()?.data.as_ref()
     }
 
     /// The `Allow` header value, for 405.
     pub fn allow(&self) -> Option<&HeaderValue> {
-        self.allow.as_ref()
+        self.extra.as_ref()?.allow.as_ref()
     }
 
     /// The `Retry-After` delay, for 429 and 503.
     pub fn retry_after(&self) -> Option<Duration> {
-        self.retry_after
+        self.extra.as_ref()?.retry_after
     }
 
     /// The JSON-RPC `id` the error response carries (`None`: `null`).
     pub fn id(&self) -> Option<&RequestId> {
-        self.id.as_ref()
+        self.extra.as_ref()?.id.as_ref()
     }
 
     /// The JSON-RPC 2.0 error body:
@@ -357,9 +365,9 @@ impl Rejection {
             error: Error {
                 code: self.code,
                 message: &self.message,
-                data: self.data.as_ref(),
+                data: self.data(),
             },
-            id: self.id.as_ref(),
+            id: self.id(),
         };
         // Serializing plain strings, integers and an existing Value cannot fail.
         serde_json::to_vec(&body)
@@ -459,18 +467,20 @@ where
     R: RejectionResponse<B>,
 {
     let mut rejection = rejection;
-    if rejection.id.is_none() {
-        rejection.id = request_id(request);
+    if rejection.id().is_none() {
+        if let Some(id) = request_id(request) {
+            rejection = rejection.with_id(id);
+        }
     }
     log(layer, request, &rejection);
     let mut response = responder.rejection_response(&rejection);
     let headers = response.headers_mut();
-    if let Some(allow) = &rejection.allow {
+    if let Some(allow) = rejection.allow() {
         if !headers.contains_key(header::ALLOW) {
             headers.insert(header::ALLOW, allow.clone());
         }
     }
-    if let Some(after) = rejection.retry_after {
+    if let Some(after) = rejection.retry_after() {
         if !headers.contains_key(header::RETRY_AFTER) {
             let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));

@@ -349,7 +349,9 @@ async fn rmcp_client_initializes_lists_calls_gets_notified_and_deletes() {
         let names: BTreeSet<String> = tools.iter().map(|t| t.name.to_string()).collect();
         assert_eq!(
             names,
-            ["add", "echo", "session_info"].map(String::from).into()
+            ["add", "echo", "route_query", "session_info"]
+                .map(String::from)
+                .into()
         );
 
         // echo: the result, and a log notification on the session's GET stream.
@@ -514,12 +516,51 @@ async fn rmcp_client_in_discover_mode_is_served_statelessly() {
         assert_eq!(info["protocolVersion"], MODERN, "{info}");
 
         let tools = client.list_all_tools().await.expect("tools/list");
-        assert_eq!(tools.len(), 3);
+        let names: BTreeSet<String> = tools.iter().map(|t| t.name.to_string()).collect();
+        assert_eq!(
+            names,
+            [
+                "add",
+                "echo",
+                "route_query",
+                "session_info",
+                "test_logging_tool",
+                "test_missing_capability",
+                "test_streaming_elicitation"
+            ]
+            .map(String::from)
+            .into()
+        );
         let result = client
             .call_tool(call("add", json!({"a": 20, "b": 22})))
             .await
             .expect("add");
         assert_eq!(text_of(&result), "42");
+
+        // rmcp mirrors x-mcp-header parameters into Mcp-Param-* headers, and the
+        // headers layer checks them against the body (SEP-2243): the call goes through.
+        let result = client
+            .call_tool(call(
+                "route_query",
+                json!({"region": "Hello, 世界", "shard": 7, "dry_run": true,
+                       "target": {"zone": "b"}, "query": "SELECT 1"}),
+            ))
+            .await
+            .expect("route_query with mirrored headers");
+        assert_eq!(
+            result.structured_content.expect("structured")["region"],
+            "Hello, 世界"
+        );
+
+        // A tool that needs a capability this client did not declare: -32021.
+        let err = client
+            .call_tool(call("test_missing_capability", json!({})))
+            .await
+            .expect_err("sampling not declared");
+        assert!(
+            format!("{err:?}").contains("-32021") || format!("{err:?}").contains("32021"),
+            "{err:?}"
+        );
         let result = client
             .call_tool(call("session_info", json!({})))
             .await

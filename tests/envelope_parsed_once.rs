@@ -100,7 +100,7 @@ async fn envelope_is_parsed_at_most_once_per_request_with_all_layers() {
     let modern = post(
         None,
         "2026-07-28",
-        r#"{"jsonrpc":"2.0","id":3,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#,
     );
     let mut modern = modern;
     modern

@@ -899,9 +899,14 @@ async fn spec_2026_07_28_header_must_match_meta_else_32020() {
     .await
     .rejected(StatusCode::BAD_REQUEST, -32602);
     let body = modern_body("tools/call", params, None);
-    send(modern_post(Some(MODERN), Some("tools/call"), Some(b"echo"), body))
-        .await
-        .rejected(StatusCode::BAD_REQUEST, -32602);
+    send(modern_post(
+        Some(MODERN),
+        Some("tools/call"),
+        Some(b"echo"),
+        body,
+    ))
+    .await
+    .rejected(StatusCode::BAD_REQUEST, -32602);
 }
 
 #[tokio::test]
@@ -1049,9 +1054,14 @@ async fn spec_2026_07_28_mcp_method_required_and_must_match_else_32020() {
         out.rejected(StatusCode::BAD_REQUEST, -32020);
     }
     // RFC 9110 §5.5: "a field value does not include leading or trailing whitespace".
-    send(modern_post(Some(MODERN), Some(" tools/list\t"), None, body.clone()))
-        .await
-        .passed();
+    send(modern_post(
+        Some(MODERN),
+        Some(" tools/list\t"),
+        None,
+        body.clone(),
+    ))
+    .await
+    .passed();
     let mut req = modern_post(Some(MODERN), Some("tools/list"), None, body);
     req.headers_mut()
         .append("mcp-method", HeaderValue::from_static("tools/list"));

@@ -198,7 +198,9 @@ async fn spec_2026_07_28_error_responses_include_the_same_id_as_the_request() {
     }
     // Numbers keep their JSON spelling, beyond what an f64 holds.
     let text = r#"{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"tools/list","params":{}}"#;
-    let req = modern("tools/list", json!({})).body(Full::from(text)).unwrap();
+    let req = modern("tools/list", json!({}))
+        .body(Full::from(text))
+        .unwrap();
     let seen = Seen::default();
     let svc = ServiceBuilder::new()
         .layer(McpHeadersLayer::new())
@@ -247,10 +249,13 @@ async fn every_rejection_kind_after_the_body_carries_the_id_in_both_eras() {
         .rejected(StatusCode::BAD_REQUEST, -32000)
         .id(id.clone());
     // A modern removed method, missing _meta, a missing Mcp-Name.
-    send(layer(), modern_request(id.clone(), "ping", json!({"_meta": meta()})))
-        .await
-        .rejected(StatusCode::NOT_FOUND, -32601)
-        .id(id.clone());
+    send(
+        layer(),
+        modern_request(id.clone(), "ping", json!({"_meta": meta()})),
+    )
+    .await
+    .rejected(StatusCode::NOT_FOUND, -32601)
+    .id(id.clone());
     send(layer(), modern_request(id.clone(), "tools/list", json!({})))
         .await
         .rejected(StatusCode::BAD_REQUEST, -32602)
@@ -270,7 +275,8 @@ async fn every_rejection_kind_after_the_body_carries_the_id_in_both_eras() {
         .body(Full::from(body(json!("s-1"), "tools/list", json!({}))))
         .unwrap();
     let out = run(svc.clone(), &seen, req).await;
-    out.rejected(StatusCode::BAD_REQUEST, -32000).id(json!("s-1"));
+    out.rejected(StatusCode::BAD_REQUEST, -32000)
+        .id(json!("s-1"));
     assert_eq!(
         out.rejection.unwrap().kind(),
         RejectionKind::MissingSessionId
@@ -373,8 +379,14 @@ async fn spec_2026_07_28_request_missing_a_required_meta_field_is_400_32602() {
         ("_meta null", json!({"_meta": null})),
         ("no protocolVersion", json!({"_meta": no_version})),
         ("no clientCapabilities", json!({"_meta": no_caps})),
-        ("clientCapabilities not an object", json!({"_meta": caps_not_object})),
-        ("protocolVersion not a string", json!({"_meta": version_not_string})),
+        (
+            "clientCapabilities not an object",
+            json!({"_meta": caps_not_object}),
+        ),
+        (
+            "protocolVersion not a string",
+            json!({"_meta": version_not_string}),
+        ),
     ] {
         let out = send(
             McpHeadersLayer::new(),
@@ -475,8 +487,16 @@ async fn spec_2026_07_28_unknown_version_is_32022_echoing_the_requested_value() 
         ("v999.0.0", None, json!({"_meta": v999.clone()})),
         // ... or by its Mcp-Method header alone.
         ("v999.0.0", Some("server/discover"), json!({})),
-        ("1999-01-01", Some("server/discover"), json!({"_meta": meta()})),
-        ("2025-07-01", Some("server/discover"), json!({"_meta": meta()})),
+        (
+            "1999-01-01",
+            Some("server/discover"),
+            json!({"_meta": meta()}),
+        ),
+        (
+            "2025-07-01",
+            Some("server/discover"),
+            json!({"_meta": meta()}),
+        ),
     ] {
         let mut b = Request::post("/mcp")
             .header("accept", ACCEPT_BOTH)
@@ -574,12 +594,18 @@ async fn spec_2026_07_28_server_must_validate_that_header_matches_body() {
         out.body
     );
     // Header names are case-insensitive; values are not.
-    sql(json!({"region": "us-west1"}), &[("MCP-PARAM-REGION", b"us-west1")])
-        .await
-        .passed();
-    sql(json!({"region": "us-west1"}), &[("mcp-param-region", b"US-WEST1")])
-        .await
-        .rejected(StatusCode::BAD_REQUEST, -32020);
+    sql(
+        json!({"region": "us-west1"}),
+        &[("MCP-PARAM-REGION", b"us-west1")],
+    )
+    .await
+    .passed();
+    sql(
+        json!({"region": "us-west1"}),
+        &[("mcp-param-region", b"US-WEST1")],
+    )
+    .await
+    .rejected(StatusCode::BAD_REQUEST, -32020);
 }
 
 #[tokio::test]
@@ -625,7 +651,12 @@ async fn spec_2026_07_28_null_or_absent_parameter_server_must_not_expect_the_hea
 async fn spec_2026_07_28_servers_must_decode_an_encoded_value_before_comparing() {
     // "servers MUST decode an encoded Mcp-Name or Mcp-Param-{Name} value before comparing
     // it to the corresponding request body value"
-    for value in ["Hello, 世界", " padded ", "line1\nline2", "=?base64?literal?="] {
+    for value in [
+        "Hello, 世界",
+        " padded ",
+        "line1\nline2",
+        "=?base64?literal?=",
+    ] {
         let header = encode_value(value);
         sql(
             json!({"region": value}),
@@ -772,15 +803,15 @@ async fn mcp_header_count_and_bytes_are_capped_431() {
         .rejected(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, -32000);
     // Configurable.
     let layer = McpHeadersLayer::new().max_mcp_headers(3).unwrap();
+    send(layer.clone(), sql_call(json!({}), &[("Mcp-Param-A", b"1")]))
+        .await
+        .rejected(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, -32000);
     send(
-        layer.clone(),
-        sql_call(json!({}), &[("Mcp-Param-A", b"1")]),
+        layer,
+        modern_request(json!(1), "tools/list", json!({"_meta": meta()})),
     )
     .await
-    .rejected(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, -32000);
-    send(layer, modern_request(json!(1), "tools/list", json!({"_meta": meta()})))
-        .await
-        .passed();
+    .passed();
     assert!(McpHeadersLayer::new().max_mcp_headers(0).is_err());
     assert!(McpHeadersLayer::new().max_mcp_header_bytes(10).is_err());
 }
@@ -794,7 +825,10 @@ async fn spec_2026_07_28_undeclared_required_capability_is_400_32021() {
     // MissingRequiredClientCapabilityError (-32021) whose data.requiredCapabilities lists
     // the missing capabilities. On HTTP, the response status MUST be 400 Bad Request."
     let rules = ToolRules::new()
-        .require_capabilities("summarize", json!({"sampling": {}, "elicitation": {"url": {}}}))
+        .require_capabilities(
+            "summarize",
+            json!({"sampling": {}, "elicitation": {"url": {}}}),
+        )
         .unwrap();
     let layer = McpHeadersLayer::new().tool_rules(rules);
     let call = |caps: Value| {
@@ -816,7 +850,11 @@ async fn spec_2026_07_28_undeclared_required_capability_is_400_32021() {
         out.rejection.unwrap().kind(),
         RejectionKind::MissingClientCapability
     );
-    let out = send(layer.clone(), call(json!({"sampling": {}, "elicitation": {}}))).await;
+    let out = send(
+        layer.clone(),
+        call(json!({"sampling": {}, "elicitation": {}})),
+    )
+    .await;
     out.rejected(StatusCode::BAD_REQUEST, -32021);
     assert_eq!(
         out.body["error"]["data"]["requiredCapabilities"],
@@ -841,8 +879,10 @@ async fn spec_2026_07_28_session_id_and_last_event_id_are_ignored_and_never_echo
         .layer(McpHeadersLayer::new())
         .service(inner(seen.clone(), || {
             let mut res = ok_json();
-            res.headers_mut()
-                .insert("mcp-session-id", HeaderValue::from_static("minted-by-inner"));
+            res.headers_mut().insert(
+                "mcp-session-id",
+                HeaderValue::from_static("minted-by-inner"),
+            );
             res
         }));
     let mut req = modern_request(json!(1), "tools/list", json!({"_meta": meta()}));
@@ -868,16 +908,25 @@ fn json_error(code: i64) -> Response<Full<Bytes>> {
     res
 }
 
-async fn mapped(layer: McpHeadersLayer, answer: Response<Full<Bytes>>, req: Request<Full<Bytes>>) -> (StatusCode, Value) {
+async fn mapped(
+    layer: McpHeadersLayer,
+    answer: Response<Full<Bytes>>,
+    req: Request<Full<Bytes>>,
+) -> (StatusCode, Value) {
     let answer = Arc::new(Mutex::new(Some(answer)));
-    let svc = ServiceBuilder::new().layer(layer).service_fn(move |_req: Request<Full<Bytes>>| {
-        let answer = answer.clone();
-        async move { Ok::<_, Infallible>(answer.lock().unwrap().take().unwrap()) }
-    });
+    let svc = ServiceBuilder::new()
+        .layer(layer)
+        .service_fn(move |_req: Request<Full<Bytes>>| {
+            let answer = answer.clone();
+            async move { Ok::<_, Infallible>(answer.lock().unwrap().take().unwrap()) }
+        });
     let res = svc.oneshot(req).await.unwrap();
     let status = res.status();
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 #[tokio::test]
@@ -901,8 +950,10 @@ async fn map_error_status_gives_json_rpc_errors_their_2026_07_28_status() {
     assert_eq!(got, StatusCode::OK);
     // SSE streams pass through untouched.
     let mut sse = json_error(-32601);
-    sse.headers_mut()
-        .insert("content-type", HeaderValue::from_static("text/event-stream"));
+    sse.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("text/event-stream"),
+    );
     let (got, _) = mapped(on.clone(), sse, req()).await;
     assert_eq!(got, StatusCode::OK);
     // Legacy answers keep their status.
@@ -950,7 +1001,11 @@ async fn learn_tools_reads_the_inner_services_own_tools_list() {
     // The answer to tools/list passes through unchanged ...
     let res = svc
         .clone()
-        .oneshot(modern_request(json!(1), "tools/list", json!({"_meta": meta()})))
+        .oneshot(modern_request(
+            json!(1),
+            "tools/list",
+            json!({"_meta": meta()}),
+        ))
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
@@ -962,7 +1017,10 @@ async fn learn_tools_reads_the_inner_services_own_tools_list() {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let res = svc
         .clone()
-        .oneshot(sql_call(json!({"region": "us-west1"}), &[("Mcp-Param-Region", b"us-west1")]))
+        .oneshot(sql_call(
+            json!({"region": "us-west1"}),
+            &[("Mcp-Param-Region", b"us-west1")],
+        ))
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);

@@ -102,7 +102,7 @@ async fn spec_missing_session_id_is_400_for_post_get_delete() {
         Request::get("/mcp").body(B::default()).unwrap(),
         Request::delete("/mcp").body(B::default()).unwrap(),
     ];
-    for req in requests {
+    for (i, req) in requests.into_iter().enumerate() {
         let method = req.method().clone();
         let res = send(&svc, req).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{method}");
@@ -112,7 +112,13 @@ async fn spec_missing_session_id_is_400_for_post_get_delete() {
         );
         let v = json(res).await;
         assert_eq!(v["error"]["code"], -32000);
-        assert_eq!(v["id"], serde_json::Value::Null);
+        // A request's rejection names it; a notification, GET and DELETE have no id.
+        let id = if i == 0 {
+            serde_json::json!(1)
+        } else {
+            serde_json::Value::Null
+        };
+        assert_eq!(v["id"], id, "{method}");
     }
     assert_eq!(seen.calls(), 0);
     assert_eq!(store.stats().rejected.missing_id, 4);
@@ -996,7 +1002,7 @@ mod with_headers_layer {
 
         // A modern request with a stale session id is not the session layer's business.
         let mut req = post(Full::new(Bytes::from_static(
-            br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#,
         )));
         req.headers_mut().insert(
             "mcp-protocol-version",

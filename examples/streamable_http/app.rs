@@ -797,14 +797,19 @@ fn catalog_request(method: &str, params: &Value) -> Result<Value, RpcError> {
             "arguments": [{ "name": "text", "description": "Text to summarize", "required": true }],
         }]}))),
         "prompts/get" => {
-            let name = params.get("name").and_then(Value::as_str).unwrap_or_default();
+            let name = params
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             if name != "summarize" {
                 return Err(RpcError::invalid_params(format!("Unknown prompt: {name}")));
             }
             let text = params
                 .pointer("/arguments/text")
                 .and_then(Value::as_str)
-                .ok_or_else(|| RpcError::invalid_params("prompts/get: argument `text` is required"))?;
+                .ok_or_else(|| {
+                    RpcError::invalid_params("prompts/get: argument `text` is required")
+                })?;
             Ok(json!({
                 "description": "Summarize a text",
                 "messages": [{ "role": "user", "content": { "type": "text",
@@ -824,16 +829,23 @@ fn catalog_request(method: &str, params: &Value) -> Result<Value, RpcError> {
             "mimeType": "text/plain",
         }]}))),
         "resources/read" => {
-            let uri = params.get("uri").and_then(Value::as_str).unwrap_or_default();
+            let uri = params
+                .get("uri")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let text = if uri == README_URI {
                 "mcp-tower-guard demo server: tower middleware in front of a hand-written MCP handler.".to_owned()
             } else if let Some(text) = uri.strip_prefix("demo://echo/") {
                 text.to_owned()
             } else {
                 // 2026-07-28: "resource not found" is -32602.
-                return Err(RpcError::invalid_params(format!("Resource not found: {uri}")));
+                return Err(RpcError::invalid_params(format!(
+                    "Resource not found: {uri}"
+                )));
             };
-            Ok(cache(json!({ "contents": [{ "uri": uri, "mimeType": "text/plain", "text": text }] })))
+            Ok(cache(
+                json!({ "contents": [{ "uri": uri, "mimeType": "text/plain", "text": text }] }),
+            ))
         }
         other => Err(method_not_found(other)),
     }
@@ -890,7 +902,9 @@ fn modern_request(cx: &Cx, method: &str, params: &Value) -> Result<(Vec<Value>, 
             "ttlMs": CATALOG_TTL_MS,
             "cacheScope": "public",
         }),
-        "tools/list" => json!({ "tools": tools(Era::Modern), "ttlMs": CATALOG_TTL_MS, "cacheScope": "public" }),
+        "tools/list" => {
+            json!({ "tools": tools(Era::Modern), "ttlMs": CATALOG_TTL_MS, "cacheScope": "public" })
+        }
         "tools/call" => {
             let (result, logs) = call_tool_stateless(cx, params)?;
             notes = logs;
@@ -1067,9 +1081,9 @@ fn call_tool_stateless(_cx: &Cx, params: &Value) -> Result<(Value, Vec<Value>), 
             Some(text) => text_result(text.to_owned(), None),
             None => tool_error("echo: argument `text` must be a string"),
         },
-        "session_info" => tool_error(
-            "session_info: 2026-07-28 requests are stateless; there is no session",
-        ),
+        "session_info" => {
+            tool_error("session_info: 2026-07-28 requests are stateless; there is no session")
+        }
         "test_missing_capability" => text_result(
             "the client declared the sampling capability".to_owned(),
             None,
@@ -1137,11 +1151,19 @@ fn call_pure_tool(name: &str, args: &Map<String, Value>) -> Result<Value, RpcErr
         }
         "route_query" => {
             let Some(region) = args.get("region").and_then(Value::as_str) else {
-                return Ok(tool_error("route_query: argument `region` must be a string"));
+                return Ok(tool_error(
+                    "route_query: argument `region` must be a string",
+                ));
             };
             let shard = args.get("shard").and_then(Value::as_i64);
-            let dry_run = args.get("dry_run").and_then(Value::as_bool).unwrap_or(false);
-            let zone = args.get("target").and_then(|t| t.get("zone")).and_then(Value::as_str);
+            let dry_run = args
+                .get("dry_run")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let zone = args
+                .get("target")
+                .and_then(|t| t.get("zone"))
+                .and_then(Value::as_str);
             let plan = json!({ "region": region, "shard": shard, "zone": zone, "dryRun": dry_run });
             Ok(text_result(plan.to_string(), Some(plan)))
         }

@@ -894,13 +894,13 @@ const HEADERS: [(&str, &[&str]); 14] = [
 const BODIES: [&str; 12] = [
     r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"f","version":"1"}}}"#,
     r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
-    r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+    r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#,
     r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
     r#"{"jsonrpc":"2.0","id":3,"result":{}}"#,
     r#"[{"jsonrpc":"2.0","id":4,"method":"ping"},{"jsonrpc":"2.0","method":"x"}]"#,
     r#"[{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}]"#,
-    r#"{"jsonrpc":"2.0","id":5,"method":"resources/read","params":{"uri":"file:///a","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
-    r#"{"jsonrpc":"2.0","id":6,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+    r#"{"jsonrpc":"2.0","id":5,"method":"resources/read","params":{"uri":"file:///a","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#,
+    r#"{"jsonrpc":"2.0","id":6,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#,
     r#"{"jsonrpc":"1.0","id":7,"method":"ping"}"#,
     "{",
     "",
@@ -966,6 +966,12 @@ pub fn full_stack(data: &[u8]) {
         Some(b) => Bytes::from_static(b.as_bytes()),
         None => Bytes::copy_from_slice(r.rest()),
     };
+    // A rejection names this id or none (`null`), never another one.
+    let sent_id = mcp_tower_guard::envelope::Envelope::parse(&body)
+        .ok()
+        .and_then(|e| e.single().and_then(|m| m.id.clone()))
+        .map(|id| serde_json::to_value(id).unwrap_or(Value::Null))
+        .unwrap_or(Value::Null);
     let Ok(req) = builder.body(Full::new(body)) else {
         return;
     };
@@ -1009,7 +1015,10 @@ pub fn full_stack(data: &[u8]) {
             let v: Value = serde_json::from_slice(&body)
                 .unwrap_or_else(|e| panic!("rejection body is not JSON ({e}): {body:?}"));
             assert_eq!(v["jsonrpc"], "2.0");
-            assert_eq!(v["id"], Value::Null);
+            assert!(
+                v["id"].is_null() || v["id"] == sent_id,
+                "{v} for id {sent_id}"
+            );
             assert_eq!(v["error"]["code"], i64::from(rej.code()));
             assert_eq!(v["error"]["message"], rej.message());
         }

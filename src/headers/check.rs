@@ -508,7 +508,11 @@ fn check_tool(
             .unwrap_or(Value::Null);
         let missing = missing_capabilities(required, &declared);
         if !missing.is_empty() {
-            let names = missing.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
+            let names = missing
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
             return Err(Rejection::new(
                 RejectionKind::MissingClientCapability,
                 format!("Server requires the {names} capability for this request"),
@@ -621,8 +625,14 @@ fn missing_capabilities(required: &Map<String, Value>, declared: &Value) -> Map<
 /// A field value without the optional whitespace around it (RFC 9110 §5.5:
 /// "a field value does not include leading or trailing whitespace").
 fn trim_ows(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|b| !matches!(b, b' ' | b'\t')).unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|b| !matches!(b, b' ' | b'\t')).map_or(start, |e| e + 1);
+    let start = bytes
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t'))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(start, |e| e + 1);
     &bytes[start..end]
 }
 
@@ -815,7 +825,11 @@ mod tests {
             (json!(42.0), "42", true),
             (json!(-7), "-7", true),
             (json!(9007199254740991_u64), "9007199254740991", true),
-            (json!(18446744073709551615_u64), "18446744073709551615", true),
+            (
+                json!(18446744073709551615_u64),
+                "18446744073709551615",
+                true,
+            ),
             (json!(42), "43", false),
             (json!(42), "042", false),
             (json!(42), "+42", false),
@@ -845,12 +859,22 @@ mod tests {
             json!({"sampling": {}, "elicitation": {"url": {}}})
         );
         assert_eq!(
-            Value::Object(missing_capabilities(required, &json!({"sampling": {}, "elicitation": {"form": {}}}))),
+            Value::Object(missing_capabilities(
+                required,
+                &json!({"sampling": {}, "elicitation": {"form": {}}})
+            )),
             json!({"elicitation": {"url": {}}})
         );
-        assert!(missing_capabilities(required, &json!({"sampling": {}, "elicitation": {"url": {}}})).is_empty());
+        assert!(missing_capabilities(
+            required,
+            &json!({"sampling": {}, "elicitation": {"url": {}}})
+        )
+        .is_empty());
         assert_eq!(
-            Value::Object(missing_capabilities(required, &json!({"sampling": null, "elicitation": {"url": {}}}))),
+            Value::Object(missing_capabilities(
+                required,
+                &json!({"sampling": null, "elicitation": {"url": {}}})
+            )),
             json!({"sampling": {}})
         );
     }
@@ -861,17 +885,24 @@ mod tests {
         let version = |v: &[u8]| {
             let mut h = HeaderMap::new();
             h.append(MCP_PROTOCOL_VERSION, HeaderValue::from_bytes(v).unwrap());
-            c.modern_version(&h).map_err(|r| (r.code(), r.data().map(|d| d["requested"].clone())))
+            c.modern_version(&h)
+                .map_err(|r| (r.code(), r.data().map(|d| d["requested"].clone())))
         };
         assert_eq!(version(b"2026-07-28"), Ok(ProtocolVersion::V2026_07_28));
         assert_eq!(version(b" 2026-07-28 "), Ok(ProtocolVersion::V2026_07_28));
         assert_eq!(version(b"v999.0.0"), Err((-32022, Some(json!("v999.0.0")))));
-        assert_eq!(version(b"2027-01-01"), Err((-32022, Some(json!("2027-01-01")))));
+        assert_eq!(
+            version(b"2027-01-01"),
+            Err((-32022, Some(json!("2027-01-01"))))
+        );
         assert_eq!(version(b"latest"), Err((-32022, Some(json!("latest")))));
         assert_eq!(version(b""), Err((-32020, None)));
         assert_eq!(version(b"2026 07 28"), Err((-32020, None)));
         assert_eq!(version(b"\xff"), Err((-32020, None)));
-        assert_eq!(c.modern_version(&HeaderMap::new()).unwrap_err().code(), -32020);
+        assert_eq!(
+            c.modern_version(&HeaderMap::new()).unwrap_err().code(),
+            -32020
+        );
     }
 
     #[test]

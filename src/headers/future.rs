@@ -157,7 +157,11 @@ where
 /// and a modern request loses the session-era headers ("An `Mcp-Session-Id`
 /// header on a request: ignore it", "A `Last-Event-ID` header: ignore it"), so
 /// an inner service that still speaks both eras cannot act on them.
-pub(super) fn admit(parts: &mut Parts, config: &HeadersConfig, protocol: RequestProtocol) -> Inspect {
+pub(super) fn admit(
+    parts: &mut Parts,
+    config: &HeadersConfig,
+    protocol: RequestProtocol,
+) -> Inspect {
     if protocol.era == Era::Modern {
         for name in [MCP_SESSION_ID, X_SESSION_ID, LAST_EVENT_ID] {
             if parts.headers.remove(&name).is_some() {
@@ -257,7 +261,11 @@ where
                         buf: BytesMut::new(),
                     }
                 }
-                StateProj::Collecting { mut body, head, buf } => {
+                StateProj::Collecting {
+                    mut body,
+                    head,
+                    buf,
+                } => {
                     let outcome = loop {
                         match ready!(body.as_mut().poll_frame(cx)) {
                             Some(Ok(frame)) => {

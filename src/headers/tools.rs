@@ -131,7 +131,12 @@ impl ToolRules {
                 Some(Value::Array(tools)) => tools,
                 _ => return Err(invalid("tools", "expected a `tools` array")),
             },
-            _ => return Err(invalid("tools", "expected a tools/list result or its `tools` array")),
+            _ => {
+                return Err(invalid(
+                    "tools",
+                    "expected a tools/list result or its `tools` array",
+                ))
+            }
         };
         tools.iter().try_fold(Self::new(), Self::tool)
     }
@@ -276,7 +281,9 @@ impl ToolTable {
             return Some(Rule::Configured(rule));
         }
         let learned = self.learned.as_ref()?;
-        let map = learned.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let map = learned
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         map.get(tool).cloned().map(Rule::Learned)
     }
 
@@ -317,7 +324,9 @@ impl ToolTable {
         }
         let count = fresh.len();
         if count > 0 {
-            let mut map = learned.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut map = learned
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             map.extend(fresh);
         }
         count
@@ -365,7 +374,14 @@ fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
 
 /// Keywords whose values are data, not subschemas: an `x-mcp-header` key
 /// inside them is not an annotation.
-const DATA_KEYWORDS: [&str; 6] = ["const", "default", "enum", "examples", "description", "title"];
+const DATA_KEYWORDS: [&str; 6] = [
+    "const",
+    "default",
+    "enum",
+    "examples",
+    "description",
+    "title",
+];
 
 /// Walks a tool's `inputSchema` and returns its mirrored parameters, or the
 /// first broken constraint.
@@ -527,13 +543,22 @@ mod tests {
             (json!({"type": "string", "x-mcp-header": "A B"}), "token"),
             (json!({"type": "string", "x-mcp-header": "A\r\nB"}), "token"),
             (json!({"type": "string", "x-mcp-header": "Ré"}), "token"),
-            (json!({"type": "string", "x-mcp-header": 7}), "must be a string"),
+            (
+                json!({"type": "string", "x-mcp-header": 7}),
+                "must be a string",
+            ),
             (json!({"type": "number", "x-mcp-header": "N"}), "type"),
             (json!({"type": "object", "x-mcp-header": "N"}), "type"),
             (json!({"type": "array", "x-mcp-header": "N"}), "type"),
             (json!({"x-mcp-header": "N"}), "type"),
-            (json!({"type": ["string", "integer"], "x-mcp-header": "N"}), "type"),
-            (json!({"$ref": "#/$defs/r", "type": "string", "x-mcp-header": "N"}), "$ref"),
+            (
+                json!({"type": ["string", "integer"], "x-mcp-header": "N"}),
+                "type",
+            ),
+            (
+                json!({"$ref": "#/$defs/r", "type": "string", "x-mcp-header": "N"}),
+                "$ref",
+            ),
         ] {
             let err = param_headers(&schema_with(prop.clone())).unwrap_err();
             assert!(err.contains(why), "{prop}: {err}");
@@ -544,7 +569,10 @@ mod tests {
             (json!("boolean"), ParamType::Boolean),
             (json!(["string", "null"]), ParamType::String),
         ] {
-            let params = param_headers(&schema_with(json!({"type": ty, "x-mcp-header": "X-1.a_b~"}))).unwrap();
+            let params = param_headers(&schema_with(
+                json!({"type": ty, "x-mcp-header": "X-1.a_b~"}),
+            ))
+            .unwrap();
             assert_eq!(params[0].kind(), kind);
             assert_eq!(params[0].header_name(), "mcp-param-x-1.a_b~");
         }
@@ -601,7 +629,10 @@ mod tests {
         assert_eq!(err.to_string(), r#"invalid tool "t": listed twice"#);
         let bad = json!([{"name": "deploy", "inputSchema": schema_with(json!({"type": "number", "x-mcp-header": "N"}))}]);
         let err = ToolRules::from_tools_list(&bad).unwrap_err();
-        assert!(matches!(err, ConfigError::InvalidTool { ref tool, .. } if tool == "deploy"), "{err}");
+        assert!(
+            matches!(err, ConfigError::InvalidTool { ref tool, .. } if tool == "deploy"),
+            "{err}"
+        );
         assert!(ToolRules::from_tools_list(&json!({"tools": 1})).is_err());
         assert!(ToolRules::from_tools_list(&json!([{"inputSchema": {}}])).is_err());
     }
@@ -612,8 +643,12 @@ mod tests {
             .require_capabilities("t", json!({"sampling": {}}))
             .unwrap();
         assert!(rules.get("t").unwrap().capabilities.is_some());
-        assert!(ToolRules::new().require_capabilities("t", json!(["sampling"])).is_err());
-        assert!(ToolRules::new().require_capabilities("t", json!({"sampling": true})).is_err());
+        assert!(ToolRules::new()
+            .require_capabilities("t", json!(["sampling"]))
+            .is_err());
+        assert!(ToolRules::new()
+            .require_capabilities("t", json!({"sampling": true}))
+            .is_err());
     }
 
     #[test]
