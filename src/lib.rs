@@ -8,12 +8,12 @@
 //! |---|---|---|
 //! | [`HostCheckLayer`] | `Host` / `:authority` allowlist, loopback by default (DNS rebinding) | 400, 403 |
 //! | [`OriginGuardLayer`] | `Origin` allowlist; a present, invalid Origin is refused | 403 |
-//! | [`McpHeadersLayer`] | `MCP-Protocol-Version` for both eras, `Mcp-Method`/`Mcp-Name`, Accept, Content-Type | 400, 405, 406, 408, 413, 415 |
+//! | [`McpHeadersLayer`] | `MCP-Protocol-Version` for both eras; for 2026-07-28 the required `_meta`, removed methods, `Mcp-Method`/`Mcp-Name`/`Mcp-Param-*` against the body, required client capabilities; Accept, Content-Type | 400, 404, 405, 406, 408, 413, 415, 431 |
 //! | [`McpSessionLayer`] | legacy-era sessions in a moka cache: expiry, limits, DELETE, user binding | 400, 404, 429 |
 //!
 //! Recommended order, outermost first: Host, Origin, Headers, Session. Each layer
 //! decides before calling the inner service; a rejected request creates nothing.
-//! Rejections are JSON-RPC error bodies (see [`rejection`]).
+//! Rejections are JSON-RPC error bodies carrying the request's id (see [`rejection`]).
 //!
 //! ```
 //! use mcp_tower_guard::{HostCheckLayer, McpHeadersLayer, McpSessionLayer, OriginGuardLayer};
@@ -69,6 +69,11 @@ pub mod rejection;
 pub mod session;
 
 pub use error::ConfigError;
+
+// The README's Rust blocks compile as doctests (those marked `ignore` need a server).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 pub use headers::McpHeadersLayer;
 pub use host::HostCheckLayer;
 pub use origin::OriginGuardLayer;
