@@ -16,6 +16,7 @@
 //! | Host allowlist (DNS rebinding) | `HostCheckLayer` (rmcp's own check is turned off: one list, one place) |
 //! | Origin allowlist | `OriginGuardLayer` (rmcp's is off by default) |
 //! | `MCP-Protocol-Version`, `Mcp-Method`/`Mcp-Name`, Accept, Content-Type, body size | `McpHeadersLayer` (rmcp checks again; both agree) |
+//! | `Mcp-Param-*` headers of tools with `x-mcp-header` parameters | `McpHeadersLayer`, which learns the schemas from rmcp's own `tools/list` answers (`learn_tools`) |
 //! | sessions: minting the id on `initialize`, 404 for unknown/expired ids, idle and absolute expiry, limits (429), DELETE | `McpSessionLayer` + `MokaSessionStore` |
 //! | JSON-RPC, tools, `initialize` negotiation, `server/discover` | rmcp |
 //!
@@ -72,11 +73,22 @@ pub struct AddArgs {
     pub b: f64,
 }
 
+/// Arguments of `route`: `region` is mirrored into the `Mcp-Param-Region`
+/// header (2026-07-28, `x-mcp-header`), so a gateway can route on it.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct RouteArgs {
+    /// The region to run in.
+    #[schemars(extend("x-mcp-header" = "Region"))]
+    pub region: String,
+    /// The query.
+    pub query: String,
+}
+
 /// The rmcp server: the demo's tools, written with rmcp's macros.
 #[derive(Debug, Clone, Default)]
 pub struct DemoTools;
 
-#[tool_router]
+#[tool_router(vis = "pub")]
 impl DemoTools {
     /// Returns the text it is given.
     #[tool(description = "Returns the text it is given.")]
@@ -88,6 +100,14 @@ impl DemoTools {
     #[tool(description = "Adds two numbers.")]
     fn add(&self, Parameters(AddArgs { a, b }): Parameters<AddArgs>) -> String {
         (a + b).to_string()
+    }
+
+    /// Where a query would run.
+    #[tool(
+        description = "Describes where a query would run; `region` travels in Mcp-Param-Region."
+    )]
+    fn route(&self, Parameters(RouteArgs { region, query }): Parameters<RouteArgs>) -> String {
+        format!("{query} runs in {region}")
     }
 
     /// The session the session layer found for this request.
@@ -113,7 +133,9 @@ impl ServerHandler for DemoTools {
                 "mcp-tower-guard-rmcp-demo",
                 env!("CARGO_PKG_VERSION"),
             ))
-            .with_instructions("rmcp behind mcp-tower-guard. Tools: echo, add, session_info.")
+            .with_instructions(
+                "rmcp behind mcp-tower-guard. Tools: echo, add, route, session_info.",
+            )
     }
 }
 
@@ -152,7 +174,8 @@ pub fn rmcp_app(
     let mcp = ServiceBuilder::new()
         .layer(LocalBind::new(bind).host_check()?)
         .layer(OriginGuardLayer::localhost())
-        .layer(McpHeadersLayer::new())
+        // rmcp's schemas are the one copy: the layer reads them from rmcp's tools/list.
+        .layer(McpHeadersLayer::new().learn_tools(true))
         .layer(McpSessionLayer::new(store.clone()))
         .service(rmcp);
     Ok((Router::new().route_service("/mcp", mcp), store, config))

@@ -158,7 +158,7 @@ async fn rmcp_client_against_rmcp_server_with_our_sessions() {
             .map(|t| t.name.to_string())
             .collect();
         names.sort();
-        assert_eq!(names, ["add", "echo", "session_info"]);
+        assert_eq!(names, ["add", "echo", "route", "session_info"]);
 
         let r = client
             .call_tool(call("echo", json!({"text": "through the layers"})))
@@ -329,6 +329,106 @@ async fn rmcp_client_2026_07_28_passes_the_layers_statelessly() {
         assert!(text_of(&r).starts_with("no session"));
         assert_eq!(server.store.stats().created, 0);
         client.cancel().await.expect("client stops");
+        server.shutdown().await;
+    })
+    .await;
+}
+
+/// A 2026-07-28 POST of `method` with `params` and every required `_meta` field.
+fn modern_post(
+    url: &str,
+    id: u64,
+    method: &str,
+    mut params: Value,
+    extra: &[(&str, &str)],
+) -> Request<Full<Bytes>> {
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    });
+    let mut headers = vec![
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", method),
+    ];
+    headers.extend_from_slice(extra);
+    post(
+        url,
+        json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+        &headers,
+    )
+}
+
+#[test]
+fn tool_rules_from_rmcp_tool_definitions() {
+    // rmcp's `Tool` serializes to the definition tools/list sends: no second copy.
+    let tools = rmcp_server::DemoTools::tool_router().list_all();
+    let rules = mcp_tower_guard::headers::ToolRules::from_tools(&tools).expect("valid annotations");
+    let params = rules.params("route").expect("route is listed");
+    assert_eq!(params.len(), 1);
+    assert_eq!(params[0].header_name(), "mcp-param-region");
+    assert_eq!(params[0].path(), ["region"]);
+    assert_eq!(rules.params("echo").map(<[_]>::len), Some(0));
+}
+
+#[tokio::test]
+async fn learn_tools_checks_mcp_param_headers_from_rmcps_own_tools_list() {
+    bounded(async {
+        let server = Server::start(Duration::from_secs(600)).await;
+        // rmcp's client mirrors `region` into Mcp-Param-Region; the call passes both checks.
+        let client = ()
+            .serve_with_lifecycle(
+                StreamableHttpClientTransport::from_uri(server.url.clone()),
+                ClientLifecycleMode::Discover {
+                    preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+                },
+            )
+            .await
+            .expect("discover");
+        let tools = client.list_all_tools().await.expect("tools/list");
+        assert!(tools.iter().any(|t| t.name == "route"));
+        let r = client
+            .call_tool(call("route", json!({"region": "eu-west1", "query": "q"})))
+            .await
+            .expect("route with its header");
+        assert_eq!(text_of(&r), "q runs in eu-west1");
+        client.cancel().await.expect("client stops");
+
+        // The layer learned the schema from that tools/list answer: a forged header is
+        // refused at the edge, with the request's id, before rmcp sees it.
+        let http: Http = Client::builder(TokioExecutor::new()).build_http();
+        let call_params = json!({"name": "route", "arguments": {"region": "eu-west1", "query": "q"}});
+        let reply = send(
+            &http,
+            modern_post(
+                &server.url,
+                41,
+                "tools/call",
+                call_params.clone(),
+                &[("mcp-name", "route"), ("mcp-param-region", "us-east1")],
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        let v: Value = serde_json::from_slice(&reply.body).expect("json");
+        assert_eq!(v["id"], 41, "{v}");
+        assert_eq!(v["error"]["code"], -32020, "{v}");
+        assert_eq!(
+            v["error"]["message"],
+            "Header mismatch: Mcp-Param-Region header value 'us-east1' does not match body value 'eu-west1'"
+        );
+        // The matching header passes to rmcp.
+        let reply = send(
+            &http,
+            modern_post(
+                &server.url,
+                42,
+                "tools/call",
+                call_params,
+                &[("mcp-name", "route"), ("mcp-param-region", "eu-west1")],
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
         server.shutdown().await;
     })
     .await;

@@ -563,10 +563,13 @@ fn check_param(
             if param_matches(value, &decoded) {
                 Ok(())
             } else {
+                let body = match value {
+                    Value::String(s) => shown(s.as_bytes()),
+                    other => shown(other.to_string().as_bytes()),
+                };
                 Err(mismatch(format!(
-                    "{header} header value {} does not match body value {}",
+                    "{header} header value {} does not match body value {body}",
                     shown(decoded.as_bytes()),
-                    shown(value.to_string().as_bytes())
                 )))
             }
         }
