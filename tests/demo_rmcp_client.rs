@@ -683,6 +683,198 @@ async fn raw_2026_07_28_request_is_stateless() {
     .await;
 }
 
+#[tokio::test]
+async fn raw_2026_07_28_edge_rules_over_tcp() {
+    // The 2026-07-28 rules of tests/modern_edge.rs, on the wire against the demo.
+    bounded(async {
+        let demo = Demo::start(DemoConfig::for_tests()).await;
+        let http = http1();
+        let route = |id: u64, args: Value| {
+            modern_call(
+                id,
+                "tools/call",
+                json!({"name": "route_query", "arguments": args}),
+            )
+        };
+        let base = [
+            ("mcp-protocol-version", MODERN),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "route_query"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut h = base.to_vec();
+            h.extend_from_slice(extra);
+            h
+        };
+
+        // "Server MUST validate header matches body": string, integer (numerically),
+        // boolean and a nested property, one with the Base64 sentinel.
+        let args = json!({"region": "Hello, 世界", "shard": 7, "dry_run": true,
+                          "target": {"zone": "b"}, "query": "q"});
+        let headers = with(&[
+            ("mcp-param-region", "=?base64?SGVsbG8sIOS4lueVjA==?="),
+            ("mcp-param-shard", "7.0"),
+            ("mcp-param-dryrun", "true"),
+            ("mcp-param-zone", "b"),
+        ]);
+        let reply = send(&http, post(&demo.url, route(20, args.clone()), &headers)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        assert_eq!(
+            reply.json()["result"]["structuredContent"]["region"],
+            "Hello, 世界"
+        );
+
+        // Missing, different, badly encoded: 400 -32020 with the request's id.
+        for (id, extra) in [
+            (
+                21,
+                vec![
+                    ("mcp-param-shard", "7"),
+                    ("mcp-param-dryrun", "true"),
+                    ("mcp-param-zone", "b"),
+                ],
+            ),
+            (
+                22,
+                vec![
+                    ("mcp-param-region", "=?base64?SGVsbG8?="),
+                    ("mcp-param-shard", "7"),
+                    ("mcp-param-dryrun", "true"),
+                    ("mcp-param-zone", "b"),
+                ],
+            ),
+            (
+                23,
+                vec![
+                    ("mcp-param-region", "=?base64?SGVsbG8sIOS4lueVjA==?="),
+                    ("mcp-param-shard", "8"),
+                    ("mcp-param-dryrun", "true"),
+                    ("mcp-param-zone", "b"),
+                ],
+            ),
+        ] {
+            let reply = send(
+                &http,
+                post(&demo.url, route(id, args.clone()), &with(&extra)),
+            )
+            .await;
+            assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{id}");
+            let v = reply.json();
+            assert_eq!(
+                (v["id"].clone(), v["error"]["code"].clone()),
+                (json!(id), json!(-32020)),
+                "{v}"
+            );
+        }
+
+        // A required client capability the request does not declare: 400 -32021.
+        let reply = send(
+            &http,
+            post(
+                &demo.url,
+                modern_call(
+                    30,
+                    "tools/call",
+                    json!({"name": "test_missing_capability", "arguments": {}}),
+                ),
+                &[
+                    ("mcp-protocol-version", MODERN),
+                    ("mcp-method", "tools/call"),
+                    ("mcp-name", "test_missing_capability"),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        let v = reply.json();
+        assert_eq!(v["error"]["code"], -32021, "{v}");
+        assert_eq!(
+            v["error"]["data"]["requiredCapabilities"],
+            json!({"sampling": {}})
+        );
+        assert_eq!(v["id"], 30);
+
+        // Removed methods: 404 -32601; missing _meta: 400 -32602; unknown version: -32022.
+        let reply = send(
+            &http,
+            post(
+                &demo.url,
+                modern_call(31, "ping", json!({})),
+                &[("mcp-protocol-version", MODERN), ("mcp-method", "ping")],
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            (
+                reply.json()["id"].clone(),
+                reply.json()["error"]["code"].clone()
+            ),
+            (json!(31), json!(-32601))
+        );
+        let reply = send(
+            &http,
+            post(
+                &demo.url,
+                json!({"jsonrpc": "2.0", "id": "no-meta", "method": "tools/list", "params": {}}),
+                &[
+                    ("mcp-protocol-version", MODERN),
+                    ("mcp-method", "tools/list"),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            (
+                reply.json()["id"].clone(),
+                reply.json()["error"]["code"].clone()
+            ),
+            (json!("no-meta"), json!(-32602))
+        );
+        let mut v999 = modern_call(32, "server/discover", json!({}));
+        v999["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] = json!("v999.0.0");
+        let reply = send(
+            &http,
+            post(
+                &demo.url,
+                v999,
+                &[
+                    ("mcp-protocol-version", "v999.0.0"),
+                    ("mcp-method", "server/discover"),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        let v = reply.json();
+        assert_eq!(v["error"]["code"], -32022, "{v}");
+        assert_eq!(v["error"]["data"]["requested"], "v999.0.0");
+        assert_eq!(v["id"], 32);
+
+        // Session-era leftovers never come back on a modern answer.
+        let reply = send(
+            &http,
+            post(
+                &demo.url,
+                modern_call(33, "tools/list", json!({})),
+                &[
+                    ("mcp-protocol-version", MODERN),
+                    ("mcp-method", "tools/list"),
+                    ("mcp-session-id", "stale"),
+                    ("last-event-id", "7"),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert!(reply.session_id().is_none());
+        assert_eq!(demo.store.stats().created, 0);
+        demo.shutdown().await;
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------------------
 // Tests: raw HTTP, legacy era, GET stream and security
 // ---------------------------------------------------------------------------
