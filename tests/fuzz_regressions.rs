@@ -19,7 +19,7 @@ use mcp_tower_guard::envelope::{Envelope, EnvelopeError};
 /// A fuzz target's name and its oracle.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 8] = [
+const TARGETS: [Target; 10] = [
     ("host_authority", oracles::host_authority),
     ("origin", oracles::origin),
     ("accept", oracles::accept),
@@ -28,6 +28,8 @@ const TARGETS: [Target; 8] = [
     ("envelope", oracles::envelope),
     ("mcp_name", oracles::mcp_name),
     ("full_stack", oracles::full_stack),
+    ("x_mcp_header", oracles::x_mcp_header),
+    ("mcp_param", oracles::mcp_param),
 ];
 
 fn inputs(kind: &str, target: &str) -> Vec<PathBuf> {

@@ -23,7 +23,9 @@ use http_body_util::{BodyExt, Full};
 use mcp_tower_guard::envelope::{
     Envelope, EnvelopeError, MessageKind, RequestId, META_PROTOCOL_VERSION,
 };
-use mcp_tower_guard::headers::{decode_value, encode_value, Accept, MediaRange};
+use mcp_tower_guard::headers::{
+    decode_value, encode_value, param_headers, Accept, MediaRange, ToolRules,
+};
 use mcp_tower_guard::host::PeerAddr;
 use mcp_tower_guard::protocol::{
     request_era, Era, ProtocolVersion, RequestProtocol, VersionHeader,
@@ -585,6 +587,192 @@ pub fn mcp_name(data: &[u8]) {
     assert!(!bytes.first().is_some_and(|b| *b == b' ' || *b == b'\t'));
     assert!(!bytes.last().is_some_and(|b| *b == b' ' || *b == b'\t'));
     assert_eq!(decode_value(bytes).as_deref(), Ok(&*s));
+}
+
+// ============================================================ x-mcp-header
+
+/// Every object key `x-mcp-header` anywhere in `v`.
+fn annotation_count(v: &Value) -> usize {
+    match v {
+        Value::Object(m) => {
+            usize::from(m.contains_key("x-mcp-header"))
+                + m.values().map(annotation_count).sum::<usize>()
+        }
+        Value::Array(a) => a.iter().map(annotation_count).sum(),
+        _ => 0,
+    }
+}
+
+/// `x_mcp_header` target: the input as a JSON `inputSchema`. The walk never
+/// panics, and what it accepts is exactly what the spec allows: each
+/// parameter is reached from the root through `properties` keys only, sits on
+/// an object with that `x-mcp-header` and a primitive type, and the names are
+/// case-insensitively unique tokens.
+pub fn x_mcp_header(data: &[u8]) {
+    let Ok(schema) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    let Ok(params) = param_headers(&schema) else {
+        return;
+    };
+    assert!(params.len() <= annotation_count(&schema));
+    let mut seen = std::collections::HashSet::new();
+    for p in &params {
+        assert!(!p.path().is_empty());
+        let node = p
+            .path()
+            .iter()
+            .try_fold(&schema, |node, key| node.get("properties")?.get(key))
+            .expect("the path is a chain of properties keys");
+        assert_eq!(node["x-mcp-header"], Value::String(p.name().to_owned()));
+        assert!(node.get("$ref").is_none());
+        let ty = &node["type"];
+        let primitive = |t: &Value| matches!(t.as_str(), Some("string" | "integer" | "boolean"));
+        assert!(
+            primitive(ty)
+                || ty
+                    .as_array()
+                    .is_some_and(|ts| ts.iter().filter(|t| !primitive(t)).all(|t| t == "null")),
+            "{ty}"
+        );
+        assert!(!p.name().is_empty());
+        assert!(p
+            .name()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)));
+        assert_eq!(
+            p.header_name().as_str(),
+            format!("mcp-param-{}", p.name().to_ascii_lowercase())
+        );
+        assert!(
+            seen.insert(p.header_name().clone()),
+            "duplicate {}",
+            p.name()
+        );
+    }
+    // The same schema as a tool definition: the table agrees with the walk.
+    let tool = serde_json::json!([{ "name": "t", "inputSchema": schema }]);
+    let rules = ToolRules::from_tools_list(&tool).expect("the walk accepted it");
+    assert_eq!(rules.params("t").map(<[_]>::len), Some(params.len()));
+}
+
+// ============================================================== Mcp-Param
+
+fn param_layer() -> &'static McpHeadersLayer {
+    static L: OnceLock<McpHeadersLayer> = OnceLock::new();
+    L.get_or_init(|| {
+        let tool = serde_json::json!([{ "name": "t", "inputSchema": { "type": "object", "properties": {
+            "s": { "type": "string", "x-mcp-header": "S" },
+            "n": { "type": "integer", "x-mcp-header": "N" },
+            "b": { "type": "boolean", "x-mcp-header": "B" } } } }]);
+        McpHeadersLayer::new().tool_rules(ToolRules::from_tools_list(&tool).expect("valid"))
+    })
+}
+
+/// Sends one modern `tools/call` of `t` with `arguments` and one `Mcp-Param-{name}`
+/// header; true when the layer let it through.
+fn param_passes(name: &str, header: &HeaderValue, arguments: Value) -> bool {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "t", "arguments": arguments, "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {} } } });
+    let Ok(req) = Request::post("/mcp")
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "t")
+        .header(format!("mcp-param-{name}"), header.clone())
+        .body(Full::new(Bytes::from(body.to_string())))
+    else {
+        return false;
+    };
+    let svc = param_layer().layer(tower::service_fn(|_req: Request<Full<Bytes>>| async {
+        Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
+    }));
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    let rt = RT.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime")
+    });
+    let res = rt
+        .block_on(svc.oneshot(req))
+        .unwrap_or_else(|never| match never {});
+    match res.extensions().get::<Rejection>() {
+        None => true,
+        Some(r) => {
+            assert_eq!(
+                (r.status(), r.code()),
+                (StatusCode::BAD_REQUEST, -32020),
+                "{r}"
+            );
+            assert_eq!(r.id(), Some(&RequestId::Number("1".to_owned())));
+            false
+        }
+    }
+}
+
+/// `mcp_param` target: the input as an `Mcp-Param-*` header value. A string
+/// argument passes exactly when the header decodes to it; the value a header
+/// decodes to always passes; the header a client would send for any string
+/// passes; an integer header passes for the integer it spells.
+pub fn mcp_param(data: &[u8]) {
+    let Ok(header) = HeaderValue::from_bytes(data) else {
+        return;
+    };
+    let trimmed = {
+        let s = header.as_bytes();
+        let start = s
+            .iter()
+            .position(|b| *b != b' ' && *b != b'\t')
+            .unwrap_or(s.len());
+        let end = s
+            .iter()
+            .rposition(|b| *b != b' ' && *b != b'\t')
+            .map_or(start, |e| e + 1);
+        &s[start..end]
+    };
+    let decoded = decode_value(trimmed).map(|v| v.into_owned());
+    let lossy = String::from_utf8_lossy(data).into_owned();
+    let expected = decoded.as_deref() == Ok(lossy.as_str());
+    assert_eq!(
+        param_passes("s", &header, serde_json::json!({ "s": lossy })),
+        expected
+    );
+    if let Ok(v) = &decoded {
+        assert!(
+            param_passes("s", &header, serde_json::json!({ "s": v })),
+            "{v:?}"
+        );
+    }
+    assert!(param_passes(
+        "s",
+        &encode_value(&lossy),
+        serde_json::json!({ "s": lossy })
+    ));
+    if let Ok(n) = std::str::from_utf8(trimmed)
+        .unwrap_or_default()
+        .parse::<i64>()
+    {
+        assert!(
+            param_passes("n", &header, serde_json::json!({ "n": n })),
+            "{n}"
+        );
+        if let Some(other) = n.checked_add(1) {
+            assert!(!param_passes(
+                "n",
+                &header,
+                serde_json::json!({ "n": other })
+            ));
+        }
+    }
+    let b = trimmed == b"true";
+    if b || trimmed == b"false" {
+        assert!(param_passes("b", &header, serde_json::json!({ "b": b })));
+        assert!(!param_passes("b", &header, serde_json::json!({ "b": !b })));
+    }
 }
 
 // =============================================================== full stack

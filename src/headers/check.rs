@@ -591,14 +591,31 @@ pub(crate) fn param_matches(body: &Value, header: &str) -> bool {
         {
             false
         }
-        Value::Number(n) => match serde_json::from_str::<serde_json::Number>(header) {
-            Ok(h) => match (n.as_i64(), h.as_i64(), n.as_u64(), h.as_u64()) {
-                (Some(a), Some(b), _, _) => a == b,
-                (_, _, Some(a), Some(b)) => a == b,
-                _ => n.as_f64().zip(h.as_f64()).is_some_and(|(a, b)| a == b),
-            },
-            Err(_) => false,
-        },
+        Value::Number(n) => {
+            // `42.0` spells the integer 42 exactly, at any magnitude.
+            let header = match header.split_once('.') {
+                Some((int, frac))
+                    if !frac.is_empty()
+                        && frac.bytes().all(|b| b == b'0')
+                        && int
+                            .strip_prefix('-')
+                            .unwrap_or(int)
+                            .bytes()
+                            .all(|b| b.is_ascii_digit()) =>
+                {
+                    int
+                }
+                _ => header,
+            };
+            match serde_json::from_str::<serde_json::Number>(header) {
+                Ok(h) => match (n.as_i64(), h.as_i64(), n.as_u64(), h.as_u64()) {
+                    (Some(a), Some(b), _, _) => a == b,
+                    (_, _, Some(a), Some(b)) => a == b,
+                    _ => n.as_f64().zip(h.as_f64()).is_some_and(|(a, b)| a == b),
+                },
+                Err(_) => false,
+            }
+        }
         _ => false,
     }
 }
@@ -838,6 +855,18 @@ mod tests {
             (json!(42), "+42", false),
             (json!(42), " 42", false),
             (json!(42), "4.2e1", true),
+            (json!(100), "1e2.0", false),
+            (
+                json!(9223372036854775807_i64),
+                "9223372036854775807.00",
+                true,
+            ),
+            (
+                json!(9223372036854775806_i64),
+                "9223372036854775807.0",
+                false,
+            ),
+            (json!(42), "42.", false),
             (json!(42), "forty-two", false),
             (json!(true), "true", true),
             (json!(false), "false", true),
