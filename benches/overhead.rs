@@ -102,6 +102,13 @@ fn cases<'a>(rt: &'a Runtime, store: &MokaSessionStore) -> Vec<Case<'a>> {
     let ping_session = move || support::post(ping, Some(id));
     let get = || support::get(None);
     let get_session = move || support::get(Some(id));
+    let route: &'static Bytes = Box::leak(Box::new(support::modern_route_call()));
+    let modern_call = move || support::modern_post(route, false);
+    let modern_call_params = move || support::modern_post(route, true);
+    let with_rules = McpHeadersLayer::new().tool_rules(
+        mcp_tower_guard::headers::ToolRules::from_tools_list(&support::route_tool())
+            .expect("valid tool"),
+    );
 
     let full = ServiceBuilder::new()
         .layer(HostCheckLayer::localhost())
@@ -135,6 +142,20 @@ fn cases<'a>(rt: &'a Runtime, store: &MokaSessionStore) -> Vec<Case<'a>> {
             "headers_post_1k",
             McpHeadersLayer::new().layer(support::inner()),
             post_1k,
+        ),
+        // 2026-07-28 tools/call, about 1 KiB: a tool with no mirrored parameters ...
+        case(
+            rt,
+            "headers_modern_call",
+            McpHeadersLayer::new().layer(support::inner()),
+            modern_call,
+        ),
+        // ... and the same call of a tool with three, checked against the arguments.
+        case(
+            rt,
+            "headers_modern_call_3_params",
+            with_rules.layer(support::inner()),
+            modern_call_params,
         ),
         // The session layer alone on a GET: id check, store lookup, activity, echo.
         case(

@@ -67,6 +67,54 @@ pub fn post(body: &Bytes, session: Option<&HeaderValue>) -> Request<Full<Bytes>>
     req
 }
 
+/// A 2026-07-28 `tools/call` body of `route` with `region`, `shard` and
+/// `dry_run` arguments (and a query padding it to about 1 KiB).
+pub fn modern_route_call() -> Bytes {
+    let query = "x".repeat(850);
+    Bytes::from(format!(
+        r#"{{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{{"name":"route","arguments":{{"region":"us-west1","shard":7,"dry_run":false,"query":"{query}"}},"_meta":{{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{{}}}}}}}}"#
+    ))
+}
+
+/// The `tools/list` entry of `route`, its three routing parameters mirrored
+/// into `Mcp-Param-Region`, `Mcp-Param-Shard` and `Mcp-Param-DryRun`.
+pub fn route_tool() -> serde_json::Value {
+    serde_json::json!([{ "name": "route", "inputSchema": { "type": "object", "properties": {
+        "region": { "type": "string", "x-mcp-header": "Region" },
+        "shard": { "type": "integer", "x-mcp-header": "Shard" },
+        "dry_run": { "type": "boolean", "x-mcp-header": "DryRun" },
+        "query": { "type": "string" } } } }])
+}
+
+/// A 2026-07-28 POST of `body` (a `tools/call` of `route`) with the standard
+/// headers, and the three `Mcp-Param-*` headers when `params`.
+pub fn modern_post(body: &Bytes, params: bool) -> Request<Full<Bytes>> {
+    let mut req = post(body, None);
+    let h = req.headers_mut();
+    h.insert(MCP_PROTOCOL_VERSION, HeaderValue::from_static("2026-07-28"));
+    h.insert(
+        HeaderName::from_static("mcp-method"),
+        HeaderValue::from_static("tools/call"),
+    );
+    h.insert(
+        HeaderName::from_static("mcp-name"),
+        HeaderValue::from_static("route"),
+    );
+    if params {
+        for (name, value) in [
+            ("mcp-param-region", "us-west1"),
+            ("mcp-param-shard", "7"),
+            ("mcp-param-dryrun", "false"),
+        ] {
+            h.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+    }
+    req
+}
+
 /// A legacy-era GET (the SSE stream request), optionally with a session id.
 pub fn get(session: Option<&HeaderValue>) -> Request<Full<Bytes>> {
     let mut req = Request::new(Full::default());

@@ -752,10 +752,14 @@ pub fn mcp_param(data: &[u8]) {
         &encode_value(&lossy),
         serde_json::json!({ "s": lossy })
     ));
-    if let Ok(n) = std::str::from_utf8(trimmed)
+    // The decimal form a client sends (no `+`, no leading zeros): Rust's own
+    // parser also takes `+7` and `007`, which are not JSON numbers.
+    let canonical = std::str::from_utf8(trimmed)
         .unwrap_or_default()
         .parse::<i64>()
-    {
+        .ok()
+        .filter(|n| n.to_string().as_bytes() == trimmed);
+    if let Some(n) = canonical {
         assert!(
             param_passes("n", &header, serde_json::json!({ "n": n })),
             "{n}"
