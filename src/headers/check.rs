@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response};
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use super::media::{self, EVENT_STREAM, JSON};
@@ -493,12 +494,23 @@ fn check_tool(
 ) -> Result<(), Rejection> {
     if !rule.params.is_empty() {
         // Only tools with mirrored parameters pay for reading the arguments.
-        let arguments = envelope
+        // Only tools with mirrored parameters pay for looking into the
+        // arguments, and then only at the annotated paths: the top level is
+        // split into raw values once, no tree is built for the rest.
+        let raw = envelope
             .arguments_json(message)
-            .and_then(|raw| serde_json::from_slice::<Value>(raw).ok())
-            .unwrap_or(Value::Null);
+            .and_then(|raw| std::str::from_utf8(raw).ok())
+            .unwrap_or("null");
+        let top = object_fields(raw);
         for param in &rule.params {
-            check_param(headers, &arguments, param, tool)?;
+            let value = param.path().split_first().and_then(|(first, rest)| {
+                let mut raw = top.as_ref()?.get(first.as_str())?.get();
+                for key in rest {
+                    raw = object_fields(raw)?.get(key.as_str())?.get();
+                }
+                serde_json::from_str::<Value>(raw).ok()
+            });
+            check_param(headers, value.as_ref(), param, tool)?;
         }
     }
     if let Some(required) = &rule.capabilities {
@@ -524,39 +536,49 @@ fn check_tool(
 }
 
 /// "Server MUST validate header matches body" for one mirrored parameter.
+/// The members of a JSON object as raw values (borrowed); `None` for anything else.
+fn object_fields(raw: &str) -> Option<std::collections::HashMap<String, &RawValue>> {
+    if !raw.trim_start().starts_with('{') {
+        return None;
+    }
+    serde_json::from_str(raw).ok()
+}
+
 fn check_param(
     headers: &HeaderMap,
-    arguments: &Value,
+    value: Option<&Value>,
     param: &ParamHeader,
     tool: &str,
 ) -> Result<(), Rejection> {
-    let header = format!("Mcp-Param-{}", param.name());
-    let value = param
-        .path()
-        .iter()
-        .try_fold(arguments, |v, key| v.get(key))
-        .filter(|v| !v.is_null());
-    let path = param.path().join(".");
+    let value = value.filter(|v| !v.is_null());
+    // Names for the messages, built only when one is needed.
+    let header = || format!("Mcp-Param-{}", param.name());
+    let path = || param.path().join(".");
     match (value, single(headers, param.header_name())?) {
         // "Parameter value is null / not in arguments: Server MUST NOT expect the header".
         (None, None) => Ok(()),
         // "Client omits header but value is in body: Server MUST reject the request".
         (Some(_), None) => Err(mismatch(format!(
-            "{header} header is missing for tool {} (arguments.{path} is set)",
-            shown(tool.as_bytes())
+            "{} header is missing for tool {} (arguments.{} is set)",
+            header(),
+            shown(tool.as_bytes()),
+            path()
         ))),
         // A header claiming a value the server will not execute is the mismatch
         // the validation exists for.
         (None, Some(sent)) => Err(mismatch(format!(
-            "{header} header value {} does not match body value (none at arguments.{path})",
-            shown(sent.as_bytes())
+            "{} header value {} does not match body value (none at arguments.{})",
+            header(),
+            shown(sent.as_bytes()),
+            path()
         ))),
         (Some(value), Some(sent)) => {
             // "Servers MUST reject requests with a recognized Mcp-Param-{Name} header
             // that contains invalid characters" and "MUST decode ... before comparing".
             let decoded = decode_value(trim_ows(sent.as_bytes())).map_err(|e| {
                 mismatch(format!(
-                    "{header} header value {} is invalid: {e}",
+                    "{} header value {} is invalid: {e}",
+                    header(),
                     shown(sent.as_bytes())
                 ))
             })?;
@@ -568,7 +590,8 @@ fn check_param(
                     other => shown(other.to_string().as_bytes()),
                 };
                 Err(mismatch(format!(
-                    "{header} header value {} does not match body value {body}",
+                    "{} header value {} does not match body value {body}",
+                    header(),
                     shown(decoded.as_bytes()),
                 )))
             }
