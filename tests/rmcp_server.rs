@@ -95,6 +95,18 @@ async fn client(url: &str) -> RunningService<RoleClient, ()> {
         .expect("rmcp client initializes")
 }
 
+/// An rmcp client speaking 2026-07-28 (`server/discover`, no `initialize`).
+async fn modern_client(url: &str) -> RunningService<RoleClient, ()> {
+    ().serve_with_lifecycle(
+        StreamableHttpClientTransport::from_uri(url.to_owned()),
+        ClientLifecycleMode::Discover {
+            preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+        },
+    )
+    .await
+    .expect("discover")
+}
+
 fn call(name: &'static str, args: Value) -> CallToolRequestParams {
     let params = CallToolRequestParams::new(name);
     match args {
@@ -308,15 +320,7 @@ async fn expired_session_makes_the_rmcp_client_reinitialize() {
 async fn rmcp_client_2026_07_28_passes_the_layers_statelessly() {
     bounded(async {
         let server = Server::start(Duration::from_secs(600)).await;
-        let client = ()
-            .serve_with_lifecycle(
-                StreamableHttpClientTransport::from_uri(server.url.clone()),
-                ClientLifecycleMode::Discover {
-                    preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-                },
-            )
-            .await
-            .expect("discover");
+        let client = modern_client(&server.url).await;
         let r = client
             .call_tool(call("echo", json!({"text": "stateless"})))
             .await
@@ -375,15 +379,7 @@ async fn learn_tools_checks_mcp_param_headers_from_rmcps_own_tools_list() {
     bounded(async {
         let server = Server::start(Duration::from_secs(600)).await;
         // rmcp's client mirrors `region` into Mcp-Param-Region; the call passes both checks.
-        let client = ()
-            .serve_with_lifecycle(
-                StreamableHttpClientTransport::from_uri(server.url.clone()),
-                ClientLifecycleMode::Discover {
-                    preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-                },
-            )
-            .await
-            .expect("discover");
+        let client = modern_client(&server.url).await;
         let tools = client.list_all_tools().await.expect("tools/list");
         assert!(tools.iter().any(|t| t.name == "route"));
         let r = client
