@@ -66,6 +66,8 @@ pub enum RejectionKind {
     NullOrigin,
     /// No `Origin` while `require_origin` is set (403).
     MissingOrigin,
+    /// No `Origin`, and the browser's `Sec-Fetch-Site` says `cross-site` (or is malformed) (403).
+    CrossSiteRequest,
     /// A well-formed origin that is not on the allowlist (403).
     OriginNotAllowed,
     /// An HTTP method the endpoint does not serve, or GET/DELETE in the 2026-07-28 era (405).
@@ -127,9 +129,8 @@ impl RejectionKind {
             | MissingClientCapability
             | MissingSessionId
             | MalformedSessionId => StatusCode::BAD_REQUEST,
-            HostNotAllowed | MalformedOrigin | NullOrigin | MissingOrigin | OriginNotAllowed => {
-                StatusCode::FORBIDDEN
-            }
+            HostNotAllowed | MalformedOrigin | NullOrigin | MissingOrigin | CrossSiteRequest
+            | OriginNotAllowed => StatusCode::FORBIDDEN,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -167,6 +168,7 @@ impl RejectionKind {
             MalformedOrigin => "malformed_origin",
             NullOrigin => "null_origin",
             MissingOrigin => "missing_origin",
+            CrossSiteRequest => "cross_site_request",
             OriginNotAllowed => "origin_not_allowed",
             MethodNotAllowed => "method_not_allowed",
             NotAcceptable => "not_acceptable",
@@ -203,6 +205,7 @@ impl RejectionKind {
                 | MalformedOrigin
                 | NullOrigin
                 | MissingOrigin
+                | CrossSiteRequest
                 | OriginNotAllowed
         )
     }
@@ -272,7 +275,7 @@ impl Rejection {
     }
 
     /// Sets the JSON-RPC `id` of the error response. Left unset, the layer
-    /// fills it in from the request's parsed [`Envelope`](crate::envelope::Envelope)
+    /// fills it in from the request's parsed [`Envelope`]
     /// when the body is a single JSON-RPC request; otherwise the id is `null`.
     pub fn with_id(mut self, id: RequestId) -> Self {
         self.extra_mut().id = Some(id);

@@ -141,7 +141,12 @@ pub(crate) struct OriginConfig {
     pub(crate) list: OriginList,
     pub(crate) require_origin: bool,
     pub(crate) report_only: bool,
+    pub(crate) fetch_metadata: bool,
+    pub(crate) allow_same_site: bool,
 }
+
+/// `Sec-Fetch-Site` (Fetch Metadata): what a browser says about where a request comes from.
+const SEC_FETCH_SITE: http::HeaderName = http::HeaderName::from_static("sec-fetch-site");
 
 impl OriginConfig {
     pub(crate) fn new(list: OriginList) -> Self {
@@ -149,6 +154,39 @@ impl OriginConfig {
             list,
             require_origin: false,
             report_only: false,
+            fetch_metadata: true,
+            allow_same_site: true,
+        }
+    }
+
+    /// Without an `Origin`, a browser's `Sec-Fetch-Site` still tells a
+    /// cross-site request apart (as Go's `net/http.CrossOriginProtection`
+    /// does). Clients that are not browsers send neither header and pass.
+    fn check_fetch_site(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        if !self.fetch_metadata {
+            return Ok(());
+        }
+        let mut values = headers.get_all(SEC_FETCH_SITE).iter();
+        let value = match (values.next(), values.next()) {
+            (None, _) => return Ok(()),
+            (Some(v), None) => v.as_bytes(),
+            (Some(_), Some(_)) => b"" as &[u8],
+        };
+        match value {
+            b"same-origin" | b"none" => Ok(()),
+            b"same-site" if self.allow_same_site => Ok(()),
+            b"same-site" | b"cross-site" => Err(Rejection::new(
+                RejectionKind::CrossSiteRequest,
+                format!(
+                    "Sec-Fetch-Site: {} request without an Origin",
+                    String::from_utf8_lossy(value)
+                ),
+            )),
+            // Browsers send one of four tokens; anything else is refused, not guessed.
+            _ => Err(Rejection::new(
+                RejectionKind::CrossSiteRequest,
+                "malformed or repeated Sec-Fetch-Site header",
+            )),
         }
     }
 
@@ -160,7 +198,7 @@ impl OriginConfig {
                 RejectionKind::MissingOrigin,
                 "missing Origin header",
             )),
-            (None, _) => Ok(()),
+            (None, _) => self.check_fetch_site(headers),
             (Some(_), Some(_)) => Err(Rejection::new(
                 RejectionKind::MalformedOrigin,
                 "more than one Origin header",
@@ -192,6 +230,57 @@ mod tests {
             Ok(()) => (StatusCode::OK, None),
             Err(r) => (r.status(), Some(r.kind())),
         }
+    }
+
+    fn fetch(
+        c: &OriginConfig,
+        origin: Option<&str>,
+        site: &[&str],
+    ) -> (StatusCode, Option<RejectionKind>) {
+        let mut h = HeaderMap::new();
+        if let Some(o) = origin {
+            h.insert(header::ORIGIN, HeaderValue::from_str(o).unwrap());
+        }
+        for s in site {
+            h.append(SEC_FETCH_SITE, HeaderValue::from_str(s).unwrap());
+        }
+        match c.check(&h) {
+            Ok(()) => (StatusCode::OK, None),
+            Err(r) => (r.status(), Some(r.kind())),
+        }
+    }
+
+    #[test]
+    fn fetch_metadata_refuses_cross_site_without_origin() {
+        let refused = (StatusCode::FORBIDDEN, Some(RejectionKind::CrossSiteRequest));
+        let mut c = config(&LOCALHOST);
+        for (site, want) in [
+            (&["cross-site"][..], refused),
+            (&["same-origin"], (StatusCode::OK, None)),
+            (&["same-site"], (StatusCode::OK, None)),
+            (&["none"], (StatusCode::OK, None)),
+            // Neither header: a CLI or desktop client.
+            (&[], (StatusCode::OK, None)),
+            (&["Cross-Site"], refused),
+            (&["bogus"], refused),
+            (&[""], refused),
+            (&["same-origin", "same-origin"], refused),
+        ] {
+            assert_eq!(fetch(&c, None, site), want, "{site:?}");
+        }
+        // When Origin is present, the allowlist decides.
+        assert_eq!(
+            fetch(&c, Some("http://localhost:3000"), &["cross-site"]),
+            (StatusCode::OK, None)
+        );
+        assert_eq!(
+            fetch(&c, Some("https://evil.example"), &["same-origin"]),
+            (StatusCode::FORBIDDEN, Some(RejectionKind::OriginNotAllowed))
+        );
+        c.allow_same_site = false;
+        assert_eq!(fetch(&c, None, &["same-site"]), refused);
+        c.fetch_metadata = false;
+        assert_eq!(fetch(&c, None, &["cross-site"]), (StatusCode::OK, None));
     }
 
     #[test]

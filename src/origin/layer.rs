@@ -13,7 +13,7 @@ use crate::{ConfigError, JsonRpcRejection};
 ///
 /// | `Origin` | result |
 /// |---|---|
-/// | absent | passes, unless [`require_origin(true)`](OriginGuardLayer::require_origin): 403 [`MissingOrigin`](crate::RejectionKind::MissingOrigin) |
+/// | absent | passes, unless [`require_origin(true)`](OriginGuardLayer::require_origin): 403 [`MissingOrigin`](crate::RejectionKind::MissingOrigin), or a browser's `Sec-Fetch-Site` says `cross-site` (see [`fetch_metadata`](OriginGuardLayer::fetch_metadata)): 403 [`CrossSiteRequest`](crate::RejectionKind::CrossSiteRequest) |
 /// | on the list | passes |
 /// | `null` | 403 [`NullOrigin`](crate::RejectionKind::NullOrigin) unless [`allow_null_origin(true)`](OriginGuardLayer::allow_null_origin) |
 /// | malformed, userinfo, path, two headers | 403 [`MalformedOrigin`](crate::RejectionKind::MalformedOrigin) |
@@ -130,6 +130,42 @@ impl<R> OriginGuardLayer<R> {
     /// requests that matter (cross-origin, and every POST).
     pub fn require_origin(mut self, require: bool) -> Self {
         Arc::make_mut(&mut self.config).require_origin = require;
+        self
+    }
+
+    /// Consults Fetch Metadata when `Origin` is absent (on by default):
+    /// `Sec-Fetch-Site: cross-site` gets 403
+    /// [`CrossSiteRequest`](crate::RejectionKind::CrossSiteRequest), as does a
+    /// value that is not one of the four a browser sends, or the header twice;
+    /// `same-origin`, `none` and `same-site` (see
+    /// [`allow_same_site`](Self::allow_same_site)) pass. When `Origin` is
+    /// present the allowlist decides alone.
+    ///
+    /// Safe for clients that are not browsers: CLI tools, desktop apps and SDK
+    /// clients send neither `Origin` nor `Sec-Fetch-Site`, and pass as before.
+    /// Only a browser sends `Sec-Fetch-Site`, and it sets the value itself
+    /// (scripts cannot), so a `cross-site` value is a page on another site.
+    ///
+    /// ```
+    /// use http::{Request, StatusCode};
+    /// use mcp_tower_guard::OriginGuardLayer;
+    ///
+    /// let guard = tower_layer::Layer::layer(&OriginGuardLayer::localhost(), ());
+    /// let req = Request::post("/mcp").header("sec-fetch-site", "cross-site").body(()).unwrap();
+    /// assert_eq!(guard.check(&req).unwrap_err().status(), StatusCode::FORBIDDEN);
+    /// let req = Request::post("/mcp").body(()).unwrap();
+    /// assert!(guard.check(&req).is_ok());
+    /// ```
+    pub fn fetch_metadata(mut self, check: bool) -> Self {
+        Arc::make_mut(&mut self.config).fetch_metadata = check;
+        self
+    }
+
+    /// Whether `Sec-Fetch-Site: same-site` (another origin of the same site,
+    /// such as a sibling subdomain) passes when `Origin` is absent. On by
+    /// default; turn it off where sibling subdomains are not trusted.
+    pub fn allow_same_site(mut self, allow: bool) -> Self {
+        Arc::make_mut(&mut self.config).allow_same_site = allow;
         self
     }
 
