@@ -107,6 +107,43 @@ fn fill_axum<B: 'static>(_slot: &mut Option<B>, _bytes: &Bytes) -> bool {
     false
 }
 
+/// Reads a response body into `buf`, at most `limit` bytes in all: the bounded
+/// read the headers and session layers use on answers they inspect. `Err`
+/// names why the answer could not be read.
+pub(crate) fn poll_collect<B: http_body::Body>(
+    mut body: std::pin::Pin<&mut B>,
+    buf: &mut bytes::BytesMut,
+    limit: usize,
+    cx: &mut std::task::Context<'_>,
+) -> std::task::Poll<Result<(), &'static str>> {
+    use bytes::Buf;
+    use std::task::Poll;
+    loop {
+        match std::task::ready!(body.as_mut().poll_frame(cx)) {
+            Some(Ok(frame)) => {
+                if let Ok(mut data) = frame.into_data() {
+                    if buf.len() + data.remaining() > limit {
+                        return Poll::Ready(Err("answer larger than the read limit"));
+                    }
+                    while data.has_remaining() {
+                        let chunk = data.chunk();
+                        buf.extend_from_slice(chunk);
+                        let n = chunk.len();
+                        data.advance(n);
+                    }
+                }
+            }
+            Some(Err(_)) => return Poll::Ready(Err("answer body failed")),
+            None => return Poll::Ready(Ok(())),
+        }
+    }
+}
+
+/// True when `B` is a body type [`from_bytes`] can rebuild.
+pub(crate) fn rebuildable<B: 'static>() -> bool {
+    from_bytes::<B>(Bytes::new()).is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

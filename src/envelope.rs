@@ -133,7 +133,7 @@ pub enum RequestId {
 
 impl RequestId {
     /// Reads an id from its raw JSON text: a string, a number or `null`.
-    fn from_raw(raw: &RawValue) -> Option<Self> {
+    pub(crate) fn from_raw(raw: &RawValue) -> Option<Self> {
         let text = raw.get();
         match text.as_bytes().first()? {
             b'"' => serde_json::from_str(text).ok().map(Self::String),

@@ -103,11 +103,16 @@ async fn handler(req: Request) -> Response {
     let _ = req.into_body().collect().await;
     match envelope {
         Some(env) if env.only_notifications_or_responses() => StatusCode::ACCEPTED.into_response(),
-        Some(_) => (
-            [(http::header::CONTENT_TYPE, "application/json")],
-            r#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
-        )
-            .into_response(),
+        Some(env) => {
+            // The answer names the request's id, as the session layer's commit rule needs.
+            let id = env.single().and_then(|m| m.id.clone());
+            let body = serde_json::json!({"jsonrpc": "2.0", "id": id, "result": {}});
+            (
+                [(http::header::CONTENT_TYPE, "application/json")],
+                body.to_string(),
+            )
+                .into_response()
+        }
         // GET: an (empty) SSE stream.
         None => ([(http::header::CONTENT_TYPE, "text/event-stream")], "").into_response(),
     }

@@ -347,8 +347,12 @@ async fn hyper_service_fn_with_box_bodies() {
             .layer(McpSessionLayer::new(store()))
             .service_fn(|req: Request<BoxBody<Bytes, hyper::Error>>| async move {
                 let body = describe(req.extensions());
-                let res: Response<ResBody> =
+                let mut res: Response<ResBody> =
                     Response::new(Full::new(Bytes::from(body.to_string())).boxed());
+                res.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/json"),
+                );
                 Ok::<_, Infallible>(res)
             });
         let addr = serve_hyper(service).await;
@@ -413,8 +417,21 @@ impl Service<Request<tonic::body::Body>> for GrpcProbe {
                     "modern"
                 }
             });
+        // An MCP request gets a JSON answer; tonic's body type cannot be read
+        // by the session layer, so it commits on the 2xx status (and warns once).
+        let mcp = req
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
         let res = Response::builder()
-            .header("content-type", "application/grpc")
+            .header(
+                "content-type",
+                if mcp {
+                    "application/json"
+                } else {
+                    "application/grpc"
+                },
+            )
             .header("grpc-status", "0")
             .header("x-probe-era", era)
             .body(tonic::body::Body::empty())

@@ -41,10 +41,20 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ParseCounter {
     }
 }
 
-async fn ok(_req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
-    Ok(Response::new(Full::new(Bytes::from_static(
-        br#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
-    ))))
+async fn ok(req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
+    // A JSON-RPC result naming the request's id, so an `initialize` succeeds.
+    let id = req
+        .extensions()
+        .get::<mcp_tower_guard::envelope::Envelope>()
+        .and_then(|e| e.single())
+        .and_then(|m| m.id.clone());
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": id, "result": {}}).to_string();
+    let mut res = Response::new(Full::new(Bytes::from(body)));
+    res.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    Ok(res)
 }
 
 fn post(session: Option<&str>, version: &str, body: &'static str) -> Request<Full<Bytes>> {

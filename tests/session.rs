@@ -528,7 +528,12 @@ async fn legacy_x_session_id_alias_is_answered_with_mcp_session_id() {
 }
 
 #[tokio::test]
-async fn spec_assumed_version_is_the_one_the_session_negotiated() {
+async fn spec_request_without_header_is_judged_under_the_negotiated_version() {
+    // 2025-06-18 basic/transports: "if the server does not receive an
+    // MCP-Protocol-Version header, and has no other way to identify the version -
+    // for example, by relying on the protocol version negotiated during
+    // initialization - the server SHOULD assume protocol version 2025-03-26."
+    // The session is that other way: its negotiated version is assumed.
     let seen = Seen::default();
     let svc = service(McpSessionLayer::new(MokaSessionStore::new()), &seen);
     let res = send(
@@ -537,7 +542,6 @@ async fn spec_assumed_version_is_the_one_the_session_negotiated() {
     )
     .await;
     let id = session_id(&res);
-
     send(&svc, ping(&id)).await;
     let p = seen.protocol.lock().unwrap().unwrap();
     assert_eq!(
@@ -545,24 +549,8 @@ async fn spec_assumed_version_is_the_one_the_session_negotiated() {
         (ProtocolVersion::V2025_11_25, Era::Legacy, true)
     );
 
-    // A later header updates the session's version.
-    let mut req = ping(&id);
-    req.headers_mut().insert(
-        "mcp-protocol-version",
-        HeaderValue::from_static("2025-06-18"),
-    );
-    send(&svc, req).await;
-    assert_eq!(
-        seen.last().unwrap().protocol_version(),
-        Some(ProtocolVersion::V2025_06_18)
-    );
-    send(&svc, ping(&id)).await;
-    assert_eq!(
-        seen.protocol.lock().unwrap().unwrap().version,
-        ProtocolVersion::V2025_06_18
-    );
-
-    // An unknown requested revision leaves the version unset (default assumed).
+    // An unknown requested revision (answered as such) leaves the version unset:
+    // the default is assumed, and the first legacy header then fixes it.
     let res = send(
         &svc,
         Request::post("/mcp").body(init_body("1999-01-01")).unwrap(),
@@ -575,6 +563,114 @@ async fn spec_assumed_version_is_the_one_the_session_negotiated() {
         seen.protocol.lock().unwrap().unwrap().version,
         ProtocolVersion::LEGACY_DEFAULT
     );
+    let mut req = ping(&id);
+    req.headers_mut().insert(
+        "mcp-protocol-version",
+        HeaderValue::from_static("2025-06-18"),
+    );
+    assert_eq!(send(&svc, req).await.status(), StatusCode::OK);
+    assert_eq!(
+        seen.last().unwrap().protocol_version(),
+        Some(ProtocolVersion::V2025_06_18)
+    );
+}
+
+#[tokio::test]
+async fn spec_initialize_records_the_version_the_server_answered() {
+    // 2025-11-25 lifecycle: "If the server supports the requested protocol
+    // version, it MUST respond with the same version. Otherwise, the server MUST
+    // respond with another protocol version it supports." The session holds the
+    // server's answer, not the client's request.
+    let seen = Seen::default();
+    let svc = service(McpSessionLayer::new(MokaSessionStore::new()), &seen);
+    let req = Request::post("/mcp")
+        .header("x-test-negotiate", "2025-03-26")
+        .body(init_body("2025-11-25"))
+        .unwrap();
+    let id = session_id(&send(&svc, req).await);
+    send(&svc, ping(&id)).await;
+    assert_eq!(
+        seen.last().unwrap().protocol_version(),
+        Some(ProtocolVersion::V2025_03_26)
+    );
+    assert_eq!(
+        seen.protocol.lock().unwrap().unwrap().version,
+        ProtocolVersion::V2025_03_26
+    );
+}
+
+/// A batch of two pings on session `id`, with `header` as its version.
+fn batch(id: &HeaderValue, header: Option<&str>) -> Request<B> {
+    let mut req = Request::post("/mcp").header("mcp-session-id", id.clone());
+    if let Some(v) = header {
+        req = req.header("mcp-protocol-version", v);
+    }
+    req.body(Full::new(Bytes::from_static(
+        br#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"ping"}]"#,
+    )))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn spec_negotiated_version_holds_for_every_legacy_pair() {
+    // 2025-06-18 basic/transports: "If the server receives a request with an
+    // invalid or unsupported MCP-Protocol-Version, it MUST respond with 400 Bad
+    // Request." A session speaks the one version it negotiated: any other is
+    // unsupported on it, and the session does not change. Batches (removed in
+    // 2025-06-18) are judged under the negotiated version when no header says.
+    let legacy: Vec<ProtocolVersion> = ProtocolVersion::KNOWN
+        .iter()
+        .copied()
+        .filter(|v| v.era() == Era::Legacy)
+        .collect();
+    assert_eq!(legacy.len(), 4, "2024-11-05 to 2025-11-25");
+    let seen = Seen::default();
+    let store = MokaSessionStore::new();
+    let svc = service(McpSessionLayer::new(store.clone()), &seen);
+    for negotiated in &legacy {
+        let res = send(
+            &svc,
+            Request::post("/mcp")
+                .body(init_body(&negotiated.to_string()))
+                .unwrap(),
+        )
+        .await;
+        let id = session_id(&res);
+        for header in &legacy {
+            let mut req = ping(&id);
+            req.headers_mut()
+                .insert("mcp-protocol-version", header.to_string().parse().unwrap());
+            let res = send(&svc, req).await;
+            if header == negotiated {
+                assert_eq!(res.status(), StatusCode::OK, "{negotiated} with {header}");
+                continue;
+            }
+            assert_eq!(
+                res.status(),
+                StatusCode::BAD_REQUEST,
+                "{negotiated} with {header}"
+            );
+            let body = body_json(res).await;
+            assert_eq!(body["id"], 1, "the rejection names the request id");
+            assert_eq!(body["error"]["data"]["negotiated"], negotiated.to_string());
+            assert_eq!(body["error"]["data"]["requested"], header.to_string());
+            // The session still holds its version.
+            send(&svc, ping(&id)).await;
+            assert_eq!(seen.last().unwrap().protocol_version(), Some(*negotiated));
+        }
+        let res = send(&svc, batch(&id, None)).await;
+        let expected = if negotiated.allows_batch() {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        assert_eq!(
+            res.status(),
+            expected,
+            "batch without header on {negotiated}"
+        );
+    }
+    assert_eq!(store.stats().rejected.negotiated_version, 3 * 4 + 2);
 }
 
 #[tokio::test]
@@ -885,11 +981,14 @@ mod axum_router {
     use axum::{Extension, Router};
     use tower::ServiceExt;
 
-    async fn handler(Extension(session): Extension<SessionContext>) -> String {
-        format!(
-            r#"{{"jsonrpc":"2.0","id":1,"result":{{"tag":"{}"}}}}"#,
-            session.id().tag()
-        )
+    async fn handler(
+        Extension(session): Extension<SessionContext>,
+        envelope: Option<Extension<mcp_tower_guard::envelope::Envelope>>,
+    ) -> axum::Json<serde_json::Value> {
+        let id = envelope.and_then(|Extension(e)| e.single().and_then(|m| m.id.clone()));
+        axum::Json(serde_json::json!({
+            "jsonrpc": "2.0", "id": id, "result": {"tag": session.id().tag().to_string()}
+        }))
     }
 
     fn req(method: &str, uri: &str, id: Option<&HeaderValue>, body: &'static str) -> Request<Body> {

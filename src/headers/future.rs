@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use http::request::Parts;
 use http::{Request, Response, StatusCode};
 use http_body::Body;
@@ -266,25 +266,12 @@ where
                     head,
                     buf,
                 } => {
-                    let outcome = loop {
-                        match ready!(body.as_mut().poll_frame(cx)) {
-                            Some(Ok(frame)) => {
-                                if let Ok(mut data) = frame.into_data() {
-                                    if buf.len() + data.remaining() > this.config.limits.max_bytes {
-                                        break Err("answer larger than its size hint");
-                                    }
-                                    while data.has_remaining() {
-                                        let chunk = data.chunk();
-                                        buf.extend_from_slice(chunk);
-                                        let n = chunk.len();
-                                        data.advance(n);
-                                    }
-                                }
-                            }
-                            Some(Err(_)) => break Err("answer body failed"),
-                            None => break Ok(()),
-                        }
-                    };
+                    let outcome = ready!(crate::body::poll_collect(
+                        body.as_mut(),
+                        buf,
+                        this.config.limits.max_bytes,
+                        cx
+                    ));
                     let Some(mut head) = head.take() else {
                         panic!("ResponseFuture polled after completion");
                     };
@@ -326,7 +313,7 @@ fn inspectable<B: Body + 'static>(response: &Response<B>, config: &HeadersConfig
             .size_hint()
             .upper()
             .is_some_and(|n| n <= config.limits.max_bytes as u64)
-        && crate::body::from_bytes::<B>(bytes::Bytes::new()).is_some()
+        && crate::body::rebuildable::<B>()
 }
 
 /// Learns tools from a `tools/list` result, and maps a modern JSON-RPC error to its status.

@@ -178,7 +178,7 @@ mod accept;
 mod check;
 mod future;
 mod layer;
-mod media;
+pub(crate) mod media;
 mod name;
 mod service;
 mod tools;

@@ -2,15 +2,16 @@
 //! machine, boxed nowhere on the in-memory path.
 //!
 //! States: `Reading` (the POST body, when no outer layer parsed it) → `Waiting`
-//! (only for a store that answers later) → `Inner` → `Committing` (only for an
-//! async store, after a successful `initialize`) → done.
+//! (only for a store that answers later) → `Inner` → `Collecting` (an
+//! `initialize` answered in JSON, read to see whether it succeeded) →
+//! `Committing` (only for an async store, after a successful `initialize`) → done.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
+use bytes::BytesMut;
 use http::{Method, Request, Response, Uri};
 use http_body::Body;
 use pin_project_lite::pin_project;
@@ -18,11 +19,12 @@ use tower_service::Service;
 
 use super::context::SessionContext;
 use super::id::SessionId;
+use super::initialize::{Pending, MAX_ANSWER_BYTES};
 use super::principal::Principal;
 use super::service::Flow;
-use super::store::{Reservation, SessionStore, StoreError};
+use super::store::{Reservation, StoreError};
 use crate::body::ReplayBody;
-use crate::envelope::ReadEnvelope;
+use crate::envelope::{ReadEnvelope, RequestId};
 use crate::rejection::RejectionResponse;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -35,6 +37,8 @@ pub(crate) enum Step<ReqB, Res> {
     Wait(Wait<ReqB>),
     /// Call the inner service.
     Call(Request<ReqB>, Flight),
+    /// Read an `initialize` answer whole, then decide.
+    Collect(Res, Collect),
     /// Wait for the store to commit a new session.
     Commit(Commit<Res>),
     /// Answer now.
@@ -101,40 +105,23 @@ pub(crate) struct Flight {
     pub(crate) echo: Option<SessionId>,
 }
 
-/// A session being created.
+/// A session being created: its slot is reserved until the answer decides.
 pub(crate) struct Creation {
-    pub(crate) reservation: ReservationGuard,
-    pub(crate) session: SessionContext,
+    pub(crate) pending: Pending,
+    /// The `initialize` request's id, which the answer must name.
+    pub(crate) request: Option<RequestId>,
     pub(crate) method: Method,
     pub(crate) uri: Uri,
 }
 
-/// Gives the slot back if the session is never committed (the `initialize`
-/// failed, or the response future was dropped).
-pub(crate) struct ReservationGuard {
-    store: Arc<dyn SessionStore>,
-    reservation: Option<Reservation>,
-}
-
-impl ReservationGuard {
-    pub(crate) fn new(store: Arc<dyn SessionStore>, reservation: Reservation) -> Self {
-        Self {
-            store,
-            reservation: Some(reservation),
-        }
-    }
-
-    pub(crate) fn take(mut self) -> Option<Reservation> {
-        self.reservation.take()
-    }
-}
-
-impl Drop for ReservationGuard {
-    fn drop(&mut self) {
-        if let Some(reservation) = self.reservation.take() {
-            self.store.release(reservation);
-        }
-    }
+/// An `initialize` answer being read whole.
+pub(crate) struct Collect {
+    pub(crate) pending: Pending,
+    pub(crate) request: RequestId,
+    /// The answer is an event stream (in a body type already in memory).
+    pub(crate) sse: bool,
+    pub(crate) method: Method,
+    pub(crate) uri: Uri,
 }
 
 /// A committed-on-success response waiting for the store.
@@ -148,12 +135,12 @@ pub(crate) struct Commit<Res> {
 
 pin_project! {
     /// Response future of [`McpSession`](super::McpSession).
-    pub struct ResponseFuture<S, ReqB, R>
+    pub struct ResponseFuture<S, ReqB, R, ResB>
     where
         S: Service<Request<ReqB>>,
     {
         #[pin]
-        state: State<ReqB, S::Future, S::Response>,
+        state: State<ReqB, S::Future, ResB>,
         inner: Option<S>,
         flow: Flow<R>,
     }
@@ -161,17 +148,24 @@ pin_project! {
 
 pin_project! {
     #[project = StateProj]
-    enum State<ReqB, F, Res> {
+    enum State<ReqB, F, ResB> {
         Reading { #[pin] read: ReadEnvelope<ReqB> },
         Waiting { wait: Option<Wait<ReqB>> },
         Inner { #[pin] future: F, flight: Option<Flight> },
-        Committing { commit: Option<Commit<Res>> },
-        Ready { response: Option<Res> },
+        Collecting {
+            #[pin]
+            body: ResB,
+            head: Option<http::response::Parts>,
+            buf: BytesMut,
+            collect: Option<Collect>,
+        },
+        Committing { commit: Option<Commit<Response<ResB>>> },
+        Ready { response: Option<Response<ResB>> },
         Done,
     }
 }
 
-impl<S, ReqB, ResB, R> ResponseFuture<S, ReqB, R>
+impl<S, ReqB, ResB, R> ResponseFuture<S, ReqB, R, ResB>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>>,
 {
@@ -186,6 +180,7 @@ where
                 },
                 None,
             ),
+            Step::Collect(response, collect) => (Self::collecting(response, collect), None),
             Step::Commit(commit) => (
                 State::Committing {
                     commit: Some(commit),
@@ -201,13 +196,23 @@ where
         };
         Self { state, inner, flow }
     }
+
+    fn collecting(response: Response<ResB>, collect: Collect) -> State<ReqB, S::Future, ResB> {
+        let (head, body) = response.into_parts();
+        State::Collecting {
+            body,
+            head: Some(head),
+            buf: BytesMut::new(),
+            collect: Some(collect),
+        }
+    }
 }
 
-impl<S, ReqB, ResB, R> Future for ResponseFuture<S, ReqB, R>
+impl<S, ReqB, ResB, R> Future for ResponseFuture<S, ReqB, R, ResB>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>>,
     ReqB: Body + ReplayBody,
-    ResB: Default,
+    ResB: Body + Default + 'static,
     R: RejectionResponse<ResB>,
 {
     type Output = Result<Response<ResB>, S::Error>;
@@ -242,6 +247,19 @@ where
                             return Poll::Ready(Err(err));
                         }
                     }
+                }
+                StateProj::Collecting {
+                    body,
+                    head,
+                    buf,
+                    collect,
+                } => {
+                    let read = ready!(crate::body::poll_collect(body, buf, MAX_ANSWER_BYTES, cx));
+                    let (Some(head), Some(collect)) = (head.take(), collect.take()) else {
+                        panic!("session ResponseFuture polled after completion");
+                    };
+                    let bytes = std::mem::take(buf).freeze();
+                    this.flow.after_collect(head, read.map(|()| bytes), collect)
                 }
                 StateProj::Committing { commit } => {
                     let Some(pending) = commit.as_mut() else {
@@ -281,6 +299,9 @@ where
                         flight: Some(flight),
                     });
                 }
+                Step::Collect(response, collect) => {
+                    this.state.set(Self::collecting(response, collect));
+                }
                 Step::Commit(commit) => this.state.set(State::Committing {
                     commit: Some(commit),
                 }),
@@ -293,7 +314,7 @@ where
     }
 }
 
-impl<S, ReqB, R> fmt::Debug for ResponseFuture<S, ReqB, R>
+impl<S, ReqB, R, ResB> fmt::Debug for ResponseFuture<S, ReqB, R, ResB>
 where
     S: Service<Request<ReqB>>,
 {

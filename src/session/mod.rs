@@ -9,7 +9,8 @@
 //!
 //! | request (legacy era) | answer |
 //! |---|---|
-//! | POST `initialize`, no session id | limits checked and an id minted *before* the inner service runs; on a 2xx answer the session is stored and the response (JSON or SSE) carries `Mcp-Session-Id`; on any other answer nothing is created |
+//! | POST `initialize`, no session id | limits checked and an id minted *before* the inner service runs; the session is stored only when the answer is a JSON-RPC `result` for the request's id (a JSON answer is read first; an SSE answer carries `Mcp-Session-Id` in its head and commits when the `result` event passes, see below); any other answer (an error status or JSON-RPC error, an empty, cut-off or dropped answer) creates nothing, gives the slot back and fires the close hook with [`CloseCause::InitializeFailed`] |
+//! | a request whose `MCP-Protocol-Version` differs from the version its session negotiated | 400 with the JSON-RPC body and request id; the session keeps its version |
 //! | at the session limit | 429 with `Retry-After` (or the least recently used idle session is evicted, see [`LimitPolicy`]) |
 //! | POST `initialize` **with** a session id | unknown → 404 (a client-chosen id is never adopted); live → 400 JSON-RPC -32600 "session already initialized" (as the TypeScript SDK); re-initializing means a new `initialize` without the header |
 //! | POST, GET or DELETE without the id | 400 |
@@ -26,7 +27,20 @@
 //! then read (bounded by [`BodyLimits`](crate::envelope::BodyLimits)) and its
 //! [`Envelope`](crate::envelope::Envelope) left in the extensions. When the
 //! request's version was assumed (no `MCP-Protocol-Version` header), the
-//! `RequestProtocol` is replaced by the version the session negotiated.
+//! `RequestProtocol` is replaced by the version the session negotiated (the
+//! `protocolVersion` the server answered to `initialize`), and a JSON-RPC batch
+//! is refused when that version forbids batches.
+//!
+//! **Commit rule.** A handler answers a malformed `initialize` with a JSON-RPC
+//! error in a 200, so the status alone says nothing. The layer reads the
+//! answer: a JSON answer whole (at most [`MAX_ANSWER_BYTES`]) before its head
+//! leaves; an SSE answer as it streams, holding the slot until the `result`
+//! event for the request id, committing before that event reaches the client,
+//! and giving the slot back if the stream answers with an error, ends, fails or
+//! is dropped first. Bodies are read in their own type (axum's `Body`,
+//! `Full<Bytes>`, `BoxBody`/`UnsyncBoxBody` over `Bytes`, `String`); for any
+//! other response body type the layer cannot look inside without changing the
+//! type, so it commits on a 2xx status and warns once.
 //!
 //! **Liveness.** A request in flight, or a [`SessionContext`] a handler keeps (for
 //! an SSE stream), keeps its session from idling out; the idle timer restarts
@@ -42,6 +56,7 @@
 //! use bytes::Bytes;
 //! use http::{Request, Response, StatusCode};
 //! use http_body_util::Full;
+//! use mcp_tower_guard::envelope::Envelope;
 //! use mcp_tower_guard::session::{McpSessionLayer, MokaSessionStore, SessionContext};
 //! use tower::{Service, ServiceBuilder, ServiceExt};
 //!
@@ -53,7 +68,13 @@
 //!     .service_fn(|req: Request<Full<Bytes>>| async move {
 //!         let session = req.extensions().get::<SessionContext>().expect("legacy request");
 //!         let _ = session.id();
-//!         Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from_static(b"{}"))))
+//!         // A JSON-RPC result for the request's id: only that commits a new session.
+//!         let id = req.extensions().get::<Envelope>().and_then(|e| e.single()?.id.clone());
+//!         let body = serde_json::json!({"jsonrpc": "2.0", "id": id, "result": {}});
+//!         let res = Response::builder()
+//!             .header("content-type", "application/json")
+//!             .body(Full::new(Bytes::from(body.to_string())))?;
+//!         Ok::<_, http::Error>(res)
 //!     });
 //!
 //! let init = Request::post("/mcp").body(Full::new(Bytes::from_static(
@@ -84,6 +105,7 @@ mod context;
 mod future;
 mod hooks;
 mod id;
+mod initialize;
 mod layer;
 mod moka_store;
 mod principal;
@@ -97,6 +119,7 @@ mod store;
 pub use context::{ClientInfo, SessionContext, MAX_CLIENT_HEADER_LEN};
 pub use future::ResponseFuture;
 pub use id::{IdGenerator, InvalidSessionId, SessionId, Tag, UuidV4, MAX_SESSION_ID_LEN};
+pub use initialize::MAX_ANSWER_BYTES;
 pub use layer::McpSessionLayer;
 pub use moka_store::{LimitPolicy, MokaSessionStore, MokaSessionStoreBuilder};
 pub use principal::{AuthorizationHash, Principal, ResolvePrincipal};

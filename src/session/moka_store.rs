@@ -153,6 +153,7 @@ fn cause_code(cause: CloseCause) -> u8 {
         CloseCause::LifetimeExpired => 3,
         CloseCause::Evicted => 4,
         CloseCause::Shutdown => 5,
+        CloseCause::InitializeFailed => 6,
     }
 }
 
@@ -163,6 +164,7 @@ fn cause_from_code(code: u8) -> Option<CloseCause> {
         3 => CloseCause::LifetimeExpired,
         4 => CloseCause::Evicted,
         5 => CloseCause::Shutdown,
+        6 => CloseCause::InitializeFailed,
         _ => return None,
     })
 }
@@ -322,7 +324,8 @@ impl Shared {
             CloseCause::IdleExpired | CloseCause::LifetimeExpired => tracing::debug!(
                 target: TARGET, %session, principal, cause = cause.as_str(), "session expired"
             ),
-            CloseCause::Shutdown => tracing::debug!(
+            // Shutdown, and causes a stored session never gets.
+            _ => tracing::debug!(
                 target: TARGET, %session, principal, cause = cause.as_str(), "session closed"
             ),
         }
@@ -546,6 +549,14 @@ impl SessionStore for MokaSessionStore {
 
     fn release(&self, reservation: Reservation) {
         self.shared.give_back_slot(reservation.principal());
+    }
+
+    fn abandon(&self, reservation: Reservation, session: &SessionContext) {
+        self.shared.give_back_slot(reservation.principal());
+        self.shared.counters.closed(CloseCause::InitializeFailed);
+        self.shared
+            .hooks
+            .closed(session, CloseCause::InitializeFailed);
     }
 
     fn get(&self, id: &SessionId) -> StoreCall<Result<Option<SessionContext>, StoreError>> {

@@ -11,10 +11,10 @@ use tower_service::Service;
 
 use super::context::{ClientInfo, SessionContext};
 use super::future::{
-    Commit, Creation, Flight, Lookup, ReservationGuard, ResponseFuture, Step, Wait, WaitDone,
-    WaitOp,
+    Collect, Commit, Creation, Flight, Lookup, ResponseFuture, Step, Wait, WaitDone, WaitOp,
 };
 use super::id::{generate_valid, SessionId, Tag};
+use super::initialize::{self, judge, Answer, Pending, Scan, SseScan, MAX_ANSWER_BYTES};
 use super::layer::SessionConfig;
 use super::principal::Principal;
 use super::stats::RejectReason;
@@ -73,12 +73,12 @@ impl<S, ReqB, ResB, R> Service<Request<ReqB>> for McpSession<S, R>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
     ReqB: Body + ReplayBody,
-    ResB: Default,
+    ResB: Body + Default + 'static,
     R: RejectionResponse<ResB>,
 {
     type Response = Response<ResB>;
     type Error = S::Error;
-    type Future = ResponseFuture<S, ReqB, R>;
+    type Future = ResponseFuture<S, ReqB, R, ResB>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -146,12 +146,81 @@ fn initialize_version(envelope: Option<&Envelope>) -> Option<ProtocolVersion> {
     (version.era() == Era::Legacy && ProtocolVersion::KNOWN.contains(&version)).then_some(version)
 }
 
+/// The version a session negotiated rules each of its requests: a request
+/// without `MCP-Protocol-Version` is judged under it (so a batch is refused
+/// where it forbids them), and a header naming another version is refused
+/// without changing the session. A session that knows no version takes the
+/// first legacy header it sees.
+fn hold_negotiated(parts: &mut Parts, session: &SessionContext) -> Result<(), Rejection> {
+    let header = match VersionHeader::read(&parts.headers) {
+        VersionHeader::Valid(version) if version.era() == Era::Legacy => Some(version),
+        _ => None,
+    };
+    let Some(negotiated) = session.protocol_version() else {
+        if let Some(version) = header {
+            session.set_protocol_version(version);
+        }
+        return Ok(());
+    };
+    if let Some(requested) = header {
+        if requested != negotiated {
+            // "the server MUST respond with 400 Bad Request" to an invalid or
+            // unsupported MCP-Protocol-Version: this session does not speak it.
+            return Err(Rejection::new(
+                RejectionKind::UnsupportedProtocolVersion,
+                format!(
+                    "Bad Request: MCP-Protocol-Version {requested} differs from the version this session negotiated ({negotiated})"
+                ),
+            )
+            .with_data(serde_json::json!({
+                "requested": requested.to_string(),
+                "negotiated": negotiated.to_string(),
+            })));
+        }
+        return Ok(());
+    }
+    if parts.method == Method::POST
+        && !negotiated.allows_batch()
+        && parts
+            .extensions
+            .get::<Envelope>()
+            .is_some_and(Envelope::is_batch)
+    {
+        return Err(Rejection::new(
+            RejectionKind::BatchNotAllowed,
+            format!(
+                "Invalid Request: JSON-RPC batches are not allowed in protocol version {negotiated}, which this session negotiated"
+            ),
+        ));
+    }
+    if let Some(protocol) = parts.extensions.get_mut::<RequestProtocol>() {
+        if protocol.assumed {
+            protocol.version = negotiated;
+        }
+    }
+    Ok(())
+}
+
 /// A request head for logging a rejection after the request was handed on.
 fn log_parts(method: Method, uri: Uri) -> Parts {
     let mut req = Request::new(());
     *req.method_mut() = method;
     *req.uri_mut() = uri;
     req.into_parts().0
+}
+
+/// Warns once per process that `initialize` answers of body type `B` are
+/// committed on their status alone.
+fn warn_uninspectable<B>() {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            target: TARGET,
+            body = std::any::type_name::<B>(),
+            "initialize answers in this body type cannot be read; sessions are committed on a 2xx status \
+             (use axum's Body, Full<Bytes> or BoxBody<Bytes, _> to commit only on a JSON-RPC result)"
+        );
+    }
 }
 
 /// The per-request decisions, shared by the service and its future.
@@ -427,13 +496,17 @@ impl<R> Flow<R> {
             }
         };
         let (mut parts, body) = req.into_parts();
-        let version = initialize_version(parts.extensions.get::<Envelope>());
+        let envelope = parts.extensions.get::<Envelope>();
+        let version = initialize_version(envelope);
+        let request = envelope
+            .and_then(Envelope::single)
+            .and_then(|m| m.id.clone());
         let session = SessionContext::new(id, principal, ClientInfo::from_parts(&parts), version);
         let live = session.begin_activity(&self.config.store);
         parts.extensions.insert(live.clone());
         let creation = Creation {
-            reservation: ReservationGuard::new(Arc::clone(&self.config.store), reservation),
-            session,
+            pending: Pending::new(Arc::clone(&self.config.store), reservation, session),
+            request,
             method: parts.method.clone(),
             uri: parts.uri.clone(),
         };
@@ -482,6 +555,14 @@ impl<R> Flow<R> {
                 Some(lookup.id.tag()),
             ));
         }
+        if let Err(rejection) = hold_negotiated(&mut parts, &session) {
+            return Step::Respond(self.refuse(
+                &parts,
+                RejectReason::NegotiatedVersion,
+                rejection,
+                Some(lookup.id.tag()),
+            ));
+        }
         if parts.method == Method::DELETE {
             let req = Request::from_parts(parts, body);
             return match self.config.store.remove(&lookup.id, CloseCause::Deleted) {
@@ -494,18 +575,6 @@ impl<R> Flow<R> {
                     },
                 }),
             };
-        }
-        if let VersionHeader::Valid(version) = VersionHeader::read(&parts.headers) {
-            if version.era() == Era::Legacy {
-                session.set_protocol_version(version);
-            }
-        }
-        if let Some(protocol) = parts.extensions.get_mut::<RequestProtocol>() {
-            if protocol.assumed {
-                if let Some(version) = session.protocol_version() {
-                    protocol.version = version;
-                }
-            }
         }
         if lookup.via_alias {
             parts
@@ -577,7 +646,7 @@ impl<R> Flow<R> {
         }
     }
 
-    /// The inner service answered: commit a new session on 2xx, echo the id.
+    /// The inner service answered: decide a new session, or echo the id.
     pub(crate) fn after_inner<ReqB, ResB>(
         &self,
         mut response: Response<ResB>,
@@ -585,7 +654,7 @@ impl<R> Flow<R> {
     ) -> Step<ReqB, Response<ResB>>
     where
         R: RejectionResponse<ResB>,
-        ResB: Default,
+        ResB: Body + Default + 'static,
     {
         let Flight {
             session,
@@ -595,36 +664,7 @@ impl<R> Flow<R> {
         // In-flight work is over (unless the handler kept a clone of the context).
         drop(session);
         if let Some(creation) = creation {
-            let Creation {
-                reservation,
-                session,
-                method,
-                uri,
-            } = creation;
-            if !response.status().is_success() {
-                tracing::debug!(
-                    target: TARGET,
-                    status = response.status().as_u16(),
-                    "initialize not successful; no session created"
-                );
-                // Dropping the guard gives the slot back.
-                drop(reservation);
-                return Step::Respond(response);
-            }
-            let Some(reservation) = reservation.take() else {
-                return Step::Respond(response);
-            };
-            let id = session.id().clone();
-            return match self.config.store.commit(reservation, session) {
-                StoreCall::Ready(result) => self.after_commit(response, id, method, uri, result),
-                StoreCall::Pending(call) => Step::Commit(Commit {
-                    call,
-                    response,
-                    id,
-                    method,
-                    uri,
-                }),
-            };
+            return self.decide_initialize(response, creation);
         }
         if let Some(id) = echo {
             response
@@ -632,6 +672,165 @@ impl<R> Flow<R> {
                 .insert(MCP_SESSION_ID, id.to_header_value());
         }
         Step::Respond(response)
+    }
+
+    /// An `initialize` was answered: commit its session only when the answer is
+    /// a JSON-RPC `result` for its id (see [`initialize`]).
+    fn decide_initialize<ReqB, ResB>(
+        &self,
+        mut response: Response<ResB>,
+        creation: Creation,
+    ) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Body + Default + 'static,
+    {
+        let Creation {
+            pending,
+            request,
+            method,
+            uri,
+        } = creation;
+        if !response.status().is_success() {
+            pending.fail("the handler answered with an error status");
+            return Step::Respond(response);
+        }
+        let Some(request) = request else {
+            pending.fail("the initialize request has no id");
+            return Step::Respond(response);
+        };
+        let json = crate::headers::media::is_json_request(response.headers());
+        let sse = !json && crate::headers::media::is_event_stream(response.headers());
+        if !json && !sse {
+            pending.fail("the answer is neither JSON nor an event stream");
+            return Step::Respond(response);
+        }
+        let collect = |pending, sse| Collect {
+            pending,
+            request: request.clone(),
+            sse,
+            method: method.clone(),
+            uri: uri.clone(),
+        };
+        let in_memory = crate::body::rebuildable::<ResB>();
+        if json && in_memory {
+            return Step::Collect(response, collect(pending, false));
+        }
+        let pending = if sse {
+            let Some(id) = pending.id().cloned() else {
+                return Step::Respond(response);
+            };
+            let (head, body) = response.into_parts();
+            match initialize::watch(body, pending, request.clone()) {
+                Ok(body) => {
+                    // The id leaves with the head; the session exists once the
+                    // stream answers (the watcher holds that event back until then).
+                    let mut response = Response::from_parts(head, body);
+                    response
+                        .headers_mut()
+                        .insert(MCP_SESSION_ID, id.to_header_value());
+                    return Step::Respond(response);
+                }
+                Err((body, pending)) => {
+                    response = Response::from_parts(head, body);
+                    let exact = response.body().size_hint().exact();
+                    if in_memory && exact.is_some_and(|n| n <= MAX_ANSWER_BYTES as u64) {
+                        return Step::Collect(response, collect(pending, true));
+                    }
+                    pending
+                }
+            }
+        } else {
+            pending
+        };
+        // A body type this crate cannot read without changing it: trust the status.
+        warn_uninspectable::<ResB>();
+        self.commit(response, pending, None, method, uri)
+    }
+
+    /// An `initialize` answer read whole (`Err` when it could not be).
+    pub(crate) fn after_collect<ReqB, ResB>(
+        &self,
+        head: http::response::Parts,
+        read: Result<bytes::Bytes, &'static str>,
+        collect: Collect,
+    ) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Default + 'static,
+    {
+        let Collect {
+            pending,
+            request,
+            sse,
+            method,
+            uri,
+        } = collect;
+        let rebuilt = read.and_then(|bytes| {
+            let body = crate::body::from_bytes::<ResB>(bytes.clone()).ok_or("body type")?;
+            Ok((bytes, body))
+        });
+        let (bytes, body) = match rebuilt {
+            Ok(read) => read,
+            Err(why) => {
+                // The inner service's own failure: a 502, never a truncated answer.
+                tracing::warn!(target: TARGET, why, "initialize answer could not be read");
+                pending.fail("the answer could not be read");
+                let mut response = Response::new(ResB::default());
+                *response.status_mut() = StatusCode::BAD_GATEWAY;
+                return Step::Respond(response);
+            }
+        };
+        let answer = if sse {
+            match SseScan::default().feed(&bytes, &request) {
+                Scan::Answered(answer) => Some(answer),
+                Scan::Pending | Scan::TooLarge => None,
+            }
+        } else {
+            judge(&bytes, &request)
+        };
+        let response = Response::from_parts(head, body);
+        match answer {
+            Some(Answer::Result { version }) => {
+                self.commit(response, pending, version, method, uri)
+            }
+            Some(Answer::Error) => {
+                pending.fail("the handler answered with a JSON-RPC error");
+                Step::Respond(response)
+            }
+            None => {
+                pending.fail("the answer names no result for the initialize id");
+                Step::Respond(response)
+            }
+        }
+    }
+
+    fn commit<ReqB, ResB>(
+        &self,
+        response: Response<ResB>,
+        pending: Pending,
+        version: Option<ProtocolVersion>,
+        method: Method,
+        uri: Uri,
+    ) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Default,
+    {
+        let Some(id) = pending.id().cloned() else {
+            return Step::Respond(response);
+        };
+        match pending.commit(version) {
+            Some(StoreCall::Ready(result)) => self.after_commit(response, id, method, uri, result),
+            Some(StoreCall::Pending(call)) => Step::Commit(Commit {
+                call,
+                response,
+                id,
+                method,
+                uri,
+            }),
+            None => Step::Respond(response),
+        }
     }
 
     pub(crate) fn after_commit<ReqB, ResB>(

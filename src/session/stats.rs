@@ -25,6 +25,9 @@ pub struct SessionStats {
     pub evicted: u64,
     /// Sessions closed by `shutdown`.
     pub shutdown: u64,
+    /// `initialize` requests that reached the handler but were not answered
+    /// with a JSON-RPC `result`: no session was created, the slot was given back.
+    pub initialize_failed: u64,
     /// Requests the session layer refused, by reason.
     pub rejected: RejectedStats,
 }
@@ -58,6 +61,9 @@ pub struct RejectedStats {
     pub principal_limit: u64,
     /// Store errors (503).
     pub store_unavailable: u64,
+    /// A version header other than the one the session negotiated, or a batch
+    /// that version forbids (400).
+    pub negotiated_version: u64,
 }
 
 impl RejectedStats {
@@ -72,6 +78,7 @@ impl RejectedStats {
             + self.global_limit
             + self.principal_limit
             + self.store_unavailable
+            + self.negotiated_version
     }
 }
 
@@ -97,6 +104,8 @@ pub enum RejectReason {
     PrincipalLimit,
     /// See [`RejectedStats::store_unavailable`].
     StoreUnavailable,
+    /// See [`RejectedStats::negotiated_version`].
+    NegotiatedVersion,
 }
 
 impl RejectReason {
@@ -112,6 +121,7 @@ impl RejectReason {
             Self::GlobalLimit => "global_limit",
             Self::PrincipalLimit => "principal_limit",
             Self::StoreUnavailable => "store_unavailable",
+            Self::NegotiatedVersion => "negotiated_version",
         }
     }
 }
@@ -127,8 +137,8 @@ impl fmt::Display for RejectReason {
 pub(crate) struct Counters {
     pub(crate) active: AtomicU64,
     pub(crate) created: AtomicU64,
-    closed: [AtomicU64; 5],
-    rejected: [AtomicU64; 9],
+    closed: [AtomicU64; 6],
+    rejected: [AtomicU64; 10],
 }
 
 fn close_index(cause: CloseCause) -> usize {
@@ -138,6 +148,7 @@ fn close_index(cause: CloseCause) -> usize {
         CloseCause::LifetimeExpired => 2,
         CloseCause::Evicted => 3,
         CloseCause::Shutdown => 4,
+        CloseCause::InitializeFailed => 5,
     }
 }
 
@@ -152,6 +163,7 @@ fn reject_index(reason: RejectReason) -> usize {
         RejectReason::GlobalLimit => 6,
         RejectReason::PrincipalLimit => 7,
         RejectReason::StoreUnavailable => 8,
+        RejectReason::NegotiatedVersion => 9,
     }
 }
 
@@ -176,6 +188,7 @@ impl Counters {
             lifetime_expired: c(CloseCause::LifetimeExpired),
             evicted: c(CloseCause::Evicted),
             shutdown: c(CloseCause::Shutdown),
+            initialize_failed: c(CloseCause::InitializeFailed),
             rejected: RejectedStats {
                 missing_id: r(RejectReason::MissingId),
                 malformed_id: r(RejectReason::MalformedId),
@@ -186,6 +199,7 @@ impl Counters {
                 global_limit: r(RejectReason::GlobalLimit),
                 principal_limit: r(RejectReason::PrincipalLimit),
                 store_unavailable: r(RejectReason::StoreUnavailable),
+                negotiated_version: r(RejectReason::NegotiatedVersion),
             },
         }
     }

@@ -109,6 +109,11 @@ pub enum CloseCause {
     Evicted,
     /// The store was shut down.
     Shutdown,
+    /// Never opened: its `initialize` reached the handler but was not answered
+    /// with a JSON-RPC `result` (an error, an empty or cut-off answer, a
+    /// dropped response). The created hook never fired for it; the closed hook
+    /// does, so state a handler made for the id can be freed.
+    InitializeFailed,
 }
 
 impl CloseCause {
@@ -120,6 +125,7 @@ impl CloseCause {
             Self::LifetimeExpired => "lifetime_expired",
             Self::Evicted => "evicted",
             Self::Shutdown => "shutdown",
+            Self::InitializeFailed => "initialize_failed",
         }
     }
 }
@@ -172,12 +178,15 @@ impl fmt::Debug for Reservation {
 ///   principal) and never exceeds them under concurrency.
 /// - `commit` stores the session and fires the created hook; the slot becomes the
 ///   session's. On error the store releases the slot itself.
-/// - `release` gives back an uncommitted slot (the `initialize` failed or its
-///   response future was dropped). It must not block.
+/// - `release` gives back an uncommitted slot. It must not block.
+/// - `abandon` gives back the slot of an `initialize` the handler saw fail, and
+///   fires the closed hook with [`CloseCause::InitializeFailed`] on this
+///   replica only. It must not block.
 /// - `get` returns `None` for unknown, expired and closed sessions and refreshes
 ///   the idle timer of a live one.
 /// - `remove` closes a session with `cause` and returns whether it was live.
-/// - Close hooks must fire exactly once per committed session.
+/// - Close hooks must fire exactly once per committed session, and once per
+///   abandoned `initialize`.
 pub trait SessionStore: Send + Sync + 'static {
     /// Reserves a slot for a new session with `id`, created by `principal`.
     fn reserve(
@@ -196,6 +205,15 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Gives back an uncommitted reservation.
     fn release(&self, reservation: Reservation);
+
+    /// Gives back the reservation of an `initialize` whose handler ran but did
+    /// not succeed. The handler saw `session`, so a store fires the closed hook
+    /// with [`CloseCause::InitializeFailed`] and counts it in
+    /// [`SessionStats::initialize_failed`]. The default only calls `release`.
+    fn abandon(&self, reservation: Reservation, session: &SessionContext) {
+        let _ = session;
+        self.release(reservation);
+    }
 
     /// Looks a session up and refreshes its idle timer.
     fn get(&self, id: &SessionId) -> StoreCall<Result<Option<SessionContext>, StoreError>>;

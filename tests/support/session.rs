@@ -86,7 +86,9 @@ impl Seen {
 /// The test MCP service. Request headers steer it:
 /// `x-test-status` (answer status), `x-test-sleep-ms` (work time),
 /// `x-test-hold-ms` (keep the session context alive after answering, like an
-/// SSE stream), `x-test-sse` (answer as `text/event-stream`).
+/// SSE stream), `x-test-sse` (answer as `text/event-stream`), `x-test-answer`
+/// (`error`, `other-id`, `empty`, `cut`: see [`answer`]), `x-test-negotiate`
+/// (the version an `initialize` answers).
 pub async fn handler(seen: Seen, req: Request<B>) -> Result<Response<B>, Infallible> {
     seen.calls.fetch_add(1, Ordering::SeqCst);
     let ctx = req.extensions().get::<SessionContext>().cloned();
@@ -106,9 +108,11 @@ pub async fn handler(seen: Seen, req: Request<B>) -> Result<Response<B>, Infalli
     let hold = ms("x-test-hold-ms");
     let sse = header("x-test-sse").is_some();
     let inbound_session = header("mcp-session-id");
+    let kind = header("x-test-answer");
+    let negotiate = header("x-test-negotiate");
     let has_envelope = req.extensions().get::<Envelope>().is_some();
     let body = req.into_body().collect().await.unwrap().to_bytes();
-    *seen.body.lock().unwrap() = Some(body);
+    *seen.body.lock().unwrap() = Some(body.clone());
     if let Some(ms) = sleep {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
@@ -118,9 +122,19 @@ pub async fn handler(seen: Seen, req: Request<B>) -> Result<Response<B>, Infalli
             drop(ctx);
         });
     }
-    let mut res = Response::new(Full::new(Bytes::from_static(
-        br#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
-    )));
+    let answer = answer(&body, kind.as_deref(), negotiate);
+    let text = if sse {
+        format!("event: message\ndata: {answer}\n\n")
+    } else {
+        answer
+    };
+    let text = match kind.as_deref() {
+        Some("empty") => String::new(),
+        // An SSE event cut off before its blank line is never dispatched.
+        Some("cut") => text.trim_end().to_owned(),
+        _ => text,
+    };
+    let mut res = Response::new(Full::new(Bytes::from(text)));
     *res.status_mut() = status;
     let h = res.headers_mut();
     h.insert(
@@ -138,6 +152,35 @@ pub async fn handler(seen: Seen, req: Request<B>) -> Result<Response<B>, Infalli
         h.insert("x-seen-envelope", HeaderValue::from_static("1"));
     }
     Ok(res)
+}
+
+/// The JSON-RPC answer to `body`: a `result` echoing the request id (for
+/// `initialize`, with the `protocolVersion` it asked for, or `negotiate`), or
+/// an error (`x-test-answer: error`), or a result for another id
+/// (`x-test-answer: other-id`).
+pub fn answer(body: &[u8], kind: Option<&str>, negotiate: Option<String>) -> String {
+    let request: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let id = match kind {
+        Some("other-id") => serde_json::json!("someone-else"),
+        _ => request
+            .get("id")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null),
+    };
+    if kind == Some("error") {
+        return serde_json::json!({"jsonrpc":"2.0","id":id,"error":{"code":-32602,"message":"Invalid params"}}).to_string();
+    }
+    let result = match request.get("method").and_then(|m| m.as_str()) {
+        Some("initialize") => {
+            let version = negotiate
+                .map(serde_json::Value::String)
+                .or_else(|| request.pointer("/params/protocolVersion").cloned())
+                .unwrap_or_default();
+            serde_json::json!({"protocolVersion": version, "capabilities": {}, "serverInfo": {"name": "test", "version": "1"}})
+        }
+        _ => serde_json::json!({}),
+    };
+    serde_json::json!({"jsonrpc":"2.0","id":id,"result":result}).to_string()
 }
 
 /// The test service wrapped in `layer`.
@@ -200,4 +243,10 @@ impl Closed {
             .find(|(closed, _)| closed == id)
             .map(|(_, c)| c)
     }
+}
+
+/// The body of `res` as JSON.
+pub async fn body_json(res: Response<B>) -> serde_json::Value {
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    serde_json::from_slice(&bytes).unwrap()
 }

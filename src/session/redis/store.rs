@@ -38,6 +38,18 @@ const TOMBSTONE_TTL: Duration = Duration::from_secs(10 * 60);
 /// How long a replica remembers it already ran the close hook for an id.
 const RECENTLY_CLOSED_TTL: Duration = Duration::from_secs(120);
 const RECENTLY_CLOSED_CAPACITY: u64 = 100_000;
+
+/// True for the first of any number of concurrent closes of `id` on this
+/// replica. `or_insert_with` coalesces concurrent callers; moka's `or_insert`
+/// is a lookup then an insert, so two racing closes (the local DELETE and its
+/// own pub/sub message) could both see a fresh entry and fire the hook twice
+/// (finding F8).
+fn first_close(recently_closed: &Cache<SessionId, ()>, id: &SessionId) -> bool {
+    recently_closed
+        .entry(id.clone())
+        .or_insert_with(|| ())
+        .is_fresh()
+}
 /// Ids per refresh or check script call.
 const BATCH: usize = 500;
 /// How long `build` waits for the first connection and subscription.
@@ -532,12 +544,7 @@ impl Shared {
             // The notification (with what is needed) will follow.
             (None, None) => return,
         };
-        if !self
-            .recently_closed
-            .entry(id.clone())
-            .or_insert(())
-            .is_fresh()
-        {
+        if !first_close(&self.recently_closed, id) {
             return;
         }
         tracing::debug!(
@@ -659,12 +666,7 @@ impl Shared {
         }
         let held: Vec<(SessionId, SessionContext)> = lock(&self.local).drain().collect();
         for (id, session) in held {
-            if self
-                .recently_closed
-                .entry(id.clone())
-                .or_insert(())
-                .is_fresh()
-            {
+            if first_close(&self.recently_closed, &id) {
                 self.counters.closed(CloseCause::Shutdown);
                 tracing::debug!(
                     target: TARGET,
@@ -874,6 +876,15 @@ impl SessionStore for RedisSessionStore {
 
     fn release(&self, reservation: Reservation) {
         self.shared.spawn_discard(reservation.id().clone());
+    }
+
+    fn abandon(&self, reservation: Reservation, session: &SessionContext) {
+        self.shared.spawn_discard(reservation.id().clone());
+        // Only this replica saw the id: the hook fires here, not on the channel.
+        self.shared.counters.closed(CloseCause::InitializeFailed);
+        self.shared
+            .hooks
+            .closed(session, CloseCause::InitializeFailed);
     }
 
     fn get(&self, id: &SessionId) -> StoreCall<Result<Option<SessionContext>, StoreError>> {
@@ -1206,6 +1217,28 @@ impl fmt::Debug for RedisSessionStoreBuilder {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn concurrent_closes_of_one_id_fire_once() {
+        // Regression for F8: the local close and the pub/sub echo race.
+        let cache: Cache<SessionId, ()> = Cache::builder()
+            .max_capacity(RECENTLY_CLOSED_CAPACITY)
+            .build();
+        let ids: Vec<SessionId> = (0..2_000).map(|_| SessionId::new_random()).collect();
+        let fired = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for id in &ids {
+                        if super::first_close(&cache, id) {
+                            fired.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(fired.into_inner(), ids.len());
+    }
     use super::*;
 
     #[test]

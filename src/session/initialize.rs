@@ -1,0 +1,550 @@
+//! The commit rule: a session exists only once its `initialize` was answered
+//! with a JSON-RPC `result` for that request's id.
+//!
+//! The handler's HTTP status is not enough: a server answers a malformed
+//! `initialize` with a JSON-RPC error in a 200 (finding F7), and a session
+//! committed on that would hold a slot until the idle timeout. So the layer
+//! reads the answer:
+//!
+//! - a JSON answer (or an SSE answer of a body type already in memory) is read
+//!   whole, up to [`MAX_ANSWER_BYTES`], before the response head leaves; the
+//!   session is committed, and `Mcp-Session-Id` set, only on a `result`;
+//! - an SSE stream sends its head first, so the head carries the id and the
+//!   body is watched ([`Watched`]): the slot stays reserved while the stream
+//!   runs, the session is committed when the `result` event arrives (before
+//!   that event reaches the client, so the client never holds an id the store
+//!   does not know), and the slot is given back when the stream answers with an
+//!   error, ends, fails or is dropped without answering.
+//!
+//! An `initialize` that fails gives its slot back and fires the close hook with
+//! [`CloseCause::InitializeFailed`](super::CloseCause::InitializeFailed): the
+//! handler saw the session id, and may have made state for it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{ready, Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::context::SessionContext;
+use super::id::SessionId;
+use super::store::{Reservation, SessionStore, StoreCall, StoreError};
+use crate::envelope::RequestId;
+use crate::protocol::{Era, ProtocolVersion};
+
+pub(crate) const TARGET: &str = "mcp_tower_guard::session";
+
+/// Largest `initialize` answer (a JSON body, or one SSE event) the layer reads.
+/// Real answers are a few hundred bytes; a larger one is treated as failed.
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// What the answer to the `initialize` said.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// A JSON-RPC `result` for the id; `version` is the `protocolVersion` the
+    /// server answered, when it names a known legacy revision.
+    Result { version: Option<ProtocolVersion> },
+    /// A JSON-RPC `error` for the id.
+    Error,
+}
+
+/// Judges one JSON-RPC message (a JSON body, or the data of one SSE event)
+/// against the `initialize` id. `None` when it is not the answer to that id: a
+/// notification, a server request, another id, or not JSON-RPC.
+pub(crate) fn judge(message: &[u8], id: &RequestId) -> Option<Answer> {
+    #[derive(Deserialize)]
+    struct Message<'a> {
+        #[serde(borrow)]
+        id: Option<&'a RawValue>,
+        #[serde(borrow)]
+        result: Option<&'a RawValue>,
+        #[serde(borrow)]
+        error: Option<&'a RawValue>,
+    }
+    #[derive(Deserialize)]
+    struct InitializeResult<'a> {
+        #[serde(rename = "protocolVersion", borrow)]
+        protocol_version: Option<&'a str>,
+    }
+    let message: Message<'_> = serde_json::from_slice(message).ok()?;
+    if !same_id(message.id?, id) {
+        return None;
+    }
+    match (message.result, message.error) {
+        (Some(result), None) => {
+            let version = serde_json::from_str::<InitializeResult<'_>>(result.get())
+                .ok()
+                .and_then(|r| ProtocolVersion::parse_bytes(r.protocol_version?.as_bytes()))
+                .filter(|v| v.era() == Era::Legacy && ProtocolVersion::KNOWN.contains(v));
+            // `result` must be an object (InitializeResult); anything else is no success.
+            result
+                .get()
+                .starts_with('{')
+                .then_some(Answer::Result { version })
+                .or(Some(Answer::Error))
+        }
+        // An error, or a message with both or neither: not a success.
+        _ => Some(Answer::Error),
+    }
+}
+
+/// Whether a response's id names the request's id: strings exactly, numbers by
+/// value (a server may write `1.0` for `1`).
+fn same_id(raw: &RawValue, id: &RequestId) -> bool {
+    match (RequestId::from_raw(raw), id) {
+        (Some(RequestId::String(a)), RequestId::String(b)) => a == *b,
+        (Some(RequestId::Number(a)), RequestId::Number(b)) => {
+            a == *b || numeric_eq(&a, b).unwrap_or(false)
+        }
+        _ => false,
+    }
+}
+
+fn numeric_eq(a: &str, b: &str) -> Option<bool> {
+    let a: serde_json::Number = serde_json::from_str(a).ok()?;
+    let b: serde_json::Number = serde_json::from_str(b).ok()?;
+    if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
+        return Some(x == y);
+    }
+    if let (Some(x), Some(y)) = (a.as_u64(), b.as_u64()) {
+        return Some(x == y);
+    }
+    Some(a.as_f64()? == b.as_f64()?)
+}
+
+/// What an SSE scan has found so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scan {
+    /// No answer to the id yet.
+    Pending,
+    /// The answer.
+    Answered(Answer),
+    /// An event larger than [`MAX_ANSWER_BYTES`]: the scan gives up.
+    TooLarge,
+}
+
+/// An incremental reader of a `text/event-stream` body that looks for the
+/// answer to one request id. Follows the WHATWG event-stream rules: lines end
+/// in CRLF, LF or CR; `data` lines join with LF; a blank line dispatches; an
+/// event cut off by the end of the stream is never dispatched.
+#[derive(Debug, Default)]
+pub(crate) struct SseScan {
+    line: Vec<u8>,
+    data: Vec<u8>,
+    has_data: bool,
+    /// The previous chunk ended in CR: a leading LF now belongs to it.
+    after_cr: bool,
+    /// Past the first line (a UTF-8 BOM is stripped from the first only).
+    started: bool,
+}
+
+impl SseScan {
+    /// Feeds the next bytes of the stream.
+    pub(crate) fn feed(&mut self, mut chunk: &[u8], id: &RequestId) -> Scan {
+        if self.after_cr {
+            self.after_cr = false;
+            if let Some(rest) = chunk.strip_prefix(b"\n") {
+                chunk = rest;
+            }
+        }
+        while !chunk.is_empty() {
+            let Some(end) = chunk.iter().position(|&b| b == b'\n' || b == b'\r') else {
+                self.line.extend_from_slice(chunk);
+                break;
+            };
+            self.line.extend_from_slice(&chunk[..end]);
+            let cr = chunk[end] == b'\r';
+            chunk = &chunk[end + 1..];
+            if cr {
+                match chunk.first() {
+                    Some(b'\n') => chunk = &chunk[1..],
+                    Some(_) => {}
+                    None => self.after_cr = true,
+                }
+            }
+            if let Some(answer) = self.end_line(id) {
+                return Scan::Answered(answer);
+            }
+            if self.data.len() > MAX_ANSWER_BYTES {
+                return Scan::TooLarge;
+            }
+        }
+        if self.line.len() + self.data.len() > MAX_ANSWER_BYTES {
+            return Scan::TooLarge;
+        }
+        Scan::Pending
+    }
+
+    fn end_line(&mut self, id: &RequestId) -> Option<Answer> {
+        let mut line = std::mem::take(&mut self.line);
+        let mut text = line.as_slice();
+        if !self.started {
+            self.started = true;
+            text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+        }
+        let answer = if text.is_empty() {
+            let answer = if self.has_data {
+                // The final LF of the joined data lines is not part of the data.
+                self.data.pop();
+                judge(&self.data, id)
+            } else {
+                None
+            };
+            self.data.clear();
+            self.has_data = false;
+            answer
+        } else {
+            let (field, value) = match text.iter().position(|&b| b == b':') {
+                Some(colon) => {
+                    let value = &text[colon + 1..];
+                    (&text[..colon], value.strip_prefix(b" ").unwrap_or(value))
+                }
+                None => (text, &b""[..]),
+            };
+            if field == b"data" {
+                self.data.extend_from_slice(value);
+                self.data.push(b'\n');
+                self.has_data = true;
+            }
+            None
+        };
+        line.clear();
+        self.line = line;
+        answer
+    }
+}
+
+/// A reserved slot, and the context the handler saw, until the `initialize`
+/// is decided. Dropped undecided, it gives the slot back and fires the close
+/// hook with `InitializeFailed`.
+pub(crate) struct Pending {
+    store: Arc<dyn SessionStore>,
+    slot: Option<(Reservation, SessionContext)>,
+}
+
+impl Pending {
+    pub(crate) fn new(
+        store: Arc<dyn SessionStore>,
+        reservation: Reservation,
+        session: SessionContext,
+    ) -> Self {
+        Self {
+            store,
+            slot: Some((reservation, session)),
+        }
+    }
+
+    pub(crate) fn id(&self) -> Option<&SessionId> {
+        self.slot.as_ref().map(|(r, _)| r.id())
+    }
+
+    /// Commits the session, negotiated at `version` when the server named one.
+    pub(crate) fn commit(
+        mut self,
+        version: Option<ProtocolVersion>,
+    ) -> Option<StoreCall<Result<(), StoreError>>> {
+        let (reservation, session) = self.slot.take()?;
+        if let Some(version) = version {
+            session.set_protocol_version(version);
+        }
+        Some(self.store.commit(reservation, session))
+    }
+
+    /// Gives the slot back (the `initialize` failed), logging why.
+    pub(crate) fn fail(mut self, why: &'static str) {
+        self.abandon(why);
+    }
+
+    fn abandon(&mut self, why: &'static str) {
+        if let Some((reservation, session)) = self.slot.take() {
+            tracing::debug!(
+                target: TARGET,
+                session = %session.id().tag(),
+                why,
+                "initialize did not succeed; no session created"
+            );
+            self.store.abandon(reservation, &session);
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.abandon("response dropped before the initialize was answered");
+    }
+}
+
+type CommitCall = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + 'static>>;
+
+enum WatchState {
+    Watching {
+        scan: SseScan,
+        pending: Pending,
+        id: RequestId,
+    },
+    /// The `result` event arrived; the store is committing. The frame that
+    /// carried it is held back until the session exists.
+    // The Mutex makes the body `Sync` (BoxBody needs it); only `get_mut` is used.
+    Committing {
+        call: Mutex<CommitCall>,
+        frame: Option<Frame<Bytes>>,
+    },
+    Decided,
+}
+
+pin_project! {
+    /// An SSE `initialize` answer, watched for the `result` that commits its session.
+    pub(crate) struct Watched<B> {
+        #[pin]
+        inner: B,
+        state: WatchState,
+    }
+}
+
+impl<B> Watched<B> {
+    pub(crate) fn new(inner: B, pending: Pending, id: RequestId) -> Self {
+        Self {
+            inner,
+            state: WatchState::Watching {
+                scan: SseScan::default(),
+                pending,
+                id,
+            },
+        }
+    }
+}
+
+fn commit_failed(error: &StoreError) {
+    tracing::warn!(
+        target: TARGET,
+        %error,
+        "session could not be stored after a successful initialize; ending the stream before its result"
+    );
+}
+
+impl<B> Body for Watched<B>
+where
+    B: Body<Data = Bytes>,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let mut this = self.project();
+        if let WatchState::Committing { call, frame } = this.state {
+            let call = call.get_mut().unwrap_or_else(PoisonError::into_inner);
+            let result = ready!(call.as_mut().poll(cx));
+            let frame = frame.take();
+            *this.state = WatchState::Decided;
+            return match result {
+                Ok(()) => Poll::Ready(frame.map(Ok)),
+                // The client must not read a result naming an id the store lacks.
+                Err(error) => {
+                    commit_failed(&error);
+                    Poll::Ready(None)
+                }
+            };
+        }
+        let polled = ready!(this.inner.as_mut().poll_frame(cx));
+        let WatchState::Watching { scan, id, .. } = this.state else {
+            return Poll::Ready(polled);
+        };
+        let scanned = match &polled {
+            Some(Ok(frame)) => match frame.data_ref() {
+                Some(data) => scan.feed(data, id),
+                None => Scan::Pending,
+            },
+            _ => Scan::Pending,
+        };
+        let decided = match (&polled, scanned) {
+            (Some(Ok(_)), Scan::Pending) => return Poll::Ready(polled),
+            (_, Scan::Answered(Answer::Result { version })) => Some(version),
+            _ => None,
+        };
+        let WatchState::Watching { pending, .. } =
+            std::mem::replace(this.state, WatchState::Decided)
+        else {
+            return Poll::Ready(polled);
+        };
+        let Some(version) = decided else {
+            pending.fail(match (&polled, scanned) {
+                (_, Scan::Answered(_)) => "the stream answered with a JSON-RPC error",
+                (_, Scan::TooLarge) => "an event of the stream exceeds the answer limit",
+                (Some(Err(_)), _) => "the stream failed before answering",
+                _ => "the stream ended without answering",
+            });
+            return Poll::Ready(polled);
+        };
+        match pending.commit(version) {
+            Some(StoreCall::Ready(Ok(()))) | None => Poll::Ready(polled),
+            Some(StoreCall::Ready(Err(error))) => {
+                commit_failed(&error);
+                Poll::Ready(None)
+            }
+            Some(StoreCall::Pending(call)) => {
+                let frame = match polled {
+                    Some(Ok(frame)) => Some(frame),
+                    _ => None,
+                };
+                *this.state = WatchState::Committing {
+                    call: Mutex::new(call),
+                    frame,
+                };
+                // Poll the commit right away; it registers the waker.
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self.state {
+            WatchState::Committing { .. } => false,
+            _ => self.inner.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Wraps `body` in a [`Watched`] and boxes it back into its own type, for the
+/// streaming body types this crate knows (axum's `Body`, and `BoxBody` /
+/// `UnsyncBoxBody` over `Bytes`). Gives `pending` back for any other type.
+pub(crate) fn watch<B: Default + 'static>(
+    body: B,
+    pending: Pending,
+    id: RequestId,
+) -> Result<B, (B, Pending)> {
+    use http_body_util::combinators::{BoxBody, UnsyncBoxBody};
+    use std::convert::Infallible;
+    type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+    let mut slot = Some(body);
+    let mut watch = Some((pending, id));
+    let _found = rebox(&mut slot, &mut watch, BoxBody::<Bytes, Infallible>::new)
+        || rebox(
+            &mut slot,
+            &mut watch,
+            UnsyncBoxBody::<Bytes, Infallible>::new,
+        )
+        || rebox(&mut slot, &mut watch, BoxBody::<Bytes, BoxError>::new)
+        || rebox(&mut slot, &mut watch, UnsyncBoxBody::<Bytes, BoxError>::new)
+        || rebox_axum(&mut slot, &mut watch);
+    match (slot, watch) {
+        (Some(body), Some((pending, _))) => Err((body, pending)),
+        (Some(body), None) => Ok(body),
+        // `rebox` always puts a body back in its slot; this arm is never taken.
+        (None, _) => Ok(B::default()),
+    }
+}
+
+fn rebox<B: 'static, T: 'static>(
+    slot: &mut Option<B>,
+    watch: &mut Option<(Pending, RequestId)>,
+    wrap: fn(Watched<T>) -> T,
+) -> bool {
+    let Some(typed) = (slot as &mut dyn std::any::Any).downcast_mut::<Option<T>>() else {
+        return false;
+    };
+    if let (Some(body), Some((pending, id))) = (typed.take(), watch.take()) {
+        *typed = Some(wrap(Watched::new(body, pending, id)));
+    }
+    true
+}
+
+#[cfg(feature = "axum")]
+fn rebox_axum<B: 'static>(slot: &mut Option<B>, watch: &mut Option<(Pending, RequestId)>) -> bool {
+    use http_body_util::combinators::{BoxBody, UnsyncBoxBody};
+    rebox(slot, watch, axum_core::body::Body::new)
+        || rebox(slot, watch, BoxBody::<Bytes, axum_core::Error>::new)
+        || rebox(slot, watch, UnsyncBoxBody::<Bytes, axum_core::Error>::new)
+}
+
+#[cfg(not(feature = "axum"))]
+fn rebox_axum<B: 'static>(
+    _slot: &mut Option<B>,
+    _watch: &mut Option<(Pending, RequestId)>,
+) -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn num(n: &str) -> RequestId {
+        RequestId::Number(n.to_owned())
+    }
+
+    #[test]
+    fn judge_reads_result_error_and_other_ids() {
+        let one = num("1");
+        let ok = br#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18"}}"#;
+        assert_eq!(
+            judge(ok, &one),
+            Some(Answer::Result {
+                version: Some(ProtocolVersion::V2025_06_18)
+            })
+        );
+        let err = br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"x"}}"#;
+        assert_eq!(judge(err, &one), Some(Answer::Error));
+        assert_eq!(judge(ok, &num("2")), None);
+        assert_eq!(judge(ok, &RequestId::String("1".into())), None);
+        assert_eq!(judge(br#"{"jsonrpc":"2.0","method":"x"}"#, &one), None);
+        assert_eq!(judge(b"not json", &one), None);
+        // A result that is not an object is no InitializeResult.
+        assert_eq!(
+            judge(br#"{"jsonrpc":"2.0","id":1,"result":null}"#, &one),
+            Some(Answer::Error)
+        );
+        // Numbers compare by value; an unknown answered version is not recorded.
+        let float = br#"{"jsonrpc":"2.0","id":1.0,"result":{"protocolVersion":"1999-01-01"}}"#;
+        assert_eq!(judge(float, &one), Some(Answer::Result { version: None }));
+    }
+
+    #[test]
+    fn sse_scan_across_chunks_and_line_endings() {
+        let id = num("7");
+        let stream = b"\xEF\xBB\xBF: comment\r\nevent: message\r\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"n\"}\r\n\r\nid: 3\rdata: {\"jsonrpc\":\"2.0\",\r\ndata: \"id\":7,\"result\":{}}\r\r";
+        for split in 0..stream.len() {
+            let mut scan = SseScan::default();
+            let first = scan.feed(&stream[..split], &id);
+            let got = match first {
+                Scan::Pending => scan.feed(&stream[split..], &id),
+                other => other,
+            };
+            assert_eq!(
+                got,
+                Scan::Answered(Answer::Result { version: None }),
+                "split at {split}"
+            );
+        }
+    }
+
+    #[test]
+    fn sse_scan_never_dispatches_a_cut_off_event() {
+        let id = num("1");
+        let mut scan = SseScan::default();
+        let got = scan.feed(b"data: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n", &id);
+        assert_eq!(got, Scan::Pending);
+    }
+
+    #[test]
+    fn sse_scan_gives_up_on_huge_events() {
+        let id = num("1");
+        let mut scan = SseScan::default();
+        let mut big = b"data: ".to_vec();
+        big.resize(MAX_ANSWER_BYTES + 10, b'a');
+        assert_eq!(scan.feed(&big, &id), Scan::TooLarge);
+    }
+}
