@@ -7,6 +7,8 @@
 
 #[path = "support/redis_server.rs"]
 mod redis_server;
+#[path = "support/sse.rs"]
+mod sse;
 #[path = "support/session.rs"]
 mod support;
 
@@ -623,6 +625,85 @@ async fn a_failed_initialize_gives_its_slot_back_on_every_replica() {
         })
         .await;
         assert!(a.created().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_initializes_leave_every_slot_free_in_redis() {
+    // The commit rule (finding F7) with the Redis store: replicas share the
+    // limit, so a slot a failed initialize held must be given back in Redis.
+    let server = redis_or_skip!();
+    bounded(async {
+        let two = |b: RedisSessionStoreBuilder| b.max_sessions(2);
+        let a = replica(&server, two).await;
+        let b = replica(&server, two).await;
+        let mut failed = 0;
+        for (name, req) in failing_initializes() {
+            let res = a.send(req).await;
+            assert!(!res.headers().contains_key("mcp-session-id"), "{name}");
+            failed += 1;
+        }
+        let stats = a.store.stats();
+        assert_eq!((stats.active, stats.created), (0, 0));
+        assert_eq!(stats.initialize_failed, failed);
+        // Redis' own count of reservations drops to zero (discards run in the background).
+        eventually("no reservation left in Redis", || async {
+            a.store.run_pending_tasks().await;
+            a.store.stats().reserved == 0
+        })
+        .await;
+        assert!(a
+            .closed
+            .all()
+            .iter()
+            .all(|(_, c)| *c == CloseCause::InitializeFailed));
+        assert!(
+            b.closed.all().is_empty(),
+            "only the replica that saw the id"
+        );
+        assert!(a.created().is_empty());
+
+        // Streamed answers (the commit runs inside the body, on Redis' clock).
+        let streamed = RedisSessionStore::builder(server.url())
+            .max_sessions(2)
+            .build()
+            .await
+            .expect("store connects");
+        let addr = sse::serve(McpSessionLayer::new(streamed.clone())).await;
+        let client = sse::client();
+        for (n, script) in ["notify,error,hang", "notify", "fail", "notify,cut"]
+            .into_iter()
+            .enumerate()
+        {
+            let res = sse::initialize(&client, addr, script).await;
+            let mut body = res.into_body();
+            let done = n as u64 + 1;
+            sse::drain_or_wait(&mut body, || streamed.stats().initialize_failed == done).await;
+        }
+        assert_eq!(streamed.stats().initialize_failed, 4);
+        let res = sse::initialize(&client, addr, "notify,split,hang").await;
+        let id = res.headers()["mcp-session-id"].clone();
+        let mut body = res.into_body();
+        assert!(sse::read_until(&mut body, "}}}\n\n").await);
+        assert_eq!(sse::ping(&client, addr, &id).await, StatusCode::OK);
+        drop(body);
+
+        // Both slots were free in Redis: the streamed session and one more fit
+        // (discards run in the background, so allow them a moment).
+        eventually("one more session fits", || async {
+            match b.send(initialize()).await.status() {
+                StatusCode::OK => true,
+                StatusCode::TOO_MANY_REQUESTS => false,
+                other => panic!("unexpected status {other}"),
+            }
+        })
+        .await;
+        assert_eq!(
+            b.send(initialize()).await.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "the limit holds: two sessions, no slot leaked either way"
+        );
     })
     .await;
 }

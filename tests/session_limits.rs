@@ -1,6 +1,8 @@
 //! Session limits: exact under concurrency, global and per principal, with
 //! refusal (429 + Retry-After) or eviction of the least recently used idle session.
 
+#[path = "support/sse.rs"]
+mod sse;
 #[path = "support/session.rs"]
 mod support;
 
@@ -337,5 +339,168 @@ fn invalid_limits_are_config_errors() {
             builder.build(),
             Err(ConfigError::InvalidSetting { .. })
         ));
+    }
+}
+
+#[tokio::test]
+async fn failed_initializes_leave_every_slot_free() {
+    // Issue: "a session is committed only when its initialize succeeded: the
+    // answer to that request's id is a JSON-RPC result" (finding F7).
+    let closed = Closed::default();
+    let store = MokaSessionStore::builder()
+        .max_sessions(3)
+        .on_closed(closed.hook())
+        .build()
+        .unwrap();
+    let svc = service(McpSessionLayer::new(store.clone()), &Seen::default());
+    let mut failed = 0;
+    for _round in 0..5 {
+        for (name, req) in failing_initializes() {
+            let res = send(&svc, req).await;
+            assert!(
+                !res.headers().contains_key("mcp-session-id"),
+                "{name}: a failed initialize gets no session id"
+            );
+            failed += 1;
+        }
+    }
+    let stats = store.stats();
+    assert_eq!((stats.active, stats.reserved, stats.created), (0, 0, 0));
+    assert_eq!(stats.initialize_failed, failed);
+    let causes = closed.all();
+    assert_eq!(causes.len() as u64, failed);
+    assert!(causes
+        .iter()
+        .all(|(_, cause)| *cause == CloseCause::InitializeFailed));
+
+    // Every slot is still free: three sessions fit, the fourth is refused.
+    for _ in 0..3 {
+        let res = send(&svc, initialize()).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.headers().contains_key("mcp-session-id"));
+    }
+    let res = send(&svc, initialize()).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(store.stats().created, 3);
+}
+
+#[tokio::test]
+async fn a_successful_sse_initialize_in_memory_commits() {
+    // The same rule for an SSE answer in a body already in memory (Full).
+    let store = MokaSessionStore::builder().max_sessions(1).build().unwrap();
+    let seen = Seen::default();
+    let svc = service(McpSessionLayer::new(store.clone()), &seen);
+    let mut req = initialize();
+    req.headers_mut()
+        .insert("x-test-sse", HeaderValue::from_static("1"));
+    let res = send(&svc, req).await;
+    let id = session_id(&res);
+    assert_eq!(send(&svc, ping(&id)).await.status(), StatusCode::OK);
+    assert_eq!(store.stats().active, 1);
+}
+
+mod streamed {
+    //! Over real TCP, with answers that stream (axum `Body::from_stream`).
+    use super::*;
+
+    use super::sse;
+
+    const WAIT: Duration = Duration::from_secs(5);
+
+    async fn eventually(what: &str, check: impl Fn() -> bool) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !check() {
+            assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_sse_initialize_commits_when_its_result_event_passes() {
+        tokio::time::timeout(Duration::from_secs(30), async {
+            let store = MokaSessionStore::builder().max_sessions(1).build().unwrap();
+            let addr = sse::serve(McpSessionLayer::new(store.clone())).await;
+            let client = sse::client();
+
+            let res = sse::initialize(&client, addr, "notify,split,hang").await;
+            assert_eq!(res.status(), StatusCode::OK);
+            // The id leaves with the head; the session does not exist yet.
+            let id = res.headers()["mcp-session-id"].clone();
+            let mut body = res.into_body();
+            assert!(sse::read_until(&mut body, "notifications/message").await);
+            assert_eq!((store.stats().active, store.stats().reserved), (0, 1));
+            assert_eq!(sse::ping(&client, addr, &id).await, StatusCode::NOT_FOUND);
+
+            // Once the whole result event (with its blank line) is read, the session exists.
+            assert!(sse::read_until(&mut body, "}}}\n\n").await);
+            assert_eq!((store.stats().active, store.stats().reserved), (1, 0));
+            assert_eq!(sse::ping(&client, addr, &id).await, StatusCode::OK);
+            drop(body);
+            assert_eq!(store.stats().initialize_failed, 0);
+        })
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn failed_sse_initializes_free_their_slot() {
+        tokio::time::timeout(Duration::from_secs(60), async {
+            let closed = Closed::default();
+            let store = MokaSessionStore::builder()
+                .max_sessions(1)
+                .on_closed(closed.hook())
+                .build()
+                .unwrap();
+            let addr = sse::serve(McpSessionLayer::new(store.clone())).await;
+            let client = sse::client();
+            let mut failed = 0;
+            for _round in 0..3 {
+                // Decided while the stream is still open: an error, another id then end.
+                for script in ["notify,error,hang", "other,notify"] {
+                    let res = sse::initialize(&client, addr, script).await;
+                    let mut body = res.into_body();
+                    failed += 1;
+                    sse::drain_or_wait(&mut body, || store.stats().initialize_failed == failed)
+                        .await;
+                    assert_eq!(store.stats().initialize_failed, failed, "{script}");
+                    assert_eq!(store.stats().reserved, 0, "{script}: slot free");
+                }
+                // Ended, failed or cut off without an answer.
+                for script in ["notify", "fail", "notify,cut"] {
+                    let res = sse::initialize(&client, addr, script).await;
+                    let id = res.headers()["mcp-session-id"].clone();
+                    sse::drain(&mut res.into_body()).await;
+                    failed += 1;
+                    eventually(script, || store.stats().initialize_failed == failed).await;
+                    assert_eq!(store.stats().reserved, 0, "{script}: slot free");
+                    assert_eq!(sse::ping(&client, addr, &id).await, StatusCode::NOT_FOUND);
+                }
+                // The client goes away mid-stream.
+                let res = sse::initialize(&client, addr, "notify,hang").await;
+                let mut body = res.into_body();
+                assert!(sse::read_until(&mut body, "notifications/message").await);
+                drop(body);
+                failed += 1;
+                eventually("dropped stream", || {
+                    store.stats().initialize_failed == failed
+                })
+                .await;
+            }
+            let stats = store.stats();
+            assert_eq!((stats.active, stats.reserved, stats.created), (0, 0, 0));
+            assert!(closed
+                .all()
+                .iter()
+                .all(|(_, c)| *c == CloseCause::InitializeFailed));
+            assert_eq!(closed.all().len() as u64, failed);
+
+            // The one slot is free.
+            let res = sse::initialize(&client, addr, "result").await;
+            let id = res.headers()["mcp-session-id"].clone();
+            sse::drain(&mut res.into_body()).await;
+            assert_eq!(sse::ping(&client, addr, &id).await, StatusCode::OK);
+        })
+        .await
+        .unwrap();
     }
 }

@@ -130,8 +130,9 @@ pub async fn handler(seen: Seen, req: Request<B>) -> Result<Response<B>, Infalli
     };
     let text = match kind.as_deref() {
         Some("empty") => String::new(),
-        // An SSE event cut off before its blank line is never dispatched.
-        Some("cut") => text.trim_end().to_owned(),
+        // Cut off: an SSE event before its blank line (never dispatched), half a JSON body.
+        Some("cut") if sse => text.trim_end().to_owned(),
+        Some("cut") => text[..text.len() / 2].to_owned(),
         _ => text,
     };
     let mut res = Response::new(Full::new(Bytes::from(text)));
@@ -243,6 +244,32 @@ impl Closed {
             .find(|(closed, _)| closed == id)
             .map(|(_, c)| c)
     }
+}
+
+/// A failed `initialize` of every shape: the header that steers the test
+/// handler, and whether it answers as SSE.
+pub fn failing_initializes() -> Vec<(&'static str, Request<B>)> {
+    let mut out = Vec::new();
+    for sse in [false, true] {
+        for (name, header, value) in [
+            ("500", "x-test-status", "500"),
+            ("400", "x-test-status", "400"),
+            ("json-rpc error", "x-test-answer", "error"),
+            ("result for another id", "x-test-answer", "other-id"),
+            ("empty body", "x-test-answer", "empty"),
+            ("cut off", "x-test-answer", "cut"),
+        ] {
+            let mut req = initialize();
+            req.headers_mut()
+                .insert(header, HeaderValue::from_static(value));
+            if sse {
+                req.headers_mut()
+                    .insert("x-test-sse", HeaderValue::from_static("1"));
+            }
+            out.push((name, req));
+        }
+    }
+    out
 }
 
 /// The body of `res` as JSON.
