@@ -79,6 +79,7 @@ async fn main() -> ExitCode {
         target: "demo",
         %addr,
         idle_timeout = ?config.idle_timeout,
+        streams_keep_alive = config.streams_keep_alive,
         max_lifetime = ?config.max_lifetime,
         max_sessions = config.max_sessions,
         heartbeat = ?config.heartbeat,

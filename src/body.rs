@@ -22,7 +22,7 @@ use bytes::Bytes;
 use http_body_util::combinators::{BoxBody, UnsyncBoxBody};
 use http_body_util::{BodyExt, Full};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A request body type that can be rebuilt from the bytes the layer read.
 ///
@@ -142,6 +142,97 @@ pub(crate) fn poll_collect<B: http_body::Body>(
 /// True when `B` is a body type [`from_bytes`] can rebuild.
 pub(crate) fn rebuildable<B: 'static>() -> bool {
     from_bytes::<B>(Bytes::new()).is_some()
+}
+
+/// Wraps a response body (with a value) and boxes it back into its own type,
+/// for the streaming body types this crate knows: axum's `Body`, and `BoxBody` /
+/// `UnsyncBoxBody` over `Bytes` with the common error types. Evaluates to
+/// `Ok(body)`, or `Err((body, with))` for any other type.
+///
+/// `rewrap!(body, with, |inner, with| Wrapper::new(inner, with))`: the wrapping
+/// expression is checked once per known type, so it stays generic.
+macro_rules! rewrap {
+    ($body:expr, $with:expr, |$inner:ident, $value:pat_param| $wrap:expr) => {{
+        use http_body_util::combinators::{BoxBody, UnsyncBoxBody};
+        let mut slot = Some($body);
+        let mut with = Some($with);
+        let _found = $crate::body::rebox(
+            &mut slot,
+            &mut with,
+            |$inner: BoxBody<bytes::Bytes, std::convert::Infallible>, $value| BoxBody::new($wrap),
+        ) || $crate::body::rebox(
+            &mut slot,
+            &mut with,
+            |$inner: UnsyncBoxBody<bytes::Bytes, std::convert::Infallible>, $value| {
+                UnsyncBoxBody::new($wrap)
+            },
+        ) || $crate::body::rebox(
+            &mut slot,
+            &mut with,
+            |$inner: BoxBody<bytes::Bytes, $crate::body::BoxError>, $value| BoxBody::new($wrap),
+        ) || $crate::body::rebox(
+            &mut slot,
+            &mut with,
+            |$inner: UnsyncBoxBody<bytes::Bytes, $crate::body::BoxError>, $value| {
+                UnsyncBoxBody::new($wrap)
+            },
+        ) || $crate::body::rewrap_axum!(slot, with, |$inner, $value| $wrap);
+        $crate::body::rewrapped(slot, with)
+    }};
+}
+pub(crate) use rewrap;
+
+#[cfg(feature = "axum")]
+macro_rules! rewrap_axum {
+    ($slot:ident, $with:ident, |$inner:ident, $value:pat_param| $wrap:expr) => {
+        $crate::body::rebox(
+            &mut $slot,
+            &mut $with,
+            |$inner: axum_core::body::Body, $value| axum_core::body::Body::new($wrap),
+        ) || $crate::body::rebox(
+            &mut $slot,
+            &mut $with,
+            |$inner: BoxBody<bytes::Bytes, axum_core::Error>, $value| BoxBody::new($wrap),
+        ) || $crate::body::rebox(
+            &mut $slot,
+            &mut $with,
+            |$inner: UnsyncBoxBody<bytes::Bytes, axum_core::Error>, $value| {
+                UnsyncBoxBody::new($wrap)
+            },
+        )
+    };
+}
+#[cfg(not(feature = "axum"))]
+macro_rules! rewrap_axum {
+    ($slot:ident, $with:ident, |$inner:ident, $value:pat_param| $wrap:expr) => {
+        false
+    };
+}
+pub(crate) use rewrap_axum;
+
+/// One step of [`rewrap!`]: when `B` is `T`, wraps the body in place.
+pub(crate) fn rebox<B: 'static, T: 'static, W>(
+    slot: &mut Option<B>,
+    with: &mut Option<W>,
+    wrap: impl FnOnce(T, W) -> T,
+) -> bool {
+    let Some(typed) = (slot as &mut dyn Any).downcast_mut::<Option<T>>() else {
+        return false;
+    };
+    if let (Some(body), Some(value)) = (typed.take(), with.take()) {
+        *typed = Some(wrap(body, value));
+    }
+    true
+}
+
+/// The outcome of [`rewrap!`].
+pub(crate) fn rewrapped<B: Default, W>(slot: Option<B>, with: Option<W>) -> Result<B, (B, W)> {
+    match (slot, with) {
+        (Some(body), Some(with)) => Err((body, with)),
+        (Some(body), None) => Ok(body),
+        // `rebox` always puts a body back in its slot; this arm is never taken.
+        (None, _) => Ok(B::default()),
+    }
 }
 
 #[cfg(test)]

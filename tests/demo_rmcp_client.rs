@@ -415,8 +415,10 @@ async fn rmcp_client_initializes_lists_calls_gets_notified_and_deletes() {
 #[tokio::test]
 async fn idle_session_expires_and_rmcp_client_reinitializes() {
     bounded(async {
+        // Only requests count as activity here (`--streams-keep-alive false`).
         let config = DemoConfig {
             idle_timeout: Duration::from_millis(300),
+            streams_keep_alive: false,
             ..DemoConfig::for_tests()
         };
         let demo = Demo::start(config).await;
@@ -428,7 +430,8 @@ async fn idle_session_expires_and_rmcp_client_reinitializes() {
             .structured_content
             .expect("info");
 
-        // The GET stream stays open, but only requests count as activity.
+        // The GET stream stays open, but only requests count as activity: the
+        // session idles out and its close ends the stream.
         tokio::time::sleep(Duration::from_millis(900)).await;
         eventually("the idle session was closed", || {
             let stats = demo.store.stats();
@@ -453,6 +456,146 @@ async fn idle_session_expires_and_rmcp_client_reinitializes() {
         );
 
         client.cancel().await.expect("client stops");
+        demo.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_open_get_stream_keeps_its_session_alive() {
+    // Issue 12: "streams keep their session alive while they are open"
+    // (`streams_keep_alive`, the default): idle time counts from the stream's close.
+    bounded(async {
+        let config = DemoConfig {
+            idle_timeout: Duration::from_millis(300),
+            heartbeat: Duration::from_millis(100),
+            ..DemoConfig::for_tests()
+        };
+        let live = config.live.clone();
+        let demo = Demo::start(config).await;
+        let (client, _logs) = rmcp_client(&demo.url).await;
+        let first = client
+            .call_tool(call("session_info", json!({})))
+            .await
+            .expect("session_info")
+            .structured_content
+            .expect("info");
+        eventually("the rmcp client opened its GET stream", || {
+            live.streams() == 1
+        })
+        .await;
+
+        // Three idle timeouts with only heartbeats on the stream: still alive.
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        let stats = demo.store.stats();
+        assert_eq!((stats.idle_expired, stats.active), (0, 1), "{stats:?}");
+        let second = client
+            .call_tool(call("session_info", json!({})))
+            .await
+            .expect("session_info")
+            .structured_content
+            .expect("info");
+        assert_eq!(first["tag"], second["tag"], "the same session");
+
+        // Once the client goes away (its stream closes), the idle timer runs.
+        client.cancel().await.expect("client stops");
+        eventually("no stream left", || live.streams() == 0).await;
+        eventually("the session idled out after its stream closed", || {
+            let stats = demo.store.stats();
+            stats.active == 0 && (stats.idle_expired + stats.deleted) >= 1
+        })
+        .await;
+        assert_eq!(live.outboxes(), 0, "its outbox went with it");
+        demo.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_deletes_racing_tool_calls_and_streams_leave_nothing_behind() {
+    // Issue 12: "no per-session state after close, anywhere in the demo". Each
+    // session has an open GET stream and a slow `echo` in flight (it reports to
+    // the stream when it finishes) when its DELETE lands, at a varying offset.
+    bounded(async {
+        let config = DemoConfig::for_tests();
+        let live = config.live.clone();
+        let demo = Demo::start(config).await;
+        let tasks_before = tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks();
+        let client = http1();
+        let url = demo.url.clone();
+        let one = |n: u64| {
+            let (client, url) = (client.clone(), url.clone());
+            async move {
+                let sid = raw_session(&client, &url).await;
+                let (status, _, mut stream) = open_stream(&client, &url, &sid).await;
+                assert_eq!(status, StatusCode::OK);
+                let connected = stream.next().await.expect("connected event");
+                assert_eq!(connected.name.as_deref(), Some("connected"));
+                // Offsets from a fixed sequence: the DELETE lands before, during
+                // or after the tool's work.
+                let delay = n * 7 % 23;
+                let pause = n * 13 % 29;
+                let call = {
+                    let (client, url, sid) = (client.clone(), url.clone(), sid.clone());
+                    tokio::spawn(async move {
+                        let body = legacy_call(2, "echo", json!({"text": "hi", "delayMs": delay}));
+                        let headers = [
+                            ("mcp-session-id", sid.as_str()),
+                            ("mcp-protocol-version", LEGACY),
+                        ];
+                        send(&client, post(&url, body, &headers)).await.status
+                    })
+                };
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+                let delete = Request::delete(&url)
+                    .header("mcp-session-id", &sid)
+                    .header("mcp-protocol-version", LEGACY)
+                    .body(Full::default())
+                    .expect("valid request");
+                assert_eq!(send(&client, delete).await.status, StatusCode::NO_CONTENT);
+                // Still running after its session closed, when this finds it unfinished.
+                let outlived = !call.is_finished();
+                let status = call.await.expect("call task");
+                assert!(
+                    status == StatusCode::OK || status == StatusCode::NOT_FOUND,
+                    "echo answered {status}"
+                );
+                // The close ends the stream (after what was queued).
+                let ended = tokio::time::timeout(Duration::from_secs(10), async {
+                    while stream.next().await.is_some() {}
+                })
+                .await;
+                assert!(ended.is_ok(), "the GET stream ended with its session");
+                outlived && status == StatusCode::OK
+            }
+        };
+        let (mut n, mut outlived) = (0u64, 0);
+        while n < 1_000 {
+            let batch: Vec<_> = (n..n + 50).map(|i| tokio::spawn(one(i))).collect();
+            for task in batch {
+                outlived += usize::from(task.await.expect("session task"));
+            }
+            n += 50;
+        }
+        // The race the old demo lost: tool calls that report to a deleted session.
+        assert!(outlived > 0, "no tool call outlived its session's DELETE");
+        let stats = demo.store.stats();
+        assert_eq!(
+            (stats.created, stats.deleted, stats.active),
+            (1_000, 1_000, 0)
+        );
+        drop(client);
+        eventually("no outbox, stream or task left", || {
+            live.outboxes() == 0
+                && live.streams() == 0
+                && tokio::runtime::Handle::current()
+                    .metrics()
+                    .num_alive_tasks()
+                    <= tasks_before
+        })
+        .await;
         demo.shutdown().await;
     })
     .await;

@@ -8,7 +8,7 @@ mod support;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -1128,4 +1128,43 @@ mod with_headers_layer {
         let res = svc.clone().oneshot(req).await.unwrap();
         assert_eq!(res.status(), StatusCode::NOT_FOUND);
     }
+}
+
+#[tokio::test]
+async fn per_session_state_is_dropped_at_close_and_never_created_after() {
+    // Issue 12: per-session state exists only while the store holds the
+    // session; a handler still running after the close cannot bring it back.
+    #[derive(Clone, Debug, PartialEq)]
+    struct Outbox(u32);
+
+    let seen_in_hook = Arc::new(Mutex::new(None));
+    let log = seen_in_hook.clone();
+    let store = MokaSessionStore::builder()
+        .on_closed(move |ctx, _| *log.lock().unwrap() = ctx.state::<Outbox>())
+        .build()
+        .unwrap();
+    let seen = Seen::default();
+    let svc = service(McpSessionLayer::new(store.clone()), &seen);
+    let id = session_id(&send(&svc, initialize()).await);
+    send(&svc, ping(&id)).await;
+    let ctx = seen.last().unwrap();
+    assert_eq!(ctx.state_or_insert_with(|| Outbox(1)), Some(Outbox(1)));
+    assert_eq!(ctx.state_or_insert_with(|| Outbox(2)), Some(Outbox(1)));
+    assert!(!ctx.is_closed());
+
+    assert_eq!(
+        send(&svc, delete(&id)).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    // The hook could still read it; then it was dropped.
+    assert_eq!(*seen_in_hook.lock().unwrap(), Some(Outbox(1)));
+    assert!(ctx.is_closed());
+    assert_eq!(ctx.state::<Outbox>(), None);
+    assert_eq!(ctx.state_or_insert_with(|| Outbox(3)), None);
+    assert_eq!(ctx.insert_state(Outbox(4)), None);
+    assert_eq!(
+        ctx.state::<Outbox>(),
+        None,
+        "nothing stored after the close"
+    );
 }

@@ -244,3 +244,111 @@ async fn sbp_another_principals_requests_do_not_keep_a_session_alive() {
         StatusCode::NOT_FOUND
     );
 }
+
+mod streams {
+    //! `streams_keep_alive`: an open SSE answer keeps its session busy.
+    use super::*;
+    use bytes::Bytes;
+    use http::{Request, Response};
+    use http_body_util::combinators::BoxBody;
+    use http_body_util::{BodyExt, StreamBody};
+    use std::convert::Infallible;
+    use tokio::sync::mpsc;
+    use tokio_stream::wrappers::ReceiverStream;
+    use tokio_stream::StreamExt;
+    use tower::{Layer, ServiceExt};
+
+    type Res = Response<BoxBody<Bytes, Infallible>>;
+
+    /// GET answers with an SSE stream fed by `tx`; POST with a JSON result.
+    async fn handler(
+        streams: mpsc::UnboundedSender<mpsc::Sender<Bytes>>,
+        req: Request<B>,
+    ) -> Result<Res, Infallible> {
+        if req.method() == http::Method::GET {
+            let (tx, rx) = mpsc::channel::<Bytes>(4);
+            let _ = streams.send(tx);
+            let body = StreamBody::new(
+                ReceiverStream::new(rx).map(|b| Ok::<_, Infallible>(http_body::Frame::data(b))),
+            );
+            let res = Response::builder()
+                .header("content-type", "text/event-stream")
+                .body(BodyExt::boxed(body))
+                .unwrap();
+            return Ok(res);
+        }
+        let body = req.into_body().collect().await.unwrap().to_bytes();
+        let text = answer(&body, None, None);
+        let res = Response::builder()
+            .header("content-type", "application/json")
+            .body(BodyExt::boxed(http_body_util::Full::new(Bytes::from(text))))
+            .unwrap();
+        Ok(res)
+    }
+
+    fn get(id: &HeaderValue) -> Request<B> {
+        Request::get("/mcp")
+            .header("mcp-session-id", id.clone())
+            .body(B::default())
+            .unwrap()
+    }
+
+    async fn run(keep_alive: bool) -> (MokaSessionStore, Closed) {
+        let closed = Closed::default();
+        let store = store(&closed, 24 * 60 * MIN);
+        let (streams, mut opened) = mpsc::unbounded_channel();
+        let svc = McpSessionLayer::new(store.clone())
+            .streams_keep_alive(keep_alive)
+            .layer(tower::service_fn(move |req| handler(streams.clone(), req)));
+        let init = svc.clone().oneshot(initialize()).await.unwrap();
+        let id = init.headers()["mcp-session-id"].clone();
+        let stream = svc.clone().oneshot(get(&id)).await.unwrap();
+        assert_eq!(stream.status(), StatusCode::OK);
+        let feed = opened.recv().await.unwrap();
+        let mut body = stream.into_body();
+
+        // Three idle timeouts with only heartbeats on the stream.
+        for _ in 0..9 {
+            tokio::time::sleep(20 * MIN).await;
+            if feed
+                .send(Bytes::from_static(b"event: heartbeat\ndata: {}\n\n"))
+                .await
+                .is_err()
+            {
+                break;
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(1), body.frame()).await;
+        }
+        store.run_pending_tasks();
+        let alive = svc.clone().oneshot(ping(&id)).await.unwrap().status() == StatusCode::OK;
+        assert_eq!(alive, keep_alive, "keep_alive={keep_alive}");
+        if keep_alive {
+            // Closed by the client: idle from now.
+            drop(body);
+            tokio::time::sleep(59 * MIN).await;
+            assert_eq!(
+                svc.clone().oneshot(ping(&id)).await.unwrap().status(),
+                StatusCode::OK
+            );
+            tokio::time::sleep(61 * MIN).await;
+            assert_eq!(
+                svc.clone().oneshot(ping(&id)).await.unwrap().status(),
+                StatusCode::NOT_FOUND
+            );
+        }
+        (store, closed)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_open_stream_keeps_its_session_alive_until_it_closes() {
+        let (store, closed) = run(true).await;
+        assert_eq!(store.stats().idle_expired, 1);
+        assert_eq!(closed.all().len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_streams_keep_alive_only_requests_count() {
+        let (store, _closed) = run(false).await;
+        assert_eq!(store.stats().idle_expired, 1);
+    }
+}

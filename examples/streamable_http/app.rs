@@ -16,10 +16,10 @@
 //! passed all of that.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -41,9 +41,7 @@ use mcp_tower_guard::headers::ToolRules;
 use mcp_tower_guard::protocol::{request_era, Era, ProtocolVersion, RequestProtocol};
 #[cfg(feature = "redis")]
 use mcp_tower_guard::session::redis::RedisSessionStore;
-use mcp_tower_guard::session::{
-    CloseCause, IntoSessionStore, MokaSessionStore, SessionContext, SessionId,
-};
+use mcp_tower_guard::session::{CloseCause, IntoSessionStore, MokaSessionStore, SessionContext};
 use mcp_tower_guard::{
     ConfigError, HostCheckLayer, McpHeadersLayer, McpSessionLayer, OriginGuardLayer,
 };
@@ -58,6 +56,8 @@ pub const SERVER_NAME: &str = "mcp-tower-guard-demo";
 pub const LATEST_LEGACY: ProtocolVersion = ProtocolVersion::V2025_11_25;
 /// Capacity of a session's notification buffer (messages queued while no GET stream is open).
 const STREAM_BUFFER: usize = 64;
+/// Longest `delayMs` the `echo` tool accepts.
+const MAX_TOOL_DELAY_MS: u64 = 2_000;
 /// Largest POST body the handler reads (the headers layer enforces its own, smaller, limit first).
 const MAX_BODY: usize = 8 * 1024 * 1024;
 
@@ -83,6 +83,11 @@ pub struct DemoConfig {
     pub redis: Option<String>,
     /// With `redis`: the near cache TTL (`None`: every lookup asks Redis).
     pub near_cache: Option<Duration>,
+    /// Whether an open GET stream keeps its session alive
+    /// ([`McpSessionLayer::streams_keep_alive`]).
+    pub streams_keep_alive: bool,
+    /// Counts of the per-session resources the app holds (shared by clones).
+    pub live: Live,
 }
 
 impl Default for DemoConfig {
@@ -97,6 +102,8 @@ impl Default for DemoConfig {
             heartbeat: Duration::from_secs(15),
             redis: None,
             near_cache: None,
+            streams_keep_alive: true,
+            live: Live::default(),
         }
     }
 }
@@ -116,77 +123,116 @@ impl DemoConfig {
 // ---------------------------------------------------------------------------
 
 /// One session's server-to-client channel. Messages sent while no GET stream is
-/// open wait in the buffer; the GET stream takes the receiver and gives it back
+/// open wait in its buffer (up to `STREAM_BUFFER`); the receiver is handed back
 /// when the client disconnects, so a reconnecting client gets what it missed.
-struct Outbox {
+///
+/// It lives in the session's own state
+/// ([`SessionContext::state_or_insert_with`]), not in a map of the app's: it
+/// can only be created while the store holds the session, and the store drops
+/// it with the session. A tool call still running when its session is deleted
+/// gets `None` and cannot bring it back.
+#[derive(Clone)]
+struct Outbox(Arc<OutboxInner>);
+
+struct OutboxInner {
     tx: mpsc::Sender<Value>,
-    rx: Option<mpsc::Receiver<Value>>,
+    rx: Mutex<Option<mpsc::Receiver<Value>>>,
+    live: Live,
 }
 
-/// The handlers' shared state: one [`Outbox`] per live session.
+impl Outbox {
+    fn new(live: &Live) -> Self {
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        live.0.outboxes.fetch_add(1, Ordering::Relaxed);
+        Self(Arc::new(OutboxInner {
+            tx,
+            rx: Mutex::new(Some(rx)),
+            live: live.clone(),
+        }))
+    }
+
+    fn rx(&self) -> std::sync::MutexGuard<'_, Option<mpsc::Receiver<Value>>> {
+        // A poisoned lock only means a thread panicked while holding it; the slot is intact.
+        self.0
+            .rx
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Drop for OutboxInner {
+    fn drop(&mut self) {
+        self.live.0.outboxes.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// How many per-session resources the demo holds now: outboxes and open GET
+/// streams. Tests and the soak check that both return to zero.
+#[derive(Clone, Debug, Default)]
+pub struct Live(Arc<LiveCounts>);
+
+#[derive(Debug, Default)]
+struct LiveCounts {
+    outboxes: AtomicUsize,
+    streams: AtomicUsize,
+}
+
+impl Live {
+    /// Session outboxes alive now.
+    pub fn outboxes(&self) -> usize {
+        self.0.outboxes.load(Ordering::Relaxed)
+    }
+
+    /// GET streams open now.
+    pub fn streams(&self) -> usize {
+        self.0.streams.load(Ordering::Relaxed)
+    }
+}
+
+/// The handlers' shared state.
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    outboxes: Mutex<HashMap<SessionId, Outbox>>,
     heartbeat: Duration,
+    live: Live,
 }
 
 impl AppState {
-    fn new(heartbeat: Duration) -> Self {
+    fn new(heartbeat: Duration, live: Live) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                outboxes: Mutex::new(HashMap::new()),
-                heartbeat,
-            }),
+            inner: Arc::new(Inner { heartbeat, live }),
         }
     }
 
-    fn outboxes(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Outbox>> {
-        // A poisoned map only means a thread panicked while holding the lock; the map is intact.
-        self.inner
-            .outboxes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Queues `message` for the session's GET stream. Never blocks: a full buffer drops it.
-    fn notify(&self, session: &SessionId, message: Value) {
-        let mut outboxes = self.outboxes();
-        let outbox = outboxes.entry(session.clone()).or_insert_with(new_outbox);
-        if let Err(err) = outbox.tx.try_send(message) {
-            tracing::warn!(target: "demo", session = %session.tag(), %err, "notification dropped");
+    /// Queues `message` for the session's GET stream. Never blocks: a full
+    /// buffer drops it, and so does a session that has closed.
+    fn notify(&self, session: &SessionContext, message: Value) {
+        let Some(outbox) = session.state_or_insert_with(|| Outbox::new(&self.inner.live)) else {
+            tracing::debug!(target: "demo", session = %session.id().tag(), "session closed; notification dropped");
+            return;
+        };
+        if let Err(err) = outbox.0.tx.try_send(message) {
+            tracing::warn!(target: "demo", session = %session.id().tag(), %err, "notification dropped");
         }
     }
 
-    /// Takes the session's receiver for a new GET stream; `None` while another stream holds it.
-    fn open_stream(&self, session: &SessionId) -> Option<mpsc::Receiver<Value>> {
-        self.outboxes()
-            .entry(session.clone())
-            .or_insert_with(new_outbox)
-            .rx
-            .take()
+    /// Takes the session's receiver for a new GET stream; `None` while another
+    /// stream holds it, or once the session has closed.
+    fn open_stream(&self, session: &SessionContext) -> Option<mpsc::Receiver<Value>> {
+        let outbox = session.state_or_insert_with(|| Outbox::new(&self.inner.live))?;
+        let rx = outbox.rx().take();
+        rx
     }
 
     /// Gives a receiver back when its stream ends, unless the session is gone.
-    fn return_stream(&self, session: &SessionId, rx: mpsc::Receiver<Value>) {
-        if let Some(outbox) = self.outboxes().get_mut(session) {
-            outbox.rx = Some(rx);
+    fn return_stream(&self, session: &SessionContext, rx: mpsc::Receiver<Value>) {
+        if let Some(outbox) = session.state::<Outbox>() {
+            *outbox.rx() = Some(rx);
         }
     }
-
-    /// The session ended: drop its sender, which ends its GET stream once the
-    /// buffer drains. Called from the store's close hook (quick, no store calls).
-    fn close_session(&self, session: &SessionId) {
-        self.outboxes().remove(session);
-    }
-}
-
-fn new_outbox() -> Outbox {
-    let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-    Outbox { tx, rx: Some(rx) }
 }
 
 // ---------------------------------------------------------------------------
@@ -205,12 +251,12 @@ fn new_outbox() -> Outbox {
 /// invalid host or origin entry.
 pub fn app(config: &DemoConfig) -> Result<(Router, MokaSessionStore), ConfigError> {
     let guards = Guards::new(config)?;
-    let state = AppState::new(config.heartbeat);
+    let state = AppState::new(config.heartbeat, config.live.clone());
     let mut store = MokaSessionStore::builder()
         .idle_timeout(config.idle_timeout)
         .max_sessions(config.max_sessions)
         .on_created(log_created)
-        .on_closed(close_streams(&state));
+        .on_closed(log_closed);
     if let Some(lifetime) = config.max_lifetime {
         store = store.max_lifetime(lifetime);
     }
@@ -232,12 +278,12 @@ pub async fn app_redis(
     url: &str,
 ) -> Result<(Router, RedisSessionStore), Box<dyn std::error::Error + Send + Sync>> {
     let guards = Guards::new(config)?;
-    let state = AppState::new(config.heartbeat);
+    let state = AppState::new(config.heartbeat, config.live.clone());
     let mut store = RedisSessionStore::builder(url)
         .idle_timeout(config.idle_timeout)
         .max_sessions(config.max_sessions)
         .on_created(log_created)
-        .on_closed(close_streams(&state));
+        .on_closed(log_closed);
     if let Some(lifetime) = config.max_lifetime {
         store = store.max_lifetime(lifetime);
     }
@@ -310,7 +356,7 @@ pub async fn app_for(
 pub fn unguarded_router(heartbeat: Duration) -> Router {
     Router::new()
         .route("/mcp", post(mcp_post).get(mcp_get).delete(mcp_delete))
-        .with_state(AppState::new(heartbeat))
+        .with_state(AppState::new(heartbeat, Live::default()))
 }
 
 /// The layers in front of the handlers, built (and checked) before the store.
@@ -318,6 +364,7 @@ struct Guards {
     hosts: HostCheckLayer,
     origins: OriginGuardLayer,
     headers: McpHeadersLayer,
+    streams_keep_alive: bool,
 }
 
 impl Guards {
@@ -337,11 +384,12 @@ impl Guards {
             hosts,
             origins,
             headers,
+            streams_keep_alive: config.streams_keep_alive,
         })
     }
 
     fn router(self, state: AppState, store: impl IntoSessionStore) -> Router {
-        let sessions = McpSessionLayer::new(store);
+        let sessions = McpSessionLayer::new(store).streams_keep_alive(self.streams_keep_alive);
         Router::new()
             .route("/mcp", post(mcp_post).get(mcp_get).delete(mcp_delete))
             .route_layer(ServiceBuilder::new().layer(self.headers).layer(sessions))
@@ -363,13 +411,10 @@ fn log_created(session: &SessionContext) {
     );
 }
 
-/// The closed hook: end the session's GET stream, log.
-fn close_streams(state: &AppState) -> impl Fn(&SessionContext, CloseCause) + Send + Sync + 'static {
-    let state = state.clone();
-    move |session, cause| {
-        state.close_session(session.id());
-        tracing::info!(target: "demo", session = %session.id().tag(), %cause, "session closed");
-    }
+/// The closed hook: one log line. The session's outbox is in its state, which
+/// the store drops right after this hook; that ends its GET stream.
+fn log_closed(session: &SessionContext, cause: CloseCause) {
+    tracing::info!(target: "demo", session = %session.id().tag(), %cause, "session closed");
 }
 
 // ---------------------------------------------------------------------------
@@ -386,8 +431,8 @@ struct Cx {
 /// The session context the session layer hands over, as the demo uses it.
 #[derive(Clone, Debug)]
 struct SessionView {
-    /// The session id (key of the session's outbox).
-    id: SessionId,
+    /// The session's context: its id, and its state (the outbox).
+    ctx: SessionContext,
     /// What `session_info` returns.
     info: Value,
 }
@@ -413,7 +458,7 @@ fn session_view(parts: &axum::http::request::Parts) -> Option<SessionView> {
         "inFlight": ctx.in_flight(),
     });
     Some(SessionView {
-        id: ctx.id().clone(),
+        ctx: ctx.clone(),
         info,
     })
 }
@@ -475,6 +520,11 @@ async fn mcp_post(State(state): State<AppState>, req: Request) -> Response {
     {
         tracing::debug!(target: "demo", method, era = ?cx.era, version = %cx.version, "mcp request");
     }
+    // A slow tool: the work happens while the request is in flight, so a
+    // DELETE (or an expiry) can land before the tool reports to the session.
+    if let Some(delay) = tool_delay(&message) {
+        tokio::time::sleep(delay).await;
+    }
     match message {
         Value::Array(batch) => {
             let replies: Vec<Value> = batch
@@ -496,6 +546,15 @@ async fn mcp_post(State(state): State<AppState>, req: Request) -> Response {
     }
 }
 
+/// The `delayMs` of an `echo` call (at most [`MAX_TOOL_DELAY_MS`]).
+fn tool_delay(message: &Value) -> Option<Duration> {
+    if message.get("method")? != "tools/call" || message.pointer("/params/name")? != "echo" {
+        return None;
+    }
+    let ms = message.pointer("/params/arguments/delayMs")?.as_u64()?;
+    Some(Duration::from_millis(ms.min(MAX_TOOL_DELAY_MS)))
+}
+
 /// `GET /mcp`: the session's server-to-client SSE stream (legacy era only; the
 /// headers layer answers 405 to a 2026-07-28 GET).
 async fn mcp_get(State(state): State<AppState>, req: Request) -> Response {
@@ -512,7 +571,7 @@ async fn mcp_get(State(state): State<AppState>, req: Request) -> Response {
             ),
         );
     };
-    let Some(rx) = state.open_stream(&session.id) else {
+    let Some(rx) = state.open_stream(&session.ctx) else {
         return json_response(
             StatusCode::CONFLICT,
             &error_body(
@@ -522,13 +581,15 @@ async fn mcp_get(State(state): State<AppState>, req: Request) -> Response {
             ),
         );
     };
-    tracing::info!(target: "demo", session = %session.id.tag(), "GET stream opened");
+    tracing::info!(target: "demo", session = %session.ctx.id().tag(), "GET stream opened");
     let connected = json!({
         "session": session.info.get("tag").cloned().unwrap_or(Value::Null),
         "protocolVersion": version.to_string(),
         "timestamp": rfc3339(SystemTime::now()),
     });
-    let stream = sse_stream(state, session.id, rx, connected);
+    // Detached: with `streams_keep_alive` the session layer keeps the session
+    // busy while this stream is open; without it, only requests count.
+    let stream = sse_stream(state, session.ctx.detached(), rx, connected);
     let mut res = Sse::new(stream).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -550,7 +611,7 @@ async fn mcp_delete() -> Response {
 /// State of one GET stream.
 struct StreamState {
     app: AppState,
-    session: SessionId,
+    session: SessionContext,
     rx: Option<mpsc::Receiver<Value>>,
     heartbeat: tokio::time::Interval,
     connected: Option<Value>,
@@ -558,10 +619,16 @@ struct StreamState {
 
 impl Drop for StreamState {
     fn drop(&mut self) {
-        tracing::debug!(target: "demo", session = %self.session.tag(), "GET stream ended");
+        tracing::debug!(target: "demo", session = %self.session.id().tag(), "GET stream ended");
         if let Some(rx) = self.rx.take() {
             self.app.return_stream(&self.session, rx);
         }
+        self.app
+            .inner
+            .live
+            .0
+            .streams
+            .fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -574,17 +641,18 @@ impl Drop for StreamState {
 /// Named events other than `message` are skipped by MCP clients (rmcp hands
 /// them to a no-op control hook, the TypeScript and Python SDKs only dispatch
 /// `message` events), so `connected` and `heartbeat` are safe; their data is
-/// JSON all the same. The stream ends when the session ends (its sender is
-/// dropped by the store's close hook) or the server shuts down.
+/// JSON all the same. The stream ends when the session ends (the store drops
+/// the session's state, and with it the outbox's sender) or the server shuts down.
 fn sse_stream(
     app: AppState,
-    session: SessionId,
+    session: SessionContext,
     rx: mpsc::Receiver<Value>,
     connected: Value,
 ) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
     let period = app.inner.heartbeat;
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    app.inner.live.0.streams.fetch_add(1, Ordering::Relaxed);
     let state = StreamState {
         app,
         session,
@@ -749,7 +817,7 @@ fn handle_notification(cx: &Cx, method: &str) {
     match method {
         "notifications/initialized" => {
             if let Some(s) = &cx.session {
-                tracing::info!(target: "demo", session = %s.id.tag(), "client initialized");
+                tracing::info!(target: "demo", session = %s.ctx.id().tag(), "client initialized");
             }
         }
         "notifications/cancelled" => {
@@ -973,7 +1041,13 @@ fn common_tools() -> Value {
             "description": "Returns the text it is given, and logs it to the session's GET stream.",
             "inputSchema": {
                 "type": "object",
-                "properties": { "text": { "type": "string", "description": "Text to echo" } },
+                "properties": {
+                    "text": { "type": "string", "description": "Text to echo" },
+                    "delayMs": {
+                        "type": "integer", "minimum": 0, "maximum": MAX_TOOL_DELAY_MS,
+                        "description": "Work this long first (a slow tool)",
+                    },
+                },
                 "required": ["text"],
             },
         },
@@ -1054,7 +1128,7 @@ fn call_tool(state: &AppState, cx: &Cx, params: &Value) -> Result<Value, RpcErro
             };
             if let Some(session) = &cx.session {
                 state.notify(
-                    &session.id,
+                    &session.ctx,
                     json!({
                         "jsonrpc": "2.0",
                         "method": "notifications/message",

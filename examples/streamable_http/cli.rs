@@ -16,7 +16,8 @@ USAGE:
 FLAGS:
     --bind ADDR            address to listen on [default: 127.0.0.1:8000]
                            a non-loopback address needs --allow-host
-    --idle-timeout DUR     end a session after DUR without requests [default: 30m]
+    --idle-timeout DUR     end a session after DUR without requests or open
+                           streams [default: 30m]
     --max-lifetime DUR     end a session DUR after it was created, busy or not
                            [default: 24h]
     --max-sessions N       refuse new sessions (429) while N are open [default: 1000]
@@ -26,6 +27,10 @@ FLAGS:
     --allow-host HOST      also accept this Host (repeatable), e.g. mcp.example.com
                            [default: localhost, 127.0.0.1, [::1], any port]
     --heartbeat DUR        interval of `heartbeat` events on GET streams [default: 15s]
+    --streams-keep-alive BOOL
+                           whether an open GET stream keeps its session alive
+                           (idle counted from the stream's close); false counts
+                           only requests [default: true]
     --redis URL            keep sessions in Redis, shared with every server started
                            with the same URL, e.g. redis://127.0.0.1:6379
                            (build with --features redis) [default: in memory]
@@ -109,6 +114,14 @@ where
             "--allow-host" => config.allowed_hosts.push(value("--allow-host")?),
             "--heartbeat" => {
                 config.heartbeat = parse_duration_flag("--heartbeat", &value("--heartbeat")?)?
+            }
+            "--streams-keep-alive" => {
+                let v = value("--streams-keep-alive")?;
+                config.streams_keep_alive = v.parse::<bool>().map_err(|_| {
+                    CliError(format!(
+                        "--streams-keep-alive {v:?}: expected true or false"
+                    ))
+                })?;
             }
             "--redis" => config.redis = Some(value("--redis")?),
             "--near-cache" => {

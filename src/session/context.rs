@@ -53,7 +53,15 @@ struct SessionInner {
     seen: Mutex<Seen>,
     version: Mutex<Option<ProtocolVersion>>,
     active: AtomicUsize,
-    state: RwLock<Extensions>,
+    state: RwLock<State>,
+}
+
+/// Per-session values, and whether the session has closed (then nothing more
+/// is stored: state never outlives its session).
+#[derive(Default)]
+struct State {
+    closed: bool,
+    values: Extensions,
 }
 
 #[derive(Clone, Copy)]
@@ -115,7 +123,7 @@ impl SessionContext {
                 seen: Mutex::new(now),
                 version: Mutex::new(version),
                 active: AtomicUsize::new(0),
-                state: RwLock::new(Extensions::new()),
+                state: RwLock::new(State::default()),
             }),
             _activity: None,
         }
@@ -176,7 +184,7 @@ impl SessionContext {
                 seen: Mutex::new(seen),
                 version: Mutex::new(version),
                 active: AtomicUsize::new(0),
-                state: RwLock::new(Extensions::new()),
+                state: RwLock::new(State::default()),
             }),
             _activity: None,
         }
@@ -225,12 +233,54 @@ impl SessionContext {
     }
 
     /// Stores a per-session value of type `T`, returning the previous one.
+    ///
+    /// Once the session has closed, nothing is stored (and `None` is
+    /// returned): a handler still running when its session is deleted cannot
+    /// bring state back. The store drops all state right after the close hook.
     pub fn insert_state<T: Clone + Send + Sync + 'static>(&self, value: T) -> Option<T> {
-        self.inner
-            .state
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(value)
+        let mut state = self.write_state();
+        if state.closed {
+            return None;
+        }
+        state.values.insert(value)
+    }
+
+    /// The per-session value of type `T`, created with `init` if there is
+    /// none yet. `None` once the session has closed: per-session state is only
+    /// ever created for a session the store still holds, under the same lock
+    /// its close takes, so no race can bring it back after the close.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use mcp_tower_guard::session::SessionContext;
+    ///
+    /// #[derive(Clone, Default)]
+    /// struct Calls(Arc<AtomicU32>);
+    ///
+    /// fn handle(ctx: &SessionContext) -> Option<u32> {
+    ///     let calls = ctx.state_or_insert_with(Calls::default)?;
+    ///     Some(calls.0.fetch_add(1, Ordering::Relaxed) + 1)
+    /// }
+    /// # let _ = handle;
+    /// ```
+    pub fn state_or_insert_with<T: Clone + Send + Sync + 'static>(
+        &self,
+        init: impl FnOnce() -> T,
+    ) -> Option<T> {
+        if let Some(value) = self.state::<T>() {
+            return Some(value);
+        }
+        let mut state = self.write_state();
+        if state.closed {
+            return None;
+        }
+        if let Some(value) = state.values.get::<T>() {
+            return Some(value.clone());
+        }
+        let value = init();
+        state.values.insert(value.clone());
+        Some(value)
     }
 
     /// A clone of the per-session value of type `T`.
@@ -239,17 +289,43 @@ impl SessionContext {
             .state
             .read()
             .unwrap_or_else(PoisonError::into_inner)
+            .values
             .get::<T>()
             .cloned()
     }
 
     /// Removes the per-session value of type `T`.
     pub fn remove_state<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.write_state().values.remove::<T>()
+    }
+
+    /// True once the session has closed (deleted, expired, evicted, shut
+    /// down, or its `initialize` failed).
+    pub fn is_closed(&self) -> bool {
+        self.inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .closed
+    }
+
+    /// Marks the session closed: from now on no state is stored. Called by
+    /// the stores before the close hook runs.
+    pub(crate) fn mark_closed(&self) {
+        self.write_state().closed = true;
+    }
+
+    /// Drops all per-session state (after the close hook ran), outside the lock.
+    pub(crate) fn clear_state(&self) {
+        let values = std::mem::take(&mut self.write_state().values);
+        drop(values);
+    }
+
+    fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, State> {
         self.inner
             .state
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove::<T>()
     }
 
     /// A handle to the same session that does not keep it busy: use it to

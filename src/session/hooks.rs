@@ -38,7 +38,16 @@ impl SessionHooks {
         }
     }
 
+    /// Every close goes through here: the session is marked closed first (no
+    /// handler can store state for it any more), the hook runs (it can still
+    /// read the state), then the state is dropped.
     pub(crate) fn closed(&self, session: &SessionContext, cause: CloseCause) {
+        session.mark_closed();
+        self.fire_closed(session, cause);
+        session.clear_state();
+    }
+
+    fn fire_closed(&self, session: &SessionContext, cause: CloseCause) {
         if let Some(hook) = &self.on_closed {
             if catch_unwind(AssertUnwindSafe(|| hook(session, cause))).is_err() {
                 tracing::error!(

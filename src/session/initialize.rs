@@ -417,65 +417,17 @@ where
     }
 }
 
-/// Wraps `body` in a [`Watched`] and boxes it back into its own type, for the
-/// streaming body types this crate knows (axum's `Body`, and `BoxBody` /
-/// `UnsyncBoxBody` over `Bytes`). Gives `pending` back for any other type.
+/// Wraps `body` in a [`Watched`] in its own type (see `crate::body::rewrap!`);
+/// gives `pending` back for a body type that cannot be rewrapped.
 pub(crate) fn watch<B: Default + 'static>(
     body: B,
     pending: Pending,
     id: RequestId,
 ) -> Result<B, (B, Pending)> {
-    use http_body_util::combinators::{BoxBody, UnsyncBoxBody};
-    use std::convert::Infallible;
-    type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-    let mut slot = Some(body);
-    let mut watch = Some((pending, id));
-    let _found = rebox(&mut slot, &mut watch, BoxBody::<Bytes, Infallible>::new)
-        || rebox(
-            &mut slot,
-            &mut watch,
-            UnsyncBoxBody::<Bytes, Infallible>::new,
-        )
-        || rebox(&mut slot, &mut watch, BoxBody::<Bytes, BoxError>::new)
-        || rebox(&mut slot, &mut watch, UnsyncBoxBody::<Bytes, BoxError>::new)
-        || rebox_axum(&mut slot, &mut watch);
-    match (slot, watch) {
-        (Some(body), Some((pending, _))) => Err((body, pending)),
-        (Some(body), None) => Ok(body),
-        // `rebox` always puts a body back in its slot; this arm is never taken.
-        (None, _) => Ok(B::default()),
-    }
-}
-
-fn rebox<B: 'static, T: 'static>(
-    slot: &mut Option<B>,
-    watch: &mut Option<(Pending, RequestId)>,
-    wrap: fn(Watched<T>) -> T,
-) -> bool {
-    let Some(typed) = (slot as &mut dyn std::any::Any).downcast_mut::<Option<T>>() else {
-        return false;
-    };
-    if let (Some(body), Some((pending, id))) = (typed.take(), watch.take()) {
-        *typed = Some(wrap(Watched::new(body, pending, id)));
-    }
-    true
-}
-
-#[cfg(feature = "axum")]
-fn rebox_axum<B: 'static>(slot: &mut Option<B>, watch: &mut Option<(Pending, RequestId)>) -> bool {
-    use http_body_util::combinators::{BoxBody, UnsyncBoxBody};
-    rebox(slot, watch, axum_core::body::Body::new)
-        || rebox(slot, watch, BoxBody::<Bytes, axum_core::Error>::new)
-        || rebox(slot, watch, UnsyncBoxBody::<Bytes, axum_core::Error>::new)
-}
-
-#[cfg(not(feature = "axum"))]
-fn rebox_axum<B: 'static>(
-    _slot: &mut Option<B>,
-    _watch: &mut Option<(Pending, RequestId)>,
-) -> bool {
-    false
+    crate::body::rewrap!(body, (pending, id), |inner, (pending, id)| {
+        Watched::new(inner, pending, id)
+    })
+    .map_err(|(body, (pending, _))| (body, pending))
 }
 
 #[cfg(test)]

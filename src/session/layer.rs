@@ -21,6 +21,7 @@ pub(crate) struct SessionConfig {
     pub(crate) legacy_alias: bool,
     pub(crate) ids: Arc<dyn IdGenerator>,
     pub(crate) body_limits: BodyLimits,
+    pub(crate) streams_keep_alive: bool,
 }
 
 /// Owns the legacy-era session lifecycle (2024-11-05 to 2025-11-25) so the
@@ -50,6 +51,7 @@ impl McpSessionLayer {
                 legacy_alias: false,
                 ids: Arc::new(UuidV4),
                 body_limits: BodyLimits::default(),
+                streams_keep_alive: true,
             }),
             rejection: JsonRpcRejection,
         }
@@ -99,6 +101,26 @@ impl<R> McpSessionLayer<R> {
         self
     }
 
+    /// Whether an open response stream keeps its session alive (default true).
+    ///
+    /// - `true`: an SSE answer on a session (a GET stream, or a POST answered
+    ///   as a stream) marks the session busy until the stream ends, fails or the
+    ///   client goes away. Idle time is measured from the last request *or* the
+    ///   last stream close, whichever is later. A client holding a GET stream
+    ///   open is still bounded by the store's absolute lifetime.
+    /// - `false`: idle time is measured from the last request alone. A stream
+    ///   that receives only heartbeats is cut when the session idles out (the
+    ///   close hook is where a handler ends its streams).
+    ///
+    /// This works for the response body types the crate can wrap without
+    /// changing them: axum's `Body`, and `BoxBody` / `UnsyncBoxBody` over
+    /// `Bytes` (rmcp's). With another body type, keep a clone of the request's
+    /// [`SessionContext`](super::SessionContext) in the stream instead.
+    pub fn streams_keep_alive(mut self, keep_alive: bool) -> Self {
+        self.config_mut().streams_keep_alive = keep_alive;
+        self
+    }
+
     /// Replaces the rejection response builder.
     pub fn with_rejection<R2: Clone>(self, rejection: R2) -> McpSessionLayer<R2> {
         McpSessionLayer {
@@ -130,6 +152,7 @@ impl fmt::Debug for SessionConfig {
             .field("legacy_alias", &self.legacy_alias)
             .field("ids", &"<dyn IdGenerator>")
             .field("body_limits", &self.body_limits)
+            .field("streams_keep_alive", &self.streams_keep_alive)
             .finish()
     }
 }

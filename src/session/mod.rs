@@ -106,6 +106,7 @@ mod future;
 mod hooks;
 mod id;
 mod initialize;
+mod keep_alive;
 mod layer;
 mod moka_store;
 mod principal;

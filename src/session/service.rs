@@ -15,6 +15,7 @@ use super::future::{
 };
 use super::id::{generate_valid, SessionId, Tag};
 use super::initialize::{self, judge, Answer, Pending, Scan, SseScan, MAX_ANSWER_BYTES};
+use super::keep_alive::KeepAlive;
 use super::layer::SessionConfig;
 use super::principal::Principal;
 use super::stats::RejectReason;
@@ -661,9 +662,9 @@ impl<R> Flow<R> {
             creation,
             echo,
         } = flight;
-        // In-flight work is over (unless the handler kept a clone of the context).
-        drop(session);
         if let Some(creation) = creation {
+            // In-flight work is over (unless the handler kept a clone of the context).
+            drop(session);
             return self.decide_initialize(response, creation);
         }
         if let Some(id) = echo {
@@ -671,7 +672,23 @@ impl<R> Flow<R> {
                 .headers_mut()
                 .insert(MCP_SESSION_ID, id.to_header_value());
         }
-        Step::Respond(response)
+        match session {
+            // A stream on the session keeps it busy until the stream ends.
+            Some(session)
+                if self.config.streams_keep_alive
+                    && crate::headers::media::is_event_stream(response.headers()) =>
+            {
+                let (head, body) = response.into_parts();
+                let body = match crate::body::rewrap!(body, session, |inner, session| {
+                    KeepAlive::new(inner, session)
+                }) {
+                    Ok(body) | Err((body, _)) => body,
+                };
+                Step::Respond(Response::from_parts(head, body))
+            }
+            // In-flight work is over (unless the handler kept a clone of the context).
+            _ => Step::Respond(response),
+        }
     }
 
     /// An `initialize` was answered: commit its session only when the answer is
