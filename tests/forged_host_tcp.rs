@@ -156,6 +156,17 @@ const CASES: &[(&str, &[u8], u16)] = &[
     ("non-UTF-8 Origin", b"POST /mcp HTTP/1.1\r\nHost: localhost\r\nOrigin: http://local\xffhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 403),
     ("local Origin", b"POST /mcp HTTP/1.1\r\nHost: localhost\r\nOrigin: http://localhost:6274\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 200),
     ("https local Origin", b"POST /mcp HTTP/1.1\r\nHost: localhost\r\nOrigin: https://127.0.0.1:6274\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 200),
+    // Fetch Metadata (issue 12): without Origin, a browser's Sec-Fetch-Site decides.
+    ("cross-site without Origin", b"POST /mcp HTTP/1.1\r\nHost: localhost\r\nSec-Fetch-Site: cross-site\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 403),
+    ("cross-site GET without Origin", b"GET /mcp HTTP/1.1\r\nHost: localhost\r\nSec-Fetch-Site: cross-site\r\nConnection: close\r\n\r\n", 403),
+    ("same-origin without Origin", b"POST /mcp HTTP/1.1\r\nHost: localhost\r\nSec-Fetch-Site: same-origin\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 200),
+    ("same-site without Origin", b"POST /mcp HTTP/1.1\r\nHost: localhost\r\nSec-Fetch-Site: same-site\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 200),
+    ("user-initiated (none)", b"GET /mcp HTTP/1.1\r\nHost: localhost\r\nSec-Fetch-Site: none\r\nConnection: close\r\n\r\n", 200),
+    ("unknown Sec-Fetch-Site token", b"POST /mcp HTTP/1.1\r\nHost: localhost\r\nSec-Fetch-Site: Cross-Site\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 403),
+    ("two Sec-Fetch-Site headers", b"POST /mcp HTTP/1.1\r\nHost: localhost\r\nSec-Fetch-Site: same-origin\r\nSec-Fetch-Site: cross-site\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 403),
+    ("cross-site with an allowed Origin: the allowlist decides", b"POST /mcp HTTP/1.1\r\nHost: localhost\r\nOrigin: http://localhost:6274\r\nSec-Fetch-Site: cross-site\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 200),
+    ("same-origin with a foreign Origin: the allowlist decides", b"POST /mcp HTTP/1.1\r\nHost: localhost\r\nOrigin: http://evil.example\r\nSec-Fetch-Site: same-origin\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 403),
+    ("neither header (a non-browser client)", b"POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 200),
 ];
 
 async fn run_cases(server: &str, addr: SocketAddr) {
@@ -248,4 +259,25 @@ async fn forwarded_host_needs_a_trusted_peer() {
             }
         }
     }
+}
+
+/// `allow_same_site(false)` and `fetch_metadata(false)` over TCP.
+#[tokio::test]
+async fn fetch_metadata_settings() {
+    let same_site = b"POST /mcp HTTP/1.1\r\nHost: localhost\r\nSec-Fetch-Site: same-site\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    let cross_site = b"POST /mcp HTTP/1.1\r\nHost: localhost\r\nSec-Fetch-Site: cross-site\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    let strict = serve_axum(
+        HostCheckLayer::localhost(),
+        OriginGuardLayer::localhost().allow_same_site(false),
+    )
+    .await;
+    let (status, text) = exchange(strict, same_site).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("Sec-Fetch-Site"), "{text}");
+    let off = serve_axum(
+        HostCheckLayer::localhost(),
+        OriginGuardLayer::localhost().fetch_metadata(false),
+    )
+    .await;
+    assert_eq!(exchange(off, cross_site).await.0, 200);
 }

@@ -19,7 +19,7 @@ use mcp_tower_guard::envelope::{Envelope, EnvelopeError};
 /// A fuzz target's name and its oracle.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 10] = [
+const TARGETS: [Target; 11] = [
     ("host_authority", oracles::host_authority),
     ("origin", oracles::origin),
     ("accept", oracles::accept),
@@ -30,6 +30,7 @@ const TARGETS: [Target; 10] = [
     ("full_stack", oracles::full_stack),
     ("x_mcp_header", oracles::x_mcp_header),
     ("mcp_param", oracles::mcp_param),
+    ("initialize_answer", oracles::initialize_answer),
 ];
 
 fn inputs(kind: &str, target: &str) -> Vec<PathBuf> {

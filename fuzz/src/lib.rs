@@ -1251,3 +1251,129 @@ pub fn full_stack(data: &[u8]) {
         "a reservation outlived its request: {stats:?}"
     );
 }
+
+// ======================================================= initialize answer
+
+/// A response body that yields its chunks one frame at a time (a stream).
+struct Chunks(std::collections::VecDeque<Bytes>);
+
+impl http_body::Body for Chunks {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        std::task::Poll::Ready(self.0.pop_front().map(|b| Ok(http_body::Frame::data(b))))
+    }
+}
+
+fn answer_store() -> &'static MokaSessionStore {
+    static S: OnceLock<MokaSessionStore> = OnceLock::new();
+    S.get_or_init(|| {
+        MokaSessionStore::builder()
+            .max_sessions(8)
+            .build()
+            .expect("valid store")
+    })
+}
+
+const ANSWER_INIT: &str = r#"{"jsonrpc":"2.0","id":7,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"f","version":"1"}}}"#;
+
+/// `initialize_answer` target: the session layer's commit rule against any
+/// answer a handler can give. First byte: bit 0 SSE (else JSON), bit 1 a
+/// streamed body (`BoxBody`, else `Full`), bit 2 a 500 status. The rest is the
+/// answer, cut into frames at NUL bytes.
+///
+/// Invariants: no slot is held once the answer was read; every initialize
+/// either created a session or counts as failed; a session exists only for a
+/// 2xx answer that contains a `result`; a JSON answer carries
+/// `Mcp-Session-Id` exactly when its session exists.
+pub fn initialize_answer(data: &[u8]) {
+    let h = harness();
+    let flags = data.first().copied().unwrap_or(0);
+    let sse = flags & 1 != 0;
+    let streamed = flags & 2 != 0;
+    let status = if flags & 4 != 0 {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::OK
+    };
+    let answer = data.get(1..).unwrap_or_default();
+    let chunks: Vec<Bytes> = answer
+        .split(|&b| b == 0)
+        .map(Bytes::copy_from_slice)
+        .collect();
+    let whole: Vec<u8> = chunks.concat();
+    let content_type = if sse { "text/event-stream" } else { "application/json" };
+    let store = answer_store();
+    let before = store.stats();
+    let init = || {
+        Request::post("/mcp")
+            .body(Full::new(Bytes::from_static(ANSWER_INIT.as_bytes())))
+            .expect("request")
+    };
+    let (header, body_read) = if streamed {
+        let chunks = chunks.clone();
+        let svc = McpSessionLayer::new(store.clone()).layer(tower::service_fn(
+            move |_req: Request<Full<Bytes>>| {
+                let body = http_body_util::combinators::BoxBody::new(Chunks(chunks.clone().into()));
+                let mut res = Response::new(body);
+                *res.status_mut() = status;
+                res.headers_mut()
+                    .insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+                async move { Ok::<_, Infallible>(res) }
+            },
+        ));
+        let res = h.rt.block_on(svc.oneshot(init())).unwrap_or_else(|never| match never {});
+        let header = res.headers().get("mcp-session-id").cloned();
+        let body = h.rt.block_on(res.into_body().collect()).unwrap_or_else(|never| match never {});
+        (header, body.to_bytes())
+    } else {
+        let bytes = Bytes::from(whole.clone());
+        let svc = McpSessionLayer::new(store.clone()).layer(tower::service_fn(
+            move |_req: Request<Full<Bytes>>| {
+                let mut res = Response::new(Full::new(bytes.clone()));
+                *res.status_mut() = status;
+                res.headers_mut()
+                    .insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+                async move { Ok::<_, Infallible>(res) }
+            },
+        ));
+        let res = h.rt.block_on(svc.oneshot(init())).unwrap_or_else(|never| match never {});
+        let header = res.headers().get("mcp-session-id").cloned();
+        let body = h.rt.block_on(res.into_body().collect()).unwrap_or_else(|never| match never {});
+        (header, body.to_bytes())
+    };
+    let after = store.stats();
+    let created = after.created - before.created;
+    let failed = after.initialize_failed - before.initialize_failed;
+    assert_eq!(after.reserved, 0, "a slot is still held after the answer was read");
+    assert_eq!(created + failed, 1, "created {created}, failed {failed}");
+    if created == 1 {
+        assert!(status.is_success(), "a session for a {status} answer");
+        assert!(
+            String::from_utf8_lossy(&whole).contains("\"result\""),
+            "a session without a result in the answer"
+        );
+        assert!(header.is_some(), "a created session's id was not sent");
+        // What the client read is what the handler wrote (up to the result).
+        assert!(whole.starts_with(&body_read) || body_read.as_ref() == whole.as_slice());
+    }
+    if !sse && status.is_success() {
+        assert_eq!(header.is_some(), created == 1, "JSON: the id is sent iff the session exists");
+    }
+    // Keep the table small: end what was created.
+    if let Some(id) = header.filter(|_| created == 1) {
+        let svc = McpSessionLayer::new(store.clone()).layer(tower::service_fn(
+            |_req: Request<Full<Bytes>>| async { Ok::<_, Infallible>(Response::new(Full::<Bytes>::default())) },
+        ));
+        let delete = Request::delete("/mcp")
+            .header("mcp-session-id", id)
+            .body(Full::default())
+            .expect("request");
+        let res = h.rt.block_on(svc.oneshot(delete)).unwrap_or_else(|never| match never {});
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    }
+}

@@ -499,4 +499,104 @@ mod tests {
         big.resize(MAX_ANSWER_BYTES + 10, b'a');
         assert_eq!(scan.feed(&big, &id), Scan::TooLarge);
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        #[derive(Clone, Debug)]
+        enum Event {
+            Notification,
+            Comment,
+            OtherId,
+            Garbage,
+            Result,
+            Error,
+        }
+
+        fn event() -> impl Strategy<Value = Event> {
+            prop_oneof![
+                Just(Event::Notification),
+                Just(Event::Comment),
+                Just(Event::OtherId),
+                Just(Event::Garbage),
+                Just(Event::Result),
+                Just(Event::Error),
+            ]
+        }
+
+        /// The data lines of one event: the JSON is split at its commas into
+        /// `data:` lines (joined by LF, which is JSON whitespace).
+        fn render(event: &Event, id: &str, split: bool, eol: &str) -> String {
+            let json = match event {
+                Event::Comment => return format!(": keep-alive{eol}{eol}"),
+                Event::Notification => r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{}}"#.to_owned(),
+                Event::OtherId => r#"{"jsonrpc":"2.0","id":"someone-else","result":{}}"#.to_owned(),
+                Event::Garbage => "not json at all".to_owned(),
+                Event::Result => format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{{"protocolVersion":"2025-06-18"}}}}"#),
+                Event::Error => format!(r#"{{"jsonrpc":"2.0","id":{id},"error":{{"code":-1,"message":"no"}}}}"#),
+            };
+            let mut out = format!("event: message{eol}id: 1{eol}");
+            let lines: Vec<&str> = if split { json.split_inclusive(',').collect() } else { vec![&json] };
+            for line in lines {
+                out.push_str("data: ");
+                out.push_str(line);
+                out.push_str(eol);
+            }
+            out.push_str(eol);
+            out
+        }
+
+        proptest! {
+            /// Issue 12 commit rule: the first event answering the request id
+            /// decides, whatever the line endings, the `data:` line splits and
+            /// the chunk boundaries; a stream without one decides nothing.
+            #[test]
+            fn sse_scan_matches_its_model(
+                events in proptest::collection::vec(event(), 0..6),
+                numeric in any::<bool>(),
+                split in any::<bool>(),
+                eol in proptest::sample::select(vec!["\n", "\r\n", "\r"]),
+                cuts in proptest::collection::vec(any::<proptest::sample::Index>(), 0..8),
+            ) {
+                let (text, id) = if numeric {
+                    ("42", RequestId::Number("42".into()))
+                } else {
+                    (r#""req-1""#, RequestId::String("req-1".into()))
+                };
+                let stream: String = events.iter().map(|e| render(e, text, split, eol)).collect();
+                let expected = events.iter().find_map(|e| match e {
+                    Event::Result => Some(Scan::Answered(Answer::Result {
+                        version: Some(ProtocolVersion::V2025_06_18),
+                    })),
+                    Event::Error => Some(Scan::Answered(Answer::Error)),
+                    _ => None,
+                }).unwrap_or(Scan::Pending);
+                let bytes = stream.as_bytes();
+                let mut points: Vec<usize> = cuts.iter().map(|c| c.index(bytes.len() + 1)).collect();
+                points.sort_unstable();
+                let mut scan = SseScan::default();
+                let mut got = Scan::Pending;
+                let mut start = 0;
+                for end in points.into_iter().chain([bytes.len()]) {
+                    got = scan.feed(&bytes[start..end], &id);
+                    start = end;
+                    if got != Scan::Pending {
+                        break;
+                    }
+                }
+                prop_assert_eq!(got, expected, "{:?}", stream);
+            }
+
+            /// `judge` never panics, and answers only for the request's own id.
+            #[test]
+            fn judge_answers_only_its_id(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+                let id = RequestId::Number("1".into());
+                if let Some(answer) = judge(&bytes, &id) {
+                    let v: serde_json::Value = serde_json::from_slice(&bytes).expect("an answer is JSON");
+                    prop_assert!(v["id"].as_f64() == Some(1.0), "{:?} for {:?}", answer, v);
+                }
+            }
+        }
+    }
 }
