@@ -7,39 +7,46 @@
 //! cargo run --release --example soak -- --seconds 60 --clients 16 --idle-ms 200 --interval 5
 //! ```
 //!
-//! One process holds the server (axum, Host → Origin → Headers → Session
-//! over a `MokaSessionStore` with short timeouts) and the clients (hyper, on
-//! keep-alive connections to 127.0.0.1). Each client loops: `initialize`, a
-//! few pings, then one of: DELETE the session, abandon it to the idle
-//! timeout, or keep pinging it until the absolute lifetime ends it (404, then
-//! a new `initialize`). Between sessions it sends requests the layers refuse
+//! One process holds the server (the demo app of `examples/streamable_http`:
+//! all four layers, a `MokaSessionStore` with short timeouts, per-session
+//! outboxes and GET streams) and the clients (hyper, on keep-alive connections
+//! to 127.0.0.1). Each client loops: `initialize` (one in eight malformed,
+//! which the handler answers with a JSON-RPC error: no session may come of
+//! it), often a GET stream read in its own task, a few pings and `echo` calls
+//! (which report to the stream), then one of: DELETE the session while a slow
+//! `echo` is in flight, abandon it to the idle timeout (closing its stream),
+//! or keep using it until the absolute lifetime ends it (404, then a new
+//! `initialize`). Between sessions it sends requests the layers refuse
 //! (foreign Host, foreign Origin, malformed and unknown session ids, a
-//! 2026-07-28 request with a mismatching `Mcp-Name`, an oversized body).
+//! 2026-07-28 request with a mismatching `Mcp-Name`).
 //!
 //! Memory is flat when, after the warm-up, `VmRSS` stops growing while
 //! sessions keep being created and closed: the summary line compares the
-//! first post-warm-up sample with the last one and the maximum.
+//! first post-warm-up sample with the last one and the maximum. The demo's
+//! outbox and stream counts and tokio's live task count are printed too; at
+//! the end all three must be back to where they started.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::Request;
-use axum::response::{IntoResponse, Response};
-use axum::routing::any;
-use axum::Router;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use mcp_tower_guard::envelope::Envelope;
-use mcp_tower_guard::session::MokaSessionStore;
-use mcp_tower_guard::{HostCheckLayer, McpHeadersLayer, McpSessionLayer, OriginGuardLayer};
-use tower::ServiceBuilder;
+
+#[path = "streamable_http/app.rs"]
+mod app;
+
+use app::DemoConfig;
 
 const INIT: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"soak","version":"1"}}}"#;
 const PING: &str = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+/// An `initialize` without `params.protocolVersion`: the demo answers it with
+/// a JSON-RPC error in a 200, and the session layer must create nothing.
+const BAD_INIT: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"capabilities":{}}}"#;
+const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
 const MODERN: &str = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
 
 struct Args {
@@ -105,24 +112,11 @@ fn rss_kib() -> Option<u64> {
         .ok()
 }
 
-async fn handler(req: Request) -> Response {
-    let envelope = req.extensions().get::<Envelope>().cloned();
-    let _ = req.into_body().collect().await;
-    match envelope {
-        Some(env) if env.only_notifications_or_responses() => StatusCode::ACCEPTED.into_response(),
-        _ => (
-            [(http::header::CONTENT_TYPE, "application/json")],
-            r#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
-        )
-            .into_response(),
-    }
-}
-
 #[derive(Default)]
 struct Counts {
     requests: AtomicU64,
-    /// Oversized requests whose connection was closed before the 413 was read.
-    closed: AtomicU64,
+    /// Malformed initializes sent (each must count in `initialize_failed`).
+    failed_inits: AtomicU64,
     by_status: [AtomicU64; 6], // 2xx, 400, 403, 404, 413/429, other
 }
 
@@ -145,12 +139,10 @@ type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Ful
 
 struct Ctx {
     client: HttpClient,
-    /// A client without a connection pool, for the oversized requests: the
-    /// server closes a connection whose body it refused unread (413), and a
-    /// pooled connection closed that way would fail the next request on it.
-    one_shot: HttpClient,
     url: String,
     counts: Counts,
+    /// Readers of GET streams, joined at the end: each must end with its session.
+    streams: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Ctx {
@@ -216,48 +208,108 @@ fn next(state: &mut u64) -> u64 {
     *state
 }
 
+/// An `echo` call, `delay_ms` slow.
+fn echo(delay_ms: u64) -> String {
+    format!(
+        r#"{{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"soak","delayMs":{delay_ms}}}}}}}"#
+    )
+}
+
+/// Opens the session's GET stream and reads it in a task until it ends (the
+/// session closed) or `stop` fires. The task's handle ends with the stream.
+async fn open_stream(
+    ctx: &Arc<Ctx>,
+    id: &HeaderValue,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let req = http::Request::get(&ctx.url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", id.clone())
+        .header("mcp-protocol-version", "2025-06-18")
+        .body(Full::default())
+        .expect("request");
+    let res = ctx.client.request(req).await.ok()?;
+    ctx.counts.note(res.status());
+    if !res.status().is_success() {
+        return None;
+    }
+    let mut body = res.into_body();
+    Some(tokio::spawn(async move {
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                frame = body.frame() => match frame {
+                    Some(Ok(_)) => {}
+                    _ => return,
+                },
+                _ = &mut stop => return,
+            }
+        }
+    }))
+}
+
 async fn client_loop(ctx: Arc<Ctx>, seed: u64, deadline: Instant, idle: Duration) {
     let mut rng = seed | 1;
+    let session = |id: &HeaderValue| {
+        vec![
+            ("mcp-session-id", id.as_bytes().to_vec()),
+            ("mcp-protocol-version", b"2025-06-18".to_vec()),
+        ]
+    };
+    let post_on = |id: HeaderValue, body: String| {
+        let ctx = Arc::clone(&ctx);
+        async move {
+            let h = session(&id);
+            let headers: Vec<(&str, &[u8])> = h.iter().map(|(n, v)| (*n, v.as_slice())).collect();
+            ctx.post(&headers, &body).await.0
+        }
+    };
     while Instant::now() < deadline {
+        if next(&mut rng) % 8 == 0 {
+            // A failed initialize: answered, but nothing may be created.
+            let (status, id) = ctx.post(&[], BAD_INIT).await;
+            assert!(id.is_none(), "a failed initialize got a session id ({status})");
+            ctx.counts.failed_inits.fetch_add(1, Ordering::Relaxed);
+        }
         let (status, id) = ctx.post(&[], INIT).await;
         let Some(id) = id.filter(|_| status.is_success()) else {
             // At the limit (429): wait for expiries.
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
-        let ping = |id: HeaderValue| {
-            let ctx = Arc::clone(&ctx);
-            async move {
-                ctx.post(
-                    &[
-                        ("mcp-session-id", id.as_bytes()),
-                        ("mcp-protocol-version", b"2025-06-18"),
-                    ],
-                    PING,
-                )
-                .await
-                .0
-            }
+        post_on(id.clone(), INITIALIZED.to_owned()).await;
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let stream = if next(&mut rng) % 2 == 0 {
+            open_stream(&ctx, &id, stopped).await
+        } else {
+            None
         };
-        for _ in 0..(next(&mut rng) % 5) {
-            ping(id.clone()).await;
+        for _ in 0..(next(&mut rng) % 4) {
+            post_on(id.clone(), PING.to_owned()).await;
+            post_on(id.clone(), echo(0)).await;
         }
         match next(&mut rng) % 3 {
-            // DELETE.
+            // DELETE while a slow tool call is in flight.
             0 => {
+                let call = tokio::spawn(post_on(id.clone(), echo(next(&mut rng) % 20)));
+                tokio::time::sleep(Duration::from_millis(next(&mut rng) % 20)).await;
                 ctx.send(
                     &[("mcp-session-id", id.as_bytes())],
                     http::Method::DELETE,
                     "",
                 )
                 .await;
+                let _ = call.await;
             }
-            // Abandon it: the idle timeout ends it.
-            1 => {}
-            // Keep using it until the lifetime ends it (bounded).
+            // Abandon it: close its stream, and the idle timeout ends it.
+            1 => {
+                let _ = stop.send(());
+            }
+            // Keep using it (stream open) until the lifetime ends it (bounded).
             _ => {
                 for _ in 0..200 {
-                    if ping(id.clone()).await == StatusCode::NOT_FOUND || Instant::now() >= deadline
+                    if post_on(id.clone(), PING.to_owned()).await == StatusCode::NOT_FOUND
+                        || Instant::now() >= deadline
                     {
                         break;
                     }
@@ -265,13 +317,15 @@ async fn client_loop(ctx: Arc<Ctx>, seed: u64, deadline: Instant, idle: Duration
                 }
             }
         }
+        if let Some(stream) = stream {
+            ctx.streams.lock().unwrap_or_else(|e| e.into_inner()).push(stream);
+        }
         // Requests the layers refuse, with nothing created for them.
         let bad_id = format!(
             "{:032x}",
             u128::from(next(&mut rng)) << 64 | u128::from(next(&mut rng))
         );
-        let oversized = "x".repeat(70 * 1024);
-        match next(&mut rng) % 6 {
+        match next(&mut rng) % 5 {
             0 => {
                 ctx.send(&[("host", b"evil.example")], http::Method::POST, INIT)
                     .await;
@@ -286,7 +340,7 @@ async fn client_loop(ctx: Arc<Ctx>, seed: u64, deadline: Instant, idle: Duration
                 ctx.post(&[("mcp-session-id", bad_id.as_bytes())], PING)
                     .await;
             }
-            4 => {
+            _ => {
                 ctx.post(
                     &[
                         ("mcp-protocol-version", b"2026-07-28"),
@@ -297,59 +351,44 @@ async fn client_loop(ctx: Arc<Ctx>, seed: u64, deadline: Instant, idle: Duration
                 )
                 .await;
             }
-            _ => {
-                // 413 is sent as soon as Content-Length is read; the server
-                // then closes the connection without reading the body, so
-                // the client may see the reset instead of the answer.
-                let headers: [(&str, &[u8]); 2] = [
-                    ("accept", b"application/json, text/event-stream"),
-                    ("content-type", b"application/json"),
-                ];
-                if ctx
-                    .try_send_with(&ctx.one_shot, &headers, http::Method::POST, &oversized)
-                    .await
-                    .is_err()
-                {
-                    ctx.counts.closed.fetch_add(1, Ordering::Relaxed);
-                }
-            }
         }
     }
 }
 
+fn alive_tasks() -> usize {
+    tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks()
+}
+
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let args = Args::parse();
     let idle = Duration::from_millis(args.idle_ms);
-    let store = MokaSessionStore::builder()
-        .idle_timeout(idle)
-        .max_lifetime(Duration::from_millis(args.lifetime_ms))
-        .max_sessions(args.max_sessions)
-        .maintenance_interval(Duration::from_millis(100))
-        .build()?;
-    let layers = ServiceBuilder::new()
-        .layer(HostCheckLayer::localhost())
-        .layer(OriginGuardLayer::localhost())
-        .layer(McpHeadersLayer::new().max_body_bytes(64 * 1024)?)
-        .layer(McpSessionLayer::new(store.clone()));
-    let app = Router::new().route("/mcp", any(handler)).layer(layers);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let config = DemoConfig {
+        idle_timeout: idle,
+        max_lifetime: Some(Duration::from_millis(args.lifetime_ms)),
+        max_sessions: args.max_sessions,
+        heartbeat: Duration::from_millis(100),
+        ..DemoConfig::for_tests()
+    };
+    let live = config.live.clone();
+    let (router, store) = app::app(&config)?;
+    let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            eprintln!("soak: server stopped: {e}");
-        }
-    });
+    let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    let tasks_at_start = alive_tasks();
+    let server = tokio::spawn(app::serve(listener, router, async move {
+        let _ = server_stopped.await;
+    }));
 
     let ctx = Arc::new(Ctx {
         client: Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(args.clients)
-            .build_http(),
-        one_shot: Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(0)
+            .pool_max_idle_per_host(args.clients * 2)
             .build_http(),
         url: format!("http://localhost:{}/mcp", addr.port()),
         counts: Counts::default(),
+        streams: std::sync::Mutex::new(Vec::new()),
     });
     let start = Instant::now();
     let deadline = start + Duration::from_secs(args.seconds);
@@ -363,7 +402,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::process::id()
     );
     println!(
-        "{:>7} {:>9} {:>7} {:>8} {:>9} {:>9} {:>8} {:>10} {:>8}",
+        "{:>7} {:>9} {:>7} {:>8} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6} {:>10} {:>8}",
         "t_s",
         "rss_kib",
         "active",
@@ -371,6 +410,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "created",
         "expired",
         "deleted",
+        "failinit",
+        "outboxes",
+        "streams",
+        "tasks",
         "requests",
         "refused"
     );
@@ -398,8 +441,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .iter()
             .map(|a| a.load(Ordering::Relaxed))
             .sum();
+        // Stream readers that ended are joined here, so the list stays short.
+        ctx.streams
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|h| !h.is_finished());
         println!(
-            "{:>7} {:>9} {:>7} {:>8} {:>9} {:>9} {:>8} {:>10} {:>8}",
+            "{:>7} {:>9} {:>7} {:>8} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6} {:>10} {:>8}",
             t,
             rss,
             s.active,
@@ -407,6 +455,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             s.created,
             s.expired(),
             s.deleted,
+            s.initialize_failed,
+            live.outboxes(),
+            live.streams(),
+            alive_tasks(),
             c.requests.load(Ordering::Relaxed),
             refused
         );
@@ -418,9 +470,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for c in clients {
         c.await?;
     }
-    // Let the last sessions expire, then report.
-    tokio::time::sleep(Duration::from_millis(args.lifetime_ms + 500)).await;
+    // Let the last sessions expire (their streams end with them), then report.
+    tokio::time::sleep(Duration::from_millis(args.lifetime_ms + args.idle_ms + 500)).await;
     store.run_pending_tasks();
+    let readers: Vec<_> = std::mem::take(&mut *ctx.streams.lock().unwrap_or_else(|e| e.into_inner()));
+    for reader in readers {
+        if tokio::time::timeout(Duration::from_secs(10), reader).await.is_err() {
+            println!("soak: a GET stream outlived its session");
+        }
+    }
     let s = store.stats();
     let c = &ctx.counts;
     let by: Vec<u64> = c
@@ -428,20 +486,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .map(|a| a.load(Ordering::Relaxed))
         .collect();
+    let requests = c.requests.load(Ordering::Relaxed);
+    let failed_sent = c.failed_inits.load(Ordering::Relaxed);
+    drop(ctx);
+    // The client's pooled connections close, and their server tasks end.
+    let mut tasks_left = alive_tasks();
+    for _ in 0..50 {
+        if tasks_left <= tasks_at_start + 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        tasks_left = alive_tasks();
+    }
     println!(
-        "final: created {} deleted {} idle_expired {} lifetime_expired {} active {} reserved {}",
-        s.created, s.deleted, s.idle_expired, s.lifetime_expired, s.active, s.reserved
+        "final: created {} deleted {} idle_expired {} lifetime_expired {} initialize_failed {} (sent {}) active {} reserved {}",
+        s.created, s.deleted, s.idle_expired, s.lifetime_expired, s.initialize_failed, failed_sent, s.active, s.reserved
     );
     println!(
-        "responses: {} total (+{} oversized closed before the 413 was read); 2xx {} 400 {} 403 {} 404 {} 413/429 {} other {}",
-        c.requests.load(Ordering::Relaxed),
-        c.closed.load(Ordering::Relaxed),
-        by[0],
-        by[1],
-        by[2],
-        by[3],
-        by[4],
-        by[5]
+        "left over: outboxes {} streams {} tasks {} (at start {}, plus the server's accept loop)",
+        live.outboxes(),
+        live.streams(),
+        tasks_left,
+        tasks_at_start
+    );
+    println!(
+        "responses: {} total; 2xx {} 400 {} 403 {} 404 {} 413/429 {} other {}",
+        requests, by[0], by[1], by[2], by[3], by[4], by[5]
     );
     // Warm-up: the first fifth of the run (at least one sample).
     let warm = (samples.len() / 5)
@@ -460,10 +530,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             growth * 100.0
         );
     }
-    let leaked = s.active != 0 || s.reserved != 0 || by[5] != 0;
+    let _ = stop_server.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(15), server).await;
+    let leaked = s.active != 0
+        || s.reserved != 0
+        || by[5] != 0
+        || s.initialize_failed < failed_sent
+        || live.outboxes() != 0
+        || live.streams() != 0
+        || tasks_left > tasks_at_start + 1;
     if leaked {
-        println!("soak: FAILED (sessions or reservations left, or unexpected statuses)");
+        println!("soak: FAILED (sessions, reservations, outboxes, streams or tasks left, or unexpected statuses)");
         std::process::exit(1);
     }
-    Ok::<(), Box<dyn std::error::Error>>(())
+    Ok(())
 }

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Soak test (not part of CI): churns sessions with short timeouts through all
-# four layers for DURATION seconds and prints resident memory over time.
+# Soak test (not part of CI): churns sessions with short timeouts through the
+# demo app (all four layers, GET streams, slow tool calls racing DELETEs,
+# failed initializes, idle and lifetime expiry) for DURATION seconds and
+# prints resident memory, the demo's outboxes and streams, and tokio's live
+# tasks over time.
 #
 #   scripts/soak.sh DURATION [extra soak flags...]
 #
@@ -17,8 +20,8 @@
 # /proc/<pid>/status from outside at the same interval, so a number that the
 # process itself could not print (a hang) still shows. Memory is flat when,
 # after the warm-up, VmRSS stops growing while sessions keep being created
-# and closed (see the summary lines at the end). Exit status 1 when sessions
-# or reservations were left behind.
+# and closed (see the summary lines at the end). Exit status 1 when sessions,
+# reservations, outboxes, streams or tasks were left behind.
 set -euo pipefail
 
 if [ "$#" -lt 1 ] || ! [[ "$1" =~ ^[0-9]+$ ]]; then
