@@ -1242,6 +1242,39 @@ async fn forged_host_and_foreign_origin_are_refused() {
 }
 
 #[tokio::test]
+async fn malformed_initializes_do_not_fill_the_session_table() {
+    // Issue 12, as reported: with `--max-sessions 3`, three initializes without
+    // `params.protocolVersion` (answered -32602 in a 200) used to take every
+    // slot for the idle timeout. Now none of them opens a session.
+    bounded(async {
+        let config = DemoConfig {
+            max_sessions: 3,
+            ..DemoConfig::for_tests()
+        };
+        let demo = Demo::start(config).await;
+        let http = http1();
+        let malformed = json!({"jsonrpc":"2.0","id":9,"method":"initialize","params":{"capabilities":{}}});
+        for _ in 0..10 {
+            let reply = send(&http, post(&demo.url, malformed.clone(), &[])).await;
+            assert_eq!(reply.status, StatusCode::OK);
+            assert_eq!(reply.json()["error"]["code"], -32602);
+            assert_eq!(reply.json()["id"], 9);
+            assert_eq!(reply.session_id(), None, "no session for a failed initialize");
+        }
+        let stats = demo.store.stats();
+        assert_eq!((stats.active, stats.reserved, stats.initialize_failed), (0, 0, 10));
+        // Every slot is free for real clients.
+        for _ in 0..3 {
+            raw_session(&http, &demo.url).await;
+        }
+        let reply = send(&http, post(&demo.url, initialize_body(LEGACY), &[])).await;
+        assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+        demo.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn session_limit_answers_429() {
     bounded(async {
         let config = DemoConfig {
