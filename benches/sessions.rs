@@ -90,9 +90,8 @@ impl Harvester {
                 .service(service_fn(move |req: Request<Full<Bytes>>| {
                     let ctx = req.extensions().get::<SessionContext>().cloned();
                     got.lock().unwrap().extend(ctx.map(|c| c.detached()));
-                    async {
-                        Ok::<_, std::convert::Infallible>(Response::new(Full::<Bytes>::default()))
-                    }
+                    // A result for the initialize's id: only that commits the session.
+                    async { Ok::<_, std::convert::Infallible>(support::reply()) }
                 }));
             let body = support::initialize();
             self.rt.block_on(async {

@@ -45,7 +45,8 @@ const INIT: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"p
 const PING: &str = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
 /// An `initialize` without `params.protocolVersion`: the demo answers it with
 /// a JSON-RPC error in a 200, and the session layer must create nothing.
-const BAD_INIT: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"capabilities":{}}}"#;
+const BAD_INIT: &str =
+    r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"capabilities":{}}}"#;
 const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
 const MODERN: &str = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
 
@@ -268,7 +269,10 @@ async fn client_loop(ctx: Arc<Ctx>, seed: u64, deadline: Instant, idle: Duration
         if next(&mut rng) % 8 == 0 {
             // A failed initialize: answered, but nothing may be created.
             let (status, id) = ctx.post(&[], BAD_INIT).await;
-            assert!(id.is_none(), "a failed initialize got a session id ({status})");
+            assert!(
+                id.is_none(),
+                "a failed initialize got a session id ({status})"
+            );
             ctx.counts.failed_inits.fetch_add(1, Ordering::Relaxed);
         }
         let (status, id) = ctx.post(&[], INIT).await;
@@ -318,7 +322,10 @@ async fn client_loop(ctx: Arc<Ctx>, seed: u64, deadline: Instant, idle: Duration
             }
         }
         if let Some(stream) = stream {
-            ctx.streams.lock().unwrap_or_else(|e| e.into_inner()).push(stream);
+            ctx.streams
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(stream);
         }
         // Requests the layers refuse, with nothing created for them.
         let bad_id = format!(
@@ -473,9 +480,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // Let the last sessions expire (their streams end with them), then report.
     tokio::time::sleep(Duration::from_millis(args.lifetime_ms + args.idle_ms + 500)).await;
     store.run_pending_tasks();
-    let readers: Vec<_> = std::mem::take(&mut *ctx.streams.lock().unwrap_or_else(|e| e.into_inner()));
+    let readers: Vec<_> =
+        std::mem::take(&mut *ctx.streams.lock().unwrap_or_else(|e| e.into_inner()));
     for reader in readers {
-        if tokio::time::timeout(Duration::from_secs(10), reader).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(10), reader)
+            .await
+            .is_err()
+        {
             println!("soak: a GET stream outlived its session");
         }
     }

@@ -1253,16 +1253,24 @@ async fn malformed_initializes_do_not_fill_the_session_table() {
         };
         let demo = Demo::start(config).await;
         let http = http1();
-        let malformed = json!({"jsonrpc":"2.0","id":9,"method":"initialize","params":{"capabilities":{}}});
+        let malformed =
+            json!({"jsonrpc":"2.0","id":9,"method":"initialize","params":{"capabilities":{}}});
         for _ in 0..10 {
             let reply = send(&http, post(&demo.url, malformed.clone(), &[])).await;
             assert_eq!(reply.status, StatusCode::OK);
             assert_eq!(reply.json()["error"]["code"], -32602);
             assert_eq!(reply.json()["id"], 9);
-            assert_eq!(reply.session_id(), None, "no session for a failed initialize");
+            assert_eq!(
+                reply.session_id(),
+                None,
+                "no session for a failed initialize"
+            );
         }
         let stats = demo.store.stats();
-        assert_eq!((stats.active, stats.reserved, stats.initialize_failed), (0, 0, 10));
+        assert_eq!(
+            (stats.active, stats.reserved, stats.initialize_failed),
+            (0, 0, 10)
+        );
         // Every slot is free for real clients.
         for _ in 0..3 {
             raw_session(&http, &demo.url).await;

@@ -136,10 +136,11 @@ pub fn get(session: Option<&HeaderValue>) -> Request<Full<Bytes>> {
     req
 }
 
-/// The inner service's answer: a small JSON-RPC result.
+/// The inner service's answer: a small JSON-RPC result, for id 1 (the id of
+/// [`initialize`], so it commits a session).
 pub fn reply() -> Response<Full<Bytes>> {
     let mut res = Response::new(Full::new(Bytes::from_static(
-        br#"{"jsonrpc":"2.0","id":42,"result":{}}"#,
+        br#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
     )));
     res.headers_mut().insert(
         header::CONTENT_TYPE,

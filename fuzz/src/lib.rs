@@ -1306,7 +1306,11 @@ pub fn initialize_answer(data: &[u8]) {
         .map(Bytes::copy_from_slice)
         .collect();
     let whole: Vec<u8> = chunks.concat();
-    let content_type = if sse { "text/event-stream" } else { "application/json" };
+    let content_type = if sse {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
     let store = answer_store();
     let before = store.stats();
     let init = || {
@@ -1321,14 +1325,20 @@ pub fn initialize_answer(data: &[u8]) {
                 let body = http_body_util::combinators::BoxBody::new(Chunks(chunks.clone().into()));
                 let mut res = Response::new(body);
                 *res.status_mut() = status;
-                res.headers_mut()
-                    .insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+                res.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static(content_type),
+                );
                 async move { Ok::<_, Infallible>(res) }
             },
         ));
-        let res = h.rt.block_on(svc.oneshot(init())).unwrap_or_else(|never| match never {});
+        let res =
+            h.rt.block_on(svc.oneshot(init()))
+                .unwrap_or_else(|never| match never {});
         let header = res.headers().get("mcp-session-id").cloned();
-        let body = h.rt.block_on(res.into_body().collect()).unwrap_or_else(|never| match never {});
+        let body =
+            h.rt.block_on(res.into_body().collect())
+                .unwrap_or_else(|never| match never {});
         (header, body.to_bytes())
     } else {
         let bytes = Bytes::from(whole.clone());
@@ -1336,20 +1346,29 @@ pub fn initialize_answer(data: &[u8]) {
             move |_req: Request<Full<Bytes>>| {
                 let mut res = Response::new(Full::new(bytes.clone()));
                 *res.status_mut() = status;
-                res.headers_mut()
-                    .insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+                res.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static(content_type),
+                );
                 async move { Ok::<_, Infallible>(res) }
             },
         ));
-        let res = h.rt.block_on(svc.oneshot(init())).unwrap_or_else(|never| match never {});
+        let res =
+            h.rt.block_on(svc.oneshot(init()))
+                .unwrap_or_else(|never| match never {});
         let header = res.headers().get("mcp-session-id").cloned();
-        let body = h.rt.block_on(res.into_body().collect()).unwrap_or_else(|never| match never {});
+        let body =
+            h.rt.block_on(res.into_body().collect())
+                .unwrap_or_else(|never| match never {});
         (header, body.to_bytes())
     };
     let after = store.stats();
     let created = after.created - before.created;
     let failed = after.initialize_failed - before.initialize_failed;
-    assert_eq!(after.reserved, 0, "a slot is still held after the answer was read");
+    assert_eq!(
+        after.reserved, 0,
+        "a slot is still held after the answer was read"
+    );
     assert_eq!(created + failed, 1, "created {created}, failed {failed}");
     if created == 1 {
         assert!(status.is_success(), "a session for a {status} answer");
@@ -1362,18 +1381,26 @@ pub fn initialize_answer(data: &[u8]) {
         assert!(whole.starts_with(&body_read) || body_read.as_ref() == whole.as_slice());
     }
     if !sse && status.is_success() {
-        assert_eq!(header.is_some(), created == 1, "JSON: the id is sent iff the session exists");
+        assert_eq!(
+            header.is_some(),
+            created == 1,
+            "JSON: the id is sent iff the session exists"
+        );
     }
     // Keep the table small: end what was created.
     if let Some(id) = header.filter(|_| created == 1) {
         let svc = McpSessionLayer::new(store.clone()).layer(tower::service_fn(
-            |_req: Request<Full<Bytes>>| async { Ok::<_, Infallible>(Response::new(Full::<Bytes>::default())) },
+            |_req: Request<Full<Bytes>>| async {
+                Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
+            },
         ));
         let delete = Request::delete("/mcp")
             .header("mcp-session-id", id)
             .body(Full::default())
             .expect("request");
-        let res = h.rt.block_on(svc.oneshot(delete)).unwrap_or_else(|never| match never {});
+        let res =
+            h.rt.block_on(svc.oneshot(delete))
+                .unwrap_or_else(|never| match never {});
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
     }
 }

@@ -530,14 +530,24 @@ mod tests {
         fn render(event: &Event, id: &str, split: bool, eol: &str) -> String {
             let json = match event {
                 Event::Comment => return format!(": keep-alive{eol}{eol}"),
-                Event::Notification => r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{}}"#.to_owned(),
+                Event::Notification => {
+                    r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{}}"#.to_owned()
+                }
                 Event::OtherId => r#"{"jsonrpc":"2.0","id":"someone-else","result":{}}"#.to_owned(),
                 Event::Garbage => "not json at all".to_owned(),
-                Event::Result => format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{{"protocolVersion":"2025-06-18"}}}}"#),
-                Event::Error => format!(r#"{{"jsonrpc":"2.0","id":{id},"error":{{"code":-1,"message":"no"}}}}"#),
+                Event::Result => format!(
+                    r#"{{"jsonrpc":"2.0","id":{id},"result":{{"protocolVersion":"2025-06-18"}}}}"#
+                ),
+                Event::Error => {
+                    format!(r#"{{"jsonrpc":"2.0","id":{id},"error":{{"code":-1,"message":"no"}}}}"#)
+                }
             };
             let mut out = format!("event: message{eol}id: 1{eol}");
-            let lines: Vec<&str> = if split { json.split_inclusive(',').collect() } else { vec![&json] };
+            let lines: Vec<&str> = if split {
+                json.split_inclusive(',').collect()
+            } else {
+                vec![&json]
+            };
             for line in lines {
                 out.push_str("data: ");
                 out.push_str(line);
