@@ -99,8 +99,8 @@ pub(crate) struct Lookup {
 pub(crate) struct Flight {
     /// This request's activity mark on its session.
     pub(crate) session: Option<SessionContext>,
-    /// For an `initialize` that reserved a session.
-    pub(crate) creation: Option<Creation>,
+    /// For an `initialize` that reserved a session (boxed: rare, and large).
+    pub(crate) creation: Option<Box<Creation>>,
     /// The id to put on the response.
     pub(crate) echo: Option<SessionId>,
 }
@@ -152,12 +152,12 @@ pin_project! {
         Reading { #[pin] read: ReadEnvelope<ReqB> },
         Waiting { wait: Option<Wait<ReqB>> },
         Inner { #[pin] future: F, flight: Option<Flight> },
+        // Boxed: only an `initialize` gets here, and every other request's
+        // future stays as small as before.
         Collecting {
             #[pin]
             body: ResB,
-            head: Option<http::response::Parts>,
-            buf: BytesMut,
-            collect: Option<Collect>,
+            rest: Option<Box<(http::response::Parts, BytesMut, Collect)>>,
         },
         Committing { commit: Option<Commit<Response<ResB>>> },
         Ready { response: Option<Response<ResB>> },
@@ -201,9 +201,7 @@ where
         let (head, body) = response.into_parts();
         State::Collecting {
             body,
-            head: Some(head),
-            buf: BytesMut::new(),
-            collect: Some(collect),
+            rest: Some(Box::new((head, BytesMut::new(), collect))),
         }
     }
 }
@@ -248,18 +246,17 @@ where
                         }
                     }
                 }
-                StateProj::Collecting {
-                    body,
-                    head,
-                    buf,
-                    collect,
-                } => {
-                    let read = ready!(crate::body::poll_collect(body, buf, MAX_ANSWER_BYTES, cx));
-                    let (Some(head), Some(collect)) = (head.take(), collect.take()) else {
+                StateProj::Collecting { body, rest } => {
+                    let Some((_, buf, _)) = rest.as_deref_mut() else {
                         panic!("session ResponseFuture polled after completion");
                     };
-                    let bytes = std::mem::take(buf).freeze();
-                    this.flow.after_collect(head, read.map(|()| bytes), collect)
+                    let read = ready!(crate::body::poll_collect(body, buf, MAX_ANSWER_BYTES, cx));
+                    let Some(done) = rest.take() else {
+                        panic!("session ResponseFuture polled after completion");
+                    };
+                    let (head, buf, collect) = *done;
+                    this.flow
+                        .after_collect(head, read.map(|()| buf.freeze()), collect)
                 }
                 StateProj::Committing { commit } => {
                     let Some(pending) = commit.as_mut() else {

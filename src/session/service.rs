@@ -210,6 +210,18 @@ fn log_parts(method: Method, uri: Uri) -> Parts {
     req.into_parts().0
 }
 
+/// Whether an answer is an SSE stream. A prefix test, not the full media-type
+/// parse: it runs on every session response.
+fn is_stream(headers: &HeaderMap) -> bool {
+    const SSE: &[u8] = b"text/event-stream";
+    headers.get(http::header::CONTENT_TYPE).is_some_and(|v| {
+        let v = v.as_bytes();
+        v.len() >= SSE.len()
+            && v[..SSE.len()].eq_ignore_ascii_case(SSE)
+            && matches!(v.get(SSE.len()), None | Some(b';' | b' ' | b'\t'))
+    })
+}
+
 /// Warns once per process that `initialize` answers of body type `B` are
 /// committed on their status alone.
 fn warn_uninspectable<B>() {
@@ -505,12 +517,12 @@ impl<R> Flow<R> {
         let session = SessionContext::new(id, principal, ClientInfo::from_parts(&parts), version);
         let live = session.begin_activity(&self.config.store);
         parts.extensions.insert(live.clone());
-        let creation = Creation {
+        let creation = Box::new(Creation {
             pending: Pending::new(Arc::clone(&self.config.store), reservation, session),
             request,
             method: parts.method.clone(),
             uri: parts.uri.clone(),
-        };
+        });
         let flight = Flight {
             session: Some(live),
             creation: Some(creation),
@@ -665,7 +677,7 @@ impl<R> Flow<R> {
         if let Some(creation) = creation {
             // In-flight work is over (unless the handler kept a clone of the context).
             drop(session);
-            return self.decide_initialize(response, creation);
+            return self.decide_initialize(response, *creation);
         }
         if let Some(id) = echo {
             response
@@ -674,10 +686,7 @@ impl<R> Flow<R> {
         }
         match session {
             // A stream on the session keeps it busy until the stream ends.
-            Some(session)
-                if self.config.streams_keep_alive
-                    && crate::headers::media::is_event_stream(response.headers()) =>
-            {
+            Some(session) if self.config.streams_keep_alive && is_stream(response.headers()) => {
                 let (head, body) = response.into_parts();
                 let body = match crate::body::rewrap!(body, session, |inner, session| {
                     KeepAlive::new(inner, session)
