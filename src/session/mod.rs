@@ -42,9 +42,16 @@
 //! other response body type the layer cannot look inside without changing the
 //! type, so it commits on a 2xx status and warns once.
 //!
-//! **Liveness.** A request in flight, or a [`SessionContext`] a handler keeps (for
-//! an SSE stream), keeps its session from idling out; the idle timer restarts
-//! when the last one ends. The absolute lifetime applies regardless.
+//! **Liveness.** A request in flight, an SSE answer still streaming (with
+//! [`streams_keep_alive`](McpSessionLayer::streams_keep_alive), the default),
+//! or a [`SessionContext`] a handler keeps, keeps its session from idling out;
+//! the idle timer restarts when the last one ends. The absolute lifetime
+//! applies regardless.
+//!
+//! **Per-session state.** [`SessionContext::state_or_insert_with`] creates a
+//! value only while the store holds the session; the store marks the session
+//! closed before its close hook runs and drops the state right after it, so a
+//! handler still running when its session is deleted cannot bring state back.
 //!
 //! **Security.** Ids come from a CSPRNG (UUID v4 by default) and are checked
 //! before lookup. With a [principal resolver](McpSessionLayer::principal), each
