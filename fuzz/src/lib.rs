@@ -1281,6 +1281,42 @@ fn answer_store() -> &'static MokaSessionStore {
 
 const ANSWER_INIT: &str = r#"{"jsonrpc":"2.0","id":7,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"f","version":"1"}}}"#;
 
+/// Sends the `initialize` through a session layer whose handler answers with
+/// `body()`; returns the `Mcp-Session-Id` sent and the body the client read.
+fn answer_with<B>(
+    store: &MokaSessionStore,
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Fn() -> B + Clone + Send + 'static,
+) -> (Option<HeaderValue>, Bytes)
+where
+    B: http_body::Body<Data = Bytes, Error = Infallible> + Default + Send + 'static,
+{
+    let svc = McpSessionLayer::new(store.clone()).layer(tower::service_fn(
+        move |_req: Request<Full<Bytes>>| {
+            let mut res = Response::new(body());
+            *res.status_mut() = status;
+            res.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type),
+            );
+            async move { Ok::<_, Infallible>(res) }
+        },
+    ));
+    let init = Request::post("/mcp")
+        .body(Full::new(Bytes::from_static(ANSWER_INIT.as_bytes())))
+        .expect("request");
+    let h = harness();
+    let res =
+        h.rt.block_on(svc.oneshot(init))
+            .unwrap_or_else(|never| match never {});
+    let header = res.headers().get("mcp-session-id").cloned();
+    let body =
+        h.rt.block_on(res.into_body().collect())
+            .unwrap_or_else(|never| match never {});
+    (header, body.to_bytes())
+}
+
 /// `initialize_answer` target: the session layer's commit rule against any
 /// answer a handler can give. First byte: bit 0 SSE (else JSON), bit 1 a
 /// streamed body (`BoxBody`, else `Full`), bit 2 a 500 status. The rest is the
@@ -1313,54 +1349,14 @@ pub fn initialize_answer(data: &[u8]) {
     };
     let store = answer_store();
     let before = store.stats();
-    let init = || {
-        Request::post("/mcp")
-            .body(Full::new(Bytes::from_static(ANSWER_INIT.as_bytes())))
-            .expect("request")
-    };
     let (header, body_read) = if streamed {
-        let chunks = chunks.clone();
-        let svc = McpSessionLayer::new(store.clone()).layer(tower::service_fn(
-            move |_req: Request<Full<Bytes>>| {
-                let body = http_body_util::combinators::BoxBody::new(Chunks(chunks.clone().into()));
-                let mut res = Response::new(body);
-                *res.status_mut() = status;
-                res.headers_mut().insert(
-                    http::header::CONTENT_TYPE,
-                    HeaderValue::from_static(content_type),
-                );
-                async move { Ok::<_, Infallible>(res) }
-            },
-        ));
-        let res =
-            h.rt.block_on(svc.oneshot(init()))
-                .unwrap_or_else(|never| match never {});
-        let header = res.headers().get("mcp-session-id").cloned();
-        let body =
-            h.rt.block_on(res.into_body().collect())
-                .unwrap_or_else(|never| match never {});
-        (header, body.to_bytes())
+        let body = move || http_body_util::combinators::BoxBody::new(Chunks(chunks.clone().into()));
+        answer_with(store, status, content_type, body)
     } else {
         let bytes = Bytes::from(whole.clone());
-        let svc = McpSessionLayer::new(store.clone()).layer(tower::service_fn(
-            move |_req: Request<Full<Bytes>>| {
-                let mut res = Response::new(Full::new(bytes.clone()));
-                *res.status_mut() = status;
-                res.headers_mut().insert(
-                    http::header::CONTENT_TYPE,
-                    HeaderValue::from_static(content_type),
-                );
-                async move { Ok::<_, Infallible>(res) }
-            },
-        ));
-        let res =
-            h.rt.block_on(svc.oneshot(init()))
-                .unwrap_or_else(|never| match never {});
-        let header = res.headers().get("mcp-session-id").cloned();
-        let body =
-            h.rt.block_on(res.into_body().collect())
-                .unwrap_or_else(|never| match never {});
-        (header, body.to_bytes())
+        answer_with(store, status, content_type, move || {
+            Full::new(bytes.clone())
+        })
     };
     let after = store.stats();
     let created = after.created - before.created;
