@@ -252,10 +252,41 @@ fn origin_check(layer: &OriginGuardLayer, values: &[&HeaderValue]) -> Result<(),
 }
 
 /// `origin` target: the input is one `Origin` value.
+/// The same bytes as a `Sec-Fetch-Site` value (Fetch Metadata, issue 12):
+/// without `Origin`, only the tokens `same-origin`, `same-site` and `none`
+/// pass, and anything else is 403 `CrossSiteRequest`; with an allowed
+/// `Origin`, the allowlist alone decides.
+fn fetch_site(value: &HeaderValue) {
+    let check = |origin: Option<&'static str>| {
+        let mut req = Request::new(());
+        *req.uri_mut() = Uri::from_static("/mcp");
+        req.headers_mut().insert("sec-fetch-site", value.clone());
+        if let Some(origin) = origin {
+            req.headers_mut()
+                .insert(http::header::ORIGIN, HeaderValue::from_static(origin));
+        }
+        loopback_origins().layer(()).check(&req)
+    };
+    let passes = matches!(value.as_bytes(), b"same-origin" | b"same-site" | b"none");
+    match check(None) {
+        Ok(()) => assert!(passes, "Sec-Fetch-Site {value:?} passed"),
+        Err(e) => {
+            assert!(!passes, "Sec-Fetch-Site {value:?} refused");
+            assert_eq!(e.kind(), RejectionKind::CrossSiteRequest);
+            assert_eq!(e.status(), StatusCode::FORBIDDEN);
+        }
+    }
+    assert!(
+        check(Some("http://localhost:3000")).is_ok(),
+        "an allowed Origin decides over Sec-Fetch-Site {value:?}"
+    );
+}
+
 pub fn origin(data: &[u8]) {
     let Ok(value) = HeaderValue::from_bytes(data) else {
         return;
     };
+    fetch_site(&value);
     let r = origin_check(loopback_origins(), &[&value]);
     assert_eq!(
         loopback_origins().allowed_origins().matches(&value),
