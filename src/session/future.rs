@@ -12,126 +12,16 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::BytesMut;
-use http::{Method, Request, Response, Uri};
+use http::{Request, Response};
 use http_body::Body;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::context::SessionContext;
-use super::id::SessionId;
-use super::initialize::{Pending, MAX_ANSWER_BYTES};
-use super::principal::Principal;
-use super::service::Flow;
-use super::store::{Reservation, StoreError};
+use super::flow::{Collect, Commit, Flight, Flow, Step, Wait};
+use super::initialize::MAX_ANSWER_BYTES;
 use crate::body::ReplayBody;
-use crate::envelope::{ReadEnvelope, RequestId};
+use crate::envelope::ReadEnvelope;
 use crate::rejection::RejectionResponse;
-
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-
-/// What the layer does next with a request.
-pub(crate) enum Step<ReqB, Res> {
-    /// Read and parse the POST body first.
-    Read(ReadEnvelope<ReqB>),
-    /// Wait for the store.
-    Wait(Wait<ReqB>),
-    /// Call the inner service.
-    Call(Request<ReqB>, Flight),
-    /// Read an `initialize` answer whole, then decide.
-    Collect(Res, Collect),
-    /// Wait for the store to commit a new session.
-    Commit(Commit<Res>),
-    /// Answer now.
-    Respond(Res),
-}
-
-/// A request waiting for a store answer.
-pub(crate) struct Wait<ReqB> {
-    pub(crate) req: Request<ReqB>,
-    pub(crate) op: WaitOp,
-}
-
-/// Which store answer, and what the layer needs to continue.
-pub(crate) enum WaitOp {
-    Reserve {
-        call: BoxFuture<Result<Reservation, StoreError>>,
-        id: SessionId,
-        principal: Option<Principal>,
-        retried: bool,
-    },
-    Get {
-        call: BoxFuture<Result<Option<SessionContext>, StoreError>>,
-        lookup: Lookup,
-    },
-    Remove {
-        call: BoxFuture<Result<bool, StoreError>>,
-        id: SessionId,
-    },
-}
-
-/// A store answer.
-pub(crate) enum WaitDone {
-    Reserve(Result<Reservation, StoreError>),
-    Get(Result<Option<SessionContext>, StoreError>),
-    Remove(Result<bool, StoreError>),
-}
-
-impl WaitOp {
-    fn poll_done(&mut self, cx: &mut Context<'_>) -> Poll<WaitDone> {
-        match self {
-            Self::Reserve { call, .. } => call.as_mut().poll(cx).map(WaitDone::Reserve),
-            Self::Get { call, .. } => call.as_mut().poll(cx).map(WaitDone::Get),
-            Self::Remove { call, .. } => call.as_mut().poll(cx).map(WaitDone::Remove),
-        }
-    }
-}
-
-/// A request that named a session.
-pub(crate) struct Lookup {
-    pub(crate) id: SessionId,
-    pub(crate) via_alias: bool,
-    pub(crate) principal: Option<Principal>,
-    pub(crate) initialize: bool,
-}
-
-/// What the future keeps while the inner service runs.
-#[derive(Default)]
-pub(crate) struct Flight {
-    /// This request's activity mark on its session.
-    pub(crate) session: Option<SessionContext>,
-    /// For an `initialize` that reserved a session (boxed: rare, and large).
-    pub(crate) creation: Option<Box<Creation>>,
-    /// The id to put on the response.
-    pub(crate) echo: Option<SessionId>,
-}
-
-/// A session being created: its slot is reserved until the answer decides.
-pub(crate) struct Creation {
-    pub(crate) pending: Pending,
-    /// The `initialize` request's id, which the answer must name.
-    pub(crate) request: Option<RequestId>,
-    pub(crate) method: Method,
-    pub(crate) uri: Uri,
-}
-
-/// An `initialize` answer being read whole.
-pub(crate) struct Collect {
-    pub(crate) pending: Pending,
-    pub(crate) request: RequestId,
-    /// The answer is an event stream (in a body type already in memory).
-    pub(crate) sse: bool,
-    pub(crate) method: Method,
-    pub(crate) uri: Uri,
-}
-
-/// A committed-on-success response waiting for the store.
-pub(crate) struct Commit<Res> {
-    pub(crate) call: BoxFuture<Result<(), StoreError>>,
-    pub(crate) response: Res,
-    pub(crate) id: SessionId,
-    pub(crate) method: Method,
-    pub(crate) uri: Uri,
-}
 
 pin_project! {
     /// Response future of [`McpSession`](super::McpSession).
@@ -227,11 +117,11 @@ where
                     let Some(pending) = wait.as_mut() else {
                         panic!("session ResponseFuture polled after completion");
                     };
-                    let done = ready!(pending.op.poll_done(cx));
-                    let Some(Wait { req, op }) = wait.take() else {
+                    let answered = ready!(pending.answer.as_mut().poll(cx));
+                    let Some(Wait { req, .. }) = wait.take() else {
                         panic!("session ResponseFuture polled after completion");
                     };
-                    this.flow.after_wait(req, op, done)
+                    this.flow.after_wait(req, answered)
                 }
                 StateProj::Inner { future, flight } => {
                     let output = ready!(future.poll(cx));

@@ -5,24 +5,13 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
+use super::config::SessionConfig;
 use super::id::{IdGenerator, UuidV4};
 use super::principal::ResolvePrincipal;
 use super::service::McpSession;
 use super::store::{IntoSessionStore, SessionStore};
 use crate::envelope::BodyLimits;
 use crate::rejection::JsonRpcRejection;
-
-/// Settings shared by every service the layer makes.
-#[derive(Clone)]
-pub(crate) struct SessionConfig {
-    pub(crate) store: Arc<dyn SessionStore>,
-    pub(crate) principal: Option<Arc<dyn ResolvePrincipal>>,
-    pub(crate) allow_delete: bool,
-    pub(crate) legacy_alias: bool,
-    pub(crate) ids: Arc<dyn IdGenerator>,
-    pub(crate) body_limits: BodyLimits,
-    pub(crate) streams_keep_alive: bool,
-}
 
 /// Owns the legacy-era session lifecycle (2024-11-05 to 2025-11-25) so the
 /// inner service can stay stateless. Requests of the 2026-07-28 era pass through
@@ -140,20 +129,6 @@ impl<S, R: Clone> Layer<S> for McpSessionLayer<R> {
 
     fn layer(&self, inner: S) -> Self::Service {
         McpSession::new(inner, Arc::clone(&self.config), self.rejection.clone())
-    }
-}
-
-impl fmt::Debug for SessionConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionConfig")
-            .field("store", &"<dyn SessionStore>")
-            .field("principal", &self.principal.as_ref().map(|_| "<fn>"))
-            .field("allow_delete", &self.allow_delete)
-            .field("legacy_alias", &self.legacy_alias)
-            .field("ids", &"<dyn IdGenerator>")
-            .field("body_limits", &self.body_limits)
-            .field("streams_keep_alive", &self.streams_keep_alive)
-            .finish()
     }
 }
 

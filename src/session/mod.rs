@@ -108,7 +108,9 @@
 //! # }
 //! ```
 
+mod config;
 mod context;
+mod flow;
 mod future;
 mod hooks;
 mod id;

@@ -1,0 +1,35 @@
+//! The session layer's settings, shared by every service it makes.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::id::IdGenerator;
+use super::principal::ResolvePrincipal;
+use super::store::SessionStore;
+use crate::envelope::BodyLimits;
+
+/// Settings shared by every service the layer makes.
+#[derive(Clone)]
+pub(crate) struct SessionConfig {
+    pub(crate) store: Arc<dyn SessionStore>,
+    pub(crate) principal: Option<Arc<dyn ResolvePrincipal>>,
+    pub(crate) allow_delete: bool,
+    pub(crate) legacy_alias: bool,
+    pub(crate) ids: Arc<dyn IdGenerator>,
+    pub(crate) body_limits: BodyLimits,
+    pub(crate) streams_keep_alive: bool,
+}
+
+impl fmt::Debug for SessionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionConfig")
+            .field("store", &"<dyn SessionStore>")
+            .field("principal", &self.principal.as_ref().map(|_| "<fn>"))
+            .field("allow_delete", &self.allow_delete)
+            .field("legacy_alias", &self.legacy_alias)
+            .field("ids", &"<dyn IdGenerator>")
+            .field("body_limits", &self.body_limits)
+            .field("streams_keep_alive", &self.streams_keep_alive)
+            .finish()
+    }
+}

@@ -1,0 +1,986 @@
+//! Every decision the session layer makes for a request, and the states a
+//! request moves through: the service starts a [`Flow`], the
+//! [`ResponseFuture`](super::ResponseFuture) polls what a step waits for and
+//! hands the result back here.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http_body::Body;
+
+use super::config::SessionConfig;
+use super::context::{ClientInfo, SessionContext};
+use super::id::{generate_valid, SessionId, Tag};
+use super::initialize::{self, judge, Answer, Pending, Scan, SseScan, MAX_ANSWER_BYTES};
+use super::keep_alive::KeepAlive;
+use super::principal::Principal;
+use super::stats::RejectReason;
+use super::store::{CloseCause, LimitScope, Reservation, StoreCall, StoreError};
+use crate::body::ReplayBody;
+use crate::envelope::{Envelope, ReadEnvelope, ReadRejected, RequestId};
+use crate::header::{MCP_SESSION_ID, X_SESSION_ID};
+use crate::protocol::{request_era, Era, ProtocolVersion, RequestProtocol, VersionHeader};
+use crate::rejection::{reject, Rejection, RejectionKind, RejectionResponse};
+
+const TARGET: &str = "mcp_tower_guard::session";
+const LAYER: &str = "session";
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// What the layer does next with a request.
+pub(crate) enum Step<ReqB, Res> {
+    /// Read and parse the POST body first.
+    Read(ReadEnvelope<ReqB>),
+    /// Wait for the store.
+    Wait(Wait<ReqB>),
+    /// Call the inner service.
+    Call(Request<ReqB>, Flight),
+    /// Read an `initialize` answer whole, then decide.
+    Collect(Res, Collect),
+    /// Wait for the store to commit a new session.
+    Commit(Commit<Res>),
+    /// Answer now.
+    Respond(Res),
+}
+
+/// A request waiting for a store answer. `answer` yields the store's result
+/// together with what the layer needs to go on, so the answer cannot be paired
+/// with the wrong continuation.
+pub(crate) struct Wait<ReqB> {
+    pub(crate) req: Request<ReqB>,
+    pub(crate) answer: BoxFuture<Answered>,
+}
+
+/// A store answer, with its continuation.
+pub(crate) enum Answered {
+    Reserved {
+        result: Result<Reservation, StoreError>,
+        id: SessionId,
+        principal: Option<Principal>,
+        retried: bool,
+    },
+    Found {
+        result: Result<Option<SessionContext>, StoreError>,
+        lookup: Lookup,
+    },
+    Removed {
+        result: Result<bool, StoreError>,
+        id: SessionId,
+    },
+}
+
+impl<ReqB> Wait<ReqB> {
+    /// Waits for `call`, then continues with `then`. Only async stores get
+    /// here, and they box their call already; this adds one small box.
+    fn new<T: Send + 'static>(
+        req: Request<ReqB>,
+        call: BoxFuture<T>,
+        then: impl FnOnce(T) -> Answered + Send + 'static,
+    ) -> Self {
+        Self {
+            req,
+            answer: Box::pin(async move { then(call.await) }),
+        }
+    }
+}
+
+/// A request that named a session.
+pub(crate) struct Lookup {
+    pub(crate) id: SessionId,
+    pub(crate) via_alias: bool,
+    pub(crate) principal: Option<Principal>,
+    pub(crate) initialize: bool,
+}
+
+/// What the future keeps while the inner service runs.
+#[derive(Default)]
+pub(crate) struct Flight {
+    /// This request's activity mark on its session.
+    pub(crate) session: Option<SessionContext>,
+    /// For an `initialize` that reserved a session (boxed: rare, and large).
+    pub(crate) creation: Option<Box<Creation>>,
+    /// The id to put on the response.
+    pub(crate) echo: Option<SessionId>,
+}
+
+/// A session being created: its slot is reserved until the answer decides.
+pub(crate) struct Creation {
+    pub(crate) pending: Pending,
+    /// The `initialize` request's id, which the answer must name.
+    pub(crate) request: Option<RequestId>,
+    pub(crate) method: Method,
+    pub(crate) uri: Uri,
+}
+
+/// An `initialize` answer being read whole.
+pub(crate) struct Collect {
+    pub(crate) pending: Pending,
+    pub(crate) request: RequestId,
+    /// The answer is an event stream (in a body type already in memory).
+    pub(crate) sse: bool,
+    pub(crate) method: Method,
+    pub(crate) uri: Uri,
+}
+
+/// A committed-on-success response waiting for the store.
+pub(crate) struct Commit<Res> {
+    pub(crate) call: BoxFuture<Result<(), StoreError>>,
+    pub(crate) response: Res,
+    pub(crate) id: SessionId,
+    pub(crate) method: Method,
+    pub(crate) uri: Uri,
+}
+
+/// The session header of a request.
+enum IdHeader {
+    Absent,
+    Present { id: SessionId, via_alias: bool },
+    Malformed,
+}
+
+/// Reads `Mcp-Session-Id` (and `X-Session-Id` when `alias`): one value, valid.
+fn read_session_id(headers: &HeaderMap, alias: bool) -> IdHeader {
+    fn single(headers: &HeaderMap, name: &http::HeaderName) -> Result<Option<SessionId>, ()> {
+        let mut values = headers.get_all(name).iter();
+        match (values.next(), values.next()) {
+            (None, _) => Ok(None),
+            (Some(v), None) => SessionId::parse(v.as_bytes()).map(Some).map_err(|_| ()),
+            (Some(_), Some(_)) => Err(()),
+        }
+    }
+    let Ok(canonical) = single(headers, &MCP_SESSION_ID) else {
+        return IdHeader::Malformed;
+    };
+    let aliased = if alias {
+        match single(headers, &X_SESSION_ID) {
+            Ok(v) => v,
+            Err(()) => return IdHeader::Malformed,
+        }
+    } else {
+        None
+    };
+    match (canonical, aliased) {
+        (Some(id), None) => IdHeader::Present {
+            id,
+            via_alias: false,
+        },
+        (Some(id), Some(other)) if id == other => IdHeader::Present {
+            id,
+            via_alias: false,
+        },
+        (Some(_), Some(_)) => IdHeader::Malformed,
+        (None, Some(id)) => IdHeader::Present {
+            id,
+            via_alias: true,
+        },
+        (None, None) => IdHeader::Absent,
+    }
+}
+
+/// The revision an `initialize` asks for, when it is a known legacy one.
+fn initialize_version(envelope: Option<&Envelope>) -> Option<ProtocolVersion> {
+    let requested = envelope?.single()?.initialize_version.as_deref()?;
+    let version = ProtocolVersion::parse_bytes(requested.as_bytes())?;
+    (version.era() == Era::Legacy && ProtocolVersion::KNOWN.contains(&version)).then_some(version)
+}
+
+/// The version a session negotiated rules each of its requests: a request
+/// without `MCP-Protocol-Version` is judged under it (so a batch is refused
+/// where it forbids them), and a header naming another version is refused
+/// without changing the session. A session that knows no version takes the
+/// first legacy header it sees.
+fn hold_negotiated(parts: &mut Parts, session: &SessionContext) -> Result<(), Rejection> {
+    let header = match VersionHeader::read(&parts.headers) {
+        VersionHeader::Valid(version) if version.era() == Era::Legacy => Some(version),
+        _ => None,
+    };
+    let Some(negotiated) = session.protocol_version() else {
+        if let Some(version) = header {
+            session.set_protocol_version(version);
+        }
+        return Ok(());
+    };
+    if let Some(requested) = header {
+        if requested != negotiated {
+            // "the server MUST respond with 400 Bad Request" to an invalid or
+            // unsupported MCP-Protocol-Version: this session does not speak it.
+            return Err(Rejection::new(
+                RejectionKind::UnsupportedProtocolVersion,
+                format!(
+                    "Bad Request: MCP-Protocol-Version {requested} differs from the version this session negotiated ({negotiated})"
+                ),
+            )
+            .with_data(serde_json::json!({
+                "requested": requested.to_string(),
+                "negotiated": negotiated.to_string(),
+            })));
+        }
+        return Ok(());
+    }
+    if parts.method == Method::POST
+        && !negotiated.allows_batch()
+        && parts
+            .extensions
+            .get::<Envelope>()
+            .is_some_and(Envelope::is_batch)
+    {
+        return Err(Rejection::new(
+            RejectionKind::BatchNotAllowed,
+            format!(
+                "Invalid Request: JSON-RPC batches are not allowed in protocol version {negotiated}, which this session negotiated"
+            ),
+        ));
+    }
+    if let Some(protocol) = parts.extensions.get_mut::<RequestProtocol>() {
+        if protocol.assumed {
+            protocol.version = negotiated;
+        }
+    }
+    Ok(())
+}
+
+/// A request head for logging a rejection after the request was handed on.
+fn log_parts(method: Method, uri: Uri) -> Parts {
+    let mut req = Request::new(());
+    *req.method_mut() = method;
+    *req.uri_mut() = uri;
+    req.into_parts().0
+}
+
+/// Whether an answer is an SSE stream. A prefix test, not the full media-type
+/// parse: it runs on every session response.
+fn is_stream(headers: &HeaderMap) -> bool {
+    const SSE: &[u8] = b"text/event-stream";
+    headers.get(http::header::CONTENT_TYPE).is_some_and(|v| {
+        let v = v.as_bytes();
+        v.len() >= SSE.len()
+            && v[..SSE.len()].eq_ignore_ascii_case(SSE)
+            && matches!(v.get(SSE.len()), None | Some(b';' | b' ' | b'\t'))
+    })
+}
+
+/// Warns once per process that `initialize` answers of body type `B` are
+/// committed on their status alone.
+fn warn_uninspectable<B>() {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            target: TARGET,
+            body = std::any::type_name::<B>(),
+            "initialize answers in this body type cannot be read; sessions are committed on a 2xx status \
+             (use axum's Body, Full<Bytes> or BoxBody<Bytes, _> to commit only on a JSON-RPC result)"
+        );
+    }
+}
+
+/// The per-request decisions, shared by the service and its future.
+#[derive(Clone)]
+pub(crate) struct Flow<R> {
+    pub(crate) config: Arc<SessionConfig>,
+    pub(crate) rejection: R,
+}
+
+impl<R> Flow<R> {
+    fn resolve(&self, parts: &Parts) -> Option<Principal> {
+        self.config
+            .principal
+            .as_ref()
+            .and_then(|r| r.resolve(parts))
+    }
+
+    /// Rejects with a session reason: counts it, logs it, builds the response.
+    fn refuse<ResB>(
+        &self,
+        parts: &Parts,
+        reason: RejectReason,
+        rejection: Rejection,
+        session: Option<Tag>,
+    ) -> Response<ResB>
+    where
+        R: RejectionResponse<ResB>,
+    {
+        self.config.store.note_rejected(reason);
+        let session = session.map(|t| t.to_string());
+        if reason == RejectReason::ForeignPrincipal {
+            tracing::warn!(
+                target: TARGET,
+                session,
+                reason = reason.as_str(),
+                method = parts.method.as_str(),
+                "session used by another principal; answered as not found"
+            );
+        } else {
+            tracing::debug!(
+                target: TARGET,
+                session,
+                reason = reason.as_str(),
+                method = parts.method.as_str(),
+                "session request rejected"
+            );
+        }
+        reject(LAYER, parts, rejection, &self.rejection)
+    }
+
+    fn not_found<ResB>(&self, parts: &Parts, reason: RejectReason, id: &SessionId) -> Response<ResB>
+    where
+        R: RejectionResponse<ResB>,
+    {
+        // One rejection for unknown, expired, deleted and foreign: byte-identical answers.
+        let rejection = Rejection::new(RejectionKind::SessionNotFound, "Session not found");
+        self.refuse(parts, reason, rejection, Some(id.tag()))
+    }
+
+    fn store_error<ResB>(&self, parts: &Parts, error: StoreError) -> Response<ResB>
+    where
+        R: RejectionResponse<ResB>,
+    {
+        match error {
+            StoreError::LimitReached { scope, retry_after } => {
+                let reason = match scope {
+                    LimitScope::Principal => RejectReason::PrincipalLimit,
+                    _ => RejectReason::GlobalLimit,
+                };
+                let rejection = Rejection::new(RejectionKind::TooManySessions, "Too many sessions")
+                    .with_retry_after(retry_after);
+                self.refuse(parts, reason, rejection, None)
+            }
+            StoreError::Unavailable {
+                retry_after,
+                reason,
+            } => {
+                tracing::warn!(target: TARGET, reason, "session store unavailable");
+                let rejection =
+                    Rejection::new(RejectionKind::StoreUnavailable, "Session store unavailable")
+                        .with_retry_after(retry_after);
+                self.refuse(parts, RejectReason::StoreUnavailable, rejection, None)
+            }
+            StoreError::IdInUse => {
+                let rejection =
+                    Rejection::new(RejectionKind::StoreUnavailable, "Session store unavailable")
+                        .with_retry_after(std::time::Duration::from_secs(1));
+                self.refuse(parts, RejectReason::StoreUnavailable, rejection, None)
+            }
+        }
+    }
+
+    /// First look at a request: pass it, read its body, or go on to the session checks.
+    pub(crate) fn begin<ReqB, ResB>(&self, req: Request<ReqB>) -> Step<ReqB, Response<ResB>>
+    where
+        ReqB: Body + ReplayBody,
+        R: RejectionResponse<ResB>,
+        ResB: Default,
+    {
+        if !matches!(*req.method(), Method::POST | Method::GET | Method::DELETE) {
+            return Step::Call(req, Flight::default());
+        }
+        let known = req.extensions().get::<RequestProtocol>().copied();
+        if known.is_some_and(|p| p.era == Era::Modern) {
+            return Step::Call(req, Flight::default());
+        }
+        if req.method() == Method::POST && req.extensions().get::<Envelope>().is_none() {
+            if known.is_none() && request_era(req.method(), req.headers(), None) == Era::Modern {
+                return Step::Call(req, Flight::default());
+            }
+            let limits = self.config.body_limits;
+            if let Err(rejection) = limits.check_content_length(req.headers()) {
+                let (parts, _) = req.into_parts();
+                return Step::Respond(reject(LAYER, &parts, rejection, &self.rejection));
+            }
+            return Step::Read(ReadEnvelope::new(req, limits));
+        }
+        self.classify(req)
+    }
+
+    pub(crate) fn after_read<ReqB, ResB>(
+        &self,
+        read: Result<Request<ReqB>, ReadRejected>,
+    ) -> Step<ReqB, Response<ResB>>
+    where
+        ReqB: Body + ReplayBody,
+        R: RejectionResponse<ResB>,
+        ResB: Default,
+    {
+        match read {
+            Ok(req) => self.classify(req),
+            Err((parts, rejection)) => {
+                Step::Respond(reject(LAYER, &parts, rejection, &self.rejection))
+            }
+        }
+    }
+
+    /// The era is known (and for POST, the envelope): apply the session rules.
+    fn classify<ReqB, ResB>(&self, req: Request<ReqB>) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Default,
+    {
+        let (mut parts, body) = req.into_parts();
+        let known = parts.extensions.get::<RequestProtocol>().copied();
+        let envelope = parts.extensions.get::<Envelope>();
+        let era = match known {
+            Some(p) => p.era,
+            None => request_era(&parts.method, &parts.headers, envelope),
+        };
+        if era == Era::Modern {
+            return Step::Call(Request::from_parts(parts, body), Flight::default());
+        }
+        let initialize =
+            parts.method == Method::POST && envelope.is_some_and(Envelope::is_initialize);
+        if known.is_none() {
+            let protocol = match VersionHeader::read(&parts.headers) {
+                VersionHeader::Valid(version) => RequestProtocol {
+                    version,
+                    era: Era::Legacy,
+                    assumed: false,
+                },
+                _ => match initialize_version(envelope).filter(|_| initialize) {
+                    Some(version) => RequestProtocol {
+                        version,
+                        era: Era::Legacy,
+                        assumed: false,
+                    },
+                    None => RequestProtocol {
+                        version: ProtocolVersion::LEGACY_DEFAULT,
+                        era: Era::Legacy,
+                        assumed: true,
+                    },
+                },
+            };
+            parts.extensions.insert(protocol);
+        }
+        if parts.method == Method::DELETE && !self.config.allow_delete {
+            let rejection = Rejection::new(
+                RejectionKind::MethodNotAllowed,
+                "Method Not Allowed: session termination is not supported",
+            )
+            .with_allow(HeaderValue::from_static("GET, POST"));
+            return Step::Respond(self.refuse(
+                &parts,
+                RejectReason::DeleteDisabled,
+                rejection,
+                None,
+            ));
+        }
+        match read_session_id(&parts.headers, self.config.legacy_alias) {
+            IdHeader::Malformed => {
+                let rejection = Rejection::new(
+                    RejectionKind::MalformedSessionId,
+                    "Bad Request: invalid Mcp-Session-Id header",
+                );
+                Step::Respond(self.refuse(&parts, RejectReason::MalformedId, rejection, None))
+            }
+            IdHeader::Absent if initialize => self.create(Request::from_parts(parts, body), false),
+            IdHeader::Absent => {
+                let rejection = Rejection::new(
+                    RejectionKind::MissingSessionId,
+                    "Bad Request: Mcp-Session-Id header is required",
+                );
+                Step::Respond(self.refuse(&parts, RejectReason::MissingId, rejection, None))
+            }
+            IdHeader::Present { id, via_alias } => {
+                let principal = self.resolve(&parts);
+                let lookup = Lookup {
+                    id,
+                    via_alias,
+                    principal,
+                    initialize,
+                };
+                let req = Request::from_parts(parts, body);
+                match self.config.store.get(&lookup.id) {
+                    StoreCall::Ready(found) => self.after_get(req, lookup, found),
+                    StoreCall::Pending(call) => Step::Wait(Wait::new(req, call, |result| {
+                        Answered::Found { result, lookup }
+                    })),
+                }
+            }
+        }
+    }
+
+    /// An `initialize` without a session id: mint an id and reserve a slot.
+    fn create<ReqB, ResB>(&self, req: Request<ReqB>, retried: bool) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Default,
+    {
+        let (parts, body) = req.into_parts();
+        let principal = self.resolve(&parts);
+        let req = Request::from_parts(parts, body);
+        let id = if retried {
+            SessionId::new_random()
+        } else {
+            generate_valid(&*self.config.ids)
+        };
+        match self.config.store.reserve(&id, principal.as_ref()) {
+            StoreCall::Ready(result) => self.after_reserve(req, id, principal, retried, result),
+            StoreCall::Pending(call) => {
+                Step::Wait(Wait::new(req, call, move |result| Answered::Reserved {
+                    result,
+                    id,
+                    principal,
+                    retried,
+                }))
+            }
+        }
+    }
+
+    fn after_reserve<ReqB, ResB>(
+        &self,
+        req: Request<ReqB>,
+        id: SessionId,
+        principal: Option<Principal>,
+        retried: bool,
+        result: Result<Reservation, StoreError>,
+    ) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Default,
+    {
+        let reservation = match result {
+            Ok(reservation) => reservation,
+            Err(StoreError::IdInUse) if !retried => return self.create(req, true),
+            Err(error) => {
+                let (parts, _) = req.into_parts();
+                return Step::Respond(self.store_error(&parts, error));
+            }
+        };
+        let (mut parts, body) = req.into_parts();
+        let envelope = parts.extensions.get::<Envelope>();
+        let version = initialize_version(envelope);
+        let request = envelope
+            .and_then(Envelope::single)
+            .and_then(|m| m.id.clone());
+        let session = SessionContext::new(id, principal, ClientInfo::from_parts(&parts), version);
+        let live = session.begin_activity(&self.config.store);
+        parts.extensions.insert(live.clone());
+        let creation = Box::new(Creation {
+            pending: Pending::new(Arc::clone(&self.config.store), reservation, session),
+            request,
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+        });
+        let flight = Flight {
+            session: Some(live),
+            creation: Some(creation),
+            echo: None,
+        };
+        Step::Call(Request::from_parts(parts, body), flight)
+    }
+
+    fn after_get<ReqB, ResB>(
+        &self,
+        req: Request<ReqB>,
+        lookup: Lookup,
+        found: Result<Option<SessionContext>, StoreError>,
+    ) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Default,
+    {
+        let (mut parts, body) = req.into_parts();
+        let session = match found {
+            Err(error) => return Step::Respond(self.store_error(&parts, error)),
+            Ok(None) => {
+                return Step::Respond(self.not_found(&parts, RejectReason::NotFound, &lookup.id))
+            }
+            Ok(Some(session)) => session,
+        };
+        if session.principal() != lookup.principal.as_ref() {
+            return Step::Respond(self.not_found(
+                &parts,
+                RejectReason::ForeignPrincipal,
+                &lookup.id,
+            ));
+        }
+        if lookup.initialize {
+            let rejection = Rejection::new(
+                RejectionKind::InvalidRequest,
+                "Invalid Request: session already initialized",
+            );
+            return Step::Respond(self.refuse(
+                &parts,
+                RejectReason::AlreadyInitialized,
+                rejection,
+                Some(lookup.id.tag()),
+            ));
+        }
+        if let Err(rejection) = hold_negotiated(&mut parts, &session) {
+            return Step::Respond(self.refuse(
+                &parts,
+                RejectReason::NegotiatedVersion,
+                rejection,
+                Some(lookup.id.tag()),
+            ));
+        }
+        if parts.method == Method::DELETE {
+            let req = Request::from_parts(parts, body);
+            return match self.config.store.remove(&lookup.id, CloseCause::Deleted) {
+                StoreCall::Ready(result) => self.after_remove(req, &lookup.id, result),
+                StoreCall::Pending(call) => {
+                    let id = lookup.id;
+                    Step::Wait(Wait::new(req, call, |result| Answered::Removed {
+                        result,
+                        id,
+                    }))
+                }
+            };
+        }
+        if lookup.via_alias {
+            parts
+                .headers
+                .insert(MCP_SESSION_ID, lookup.id.to_header_value());
+        }
+        let live = session.begin_activity(&self.config.store);
+        parts.extensions.insert(live.clone());
+        let flight = Flight {
+            session: Some(live),
+            creation: None,
+            echo: Some(lookup.id),
+        };
+        Step::Call(Request::from_parts(parts, body), flight)
+    }
+
+    /// DELETE: answered here with 204, without calling the inner service.
+    fn after_remove<ReqB, ResB>(
+        &self,
+        req: Request<ReqB>,
+        id: &SessionId,
+        result: Result<bool, StoreError>,
+    ) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Default,
+    {
+        let (parts, _) = req.into_parts();
+        match result {
+            Ok(true) => {
+                let mut response = Response::new(ResB::default());
+                *response.status_mut() = StatusCode::NO_CONTENT;
+                Step::Respond(response)
+            }
+            // Closed by someone else between the lookup and the removal.
+            Ok(false) => Step::Respond(self.not_found(&parts, RejectReason::NotFound, id)),
+            Err(error) => Step::Respond(self.store_error(&parts, error)),
+        }
+    }
+
+    /// A store answered.
+    pub(crate) fn after_wait<ReqB, ResB>(
+        &self,
+        req: Request<ReqB>,
+        answered: Answered,
+    ) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Default,
+    {
+        match answered {
+            Answered::Reserved {
+                result,
+                id,
+                principal,
+                retried,
+            } => self.after_reserve(req, id, principal, retried, result),
+            Answered::Found { result, lookup } => self.after_get(req, lookup, result),
+            Answered::Removed { result, id } => self.after_remove(req, &id, result),
+        }
+    }
+
+    /// The inner service answered: decide a new session, or echo the id.
+    pub(crate) fn after_inner<ReqB, ResB>(
+        &self,
+        mut response: Response<ResB>,
+        flight: Flight,
+    ) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Body + Default + 'static,
+    {
+        let Flight {
+            session,
+            creation,
+            echo,
+        } = flight;
+        if let Some(creation) = creation {
+            // In-flight work is over (unless the handler kept a clone of the context).
+            drop(session);
+            return self.decide_initialize(response, *creation);
+        }
+        if let Some(id) = echo {
+            response
+                .headers_mut()
+                .insert(MCP_SESSION_ID, id.to_header_value());
+        }
+        match session {
+            // A stream on the session keeps it busy until the stream ends.
+            Some(session) if self.config.streams_keep_alive && is_stream(response.headers()) => {
+                let (head, body) = response.into_parts();
+                let body = match crate::body::rewrap!(body, session, |inner, session| {
+                    KeepAlive::new(inner, session)
+                }) {
+                    Ok(body) | Err((body, _)) => body,
+                };
+                Step::Respond(Response::from_parts(head, body))
+            }
+            // In-flight work is over (unless the handler kept a clone of the context).
+            _ => Step::Respond(response),
+        }
+    }
+
+    /// An `initialize` was answered: commit its session only when the answer is
+    /// a JSON-RPC `result` for its id (see [`initialize`]).
+    fn decide_initialize<ReqB, ResB>(
+        &self,
+        mut response: Response<ResB>,
+        creation: Creation,
+    ) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Body + Default + 'static,
+    {
+        let Creation {
+            pending,
+            request,
+            method,
+            uri,
+        } = creation;
+        if !response.status().is_success() {
+            pending.fail("the handler answered with an error status");
+            return Step::Respond(response);
+        }
+        let Some(request) = request else {
+            pending.fail("the initialize request has no id");
+            return Step::Respond(response);
+        };
+        let json = crate::headers::media::is_json_request(response.headers());
+        let sse = !json && crate::headers::media::is_event_stream(response.headers());
+        if !json && !sse {
+            pending.fail("the answer is neither JSON nor an event stream");
+            return Step::Respond(response);
+        }
+        let collect = |pending, sse| Collect {
+            pending,
+            request: request.clone(),
+            sse,
+            method: method.clone(),
+            uri: uri.clone(),
+        };
+        let in_memory = crate::body::rebuildable::<ResB>();
+        if json && in_memory {
+            return Step::Collect(response, collect(pending, false));
+        }
+        let pending = if sse {
+            let Some(id) = pending.id().cloned() else {
+                return Step::Respond(response);
+            };
+            let (head, body) = response.into_parts();
+            match initialize::watch(body, pending, request.clone()) {
+                Ok(body) => {
+                    // The id leaves with the head; the session exists once the
+                    // stream answers (the watcher holds that event back until then).
+                    let mut response = Response::from_parts(head, body);
+                    response
+                        .headers_mut()
+                        .insert(MCP_SESSION_ID, id.to_header_value());
+                    return Step::Respond(response);
+                }
+                Err((body, pending)) => {
+                    response = Response::from_parts(head, body);
+                    let exact = response.body().size_hint().exact();
+                    if in_memory && exact.is_some_and(|n| n <= MAX_ANSWER_BYTES as u64) {
+                        return Step::Collect(response, collect(pending, true));
+                    }
+                    pending
+                }
+            }
+        } else {
+            pending
+        };
+        // A body type this crate cannot read without changing it: trust the status.
+        warn_uninspectable::<ResB>();
+        self.commit(response, pending, None, method, uri)
+    }
+
+    /// An `initialize` answer read whole (`Err` when it could not be).
+    pub(crate) fn after_collect<ReqB, ResB>(
+        &self,
+        head: http::response::Parts,
+        read: Result<bytes::Bytes, &'static str>,
+        collect: Collect,
+    ) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Default + 'static,
+    {
+        let Collect {
+            pending,
+            request,
+            sse,
+            method,
+            uri,
+        } = collect;
+        let rebuilt = read.and_then(|bytes| {
+            let body = crate::body::from_bytes::<ResB>(bytes.clone()).ok_or("body type")?;
+            Ok((bytes, body))
+        });
+        let (bytes, body) = match rebuilt {
+            Ok(read) => read,
+            Err(why) => {
+                // The inner service's own failure: a 502, never a truncated answer.
+                tracing::warn!(target: TARGET, why, "initialize answer could not be read");
+                pending.fail("the answer could not be read");
+                let mut response = Response::new(ResB::default());
+                *response.status_mut() = StatusCode::BAD_GATEWAY;
+                return Step::Respond(response);
+            }
+        };
+        let answer = if sse {
+            match SseScan::default().feed(&bytes, &request) {
+                Scan::Answered(answer) => Some(answer),
+                Scan::Pending | Scan::TooLarge => None,
+            }
+        } else {
+            judge(&bytes, &request)
+        };
+        let response = Response::from_parts(head, body);
+        match answer {
+            Some(Answer::Result { version }) => {
+                self.commit(response, pending, version, method, uri)
+            }
+            Some(Answer::Error) => {
+                pending.fail("the handler answered with a JSON-RPC error");
+                Step::Respond(response)
+            }
+            None => {
+                pending.fail("the answer names no result for the initialize id");
+                Step::Respond(response)
+            }
+        }
+    }
+
+    fn commit<ReqB, ResB>(
+        &self,
+        response: Response<ResB>,
+        pending: Pending,
+        version: Option<ProtocolVersion>,
+        method: Method,
+        uri: Uri,
+    ) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Default,
+    {
+        let Some(id) = pending.id().cloned() else {
+            return Step::Respond(response);
+        };
+        match pending.commit(version) {
+            Some(StoreCall::Ready(result)) => self.after_commit(response, id, method, uri, result),
+            Some(StoreCall::Pending(call)) => Step::Commit(Commit {
+                call,
+                response,
+                id,
+                method,
+                uri,
+            }),
+            None => Step::Respond(response),
+        }
+    }
+
+    pub(crate) fn after_commit<ReqB, ResB>(
+        &self,
+        mut response: Response<ResB>,
+        id: SessionId,
+        method: Method,
+        uri: Uri,
+        result: Result<(), StoreError>,
+    ) -> Step<ReqB, Response<ResB>>
+    where
+        R: RejectionResponse<ResB>,
+        ResB: Default,
+    {
+        match result {
+            Ok(()) => {
+                response
+                    .headers_mut()
+                    .insert(MCP_SESSION_ID, id.to_header_value());
+                Step::Respond(response)
+            }
+            Err(error) => {
+                // The handler answered, but the session could not be stored: never
+                // hand out an id that would 404.
+                Step::Respond(self.store_error(&log_parts(method, uri), error))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &[u8])]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_bytes(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn session_id_header_table() {
+        use IdHeader::*;
+        type Case<'a> = (&'a [(&'a str, &'a [u8])], bool, &'a str);
+        let cases: &[Case<'_>] = &[
+            (&[], false, "absent"),
+            (&[("mcp-session-id", b"abc")], false, "present"),
+            (&[("mcp-session-id", b"")], false, "malformed"),
+            (&[("mcp-session-id", b"a b")], false, "malformed"),
+            (&[("mcp-session-id", b"\x80abc")], false, "malformed"),
+            (
+                &[("mcp-session-id", b"a"), ("mcp-session-id", b"a")],
+                false,
+                "malformed",
+            ),
+            (&[("x-session-id", b"abc")], false, "absent"),
+            (&[("x-session-id", b"abc")], true, "alias"),
+            (
+                &[("mcp-session-id", b"abc"), ("x-session-id", b"abc")],
+                true,
+                "present",
+            ),
+            (
+                &[("mcp-session-id", b"abc"), ("x-session-id", b"xyz")],
+                true,
+                "malformed",
+            ),
+            (
+                &[("x-session-id", b"a"), ("x-session-id", b"b")],
+                true,
+                "malformed",
+            ),
+        ];
+        let long = vec![b'a'; 257];
+        assert!(matches!(
+            read_session_id(&headers(&[("mcp-session-id", &long)]), false),
+            Malformed
+        ));
+        for (pairs, alias, expect) in cases {
+            let got = match read_session_id(&headers(pairs), *alias) {
+                Absent => "absent",
+                Present {
+                    via_alias: false, ..
+                } => "present",
+                Present {
+                    via_alias: true, ..
+                } => "alias",
+                Malformed => "malformed",
+            };
+            assert_eq!(got, *expect, "{pairs:?} alias={alias}");
+        }
+    }
+}
