@@ -25,7 +25,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use http::{Request, Response};
+use http::Request;
 use http_body_util::Full;
 use mcp_tower_guard::session::{
     CloseCause, McpSessionLayer, MokaSessionStore, SessionContext, SessionId, SessionStore,
