@@ -232,7 +232,8 @@ impl HeadersConfig {
         headers: &HeaderMap,
         envelope: &Envelope,
     ) -> Result<RequestProtocol, Rejection> {
-        // A header on `initialize` is validated like any other (see the module docs, A9).
+        // A header on `initialize` is validated like any other (see the module docs:
+        // "A header on `initialize` is validated too when present").
         let protocol = self.legacy_version(VersionHeader::read(headers))?;
         if envelope.is_batch() {
             if envelope.contains_initialize() {

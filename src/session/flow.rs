@@ -25,7 +25,7 @@ use crate::header::{MCP_SESSION_ID, X_SESSION_ID};
 use crate::protocol::{request_era, Era, ProtocolVersion, RequestProtocol, VersionHeader};
 use crate::rejection::{reject, Rejection, RejectionKind, RejectionResponse};
 
-const TARGET: &str = "mcp_tower_guard::session";
+use super::TARGET;
 const LAYER: &str = "session";
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;

@@ -30,7 +30,7 @@ impl SessionHooks {
         if let Some(hook) = &self.on_created {
             if catch_unwind(AssertUnwindSafe(|| hook(session))).is_err() {
                 tracing::error!(
-                    target: "mcp_tower_guard::session",
+                    target: super::TARGET,
                     session = %session.id().tag(),
                     "on_created hook panicked"
                 );
@@ -51,7 +51,7 @@ impl SessionHooks {
         if let Some(hook) = &self.on_closed {
             if catch_unwind(AssertUnwindSafe(|| hook(session, cause))).is_err() {
                 tracing::error!(
-                    target: "mcp_tower_guard::session",
+                    target: super::TARGET,
                     session = %session.id().tag(),
                     cause = cause.as_str(),
                     "on_closed hook panicked"

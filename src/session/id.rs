@@ -158,7 +158,7 @@ pub(crate) fn generate_valid(generator: &dyn IdGenerator) -> SessionId {
         Ok(id) => id,
         Err(reason) => {
             tracing::error!(
-                target: "mcp_tower_guard::session",
+                target: super::TARGET,
                 %reason,
                 "id generator returned an invalid session id; using a UUID v4 instead"
             );

@@ -37,7 +37,7 @@ use super::store::{Reservation, SessionStore, StoreCall, StoreError};
 use crate::envelope::RequestId;
 use crate::protocol::{Era, ProtocolVersion};
 
-pub(crate) const TARGET: &str = "mcp_tower_guard::session";
+use super::TARGET;
 
 /// Largest `initialize` answer (a JSON body, or one SSE event) the layer reads.
 /// Real answers are a few hundred bytes; a larger one is treated as failed.

@@ -108,6 +108,9 @@
 //! # }
 //! ```
 
+/// The `tracing` target of every session event.
+pub(crate) const TARGET: &str = "mcp_tower_guard::session";
+
 mod config;
 mod context;
 mod flow;

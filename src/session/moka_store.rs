@@ -22,10 +22,10 @@ use super::store::{
 };
 use crate::ConfigError;
 
-const TARGET: &str = "mcp_tower_guard::session";
+use super::TARGET;
 
 /// Longest duration accepted for timeouts (moka refuses durations over 1000 years).
-const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+use super::store::MAX_DURATION;
 
 /// How many times `reserve` retries after freeing slots before answering 429.
 const RESERVE_ATTEMPTS: usize = 8;
@@ -146,27 +146,14 @@ struct Entry {
     cause: AtomicU8,
 }
 
+/// The claim byte of an entry: 0 while open, else 1 + the cause's index.
 fn cause_code(cause: CloseCause) -> u8 {
-    match cause {
-        CloseCause::Deleted => 1,
-        CloseCause::IdleExpired => 2,
-        CloseCause::LifetimeExpired => 3,
-        CloseCause::Evicted => 4,
-        CloseCause::Shutdown => 5,
-        CloseCause::InitializeFailed => 6,
-    }
+    // Six causes: the sum always fits.
+    u8::try_from(cause.index() + 1).unwrap_or(u8::MAX)
 }
 
 fn cause_from_code(code: u8) -> Option<CloseCause> {
-    Some(match code {
-        1 => CloseCause::Deleted,
-        2 => CloseCause::IdleExpired,
-        3 => CloseCause::LifetimeExpired,
-        4 => CloseCause::Evicted,
-        5 => CloseCause::Shutdown,
-        6 => CloseCause::InitializeFailed,
-        _ => return None,
-    })
+    CloseCause::from_index(usize::from(code).checked_sub(1)?)
 }
 
 impl Entry {
@@ -761,7 +748,7 @@ async fn maintain(store: Weak<Shared>, every: Duration) {
             .await
             .is_err()
         {
-            tracing::error!(target: "mcp_tower_guard::session", "session maintenance pass panicked");
+            tracing::error!(target: super::TARGET, "session maintenance pass panicked");
         }
     }
 }

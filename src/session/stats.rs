@@ -137,19 +137,8 @@ impl fmt::Display for RejectReason {
 pub(crate) struct Counters {
     pub(crate) active: AtomicU64,
     pub(crate) created: AtomicU64,
-    closed: [AtomicU64; 6],
+    closed: [AtomicU64; CloseCause::ALL.len()],
     rejected: [AtomicU64; 10],
-}
-
-fn close_index(cause: CloseCause) -> usize {
-    match cause {
-        CloseCause::Deleted => 0,
-        CloseCause::IdleExpired => 1,
-        CloseCause::LifetimeExpired => 2,
-        CloseCause::Evicted => 3,
-        CloseCause::Shutdown => 4,
-        CloseCause::InitializeFailed => 5,
-    }
 }
 
 fn reject_index(reason: RejectReason) -> usize {
@@ -169,7 +158,7 @@ fn reject_index(reason: RejectReason) -> usize {
 
 impl Counters {
     pub(crate) fn closed(&self, cause: CloseCause) {
-        self.closed[close_index(cause)].fetch_add(1, Ordering::Relaxed);
+        self.closed[cause.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn rejected(&self, reason: RejectReason) {
@@ -177,7 +166,7 @@ impl Counters {
     }
 
     pub(crate) fn snapshot(&self, reserved: u64) -> SessionStats {
-        let c = |cause| self.closed[close_index(cause)].load(Ordering::Relaxed);
+        let c = |cause: CloseCause| self.closed[cause.index()].load(Ordering::Relaxed);
         let r = |reason| self.rejected[reject_index(reason)].load(Ordering::Relaxed);
         SessionStats {
             active: self.active.load(Ordering::Relaxed),

@@ -117,6 +117,40 @@ pub enum CloseCause {
 }
 
 impl CloseCause {
+    /// Every cause, in a fixed order ([`index`](Self::index) is the position).
+    pub(crate) const ALL: [CloseCause; 6] = [
+        Self::Deleted,
+        Self::IdleExpired,
+        Self::LifetimeExpired,
+        Self::Evicted,
+        Self::Shutdown,
+        Self::InitializeFailed,
+    ];
+
+    /// The position in [`ALL`](Self::ALL): the one conversion to a number
+    /// (counters, the moka store's claim byte).
+    pub(crate) const fn index(self) -> usize {
+        match self {
+            Self::Deleted => 0,
+            Self::IdleExpired => 1,
+            Self::LifetimeExpired => 2,
+            Self::Evicted => 3,
+            Self::Shutdown => 4,
+            Self::InitializeFailed => 5,
+        }
+    }
+
+    /// The cause at `index`, if any.
+    pub(crate) fn from_index(index: usize) -> Option<Self> {
+        Self::ALL.get(index).copied()
+    }
+
+    /// The cause named [`as_str`](Self::as_str) returns (the Redis scripts
+    /// publish these names).
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
     /// A stable snake_case name, for logs and metrics.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -258,6 +292,10 @@ impl IntoSessionStore for Arc<dyn SessionStore> {
     }
 }
 
+/// Longest idle timeout or lifetime a store keeps (longer ones are cut to it,
+/// so deadline arithmetic cannot overflow): 100 years.
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
 /// The settings every store shares, checked in one place: each must be
 /// greater than zero. Stores check their own extra settings after this.
 pub(crate) fn validate_limits(
@@ -283,5 +321,21 @@ pub(crate) fn not_positive(setting: &'static str) -> crate::ConfigError {
     crate::ConfigError::InvalidSetting {
         setting,
         reason: "must be greater than zero".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CloseCause;
+
+    #[test]
+    fn close_cause_conversions_round_trip() {
+        for (i, cause) in CloseCause::ALL.into_iter().enumerate() {
+            assert_eq!(cause.index(), i);
+            assert_eq!(CloseCause::from_index(i), Some(cause));
+            assert_eq!(CloseCause::from_name(cause.as_str()), Some(cause));
+        }
+        assert_eq!(CloseCause::from_index(CloseCause::ALL.len()), None);
+        assert_eq!(CloseCause::from_name("closed"), None);
     }
 }

@@ -19,7 +19,7 @@ use crate::session::id::SessionId;
 use crate::session::principal::Principal;
 use crate::session::store::CloseCause;
 
-const TARGET: &str = "mcp_tower_guard::session";
+use crate::session::TARGET;
 
 /// First and longest wait between subscription attempts.
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
@@ -37,24 +37,12 @@ pub(super) struct CloseMessage {
     pub(super) principal: Option<Principal>,
 }
 
-/// The cause names the scripts publish ([`CloseCause::as_str`]).
-pub(super) fn cause_from_str(name: &str) -> Option<CloseCause> {
-    Some(match name {
-        "deleted" => CloseCause::Deleted,
-        "idle_expired" => CloseCause::IdleExpired,
-        "lifetime_expired" => CloseCause::LifetimeExpired,
-        "evicted" => CloseCause::Evicted,
-        "shutdown" => CloseCause::Shutdown,
-        _ => return None,
-    })
-}
-
 /// Parses `cause\ncreated_ms\nid\n+principal` (the principal part is empty for
 /// anonymous sessions and may itself contain newlines).
 pub(super) fn parse_close(payload: &[u8]) -> Option<CloseMessage> {
     let text = std::str::from_utf8(payload).ok()?;
     let mut parts = text.splitn(4, '\n');
-    let cause = cause_from_str(parts.next()?)?;
+    let cause = CloseCause::from_name(parts.next()?)?;
     let created_ms: u64 = parts.next()?.parse().ok()?;
     let id = SessionId::parse(parts.next()?.as_bytes()).ok()?;
     let principal = match parts.next()? {
@@ -244,7 +232,7 @@ mod tests {
             CloseCause::Evicted,
             CloseCause::Shutdown,
         ] {
-            assert_eq!(cause_from_str(cause.as_str()), Some(cause));
+            assert_eq!(CloseCause::from_name(cause.as_str()), Some(cause));
         }
     }
 }

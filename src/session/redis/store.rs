@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
 use super::near_cache::NearCache;
-use super::notify::{self, cause_from_str, CloseMessage};
+use super::notify::{self, CloseMessage};
 use super::scripts::{as_bytes, as_string, as_u64, Reply, Scripts};
 use crate::protocol::ProtocolVersion;
 use crate::session::context::{ClientInfo, SessionContext};
@@ -28,10 +28,10 @@ use crate::session::store::{
 };
 use crate::ConfigError;
 
-const TARGET: &str = "mcp_tower_guard::session";
+use crate::session::TARGET;
 
 /// Longest duration accepted for timeouts (as the moka store).
-const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+use crate::session::store::MAX_DURATION;
 /// How long a closed session's cause is kept in Redis (`{P}:t:<id>`), for
 /// replicas that missed the notification.
 const TOMBSTONE_TTL: Duration = Duration::from_secs(10 * 60);
@@ -465,7 +465,7 @@ impl Shared {
                         .extra
                         .first()
                         .and_then(as_string)
-                        .and_then(|c| cause_from_str(&c))
+                        .and_then(|c| CloseCause::from_name(&c))
                         .unwrap_or(CloseCause::Evicted);
                     self.fire_closed(&id, cause, None);
                 }
@@ -603,7 +603,7 @@ impl Shared {
             for (id, state) in chunk.iter().zip(states) {
                 let state = as_string(&state).unwrap_or_default();
                 if !state.is_empty() {
-                    let cause = cause_from_str(&state).unwrap_or(CloseCause::Evicted);
+                    let cause = CloseCause::from_name(&state).unwrap_or(CloseCause::Evicted);
                     self.fire_closed(id, cause, None);
                 }
             }
