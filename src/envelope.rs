@@ -107,6 +107,7 @@ struct Meta {
 
 /// The three kinds of JSON-RPC message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MessageKind {
     /// Has `method` and `id`.
     Request,
@@ -122,6 +123,7 @@ pub enum MessageKind {
 /// text (`1`, `-7`, `1.5e3`, `18446744073709551616`), so an error response
 /// names the very id the client sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RequestId {
     /// A string id.
     String(String),
@@ -702,13 +704,22 @@ impl<'de> Deserialize<'de> for RawMeta<'de> {
     }
 }
 
-/// How much of a POST body the layers read, and for how long.
+/// How much of a POST body the layers read, and for how long. Built valid
+/// ([`BodyLimits::new`]), so a layer that takes one has nothing left to check.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_tower_guard::envelope::BodyLimits;
+///
+/// let limits = BodyLimits::new(64 * 1024, Some(Duration::from_secs(5)))?;
+/// assert_eq!(limits.max_bytes(), 65_536);
+/// assert!(BodyLimits::new(0, None).is_err());
+/// # Ok::<(), mcp_tower_guard::ConfigError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BodyLimits {
-    /// Largest body accepted; larger gets 413. Default 4 MiB.
-    pub max_bytes: usize,
-    /// Time allowed to receive the whole body; slower gets 408. Default 30 s. `None` disables it.
-    pub read_timeout: Option<Duration>,
+    max_bytes: usize,
+    read_timeout: Option<Duration>,
 }
 
 impl Default for BodyLimits {
@@ -721,6 +732,45 @@ impl Default for BodyLimits {
 }
 
 impl BodyLimits {
+    /// Limits of `max_bytes` (larger gets 413) and `read_timeout` for the
+    /// whole body (slower gets 408; `None` disables it).
+    ///
+    /// # Errors
+    ///
+    /// A zero `max_bytes`, or a zero `read_timeout`.
+    pub fn new(
+        max_bytes: usize,
+        read_timeout: Option<Duration>,
+    ) -> Result<Self, crate::ConfigError> {
+        if max_bytes == 0 {
+            return Err(crate::ConfigError::InvalidSetting {
+                setting: "max_body_bytes",
+                reason: "the body limit must be at least one byte".to_owned(),
+            });
+        }
+        if read_timeout == Some(Duration::ZERO) {
+            return Err(crate::ConfigError::InvalidSetting {
+                setting: "body_read_timeout",
+                reason: "the read timeout must be longer than zero (use None to disable it)"
+                    .to_owned(),
+            });
+        }
+        Ok(Self {
+            max_bytes,
+            read_timeout,
+        })
+    }
+
+    /// Largest body accepted; larger gets 413. Default 4 MiB.
+    pub const fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    /// Time allowed to receive the whole body; slower gets 408. Default 30 s.
+    pub const fn read_timeout(&self) -> Option<Duration> {
+        self.read_timeout
+    }
+
     /// The 413 rejection when `Content-Length` already announces too many bytes.
     pub(crate) fn check_content_length(&self, headers: &HeaderMap) -> Result<(), Rejection> {
         let announced = headers
@@ -965,10 +1015,7 @@ mod tests {
         let bytes = req.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(bytes, body.as_bytes());
 
-        let limits = BodyLimits {
-            max_bytes: 10,
-            read_timeout: None,
-        };
+        let limits = BodyLimits::new(10, None).unwrap();
         let req = Request::new(Full::new(Bytes::from(body)));
         let (_, rejection) = ReadEnvelope::new(req, limits).await.unwrap_err();
         assert_eq!(rejection.kind(), RejectionKind::PayloadTooLarge);

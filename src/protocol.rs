@@ -35,6 +35,7 @@ pub struct ProtocolVersion {
 
 /// Which generation of the transport a request speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Era {
     /// 2024-11-05 to 2025-11-25: sessions, GET streams, DELETE.
     Legacy,
@@ -264,6 +265,7 @@ impl fmt::Debug for SupportedVersions {
 
 /// What the `MCP-Protocol-Version` header of a request says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum VersionHeader<'a> {
     /// No header.
     Absent,
@@ -288,17 +290,81 @@ impl<'a> VersionHeader<'a> {
     }
 }
 
+/// Where a request's protocol version came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum VersionSource {
+    /// The request's `MCP-Protocol-Version` header.
+    Header,
+    /// The `protocolVersion` an `initialize` without the header asks for.
+    Initialize,
+    /// No header: the version the request's session negotiated.
+    Negotiated,
+    /// No header and nothing else to go by: 2025-03-26, as the spec says.
+    Assumed,
+}
+
 /// The protocol version and era accepted for a request, put in the request
-/// extensions by [`McpHeadersLayer`](crate::McpHeadersLayer) (and by the session
-/// layer when it runs alone).
+/// extensions once by [`McpHeadersLayer`](crate::McpHeadersLayer) (or by the
+/// session layer when it runs alone); later layers read it instead of the
+/// header. The session layer refines an [`Assumed`](VersionSource::Assumed)
+/// version to the one its session [`Negotiated`](VersionSource::Negotiated).
+///
+/// ```
+/// use mcp_tower_guard::protocol::{Era, ProtocolVersion, RequestProtocol, VersionSource};
+///
+/// let p = RequestProtocol::new(ProtocolVersion::V2025_11_25, Era::Legacy, VersionSource::Header);
+/// assert_eq!((p.version(), p.era(), p.assumed()), (ProtocolVersion::V2025_11_25, Era::Legacy, false));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RequestProtocol {
-    /// The revision the request speaks (assumed 2025-03-26 for a legacy request without the header).
-    pub version: ProtocolVersion,
+    version: ProtocolVersion,
+    era: Era,
+    source: VersionSource,
+}
+
+impl RequestProtocol {
+    /// A request speaking `version` of `era`, known from `source`.
+    pub const fn new(version: ProtocolVersion, era: Era, source: VersionSource) -> Self {
+        Self {
+            version,
+            era,
+            source,
+        }
+    }
+
+    /// The revision the request speaks.
+    pub const fn version(&self) -> ProtocolVersion {
+        self.version
+    }
+
     /// Its era.
-    pub era: Era,
-    /// True when the version was assumed rather than sent.
-    pub assumed: bool,
+    pub const fn era(&self) -> Era {
+        self.era
+    }
+
+    /// Where the version came from.
+    pub const fn source(&self) -> VersionSource {
+        self.source
+    }
+
+    /// True when the request sent no version (it was assumed, or taken from
+    /// its session).
+    pub const fn assumed(&self) -> bool {
+        matches!(
+            self.source,
+            VersionSource::Assumed | VersionSource::Negotiated
+        )
+    }
+
+    /// The same request, judged under the version its session negotiated.
+    pub(crate) fn negotiated(self, version: ProtocolVersion) -> Self {
+        Self {
+            version,
+            source: VersionSource::Negotiated,
+            ..self
+        }
+    }
 }
 
 /// Decides which era a request belongs to, from its method, its

@@ -50,7 +50,7 @@ fn store() -> MokaSessionStore {
 fn describe(extensions: &http::Extensions) -> Value {
     let era = extensions
         .get::<RequestProtocol>()
-        .map(|p| format!("{:?}", p.era));
+        .map(|p| format!("{:?}", p.era()));
     let session = extensions
         .get::<SessionContext>()
         .map(|s| s.id().tag().to_string());
@@ -411,7 +411,7 @@ impl Service<Request<tonic::body::Body>> for GrpcProbe {
             .extensions()
             .get::<RequestProtocol>()
             .map_or("none", |p| {
-                if p.era == Era::Legacy {
+                if p.era() == Era::Legacy {
                     "legacy"
                 } else {
                     "modern"
@@ -570,7 +570,7 @@ mod readme {
         // protocol.era: Legacy or Modern; session: Some for legacy requests.
         let tag = session.map(|Extension(s)| s.id().tag().to_string());
         Json(json!({"jsonrpc": "2.0", "id": message["id"], "result": {
-            "era": format!("{:?}", protocol.era), "session": tag }}))
+            "era": format!("{:?}", protocol.era()), "session": tag }}))
     }
 
     pub fn app() -> Result<(Router, MokaSessionStore), Box<dyn std::error::Error>> {

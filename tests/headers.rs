@@ -14,7 +14,7 @@ use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use mcp_tower_guard::envelope::Envelope;
 use mcp_tower_guard::headers::{encode_value, McpHeaders};
-use mcp_tower_guard::protocol::{Era, ProtocolVersion, RequestProtocol};
+use mcp_tower_guard::protocol::{Era, ProtocolVersion, RequestProtocol, VersionSource};
 use mcp_tower_guard::{McpHeadersLayer, Rejection, RejectionKind, StatusOnly};
 use serde_json::{json, Value};
 use tower::{Service, ServiceBuilder, ServiceExt};
@@ -221,11 +221,11 @@ fn tool_call(name: &str) -> String {
 }
 
 fn modern_protocol() -> RequestProtocol {
-    RequestProtocol {
-        version: ProtocolVersion::V2026_07_28,
-        era: Era::Modern,
-        assumed: false,
-    }
+    RequestProtocol::new(
+        ProtocolVersion::V2026_07_28,
+        Era::Modern,
+        VersionSource::Header,
+    )
 }
 
 // ------------------------------------------------- legacy era: the version header
@@ -238,11 +238,11 @@ async fn spec_2025_06_18_missing_header_assumes_2025_03_26() {
     let p = out.passed();
     assert_eq!(
         p,
-        RequestProtocol {
-            version: ProtocolVersion::V2025_03_26,
-            era: Era::Legacy,
-            assumed: true
-        }
+        RequestProtocol::new(
+            ProtocolVersion::V2025_03_26,
+            Era::Legacy,
+            VersionSource::Assumed
+        )
     );
     // An assumed version is not reflected on the response.
     assert!(out.headers.get("mcp-protocol-version").is_none());
@@ -257,8 +257,8 @@ async fn spec_2025_06_18_missing_header_assumes_2025_03_26() {
 async fn spec_2025_06_18_header_only_on_subsequent_requests_initialize_needs_none() {
     // "the client MUST include the MCP-Protocol-Version header on all subsequent requests"
     let p = send(legacy_post(None, INITIALIZE)).await.passed();
-    assert!(p.assumed);
-    assert_eq!(p.era, Era::Legacy);
+    assert!(p.assumed());
+    assert_eq!(p.era(), Era::Legacy);
 }
 
 #[tokio::test]
@@ -267,7 +267,7 @@ async fn spec_2025_06_18_supported_header_is_accepted_and_reflected() {
         let out = send(legacy_post(Some(v), PING)).await;
         let p = out.passed();
         assert_eq!(
-            (p.version.to_string().as_str(), p.era, p.assumed),
+            (p.version().to_string().as_str(), p.era(), p.assumed()),
             (v, Era::Legacy, false)
         );
         assert_eq!(out.headers["mcp-protocol-version"], v);
@@ -373,8 +373,8 @@ async fn legacy_get_and_delete_version_header() {
         b.body(Full::default()).unwrap()
     };
     let p = send(get(Some("2025-11-25"), Method::GET)).await.passed();
-    assert_eq!(p.version, ProtocolVersion::V2025_11_25);
-    assert!(send(get(None, Method::DELETE)).await.passed().assumed);
+    assert_eq!(p.version(), ProtocolVersion::V2025_11_25);
+    assert!(send(get(None, Method::DELETE)).await.passed().assumed());
     send(get(Some("2025-99-01"), Method::GET))
         .await
         .rejected(StatusCode::BAD_REQUEST, -32000);
@@ -584,10 +584,10 @@ fn body_limit_builders_validate() {
         .body_read_timeout(None)
         .unwrap();
     assert_eq!(
-        (layer.limits().max_bytes, layer.limits().read_timeout),
+        (layer.limits().max_bytes(), layer.limits().read_timeout()),
         (10, None)
     );
-    assert_eq!(McpHeadersLayer::new().limits().max_bytes, 4 * 1024 * 1024);
+    assert_eq!(McpHeadersLayer::new().limits().max_bytes(), 4 * 1024 * 1024);
 }
 
 // ------------------------------------------------------------------ Accept
@@ -1353,7 +1353,13 @@ async fn works_in_axum_router_layer() {
     use axum::routing::post as axum_post;
 
     async fn handler(Extension(p): Extension<RequestProtocol>, body: Bytes) -> String {
-        format!("{} {:?} {} {}", p.version, p.era, p.assumed, body.len())
+        format!(
+            "{} {:?} {} {}",
+            p.version(),
+            p.era(),
+            p.assumed(),
+            body.len()
+        )
     }
     let app = axum::Router::new()
         .route("/mcp", axum_post(handler).get(handler).delete(handler))

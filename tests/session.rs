@@ -16,7 +16,7 @@ use http::request::Parts;
 use http::{HeaderValue, Request, StatusCode};
 use http_body_util::Full;
 use mcp_tower_guard::host::PeerAddr;
-use mcp_tower_guard::protocol::{Era, ProtocolVersion, RequestProtocol};
+use mcp_tower_guard::protocol::{Era, ProtocolVersion, RequestProtocol, VersionSource};
 use mcp_tower_guard::session::{
     CloseCause, McpSessionLayer, MokaSessionStore, Principal, Reservation, SessionContext,
     SessionId, SessionStats, SessionStore, StoreCall, StoreError,
@@ -267,11 +267,11 @@ async fn modern_era_request_passes_untouched() {
         .header("mcp-session-id", stale)
         .body(B::default())
         .unwrap();
-    req.extensions_mut().insert(RequestProtocol {
-        version: ProtocolVersion::V2026_07_28,
-        era: Era::Modern,
-        assumed: false,
-    });
+    req.extensions_mut().insert(RequestProtocol::new(
+        ProtocolVersion::V2026_07_28,
+        Era::Modern,
+        VersionSource::Header,
+    ));
     let res = send(&svc, req).await;
     assert!(!res.headers().contains_key("mcp-session-id"));
 
@@ -545,7 +545,7 @@ async fn spec_request_without_header_is_judged_under_the_negotiated_version() {
     send(&svc, ping(&id)).await;
     let p = seen.protocol.lock().unwrap().unwrap();
     assert_eq!(
-        (p.version, p.era, p.assumed),
+        (p.version(), p.era(), p.assumed()),
         (ProtocolVersion::V2025_11_25, Era::Legacy, true)
     );
 
@@ -560,7 +560,7 @@ async fn spec_request_without_header_is_judged_under_the_negotiated_version() {
     send(&svc, ping(&id)).await;
     assert_eq!(seen.last().unwrap().protocol_version(), None);
     assert_eq!(
-        seen.protocol.lock().unwrap().unwrap().version,
+        seen.protocol.lock().unwrap().unwrap().version(),
         ProtocolVersion::LEGACY_DEFAULT
     );
     let mut req = ping(&id);
@@ -594,7 +594,7 @@ async fn spec_initialize_records_the_version_the_server_answered() {
         Some(ProtocolVersion::V2025_03_26)
     );
     assert_eq!(
-        seen.protocol.lock().unwrap().unwrap().version,
+        seen.protocol.lock().unwrap().unwrap().version(),
         ProtocolVersion::V2025_03_26
     );
 }
@@ -1097,7 +1097,10 @@ mod with_headers_layer {
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(res.headers()["x-seen-envelope"], "1");
         let p = seen.protocol.lock().unwrap().unwrap();
-        assert_eq!((p.version, p.assumed), (ProtocolVersion::V2025_11_25, true));
+        assert_eq!(
+            (p.version(), p.assumed()),
+            (ProtocolVersion::V2025_11_25, true)
+        );
 
         // A modern request with a stale session id is not the session layer's business.
         let mut req = post(Full::new(Bytes::from_static(

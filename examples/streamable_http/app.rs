@@ -465,7 +465,7 @@ fn session_view(parts: &axum::http::request::Parts) -> Option<SessionView> {
 
 fn protocol_of(parts: &axum::http::request::Parts) -> (Era, ProtocolVersion) {
     match parts.extensions.get::<RequestProtocol>() {
-        Some(p) => (p.era, p.version),
+        Some(p) => (p.era(), p.version()),
         // Without the headers layer in front: decide the way it would.
         None => {
             let era = request_era(
@@ -474,8 +474,9 @@ fn protocol_of(parts: &axum::http::request::Parts) -> (Era, ProtocolVersion) {
                 parts.extensions.get::<Envelope>(),
             );
             let version = match era {
-                Era::Modern => ProtocolVersion::V2026_07_28,
                 Era::Legacy => ProtocolVersion::LEGACY_DEFAULT,
+                // 2026-07-28, and any later era the crate learns.
+                _ => ProtocolVersion::V2026_07_28,
             };
             (era, version)
         }
@@ -791,7 +792,7 @@ fn handle_message_reply(state: &AppState, cx: &Cx, message: &Value) -> Option<Re
     };
     let outcome = match cx.era {
         Era::Legacy => legacy_request(state, cx, method, &params).map(|r| (Vec::new(), r)),
-        Era::Modern => modern_request(cx, method, &params),
+        _ => modern_request(cx, method, &params),
     };
     Some(match outcome {
         Ok((notes, result)) if notes.is_empty() => {

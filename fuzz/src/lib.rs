@@ -558,6 +558,7 @@ pub fn envelope(data: &[u8]) {
                         method.is_none()
                             && (item.get("result").is_some() || item.get("error").is_some())
                     ),
+                    other => panic!("a message kind the oracle does not know: {other:?}"),
                 }
             }
             if env.is_initialize() {
@@ -871,7 +872,7 @@ async fn inner(seen: Arc<Seen>, full: bool, req: Request<B>) -> Result<Response<
                 "POST without envelope"
             );
         }
-        if protocol.era == Era::Legacy {
+        if protocol.era() == Era::Legacy {
             let init = parts
                 .extensions
                 .get::<Envelope>()
@@ -948,10 +949,13 @@ fn harness() -> &'static Harness {
             let service = tower::service_fn(move |req| inner(Arc::clone(&s), full, req));
             let session = McpSessionLayer::new(store.clone())
                 .principal(Principal::authorization_hash())
-                .body_limits(mcp_tower_guard::envelope::BodyLimits {
-                    max_bytes: MAX_BODY,
-                    read_timeout: Some(std::time::Duration::from_secs(5)),
-                });
+                .body_limits(
+                    mcp_tower_guard::envelope::BodyLimits::new(
+                        MAX_BODY,
+                        Some(std::time::Duration::from_secs(5)),
+                    )
+                    .expect("valid limits"),
+                );
             let svc = if full {
                 let headers = McpHeadersLayer::new()
                     .max_body_bytes(MAX_BODY)
@@ -1266,7 +1270,7 @@ pub fn full_stack(data: &[u8]) {
             .unwrap_or_else(|e| e.into_inner());
         if stack.full {
             assert!(
-                protocol.is_some_and(|p| p.era == Era::Legacy),
+                protocol.is_some_and(|p| p.era() == Era::Legacy),
                 "session id on a modern answer"
             );
         }

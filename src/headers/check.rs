@@ -15,6 +15,7 @@ use crate::envelope::{BodyLimits, Envelope, Field, Message, MessageKind};
 use crate::header::{MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION, X_ACCEL_BUFFERING};
 use crate::protocol::{
     request_era, Era, ProtocolVersion, RequestProtocol, SupportedVersions, VersionHeader,
+    VersionSource,
 };
 use crate::rejection::{error_code, Rejection, RejectionKind};
 
@@ -199,21 +200,13 @@ impl HeadersConfig {
     /// The version of a legacy-era request (2024-11-05 to 2025-11-25).
     fn legacy_version(&self, header: VersionHeader<'_>) -> Result<RequestProtocol, Rejection> {
         match header {
-            VersionHeader::Valid(version) if self.supported.contains(version) => Ok(RequestProtocol {
-                version,
-                era: version.era(),
-                assumed: false,
-            }),
+            VersionHeader::Valid(version) if self.supported.contains(version) => Ok(RequestProtocol::new(version, version.era(), VersionSource::Header)),
             VersionHeader::Valid(version) => Err(self.unsupported_legacy(&version.to_string())),
             VersionHeader::Invalid(raw) => {
                 Err(self.unsupported_legacy(&String::from_utf8_lossy(raw)))
             }
             // 2025-06-18 and later: "the server SHOULD assume protocol version 2025-03-26".
-            VersionHeader::Absent if self.serves_legacy() => Ok(RequestProtocol {
-                version: ProtocolVersion::LEGACY_DEFAULT,
-                era: Era::Legacy,
-                assumed: true,
-            }),
+            VersionHeader::Absent if self.serves_legacy() => Ok(RequestProtocol::new(ProtocolVersion::LEGACY_DEFAULT, Era::Legacy, VersionSource::Assumed)),
             // 2026-07-28: "A server that does not support such clients MUST reject a
             // request without the header per Server Validation."
             VersionHeader::Absent => Err(Rejection::new(
@@ -242,17 +235,17 @@ impl HeadersConfig {
                     "Invalid Request: the initialize request must not be part of a JSON-RPC batch",
                 ));
             }
-            let allowed = if protocol.assumed {
+            let allowed = if protocol.assumed() {
                 self.supported.as_slice().iter().any(|v| v.allows_batch())
             } else {
-                protocol.version.allows_batch()
+                protocol.version().allows_batch()
             };
             if !allowed {
                 return Err(Rejection::new(
                     RejectionKind::BatchNotAllowed,
                     format!(
                         "Invalid Request: JSON-RPC batches are not allowed in protocol version {}",
-                        protocol.version
+                        protocol.version()
                     ),
                 ));
             }
@@ -299,11 +292,11 @@ impl HeadersConfig {
                 }
             }
         }
-        Ok(RequestProtocol {
+        Ok(RequestProtocol::new(
             version,
-            era: Era::Modern,
-            assumed: false,
-        })
+            Era::Modern,
+            VersionSource::Header,
+        ))
     }
 
     /// The `MCP-Protocol-Version` of a modern request: required, one value, supported.
@@ -689,7 +682,7 @@ fn invalid_params(detail: &str) -> Rejection {
 
 /// The version to reflect on a response: the one the request declared, never an assumed one.
 pub(crate) fn echo(protocol: &RequestProtocol) -> Option<ProtocolVersion> {
-    (!protocol.assumed).then_some(protocol.version)
+    (!protocol.assumed()).then_some(protocol.version())
 }
 
 fn insert_absent(headers: &mut HeaderMap, name: HeaderName, value: HeaderValue) {
@@ -771,11 +764,7 @@ mod tests {
             .unwrap();
         assert!(matches!(
             get,
-            Head::Ready(RequestProtocol {
-                version: ProtocolVersion::V2025_03_26,
-                era: Era::Legacy,
-                assumed: true
-            })
+            Head::Ready(p) if p == RequestProtocol::new(ProtocolVersion::V2025_03_26, Era::Legacy, VersionSource::Assumed)
         ));
         let e = c.check_head(&Method::PUT, &HeaderMap::new()).unwrap_err();
         assert_eq!(e.allow().unwrap(), "GET, POST, DELETE");
@@ -819,7 +808,7 @@ mod tests {
                 h.append(MCP_NAME, HeaderValue::from_str(n).unwrap());
             }
             c.check_envelope(&h, &modern_call(body))
-                .map(|p| p.version)
+                .map(|p| p.version())
                 .map_err(|r| r.code())
         };
         assert_eq!(
@@ -845,7 +834,7 @@ mod tests {
         let c = HeadersConfig::default();
         let ping = env(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#);
         let p = c.check_envelope(&HeaderMap::new(), &ping).unwrap();
-        assert!(p.assumed);
+        assert!(p.assumed());
         let e = c
             .check_envelope(&headers(&[("mcp-protocol-version", "1999-01-01")]), &ping)
             .unwrap_err();

@@ -162,7 +162,7 @@ pub(super) fn admit(
     config: &HeadersConfig,
     protocol: RequestProtocol,
 ) -> Inspect {
-    if protocol.era == Era::Modern {
+    if protocol.era() == Era::Modern {
         for name in [MCP_SESSION_ID, X_SESSION_ID, LAST_EVENT_ID] {
             if parts.headers.remove(&name).is_some() {
                 tracing::debug!(target: TARGET, header = name.as_str(), "session-era header removed from a 2026-07-28 request");
@@ -177,7 +177,7 @@ pub(super) fn admit(
     let inspect = Inspect {
         learn_tools: config.tools.learns()
             && request.and_then(|m| m.method.as_deref()) == Some("tools/list"),
-        map_status: config.map_error_status && protocol.era == Era::Modern && request.is_some(),
+        map_status: config.map_error_status && protocol.era() == Era::Modern && request.is_some(),
     };
     parts.extensions.insert(protocol);
     inspect
@@ -269,7 +269,7 @@ where
                     let outcome = ready!(crate::body::poll_collect(
                         body.as_mut(),
                         buf,
-                        this.config.limits.max_bytes,
+                        this.config.limits.max_bytes(),
                         cx
                     ));
                     let Some(mut head) = head.take() else {
@@ -312,7 +312,7 @@ fn inspectable<B: Body + 'static>(response: &Response<B>, config: &HeadersConfig
             .body()
             .size_hint()
             .upper()
-            .is_some_and(|n| n <= config.limits.max_bytes as u64)
+            .is_some_and(|n| n <= config.limits.max_bytes() as u64)
         && crate::body::rebuildable::<B>()
 }
 

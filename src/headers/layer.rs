@@ -86,27 +86,11 @@ impl<R> McpHeadersLayer<R> {
         &self.config.supported
     }
 
-    /// Sets the POST body size and read-time limits.
-    ///
-    /// # Errors
-    ///
-    /// A zero `max_bytes` or a zero `read_timeout`.
-    pub fn body_limits(mut self, limits: BodyLimits) -> Result<Self, ConfigError> {
-        if limits.max_bytes == 0 {
-            return Err(ConfigError::InvalidSetting {
-                setting: "max_body_bytes",
-                reason: "the body limit must be at least one byte".to_owned(),
-            });
-        }
-        if limits.read_timeout == Some(Duration::ZERO) {
-            return Err(ConfigError::InvalidSetting {
-                setting: "body_read_timeout",
-                reason: "the read timeout must be longer than zero (use None to disable it)"
-                    .to_owned(),
-            });
-        }
+    /// Sets the POST body size and read-time limits (a [`BodyLimits`] is
+    /// valid by construction).
+    pub fn body_limits(mut self, limits: BodyLimits) -> Self {
         self.config().limits = limits;
-        Ok(self)
+        self
     }
 
     /// The largest POST body accepted (default 4 MiB); larger gets 413.
@@ -115,11 +99,8 @@ impl<R> McpHeadersLayer<R> {
     ///
     /// Zero.
     pub fn max_body_bytes(self, max_bytes: usize) -> Result<Self, ConfigError> {
-        let limits = BodyLimits {
-            max_bytes,
-            ..self.config.limits
-        };
-        self.body_limits(limits)
+        let limits = BodyLimits::new(max_bytes, self.config.limits.read_timeout())?;
+        Ok(self.body_limits(limits))
     }
 
     /// The time allowed to receive a whole POST body (default 30 s; `None`
@@ -129,11 +110,8 @@ impl<R> McpHeadersLayer<R> {
     ///
     /// A zero duration.
     pub fn body_read_timeout(self, timeout: Option<Duration>) -> Result<Self, ConfigError> {
-        let limits = BodyLimits {
-            read_timeout: timeout,
-            ..self.config.limits
-        };
-        self.body_limits(limits)
+        let limits = BodyLimits::new(self.config.limits.max_bytes(), timeout)?;
+        Ok(self.body_limits(limits))
     }
 
     /// The POST body limits in force.

@@ -22,7 +22,7 @@
 //!     .layer(McpHeadersLayer::new())
 //!     .service_fn(|req: Request<Full<Bytes>>| async move {
 //!         let protocol = req.extensions().get::<RequestProtocol>().copied().unwrap();
-//!         assert_eq!(protocol.era, Era::Modern);
+//!         assert_eq!(protocol.era(), Era::Modern);
 //!         Ok::<_, std::convert::Infallible>(Response::new(Full::<Bytes>::from(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#)))
 //!     });
 //!

@@ -22,7 +22,9 @@ use super::store::{CloseCause, LimitScope, Reservation, StoreCall, StoreError};
 use crate::body::ReplayBody;
 use crate::envelope::{Envelope, ReadEnvelope, ReadRejected, RequestId};
 use crate::header::{MCP_SESSION_ID, X_SESSION_ID};
-use crate::protocol::{request_era, Era, ProtocolVersion, RequestProtocol, VersionHeader};
+use crate::protocol::{
+    request_era, Era, ProtocolVersion, RequestProtocol, VersionHeader, VersionSource,
+};
 use crate::rejection::{reject, Rejection, RejectionKind, RejectionResponse};
 
 use super::TARGET;
@@ -235,8 +237,8 @@ fn hold_negotiated(parts: &mut Parts, session: &SessionContext) -> Result<(), Re
         ));
     }
     if let Some(protocol) = parts.extensions.get_mut::<RequestProtocol>() {
-        if protocol.assumed {
-            protocol.version = negotiated;
+        if protocol.assumed() {
+            *protocol = protocol.negotiated(negotiated);
         }
     }
     Ok(())
@@ -377,7 +379,7 @@ impl<R> Flow<R> {
             return Step::Call(req, Flight::default());
         }
         let known = req.extensions().get::<RequestProtocol>().copied();
-        if known.is_some_and(|p| p.era == Era::Modern) {
+        if known.is_some_and(|p| p.era() == Era::Modern) {
             return Step::Call(req, Flight::default());
         }
         if req.method() == Method::POST && req.extensions().get::<Envelope>().is_none() {
@@ -421,7 +423,7 @@ impl<R> Flow<R> {
         let known = parts.extensions.get::<RequestProtocol>().copied();
         let envelope = parts.extensions.get::<Envelope>();
         let era = match known {
-            Some(p) => p.era,
+            Some(p) => p.era(),
             None => request_era(&parts.method, &parts.headers, envelope),
         };
         if era == Era::Modern {
@@ -431,22 +433,18 @@ impl<R> Flow<R> {
             parts.method == Method::POST && envelope.is_some_and(Envelope::is_initialize);
         if known.is_none() {
             let protocol = match VersionHeader::read(&parts.headers) {
-                VersionHeader::Valid(version) => RequestProtocol {
-                    version,
-                    era: Era::Legacy,
-                    assumed: false,
-                },
+                VersionHeader::Valid(version) => {
+                    RequestProtocol::new(version, Era::Legacy, VersionSource::Header)
+                }
                 _ => match initialize_version(envelope).filter(|_| initialize) {
-                    Some(version) => RequestProtocol {
-                        version,
-                        era: Era::Legacy,
-                        assumed: false,
-                    },
-                    None => RequestProtocol {
-                        version: ProtocolVersion::LEGACY_DEFAULT,
-                        era: Era::Legacy,
-                        assumed: true,
-                    },
+                    Some(version) => {
+                        RequestProtocol::new(version, Era::Legacy, VersionSource::Initialize)
+                    }
+                    None => RequestProtocol::new(
+                        ProtocolVersion::LEGACY_DEFAULT,
+                        Era::Legacy,
+                        VersionSource::Assumed,
+                    ),
                 },
             };
             parts.extensions.insert(protocol);

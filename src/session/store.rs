@@ -147,6 +147,7 @@ impl CloseCause {
 
     /// The cause named [`as_str`](Self::as_str) returns (the Redis scripts
     /// publish these names).
+    #[cfg(any(test, feature = "redis"))]
     pub(crate) fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.as_str() == name)
     }
