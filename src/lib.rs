@@ -52,6 +52,8 @@
 #[macro_use]
 mod macros;
 
+mod authority;
+
 pub mod bind;
 pub mod body;
 #[cfg(feature = "cors")]

@@ -5,10 +5,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use http::{header, Extensions, HeaderMap, Uri};
 
-use super::parse::{
-    forwarded_last_host, last_list_value, parse_authority, parse_host_pattern, Authority,
-    HostMatch, PortSpec,
-};
+use super::forwarded::{forwarded_last_host, last_list_value};
+use crate::authority::{parse_authority, parse_host_pattern, Authority, HostMatch, PortSpec};
 use crate::header::{FORWARDED, X_FORWARDED_HOST};
 use crate::{ConfigError, Rejection, RejectionKind};
 

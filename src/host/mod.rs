@@ -130,8 +130,8 @@
 //! `TcpListener::accept`.
 
 mod config;
+mod forwarded;
 mod layer;
-pub(crate) mod parse;
 mod service;
 
 pub use self::config::PeerAddr;

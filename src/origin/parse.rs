@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use crate::host::parse::{parse_authority, parse_host_pattern, HostMatch, HostRef, PortSpec};
+use crate::authority::{parse_authority, parse_host_pattern, HostMatch, HostRef, PortSpec};
 
 /// The default port of the schemes origins use.
 fn default_port(scheme: &str) -> Option<u16> {
