@@ -67,6 +67,7 @@ pub mod headers;
 pub mod host;
 pub mod origin;
 pub mod protocol;
+pub mod read;
 pub mod rejection;
 pub mod session;
 

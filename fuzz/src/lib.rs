@@ -950,7 +950,7 @@ fn harness() -> &'static Harness {
             let session = McpSessionLayer::new(store.clone())
                 .principal(Principal::authorization_hash())
                 .body_limits(
-                    mcp_tower_guard::envelope::BodyLimits::new(
+                    mcp_tower_guard::read::BodyLimits::new(
                         MAX_BODY,
                         Some(std::time::Duration::from_secs(5)),
                     )

@@ -11,12 +11,13 @@ use serde_json::{json, Map, Value};
 use super::media::{self, EVENT_STREAM, JSON};
 use super::name::decode_value;
 use super::tools::{ParamHeader, ToolRule, ToolTable};
-use crate::envelope::{BodyLimits, Envelope, Field, Message, MessageKind};
+use crate::envelope::{Envelope, Field, Message, MessageKind};
 use crate::header::{MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION, X_ACCEL_BUFFERING};
 use crate::protocol::{
     request_era, Era, ProtocolVersion, RequestProtocol, SupportedVersions, VersionHeader,
     VersionSource,
 };
+use crate::read::BodyLimits;
 use crate::rejection::{error_code, Rejection, RejectionKind};
 
 /// The settings of one [`McpHeadersLayer`](super::McpHeadersLayer), shared by

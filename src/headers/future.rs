@@ -16,9 +16,10 @@ use tower_service::Service;
 use super::check::{echo, HeadersConfig};
 use super::media;
 use crate::body::ReplayBody;
-use crate::envelope::{Envelope, ReadEnvelope};
+use crate::envelope::Envelope;
 use crate::header::{LAST_EVENT_ID, MCP_SESSION_ID, X_SESSION_ID};
 use crate::protocol::{Era, ProtocolVersion, RequestProtocol};
+use crate::read::ReadEnvelope;
 use crate::rejection::{error_code, reject, Rejection, RejectionResponse};
 
 pub(crate) const LAYER: &str = "headers";

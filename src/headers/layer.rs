@@ -9,8 +9,8 @@ use tower_layer::Layer;
 use super::check::HeadersConfig;
 use super::tools::{ToolRules, ToolTable};
 use super::McpHeaders;
-use crate::envelope::BodyLimits;
 use crate::protocol::SupportedVersions;
+use crate::read::BodyLimits;
 use crate::rejection::JsonRpcRejection;
 use crate::ConfigError;
 

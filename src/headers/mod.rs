@@ -84,7 +84,7 @@
 //! in all ([`McpHeadersLayer::max_mcp_headers`],
 //! [`McpHeadersLayer::max_mcp_header_bytes`]), else 431 before anything is read.
 //!
-//! **Body.** A POST body is read once, within [`BodyLimits`](crate::envelope::BodyLimits)
+//! **Body.** A POST body is read once, within [`BodyLimits`](crate::read::BodyLimits)
 //! (default 4 MiB, 30 s): a `Content-Length` over the limit gets 413 before a
 //! byte is read, a longer body 413, a slower one 408. It is parsed into an
 //! [`Envelope`](crate::envelope::Envelope) stored in the request extensions, and

@@ -10,7 +10,8 @@ use super::check::{echo, Head, HeadersConfig};
 use super::future::{admit, rejection_response, ResponseFuture};
 use super::McpHeadersLayer;
 use crate::body::ReplayBody;
-use crate::envelope::{Envelope, ReadEnvelope};
+use crate::envelope::Envelope;
+use crate::read::ReadEnvelope;
 use crate::rejection::{JsonRpcRejection, RejectionResponse};
 
 /// Middleware that enforces MCP's transport headers for both protocol eras.

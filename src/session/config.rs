@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::id::IdGenerator;
 use super::principal::ResolvePrincipal;
 use super::store::SessionStore;
-use crate::envelope::BodyLimits;
+use crate::read::BodyLimits;
 
 /// Settings shared by every service the layer makes.
 #[derive(Clone)]

@@ -20,11 +20,12 @@ use super::principal::Principal;
 use super::stats::RejectReason;
 use super::store::{CloseCause, LimitScope, Reservation, StoreCall, StoreError};
 use crate::body::ReplayBody;
-use crate::envelope::{Envelope, ReadEnvelope, ReadRejected, RequestId};
+use crate::envelope::{Envelope, RequestId};
 use crate::header::{MCP_SESSION_ID, X_SESSION_ID};
 use crate::protocol::{
     request_era, Era, ProtocolVersion, RequestProtocol, VersionHeader, VersionSource,
 };
+use crate::read::{ReadEnvelope, ReadRejected};
 use crate::rejection::{reject, Rejection, RejectionKind, RejectionResponse};
 
 use super::TARGET;

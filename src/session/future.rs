@@ -20,7 +20,7 @@ use tower_service::Service;
 use super::flow::{Collect, Commit, Flight, Flow, Step, Wait};
 use super::initialize::MAX_ANSWER_BYTES;
 use crate::body::ReplayBody;
-use crate::envelope::ReadEnvelope;
+use crate::read::ReadEnvelope;
 use crate::rejection::RejectionResponse;
 
 pin_project! {

@@ -10,7 +10,7 @@ use super::id::{IdGenerator, UuidV4};
 use super::principal::ResolvePrincipal;
 use super::service::McpSession;
 use super::store::{IntoSessionStore, SessionStore};
-use crate::envelope::BodyLimits;
+use crate::read::BodyLimits;
 use crate::rejection::JsonRpcRejection;
 
 /// Owns the legacy-era session lifecycle (2024-11-05 to 2025-11-25) so the

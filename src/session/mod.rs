@@ -24,7 +24,7 @@
 //! [`RequestProtocol`](crate::protocol::RequestProtocol) an outer
 //! [`McpHeadersLayer`](crate::McpHeadersLayer) recorded, or, when this layer runs
 //! alone, from [`request_era`](crate::protocol::request_era); a POST body is
-//! then read (bounded by [`BodyLimits`](crate::envelope::BodyLimits)) and its
+//! then read (bounded by [`BodyLimits`](crate::read::BodyLimits)) and its
 //! [`Envelope`](crate::envelope::Envelope) left in the extensions. When the
 //! request's version was assumed (no `MCP-Protocol-Version` header), the
 //! `RequestProtocol` is replaced by the version the session negotiated (the

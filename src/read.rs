@@ -1,0 +1,231 @@
+//! Reading a POST body once, within [`BodyLimits`], and leaving its parsed
+//! [`Envelope`] in the request extensions for every later layer and the
+//! handler. The headers layer does this, or the session layer when it runs
+//! alone; the bytes are handed on in the body's own type ([`ReplayBody`]).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::request::Parts;
+use http::{header, HeaderMap, Request};
+use http_body::Body;
+use pin_project_lite::pin_project;
+
+use crate::body::ReplayBody;
+use crate::envelope::Envelope;
+use crate::rejection::{Rejection, RejectionKind};
+
+/// How much of a POST body the layers read, and for how long. Built valid
+/// ([`BodyLimits::new`]), so a layer that takes one has nothing left to check.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_tower_guard::read::BodyLimits;
+///
+/// let limits = BodyLimits::new(64 * 1024, Some(Duration::from_secs(5)))?;
+/// assert_eq!(limits.max_bytes(), 65_536);
+/// assert!(BodyLimits::new(0, None).is_err());
+/// # Ok::<(), mcp_tower_guard::ConfigError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyLimits {
+    max_bytes: usize,
+    read_timeout: Option<Duration>,
+}
+
+impl Default for BodyLimits {
+    fn default() -> Self {
+        Self {
+            max_bytes: 4 * 1024 * 1024,
+            read_timeout: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
+impl BodyLimits {
+    /// Limits of `max_bytes` (larger gets 413) and `read_timeout` for the
+    /// whole body (slower gets 408; `None` disables it).
+    ///
+    /// # Errors
+    ///
+    /// A zero `max_bytes`, or a zero `read_timeout`.
+    pub fn new(
+        max_bytes: usize,
+        read_timeout: Option<Duration>,
+    ) -> Result<Self, crate::ConfigError> {
+        if max_bytes == 0 {
+            return Err(crate::ConfigError::InvalidSetting {
+                setting: "max_body_bytes",
+                reason: "the body limit must be at least one byte".to_owned(),
+            });
+        }
+        if read_timeout == Some(Duration::ZERO) {
+            return Err(crate::ConfigError::InvalidSetting {
+                setting: "body_read_timeout",
+                reason: "the read timeout must be longer than zero (use None to disable it)"
+                    .to_owned(),
+            });
+        }
+        Ok(Self {
+            max_bytes,
+            read_timeout,
+        })
+    }
+
+    /// Largest body accepted; larger gets 413. Default 4 MiB.
+    pub const fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    /// Time allowed to receive the whole body; slower gets 408. Default 30 s.
+    pub const fn read_timeout(&self) -> Option<Duration> {
+        self.read_timeout
+    }
+
+    /// The 413 rejection when `Content-Length` already announces too many bytes.
+    pub(crate) fn check_content_length(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        let announced = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        match announced {
+            Some(n) if n > self.max_bytes as u64 => Err(self.too_large()),
+            _ => Ok(()),
+        }
+    }
+
+    fn too_large(&self) -> Rejection {
+        Rejection::new(
+            RejectionKind::PayloadTooLarge,
+            format!("Request body exceeds {} bytes", self.max_bytes),
+        )
+    }
+}
+
+pin_project! {
+    /// Reads a request body into one buffer within [`BodyLimits`], then parses the
+    /// envelope and rebuilds the request with the same bytes in the same body type.
+    pub(crate) struct ReadEnvelope<B> {
+        #[pin]
+        body: B,
+        parts: Option<Parts>,
+        first: Option<Bytes>,
+        rest: BytesMut,
+        limits: BodyLimits,
+        #[pin]
+        deadline: Option<tokio::time::Sleep>,
+    }
+}
+
+impl<B> ReadEnvelope<B> {
+    /// Starts reading; the caller has already checked `Content-Length`.
+    pub(crate) fn new(req: Request<B>, limits: BodyLimits) -> Self {
+        let (parts, body) = req.into_parts();
+        Self {
+            body,
+            parts: Some(parts),
+            first: None,
+            rest: BytesMut::new(),
+            limits,
+            deadline: limits.read_timeout.map(tokio::time::sleep),
+        }
+    }
+}
+
+/// A request refused while reading its envelope, with its head for logging.
+pub(crate) type ReadRejected = (Parts, Rejection);
+
+impl<B> Future for ReadEnvelope<B>
+where
+    B: Body + ReplayBody,
+{
+    type Output = Result<Request<B>, ReadRejected>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let outcome = loop {
+            match this.body.as_mut().poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    let Ok(data) = frame.into_data() else {
+                        continue; // trailers carry no JSON
+                    };
+                    let mut data = data;
+                    let chunk = data.copy_to_bytes(data.remaining());
+                    let held = this.first.as_ref().map_or(0, Bytes::len) + this.rest.len();
+                    if held + chunk.len() > this.limits.max_bytes {
+                        break Err(this.limits.too_large());
+                    }
+                    match this.first.take() {
+                        None if this.rest.is_empty() => *this.first = Some(chunk),
+                        first => {
+                            if let Some(first) = first {
+                                this.rest.extend_from_slice(&first);
+                            }
+                            this.rest.extend_from_slice(&chunk);
+                        }
+                    }
+                }
+                Poll::Ready(Some(Err(_))) => {
+                    break Err(Rejection::new(
+                        RejectionKind::BodyReadFailed,
+                        "Request body could not be read",
+                    ))
+                }
+                Poll::Ready(None) => {
+                    let bytes = match this.first.take() {
+                        Some(first) => first,
+                        None => std::mem::take(this.rest).freeze(),
+                    };
+                    break Ok(bytes);
+                }
+                Poll::Pending => {
+                    if let Some(deadline) = this.deadline.as_mut().as_pin_mut() {
+                        ready!(deadline.poll(cx));
+                        break Err(Rejection::new(
+                            RejectionKind::BodyTimeout,
+                            "Request body not received in time",
+                        ));
+                    }
+                    return Poll::Pending;
+                }
+            }
+        };
+        let Some(mut parts) = this.parts.take() else {
+            panic!("ReadEnvelope polled after completion");
+        };
+        Poll::Ready(match outcome {
+            Ok(bytes) => match Envelope::parse_bytes(bytes.clone()) {
+                Ok(envelope) => {
+                    parts.extensions.insert(envelope);
+                    Ok(Request::from_parts(parts, B::from_bytes(bytes)))
+                }
+                Err(e) => Err((parts, e.into_rejection())),
+            },
+            Err(rejection) => Err((parts, rejection)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn read_envelope_limits_and_replays() {
+        use http_body_util::{BodyExt, Full};
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+        let req = Request::new(Full::new(Bytes::from(body)));
+        let req = ReadEnvelope::new(req, BodyLimits::default()).await.unwrap();
+        assert!(req.extensions().get::<Envelope>().is_some());
+        let bytes = req.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(bytes, body.as_bytes());
+
+        let limits = BodyLimits::new(10, None).unwrap();
+        let req = Request::new(Full::new(Bytes::from(body)));
+        let (_, rejection) = ReadEnvelope::new(req, limits).await.unwrap_err();
+        assert_eq!(rejection.kind(), RejectionKind::PayloadTooLarge);
+    }
+}
