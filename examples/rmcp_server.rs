@@ -45,8 +45,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use mcp_tower_guard::bind::LocalBind;
 use mcp_tower_guard::session::{MokaSessionStore, SessionContext};
+use mcp_tower_guard::LocalBind;
 use mcp_tower_guard::{ConfigError, McpHeadersLayer, McpSessionLayer, OriginGuardLayer};
 use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::wrapper::Parameters;

@@ -33,8 +33,6 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::rejection::{Rejection, RejectionKind};
-
 /// The `_meta` key carrying a 2026-07-28 request's protocol version.
 pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 /// The `_meta` key carrying a 2026-07-28 request's client capabilities.
@@ -160,21 +158,6 @@ pub enum EnvelopeError {
     /// Valid JSON, but not a JSON-RPC 2.0 message or batch (-32600).
     #[error("invalid request: {0}")]
     Invalid(String),
-}
-
-impl EnvelopeError {
-    /// The rejection this error is answered with.
-    pub fn into_rejection(self) -> Rejection {
-        match self {
-            Self::Parse(m) => {
-                Rejection::new(RejectionKind::ParseError, format!("Parse error: {m}"))
-            }
-            Self::Invalid(m) => Rejection::new(
-                RejectionKind::InvalidRequest,
-                format!("Invalid Request: {m}"),
-            ),
-        }
-    }
 }
 
 impl Envelope {
@@ -740,7 +723,7 @@ mod tests {
         ] {
             let err = Envelope::parse(bad.as_bytes()).unwrap_err();
             assert!(matches!(err, EnvelopeError::Parse(_)), "{bad:?}: {err:?}");
-            assert_eq!(err.into_rejection().code(), -32700);
+            assert_eq!(crate::Rejection::from(err).code(), -32700);
         }
     }
 
@@ -767,7 +750,7 @@ mod tests {
         ] {
             let err = Envelope::parse(bad.as_bytes()).unwrap_err();
             assert!(matches!(err, EnvelopeError::Invalid(_)), "{bad:?}: {err:?}");
-            assert_eq!(err.into_rejection().code(), -32600);
+            assert_eq!(crate::Rejection::from(err).code(), -32600);
         }
     }
 

@@ -54,7 +54,6 @@ mod macros;
 
 mod authority;
 
-pub mod bind;
 pub mod body;
 #[cfg(feature = "cors")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cors")))]
@@ -62,7 +61,7 @@ pub mod cors;
 pub mod envelope;
 mod error;
 pub mod future;
-pub mod header;
+pub mod header_names;
 pub mod headers;
 pub mod host;
 pub mod origin;
@@ -78,7 +77,7 @@ pub use error::ConfigError;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 pub use headers::McpHeadersLayer;
-pub use host::HostCheckLayer;
+pub use host::{HostCheckLayer, LocalBind};
 pub use origin::OriginGuardLayer;
 pub use rejection::{JsonRpcRejection, Rejection, RejectionKind, RejectionResponse, StatusOnly};
 pub use session::{McpSessionLayer, MokaSessionStore, SessionContext};

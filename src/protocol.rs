@@ -22,8 +22,7 @@ use std::sync::Arc;
 
 use http::{HeaderMap, HeaderValue, Method};
 
-use crate::envelope::Envelope;
-use crate::header::{MCP_METHOD, MCP_PROTOCOL_VERSION};
+use crate::header_names::{MCP_METHOD, MCP_PROTOCOL_VERSION};
 use crate::ConfigError;
 
 /// A protocol revision identifier, `YYYY-MM-DD`. Ordered by date.
@@ -368,7 +367,10 @@ impl RequestProtocol {
 }
 
 /// Decides which era a request belongs to, from its method, its
-/// `MCP-Protocol-Version` header and (for POST) its parsed envelope.
+/// `MCP-Protocol-Version` header and (for POST) whether its body's `params._meta`
+/// names a protocol version
+/// ([`Envelope::has_meta_protocol_version`](crate::envelope::Envelope::has_meta_protocol_version);
+/// `false` when the body is not read).
 ///
 /// - A header naming a revision this crate knows decides by that revision.
 /// - Otherwise (no header, a malformed one, or a date this crate does not know)
@@ -387,25 +389,35 @@ impl RequestProtocol {
 /// use mcp_tower_guard::protocol::{request_era, Era};
 ///
 /// let mut headers = HeaderMap::new();
-/// assert_eq!(request_era(&Method::GET, &headers, None), Era::Legacy);
+/// assert_eq!(request_era(&Method::GET, &headers, false), Era::Legacy);
+/// assert_eq!(request_era(&Method::POST, &headers, true), Era::Modern);
 /// headers.insert("mcp-protocol-version", "2026-07-28".parse().unwrap());
-/// assert_eq!(request_era(&Method::POST, &headers, None), Era::Modern);
+/// assert_eq!(request_era(&Method::POST, &headers, false), Era::Modern);
 ///
 /// // An unknown version on a request shaped as 2026-07-28.
 /// let mut headers = HeaderMap::new();
 /// headers.insert("mcp-protocol-version", "v999.0.0".parse().unwrap());
 /// headers.insert("mcp-method", "tools/list".parse().unwrap());
-/// assert_eq!(request_era(&Method::POST, &headers, None), Era::Modern);
+/// assert_eq!(request_era(&Method::POST, &headers, false), Era::Modern);
 /// ```
-pub fn request_era(method: &Method, headers: &HeaderMap, envelope: Option<&Envelope>) -> Era {
-    match VersionHeader::read(headers) {
+pub fn request_era(method: &Method, headers: &HeaderMap, meta_version: bool) -> Era {
+    era_with(VersionHeader::read(headers), method, headers, meta_version)
+}
+
+/// [`request_era`] with the version header already read: the layers read it
+/// once per request and pass it on.
+pub(crate) fn era_with(
+    header: VersionHeader<'_>,
+    method: &Method,
+    headers: &HeaderMap,
+    meta_version: bool,
+) -> Era {
+    match header {
         VersionHeader::Valid(v) if ProtocolVersion::KNOWN.contains(&v) => return v.era(),
         VersionHeader::Valid(v) if v > ProtocolVersion::FIRST_MODERN => return Era::Modern,
         _ => {}
     }
-    let modern_shape = method == Method::POST
-        && (headers.contains_key(MCP_METHOD)
-            || envelope.is_some_and(Envelope::has_meta_protocol_version));
+    let modern_shape = method == Method::POST && (meta_version || headers.contains_key(MCP_METHOD));
     if modern_shape {
         Era::Modern
     } else {

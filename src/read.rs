@@ -202,7 +202,7 @@ where
                     parts.extensions.insert(envelope);
                     Ok(Request::from_parts(parts, B::from_bytes(bytes)))
                 }
-                Err(e) => Err((parts, e.into_rejection())),
+                Err(e) => Err((parts, Rejection::from(e))),
             },
             Err(rejection) => Err((parts, rejection)),
         })

@@ -48,7 +48,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
 
-use crate::envelope::{Envelope, MessageKind, RequestId};
+use crate::envelope::{Envelope, EnvelopeError, MessageKind, RequestId};
 
 /// Why a request was refused. Each kind has a fixed HTTP status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -387,6 +387,21 @@ impl fmt::Display for Rejection {
 
 impl std::error::Error for Rejection {}
 
+/// The answer to a body that is not a JSON-RPC envelope: -32700 or -32600.
+impl From<EnvelopeError> for Rejection {
+    fn from(error: EnvelopeError) -> Self {
+        match error {
+            EnvelopeError::Parse(m) => {
+                Rejection::new(RejectionKind::ParseError, format!("Parse error: {m}"))
+            }
+            EnvelopeError::Invalid(m) => Rejection::new(
+                RejectionKind::InvalidRequest,
+                format!("Invalid Request: {m}"),
+            ),
+        }
+    }
+}
+
 /// Builds the HTTP response for a [`Rejection`]. Implemented by
 /// [`JsonRpcRejection`] (the default), [`StatusOnly`] and any
 /// `Fn(&Rejection) -> Response<B> + Clone`.
@@ -459,10 +474,38 @@ impl<B: Default> RejectionResponse<B> for StatusOnly {
     }
 }
 
+/// What a rejection takes from its request: the method and path it logs, and
+/// the parsed envelope whose id it answers. Borrowed, so nothing is copied to
+/// reject a request.
+#[derive(Clone, Copy)]
+pub(crate) struct RequestHead<'a> {
+    pub(crate) method: &'a http::Method,
+    pub(crate) uri: &'a http::Uri,
+    pub(crate) envelope: Option<&'a Envelope>,
+}
+
+impl<'a> RequestHead<'a> {
+    pub(crate) fn of<B>(request: &'a http::Request<B>) -> Self {
+        Self {
+            method: request.method(),
+            uri: request.uri(),
+            envelope: request.extensions().get::<Envelope>(),
+        }
+    }
+
+    pub(crate) fn of_parts(parts: &'a http::request::Parts) -> Self {
+        Self {
+            method: &parts.method,
+            uri: &parts.uri,
+            envelope: parts.extensions.get::<Envelope>(),
+        }
+    }
+}
+
 /// Logs `rejection` once and builds its response. Every layer rejects through here.
 pub(crate) fn reject<B, R>(
     layer: &'static str,
-    request: &http::request::Parts,
+    request: RequestHead<'_>,
     rejection: Rejection,
     responder: &R,
 ) -> Response<B>
@@ -471,11 +514,11 @@ where
 {
     let mut rejection = rejection;
     if rejection.id().is_none() {
-        if let Some(id) = request_id(request) {
+        if let Some(id) = request.envelope.and_then(request_id) {
             rejection = rejection.with_id(id);
         }
     }
-    log(layer, request, &rejection);
+    event(layer, request.method, request.uri, &rejection, false);
     let mut response = responder.rejection_response(&rejection);
     let headers = response.headers_mut();
     if let Some(allow) = rejection.allow() {
@@ -496,27 +539,18 @@ where
 /// The id of the request a rejection answers: known once the body was parsed
 /// into a single JSON-RPC request. A notification, a response, a batch or an
 /// unread body has none (JSON-RPC: `null` when the id cannot be determined).
-fn request_id(request: &http::request::Parts) -> Option<RequestId> {
-    let message = request.extensions.get::<Envelope>()?.single()?;
+fn request_id(envelope: &Envelope) -> Option<RequestId> {
+    let message = envelope.single()?;
     match (message.kind, &message.id) {
         (MessageKind::Request, Some(id)) => Some(id.clone()),
         _ => None,
     }
 }
 
-fn log(layer: &'static str, request: &http::request::Parts, rejection: &Rejection) {
-    event(layer, &request.method, &request.uri, rejection, false);
-}
-
 /// Logs a rejection that report-only mode lets through: the same event as a
 /// real rejection (target, fields), with `report_only = true`, at `warn`.
-pub(crate) fn report_only(
-    layer: &'static str,
-    method: &http::Method,
-    uri: &http::Uri,
-    rejection: &Rejection,
-) {
-    event(layer, method, uri, rejection, true);
+pub(crate) fn report_only(layer: &'static str, request: RequestHead<'_>, rejection: &Rejection) {
+    event(layer, request.method, request.uri, rejection, true);
 }
 
 fn event(
@@ -588,7 +622,8 @@ mod tests {
         let (parts, ()) = http::Request::new(()).into_parts();
         let r = Rejection::new(RejectionKind::TooManySessions, "full")
             .with_retry_after(Duration::from_millis(1500));
-        let res: Response<Full<Bytes>> = reject("session", &parts, r, &StatusOnly);
+        let res: Response<Full<Bytes>> =
+            reject("session", RequestHead::of_parts(&parts), r, &StatusOnly);
         assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(res.headers()[header::RETRY_AFTER], "2");
         assert_eq!(
@@ -597,7 +632,12 @@ mod tests {
         );
         let r = Rejection::new(RejectionKind::MethodNotAllowed, "no")
             .with_allow(HeaderValue::from_static("POST"));
-        let res: Response<Full<Bytes>> = reject("headers", &parts, r, &JsonRpcRejection);
+        let res: Response<Full<Bytes>> = reject(
+            "headers",
+            RequestHead::of_parts(&parts),
+            r,
+            &JsonRpcRejection,
+        );
         assert_eq!(res.headers()[header::ALLOW], "POST");
     }
 }

@@ -554,9 +554,9 @@ mod readme {
     use axum::http::StatusCode;
     use axum::routing::post;
     use axum::{Json, Router};
-    use mcp_tower_guard::bind::LocalBind;
     use mcp_tower_guard::protocol::RequestProtocol;
     use mcp_tower_guard::session::{MokaSessionStore, SessionContext};
+    use mcp_tower_guard::LocalBind;
     use mcp_tower_guard::{McpHeadersLayer, McpSessionLayer, OriginGuardLayer};
     use serde_json::{json, Value};
     use std::time::Duration;

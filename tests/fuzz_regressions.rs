@@ -144,7 +144,7 @@ fn f2_body_that_is_not_utf8_is_a_parse_error() {
             "{:?} => {got:?}",
             String::from_utf8_lossy(body)
         );
-        assert_eq!(got.unwrap_err().into_rejection().code(), -32700);
+        assert_eq!(mcp_tower_guard::Rejection::from(got.unwrap_err()).code(), -32700);
         oracles::envelope(body);
     }
 }

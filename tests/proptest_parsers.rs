@@ -762,7 +762,7 @@ proptest! {
             (Ok(_), Err(e)) => prop_assert!(false, "accepted invalid JSON: {e}"),
             (Err(EnvelopeError::Parse(m)), Ok(_)) => prop_assert!(false, "valid JSON called a parse error: {m}"),
             (Err(e), _) => {
-                let code = e.clone().into_rejection().code();
+                let code = mcp_tower_guard::Rejection::from(e.clone()).code();
                 prop_assert!(code == -32700 || code == -32600);
             }
         }

@@ -35,13 +35,13 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use mcp_tower_guard::bind::LocalBind;
 use mcp_tower_guard::envelope::Envelope;
 use mcp_tower_guard::headers::ToolRules;
 use mcp_tower_guard::protocol::{request_era, Era, ProtocolVersion, RequestProtocol};
 #[cfg(feature = "redis")]
 use mcp_tower_guard::session::redis::RedisSessionStore;
 use mcp_tower_guard::session::{CloseCause, IntoSessionStore, MokaSessionStore, SessionContext};
+use mcp_tower_guard::LocalBind;
 use mcp_tower_guard::{
     ConfigError, HostCheckLayer, McpHeadersLayer, McpSessionLayer, OriginGuardLayer,
 };
@@ -471,7 +471,10 @@ fn protocol_of(parts: &axum::http::request::Parts) -> (Era, ProtocolVersion) {
             let era = request_era(
                 &parts.method,
                 &parts.headers,
-                parts.extensions.get::<Envelope>(),
+                parts
+                    .extensions
+                    .get::<Envelope>()
+                    .is_some_and(Envelope::has_meta_protocol_version),
             );
             let version = match era {
                 Era::Legacy => ProtocolVersion::LEGACY_DEFAULT,

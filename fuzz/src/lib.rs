@@ -423,12 +423,12 @@ pub fn protocol_version(data: &[u8]) {
         (other, p) => panic!("header {other:?} vs parse {p:?}"),
     }
     for method in [Method::GET, Method::POST, Method::DELETE] {
-        let era = request_era(&method, &h, None);
+        let era = request_era(&method, &h, false);
         assert_eq!(era, parsed.map_or(Era::Legacy, ProtocolVersion::era));
     }
     h.append("mcp-protocol-version", value);
     assert!(matches!(VersionHeader::read(&h), VersionHeader::Invalid(_)));
-    assert_eq!(request_era(&Method::POST, &h, None), Era::Legacy);
+    assert_eq!(request_era(&Method::POST, &h, false), Era::Legacy);
 }
 
 // =============================================================== session id
@@ -583,7 +583,7 @@ pub fn envelope(data: &[u8]) {
         }
         (Err(EnvelopeError::Parse(m)), Ok(_)) => panic!("valid JSON called a parse error: {m}"),
         (Err(e), _) => {
-            let r = e.clone().into_rejection();
+            let r = mcp_tower_guard::Rejection::from(e.clone());
             assert!(matches!(r.code(), -32700 | -32600), "{r}");
             assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         }

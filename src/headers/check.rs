@@ -12,9 +12,9 @@ use super::media::{self, EVENT_STREAM, JSON};
 use super::name::decode_value;
 use super::tools::{ParamHeader, ToolRule, ToolTable};
 use crate::envelope::{Envelope, Field, Message, MessageKind};
-use crate::header::{MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION, X_ACCEL_BUFFERING};
+use crate::header_names::{MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION, X_ACCEL_BUFFERING};
 use crate::protocol::{
-    request_era, Era, ProtocolVersion, RequestProtocol, SupportedVersions, VersionHeader,
+    era_with, Era, ProtocolVersion, RequestProtocol, SupportedVersions, VersionHeader,
     VersionSource,
 };
 use crate::read::BodyLimits;
@@ -192,9 +192,16 @@ impl HeadersConfig {
         headers: &HeaderMap,
         envelope: &Envelope,
     ) -> Result<RequestProtocol, Rejection> {
-        match request_era(&Method::POST, headers, Some(envelope)) {
-            Era::Modern => self.check_modern(headers, envelope),
-            Era::Legacy => self.check_legacy(headers, envelope),
+        // The one read of the version header for a POST.
+        let header = VersionHeader::read(headers);
+        match era_with(
+            header,
+            &Method::POST,
+            headers,
+            envelope.has_meta_protocol_version(),
+        ) {
+            Era::Modern => self.check_modern(headers, header, envelope),
+            Era::Legacy => self.check_legacy(header, envelope),
         }
     }
 
@@ -223,12 +230,12 @@ impl HeadersConfig {
 
     fn check_legacy(
         &self,
-        headers: &HeaderMap,
+        header: VersionHeader<'_>,
         envelope: &Envelope,
     ) -> Result<RequestProtocol, Rejection> {
         // A header on `initialize` is validated like any other (see the module docs:
         // "A header on `initialize` is validated too when present").
-        let protocol = self.legacy_version(VersionHeader::read(headers))?;
+        let protocol = self.legacy_version(header)?;
         if envelope.is_batch() {
             if envelope.contains_initialize() {
                 return Err(Rejection::new(
@@ -257,9 +264,10 @@ impl HeadersConfig {
     fn check_modern(
         &self,
         headers: &HeaderMap,
+        header: VersionHeader<'_>,
         envelope: &Envelope,
     ) -> Result<RequestProtocol, Rejection> {
-        let version = self.modern_version(headers)?;
+        let version = self.modern_version(headers, header)?;
         // "The body of the HTTP POST MUST be a single JSON-RPC request or notification.
         // The client MUST NOT send JSON-RPC responses."
         let Some(message) = envelope.single() else {
@@ -301,17 +309,37 @@ impl HeadersConfig {
     }
 
     /// The `MCP-Protocol-Version` of a modern request: required, one value, supported.
-    fn modern_version(&self, headers: &HeaderMap) -> Result<ProtocolVersion, Rejection> {
-        let mut values = headers.get_all(MCP_PROTOCOL_VERSION).iter();
-        let value = match (values.next(), values.next()) {
-            (None, _) => return Err(mismatch("MCP-Protocol-Version header is missing")),
-            (Some(_), Some(_)) => return Err(mismatch("MCP-Protocol-Version header is repeated")),
-            (Some(value), None) => trim_ows(value.as_bytes()),
+    fn modern_version(
+        &self,
+        headers: &HeaderMap,
+        header: VersionHeader<'_>,
+    ) -> Result<ProtocolVersion, Rejection> {
+        let value = match header {
+            VersionHeader::Valid(version) if self.supported.contains(version) => {
+                return Ok(version)
+            }
+            // "whether the version is unknown to the server, or is a known version the
+            // server has chosen not to support": -32022, echoing what was sent.
+            VersionHeader::Valid(version) => {
+                return Err(self.unsupported_modern(&version.to_string()))
+            }
+            VersionHeader::Absent => {
+                return Err(mismatch("MCP-Protocol-Version header is missing"))
+            }
+            // Rare paths: look at the values again to say what is wrong.
+            VersionHeader::Invalid(_)
+                if headers
+                    .get_all(MCP_PROTOCOL_VERSION)
+                    .iter()
+                    .nth(1)
+                    .is_some() =>
+            {
+                return Err(mismatch("MCP-Protocol-Version header is repeated"))
+            }
+            VersionHeader::Invalid(raw) => trim_ows(raw),
         };
         match ProtocolVersion::parse_bytes(value) {
             Some(version) if self.supported.contains(version) => Ok(version),
-            // "whether the version is unknown to the server, or is a known version the
-            // server has chosen not to support": -32022, echoing what was sent.
             _ if !value.is_empty() && value.iter().all(|b| (0x21..=0x7e).contains(b)) => {
                 Err(self.unsupported_modern(&String::from_utf8_lossy(value)))
             }
@@ -931,7 +959,7 @@ mod tests {
         let version = |v: &[u8]| {
             let mut h = HeaderMap::new();
             h.append(MCP_PROTOCOL_VERSION, HeaderValue::from_bytes(v).unwrap());
-            c.modern_version(&h)
+            c.modern_version(&h, VersionHeader::read(&h))
                 .map_err(|r| (r.code(), r.data().map(|d| d["requested"].clone())))
         };
         assert_eq!(version(b"2026-07-28"), Ok(ProtocolVersion::V2026_07_28));
@@ -946,7 +974,9 @@ mod tests {
         assert_eq!(version(b"2026 07 28"), Err((-32020, None)));
         assert_eq!(version(b"\xff"), Err((-32020, None)));
         assert_eq!(
-            c.modern_version(&HeaderMap::new()).unwrap_err().code(),
+            c.modern_version(&HeaderMap::new(), VersionHeader::Absent)
+                .unwrap_err()
+                .code(),
             -32020
         );
     }

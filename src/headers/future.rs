@@ -17,10 +17,10 @@ use super::check::{echo, HeadersConfig};
 use super::media;
 use crate::body::ReplayBody;
 use crate::envelope::Envelope;
-use crate::header::{LAST_EVENT_ID, MCP_SESSION_ID, X_SESSION_ID};
+use crate::header_names::{LAST_EVENT_ID, MCP_SESSION_ID, X_SESSION_ID};
 use crate::protocol::{Era, ProtocolVersion, RequestProtocol};
 use crate::read::ReadEnvelope;
-use crate::rejection::{error_code, reject, Rejection, RejectionResponse};
+use crate::rejection::{error_code, reject, Rejection, RejectionResponse, RequestHead};
 
 pub(crate) const LAYER: &str = "headers";
 const TARGET: &str = "mcp_tower_guard::headers";
@@ -149,7 +149,7 @@ pub(super) fn rejection_response<ResB, R>(
 where
     R: RejectionResponse<ResB>,
 {
-    let mut response = reject(LAYER, parts, rejection, responder);
+    let mut response = reject(LAYER, RequestHead::of_parts(parts), rejection, responder);
     config.decorate(&mut response, None);
     response
 }

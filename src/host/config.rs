@@ -7,7 +7,7 @@ use http::{header, Extensions, HeaderMap, Uri};
 
 use super::forwarded::{forwarded_last_host, last_list_value};
 use crate::authority::{parse_authority, parse_host_pattern, Authority, HostMatch, PortSpec};
-use crate::header::{FORWARDED, X_FORWARDED_HOST};
+use crate::header_names::{FORWARDED, X_FORWARDED_HOST};
 use crate::{ConfigError, Rejection, RejectionKind};
 
 /// The peer (remote) address of the connection a request arrived on.

@@ -76,7 +76,7 @@ impl HostCheckLayer {
     /// - Any other address: refused unless `extra_hosts` is non-empty; then the
     ///   address itself plus those hosts.
     ///
-    /// [`LocalBind`](crate::bind::LocalBind) is the same check with an explicit
+    /// [`LocalBind`](super::LocalBind) is the same check with an explicit
     /// opt-in for non-loopback addresses.
     ///
     /// # Errors
@@ -109,7 +109,7 @@ impl HostCheckLayer {
             .map(|h| h.as_ref().to_owned())
             .collect();
         let opt_in = !hosts.is_empty();
-        crate::bind::LocalBind::new(addr)
+        super::LocalBind::new(addr)
             .allow_hosts(hosts)
             .allow_non_loopback(opt_in)
             .host_check()

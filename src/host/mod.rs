@@ -129,11 +129,13 @@
 //! `req.extensions_mut().insert(PeerAddr(peer))`, where `peer` comes from
 //! `TcpListener::accept`.
 
+mod bind;
 mod config;
 mod forwarded;
 mod layer;
 mod service;
 
+pub use self::bind::LocalBind;
 pub use self::config::PeerAddr;
 pub use self::layer::HostCheckLayer;
 pub use self::service::HostCheck;

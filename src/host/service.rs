@@ -7,7 +7,7 @@ use tower_service::Service;
 
 use super::config::HostConfig;
 use crate::future::ResponseFuture;
-use crate::rejection::{reject, RejectionResponse};
+use crate::rejection::{reject, RejectionResponse, RequestHead};
 use crate::{JsonRpcRejection, Rejection};
 
 /// The service built by [`HostCheckLayer`](super::HostCheckLayer).
@@ -77,10 +77,12 @@ where
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
         match self.check(&request) {
             Ok(()) => ResponseFuture::inner(self.inner.call(request)),
-            Err(rejection) => {
-                let (parts, _body) = request.into_parts();
-                ResponseFuture::rejected(reject("host", &parts, rejection, &self.rejection))
-            }
+            Err(rejection) => ResponseFuture::rejected(reject(
+                "host",
+                RequestHead::of(&request),
+                rejection,
+                &self.rejection,
+            )),
         }
     }
 }

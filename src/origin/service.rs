@@ -7,7 +7,7 @@ use tower_service::Service;
 
 use super::config::OriginConfig;
 use crate::future::ResponseFuture;
-use crate::rejection::{reject, report_only, RejectionResponse};
+use crate::rejection::{reject, report_only, RejectionResponse, RequestHead};
 use crate::{JsonRpcRejection, Rejection};
 
 /// The service built by [`OriginGuardLayer`](super::OriginGuardLayer).
@@ -78,13 +78,15 @@ where
         match self.check(&request) {
             Ok(()) => ResponseFuture::inner(self.inner.call(request)),
             Err(rejection) if self.config.report_only => {
-                report_only("origin", request.method(), request.uri(), &rejection);
+                report_only("origin", RequestHead::of(&request), &rejection);
                 ResponseFuture::inner(self.inner.call(request))
             }
-            Err(rejection) => {
-                let (parts, _body) = request.into_parts();
-                ResponseFuture::rejected(reject("origin", &parts, rejection, &self.rejection))
-            }
+            Err(rejection) => ResponseFuture::rejected(reject(
+                "origin",
+                RequestHead::of(&request),
+                rejection,
+                &self.rejection,
+            )),
         }
     }
 }

@@ -21,12 +21,12 @@ use super::stats::RejectReason;
 use super::store::{CloseCause, LimitScope, Reservation, StoreCall, StoreError};
 use crate::body::ReplayBody;
 use crate::envelope::{Envelope, RequestId};
-use crate::header::{MCP_SESSION_ID, X_SESSION_ID};
+use crate::header_names::{MCP_SESSION_ID, X_SESSION_ID};
 use crate::protocol::{
-    request_era, Era, ProtocolVersion, RequestProtocol, VersionHeader, VersionSource,
+    era_with, request_era, Era, ProtocolVersion, RequestProtocol, VersionHeader, VersionSource,
 };
 use crate::read::{ReadEnvelope, ReadRejected};
-use crate::rejection::{reject, Rejection, RejectionKind, RejectionResponse};
+use crate::rejection::{reject, Rejection, RejectionKind, RejectionResponse, RequestHead};
 
 use super::TARGET;
 const LAYER: &str = "session";
@@ -114,7 +114,7 @@ pub(crate) struct Creation {
     pub(crate) pending: Pending,
     /// The `initialize` request's id, which the answer must name.
     pub(crate) request: Option<RequestId>,
-    pub(crate) method: Method,
+    /// For the log line of a late rejection (the method is POST).
     pub(crate) uri: Uri,
 }
 
@@ -124,7 +124,6 @@ pub(crate) struct Collect {
     pub(crate) request: RequestId,
     /// The answer is an event stream (in a body type already in memory).
     pub(crate) sse: bool,
-    pub(crate) method: Method,
     pub(crate) uri: Uri,
 }
 
@@ -133,7 +132,6 @@ pub(crate) struct Commit<Res> {
     pub(crate) call: BoxFuture<Result<(), StoreError>>,
     pub(crate) response: Res,
     pub(crate) id: SessionId,
-    pub(crate) method: Method,
     pub(crate) uri: Uri,
 }
 
@@ -196,10 +194,13 @@ fn initialize_version(envelope: Option<&Envelope>) -> Option<ProtocolVersion> {
 /// without changing the session. A session that knows no version takes the
 /// first legacy header it sees.
 fn hold_negotiated(parts: &mut Parts, session: &SessionContext) -> Result<(), Rejection> {
-    let header = match VersionHeader::read(&parts.headers) {
-        VersionHeader::Valid(version) if version.era() == Era::Legacy => Some(version),
-        _ => None,
-    };
+    // The version the request sent, as the layer before decided it: the
+    // header is not read again.
+    let header = parts
+        .extensions
+        .get::<RequestProtocol>()
+        .filter(|p| p.source() == VersionSource::Header && p.version().era() == Era::Legacy)
+        .map(RequestProtocol::version);
     let Some(negotiated) = session.protocol_version() else {
         if let Some(version) = header {
             session.set_protocol_version(version);
@@ -245,12 +246,8 @@ fn hold_negotiated(parts: &mut Parts, session: &SessionContext) -> Result<(), Re
     Ok(())
 }
 
-/// A request head for logging a rejection after the request was handed on.
-fn log_parts(method: Method, uri: Uri) -> Parts {
-    let mut req = Request::new(());
-    *req.method_mut() = method;
-    *req.uri_mut() = uri;
-    req.into_parts().0
+fn head(parts: &Parts) -> RequestHead<'_> {
+    RequestHead::of_parts(parts)
 }
 
 /// Whether an answer is an SSE stream. A prefix test, not the full media-type
@@ -297,7 +294,7 @@ impl<R> Flow<R> {
     /// Rejects with a session reason: counts it, logs it, builds the response.
     fn refuse<ResB>(
         &self,
-        parts: &Parts,
+        request: RequestHead<'_>,
         reason: RejectReason,
         rejection: Rejection,
         session: Option<Tag>,
@@ -312,7 +309,7 @@ impl<R> Flow<R> {
                 target: TARGET,
                 session,
                 reason = reason.as_str(),
-                method = parts.method.as_str(),
+                method = request.method.as_str(),
                 "session used by another principal; answered as not found"
             );
         } else {
@@ -320,23 +317,28 @@ impl<R> Flow<R> {
                 target: TARGET,
                 session,
                 reason = reason.as_str(),
-                method = parts.method.as_str(),
+                method = request.method.as_str(),
                 "session request rejected"
             );
         }
-        reject(LAYER, parts, rejection, &self.rejection)
+        reject(LAYER, request, rejection, &self.rejection)
     }
 
-    fn not_found<ResB>(&self, parts: &Parts, reason: RejectReason, id: &SessionId) -> Response<ResB>
+    fn not_found<ResB>(
+        &self,
+        request: RequestHead<'_>,
+        reason: RejectReason,
+        id: &SessionId,
+    ) -> Response<ResB>
     where
         R: RejectionResponse<ResB>,
     {
         // One rejection for unknown, expired, deleted and foreign: byte-identical answers.
         let rejection = Rejection::new(RejectionKind::SessionNotFound, "Session not found");
-        self.refuse(parts, reason, rejection, Some(id.tag()))
+        self.refuse(request, reason, rejection, Some(id.tag()))
     }
 
-    fn store_error<ResB>(&self, parts: &Parts, error: StoreError) -> Response<ResB>
+    fn store_error<ResB>(&self, request: RequestHead<'_>, error: StoreError) -> Response<ResB>
     where
         R: RejectionResponse<ResB>,
     {
@@ -348,7 +350,7 @@ impl<R> Flow<R> {
                 };
                 let rejection = Rejection::new(RejectionKind::TooManySessions, "Too many sessions")
                     .with_retry_after(retry_after);
-                self.refuse(parts, reason, rejection, None)
+                self.refuse(request, reason, rejection, None)
             }
             StoreError::Unavailable {
                 retry_after,
@@ -358,13 +360,13 @@ impl<R> Flow<R> {
                 let rejection =
                     Rejection::new(RejectionKind::StoreUnavailable, "Session store unavailable")
                         .with_retry_after(retry_after);
-                self.refuse(parts, RejectReason::StoreUnavailable, rejection, None)
+                self.refuse(request, RejectReason::StoreUnavailable, rejection, None)
             }
             StoreError::IdInUse => {
                 let rejection =
                     Rejection::new(RejectionKind::StoreUnavailable, "Session store unavailable")
                         .with_retry_after(std::time::Duration::from_secs(1));
-                self.refuse(parts, RejectReason::StoreUnavailable, rejection, None)
+                self.refuse(request, RejectReason::StoreUnavailable, rejection, None)
             }
         }
     }
@@ -384,13 +386,13 @@ impl<R> Flow<R> {
             return Step::Call(req, Flight::default());
         }
         if req.method() == Method::POST && req.extensions().get::<Envelope>().is_none() {
-            if known.is_none() && request_era(req.method(), req.headers(), None) == Era::Modern {
+            if known.is_none() && request_era(req.method(), req.headers(), false) == Era::Modern {
                 return Step::Call(req, Flight::default());
             }
             let limits = self.config.body_limits;
             if let Err(rejection) = limits.check_content_length(req.headers()) {
                 let (parts, _) = req.into_parts();
-                return Step::Respond(reject(LAYER, &parts, rejection, &self.rejection));
+                return Step::Respond(reject(LAYER, head(&parts), rejection, &self.rejection));
             }
             return Step::Read(ReadEnvelope::new(req, limits));
         }
@@ -409,7 +411,7 @@ impl<R> Flow<R> {
         match read {
             Ok(req) => self.classify(req),
             Err((parts, rejection)) => {
-                Step::Respond(reject(LAYER, &parts, rejection, &self.rejection))
+                Step::Respond(reject(LAYER, head(&parts), rejection, &self.rejection))
             }
         }
     }
@@ -421,19 +423,18 @@ impl<R> Flow<R> {
         ResB: Default,
     {
         let (mut parts, body) = req.into_parts();
-        let known = parts.extensions.get::<RequestProtocol>().copied();
         let envelope = parts.extensions.get::<Envelope>();
-        let era = match known {
-            Some(p) => p.era(),
-            None => request_era(&parts.method, &parts.headers, envelope),
-        };
-        if era == Era::Modern {
-            return Step::Call(Request::from_parts(parts, body), Flight::default());
-        }
         let initialize =
             parts.method == Method::POST && envelope.is_some_and(Envelope::is_initialize);
-        if known.is_none() {
-            let protocol = match VersionHeader::read(&parts.headers) {
+        if parts.extensions.get::<RequestProtocol>().is_none() {
+            // Alone, without the headers layer: decide the protocol here, from
+            // one read of the header, as the headers layer would.
+            let header = VersionHeader::read(&parts.headers);
+            let meta_version = envelope.is_some_and(Envelope::has_meta_protocol_version);
+            if era_with(header, &parts.method, &parts.headers, meta_version) == Era::Modern {
+                return Step::Call(Request::from_parts(parts, body), Flight::default());
+            }
+            let protocol = match header {
                 VersionHeader::Valid(version) => {
                     RequestProtocol::new(version, Era::Legacy, VersionSource::Header)
                 }
@@ -457,7 +458,7 @@ impl<R> Flow<R> {
             )
             .with_allow(HeaderValue::from_static("GET, POST"));
             return Step::Respond(self.refuse(
-                &parts,
+                head(&parts),
                 RejectReason::DeleteDisabled,
                 rejection,
                 None,
@@ -469,7 +470,7 @@ impl<R> Flow<R> {
                     RejectionKind::MalformedSessionId,
                     "Bad Request: invalid Mcp-Session-Id header",
                 );
-                Step::Respond(self.refuse(&parts, RejectReason::MalformedId, rejection, None))
+                Step::Respond(self.refuse(head(&parts), RejectReason::MalformedId, rejection, None))
             }
             IdHeader::Absent if initialize => self.create(Request::from_parts(parts, body), false),
             IdHeader::Absent => {
@@ -477,7 +478,7 @@ impl<R> Flow<R> {
                     RejectionKind::MissingSessionId,
                     "Bad Request: Mcp-Session-Id header is required",
                 );
-                Step::Respond(self.refuse(&parts, RejectReason::MissingId, rejection, None))
+                Step::Respond(self.refuse(head(&parts), RejectReason::MissingId, rejection, None))
             }
             IdHeader::Present { id, via_alias } => {
                 let principal = self.resolve(&parts);
@@ -542,7 +543,7 @@ impl<R> Flow<R> {
             Err(StoreError::IdInUse) if !retried => return self.create(req, true),
             Err(error) => {
                 let (parts, _) = req.into_parts();
-                return Step::Respond(self.store_error(&parts, error));
+                return Step::Respond(self.store_error(head(&parts), error));
             }
         };
         let (mut parts, body) = req.into_parts();
@@ -557,7 +558,6 @@ impl<R> Flow<R> {
         let creation = Box::new(Creation {
             pending: Pending::new(Arc::clone(&self.config.store), reservation, session),
             request,
-            method: parts.method.clone(),
             uri: parts.uri.clone(),
         });
         let flight = Flight {
@@ -580,15 +580,19 @@ impl<R> Flow<R> {
     {
         let (mut parts, body) = req.into_parts();
         let session = match found {
-            Err(error) => return Step::Respond(self.store_error(&parts, error)),
+            Err(error) => return Step::Respond(self.store_error(head(&parts), error)),
             Ok(None) => {
-                return Step::Respond(self.not_found(&parts, RejectReason::NotFound, &lookup.id))
+                return Step::Respond(self.not_found(
+                    head(&parts),
+                    RejectReason::NotFound,
+                    &lookup.id,
+                ))
             }
             Ok(Some(session)) => session,
         };
         if session.principal() != lookup.principal.as_ref() {
             return Step::Respond(self.not_found(
-                &parts,
+                head(&parts),
                 RejectReason::ForeignPrincipal,
                 &lookup.id,
             ));
@@ -599,7 +603,7 @@ impl<R> Flow<R> {
                 "Invalid Request: session already initialized",
             );
             return Step::Respond(self.refuse(
-                &parts,
+                head(&parts),
                 RejectReason::AlreadyInitialized,
                 rejection,
                 Some(lookup.id.tag()),
@@ -607,7 +611,7 @@ impl<R> Flow<R> {
         }
         if let Err(rejection) = hold_negotiated(&mut parts, &session) {
             return Step::Respond(self.refuse(
-                &parts,
+                head(&parts),
                 RejectReason::NegotiatedVersion,
                 rejection,
                 Some(lookup.id.tag()),
@@ -660,8 +664,8 @@ impl<R> Flow<R> {
                 Step::Respond(response)
             }
             // Closed by someone else between the lookup and the removal.
-            Ok(false) => Step::Respond(self.not_found(&parts, RejectReason::NotFound, id)),
-            Err(error) => Step::Respond(self.store_error(&parts, error)),
+            Ok(false) => Step::Respond(self.not_found(head(&parts), RejectReason::NotFound, id)),
+            Err(error) => Step::Respond(self.store_error(head(&parts), error)),
         }
     }
 
@@ -742,7 +746,6 @@ impl<R> Flow<R> {
         let Creation {
             pending,
             request,
-            method,
             uri,
         } = creation;
         if !response.status().is_success() {
@@ -763,7 +766,6 @@ impl<R> Flow<R> {
             pending,
             request: request.clone(),
             sse,
-            method: method.clone(),
             uri: uri.clone(),
         };
         let in_memory = crate::body::rebuildable::<ResB>();
@@ -799,7 +801,7 @@ impl<R> Flow<R> {
         };
         // A body type this crate cannot read without changing it: trust the status.
         warn_uninspectable::<ResB>();
-        self.commit(response, pending, None, method, uri)
+        self.commit(response, pending, None, uri)
     }
 
     /// An `initialize` answer read whole (`Err` when it could not be).
@@ -817,7 +819,6 @@ impl<R> Flow<R> {
             pending,
             request,
             sse,
-            method,
             uri,
         } = collect;
         let rebuilt = read.and_then(|bytes| {
@@ -845,9 +846,7 @@ impl<R> Flow<R> {
         };
         let response = Response::from_parts(head, body);
         match answer {
-            Some(Answer::Result { version }) => {
-                self.commit(response, pending, version, method, uri)
-            }
+            Some(Answer::Result { version }) => self.commit(response, pending, version, uri),
             Some(Answer::Error) => {
                 pending.fail("the handler answered with a JSON-RPC error");
                 Step::Respond(response)
@@ -864,7 +863,6 @@ impl<R> Flow<R> {
         response: Response<ResB>,
         pending: Pending,
         version: Option<ProtocolVersion>,
-        method: Method,
         uri: Uri,
     ) -> Step<ReqB, Response<ResB>>
     where
@@ -875,12 +873,11 @@ impl<R> Flow<R> {
             return Step::Respond(response);
         };
         match pending.commit(version) {
-            Some(StoreCall::Ready(result)) => self.after_commit(response, id, method, uri, result),
+            Some(StoreCall::Ready(result)) => self.after_commit(response, id, &uri, result),
             Some(StoreCall::Pending(call)) => Step::Commit(Commit {
                 call,
                 response,
                 id,
-                method,
                 uri,
             }),
             None => Step::Respond(response),
@@ -891,8 +888,7 @@ impl<R> Flow<R> {
         &self,
         mut response: Response<ResB>,
         id: SessionId,
-        method: Method,
-        uri: Uri,
+        uri: &Uri,
         result: Result<(), StoreError>,
     ) -> Step<ReqB, Response<ResB>>
     where
@@ -909,7 +905,12 @@ impl<R> Flow<R> {
             Err(error) => {
                 // The handler answered, but the session could not be stored: never
                 // hand out an id that would 404.
-                Step::Respond(self.store_error(&log_parts(method, uri), error))
+                let request = RequestHead {
+                    method: &Method::POST,
+                    uri,
+                    envelope: None,
+                };
+                Step::Respond(self.store_error(request, error))
             }
         }
     }

@@ -156,13 +156,8 @@ where
                     let Some(commit) = commit.take() else {
                         panic!("session ResponseFuture polled after completion");
                     };
-                    this.flow.after_commit(
-                        commit.response,
-                        commit.id,
-                        commit.method,
-                        commit.uri,
-                        result,
-                    )
+                    this.flow
+                        .after_commit(commit.response, commit.id, &commit.uri, result)
                 }
                 StateProj::Ready { response } => {
                     let Some(response) = response.take() else {

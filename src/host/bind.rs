@@ -1,45 +1,44 @@
-//! Check a listen address before binding, and get the matching [`HostCheckLayer`].
-//!
-//! The MCP specification says a local server SHOULD bind only to localhost
-//! (`127.0.0.1`), not to all interfaces (`0.0.0.0`). [`LocalBind`] turns that
-//! into an error you cannot miss: a loopback address is fine and yields the
-//! loopback host allowlist; anything else is a [`ConfigError::UnsafeBind`]
-//! unless the caller opts in with [`LocalBind::allow_non_loopback`], and for
-//! `0.0.0.0` / `::` also names the hosts clients will use.
-//!
-//! ```
-//! use std::net::SocketAddr;
-//! use mcp_tower_guard::bind::LocalBind;
-//! use mcp_tower_guard::ConfigError;
-//!
-//! // A local server: fine, loopback hosts on any port.
-//! let addr: SocketAddr = "127.0.0.1:8000".parse().unwrap();
-//! let hosts = LocalBind::new(addr).host_check()?;
-//! # let _ = hosts;
-//!
-//! // Every interface, by accident: refused.
-//! let all: SocketAddr = "0.0.0.0:8000".parse().unwrap();
-//! assert!(matches!(LocalBind::new(all).host_check(), Err(ConfigError::UnsafeBind { .. })));
-//!
-//! // On purpose, with the names clients use.
-//! let hosts = LocalBind::new(all)
-//!     .allow_non_loopback(true)
-//!     .allow_hosts(["mcp.example.com"])
-//!     .host_check()?;
-//! # let _ = hosts;
-//! # Ok::<(), ConfigError>(())
-//! ```
-//!
-//! Then bind to [`LocalBind::addr`] and add the returned layer, for example
-//! `tokio::net::TcpListener::bind(bind.addr())` and
-//! `Router::new()...layer(hosts)`.
+//! The "bind to localhost" rule, checked before binding: [`LocalBind`].
 
 use std::net::{IpAddr, SocketAddr};
 
 use crate::{ConfigError, HostCheckLayer};
 
-/// A listen address checked against the "bind to localhost" rule; see the
-/// [module docs](crate::bind).
+/// Check a listen address before binding, and get the matching [`HostCheckLayer`].
+///
+/// The MCP specification says a local server SHOULD bind only to localhost
+/// (`127.0.0.1`), not to all interfaces (`0.0.0.0`). [`LocalBind`] turns that
+/// into an error you cannot miss: a loopback address is fine and yields the
+/// loopback host allowlist; anything else is a [`ConfigError::UnsafeBind`]
+/// unless the caller opts in with [`LocalBind::allow_non_loopback`], and for
+/// `0.0.0.0` / `::` also names the hosts clients will use.
+///
+/// ```
+/// use std::net::SocketAddr;
+/// use mcp_tower_guard::LocalBind;
+/// use mcp_tower_guard::ConfigError;
+///
+/// // A local server: fine, loopback hosts on any port.
+/// let addr: SocketAddr = "127.0.0.1:8000".parse().unwrap();
+/// let hosts = LocalBind::new(addr).host_check()?;
+/// # let _ = hosts;
+///
+/// // Every interface, by accident: refused.
+/// let all: SocketAddr = "0.0.0.0:8000".parse().unwrap();
+/// assert!(matches!(LocalBind::new(all).host_check(), Err(ConfigError::UnsafeBind { .. })));
+///
+/// // On purpose, with the names clients use.
+/// let hosts = LocalBind::new(all)
+///     .allow_non_loopback(true)
+///     .allow_hosts(["mcp.example.com"])
+///     .host_check()?;
+/// # let _ = hosts;
+/// # Ok::<(), ConfigError>(())
+/// ```
+///
+/// Then bind to [`LocalBind::addr`] and add the returned layer, for example
+/// `tokio::net::TcpListener::bind(bind.addr())` and
+/// `Router::new()...layer(hosts)`.
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct LocalBind {
@@ -135,24 +134,6 @@ impl LocalBind {
     }
 }
 
-/// Shorthand for `LocalBind::new(addr).host_check()`: `Ok` with the loopback
-/// [`HostCheckLayer`] for a loopback address, [`ConfigError::UnsafeBind`] for
-/// any other.
-///
-/// # Errors
-///
-/// [`ConfigError::UnsafeBind`] for a non-loopback address.
-///
-/// ```
-/// use mcp_tower_guard::bind::check_bind;
-///
-/// assert!(check_bind("[::1]:8000".parse().unwrap()).is_ok());
-/// assert!(check_bind("192.168.1.10:8000".parse().unwrap()).is_err());
-/// ```
-pub fn check_bind(addr: SocketAddr) -> Result<HostCheckLayer, ConfigError> {
-    LocalBind::new(addr).host_check()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,7 +178,8 @@ mod tests {
                 "{a}"
             );
         }
-        let layer = check_bind(addr("127.0.0.1:1"))
+        let layer = LocalBind::new(addr("127.0.0.1:1"))
+            .host_check()
             .unwrap()
             .allow_host("mcp.local")
             .unwrap();
@@ -217,7 +199,7 @@ mod tests {
                 .host_check()
                 .unwrap_err();
             assert!(matches!(err, ConfigError::UnsafeBind { .. }), "{a}: {err}");
-            assert!(check_bind(addr(a)).is_err(), "{a}");
+            assert!(LocalBind::new(addr(a)).host_check().is_err(), "{a}");
         }
     }
 
