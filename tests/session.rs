@@ -761,7 +761,7 @@ async fn shutdown_closes_every_session_and_refuses_new_ones() {
     let closed = Closed::default();
     let store = MokaSessionStore::builder()
         .on_closed(closed.hook())
-        .retry_after(Duration::from_secs(7))
+        .unavailable_retry_after(Duration::from_secs(7))
         .build()
         .unwrap();
     let svc = service(McpSessionLayer::new(store.clone()), &Seen::default());

@@ -128,6 +128,7 @@ pub mod redis;
 mod service;
 mod stats;
 mod store;
+mod store_core;
 
 pub use context::{ClientInfo, SessionContext, MAX_CLIENT_HEADER_LEN};
 pub use future::ResponseFuture;

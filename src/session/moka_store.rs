@@ -12,20 +12,14 @@ use moka::policy::{EvictionPolicy, Expiry};
 use moka::sync::Cache;
 
 use super::context::SessionContext;
-use super::hooks::SessionHooks;
 use super::id::SessionId;
 use super::principal::Principal;
 use super::stats::{Counters, RejectReason, SessionStats};
-use super::store::{
-    not_positive, validate_limits, CloseCause, LimitScope, Reservation, SessionStore, StoreCall,
-    StoreError,
-};
+use super::store::{CloseCause, LimitScope, Reservation, SessionStore, StoreCall, StoreError};
+use super::store_core::{not_positive, store_core_setters, StoreCore};
 use crate::ConfigError;
 
 use super::TARGET;
-
-/// Longest duration accepted for timeouts (moka refuses durations over 1000 years).
-use super::store::MAX_DURATION;
 
 /// How many times `reserve` retries after freeing slots before answering 429.
 const RESERVE_ATTEMPTS: usize = 8;
@@ -97,33 +91,24 @@ pub struct MokaSessionStore {
 
 struct Shared {
     cache: Cache<SessionId, Arc<Entry>>,
+    core: StoreCore,
     config: StoreConfig,
     counts: Mutex<Counts>,
     counters: Counters,
-    hooks: SessionHooks,
     shut_down: AtomicBool,
 }
 
+/// The settings only this store has (the shared ones are in [`StoreCore`]).
 #[derive(Clone, Debug)]
 struct StoreConfig {
-    idle_timeout: Duration,
-    max_lifetime: Duration,
-    max_sessions: usize,
-    max_per_principal: Option<usize>,
     on_limit: LimitPolicy,
-    retry_after: Duration,
     maintenance_interval: Option<Duration>,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         Self {
-            idle_timeout: Duration::from_secs(60 * 60),
-            max_lifetime: Duration::from_secs(24 * 60 * 60),
-            max_sessions: 10_000,
-            max_per_principal: None,
             on_limit: LimitPolicy::Reject,
-            retry_after: Duration::from_secs(30),
             maintenance_interval: Some(Duration::from_secs(1)),
         }
     }
@@ -222,7 +207,7 @@ impl Shared {
     /// Takes one slot, or says which limit refuses it.
     fn try_take_slot(&self, principal: Option<&Principal>) -> Result<(), LimitScope> {
         let mut counts = self.lock_counts();
-        let per_principal = match (self.config.max_per_principal, principal) {
+        let per_principal = match (self.core.max_per_principal, principal) {
             (Some(max), Some(p)) => {
                 if counts.per_principal.get(p).copied().unwrap_or(0) >= max {
                     return Err(LimitScope::Principal);
@@ -231,7 +216,7 @@ impl Shared {
             }
             _ => None,
         };
-        if counts.slots >= self.config.max_sessions {
+        if counts.slots >= self.core.max_sessions {
             return Err(LimitScope::Global);
         }
         counts.slots += 1;
@@ -245,7 +230,7 @@ impl Shared {
     fn give_back_slot(&self, principal: Option<&Principal>) {
         let mut counts = self.lock_counts();
         counts.slots = counts.slots.saturating_sub(1);
-        if let (Some(_), Some(p)) = (self.config.max_per_principal, principal) {
+        if let (Some(_), Some(p)) = (self.core.max_per_principal, principal) {
             if let Some(n) = counts.per_principal.get_mut(p) {
                 *n = n.saturating_sub(1);
                 if *n == 0 {
@@ -280,7 +265,7 @@ impl Shared {
             None => {
                 let derived = match removal {
                     RemovalCause::Expired => {
-                        if entry.created_std.elapsed() >= self.config.max_lifetime {
+                        if entry.created_std.elapsed() >= self.core.max_lifetime {
                             CloseCause::LifetimeExpired
                         } else {
                             CloseCause::IdleExpired
@@ -316,7 +301,7 @@ impl Shared {
                 target: TARGET, %session, principal, cause = cause.as_str(), "session closed"
             ),
         }
-        self.hooks.closed(&entry.session, cause);
+        self.core.hooks.closed(&entry.session, cause);
     }
 
     /// Closes the least recently used idle session in `scope`. True when a slot
@@ -376,10 +361,7 @@ impl Shared {
             }
             break;
         }
-        Err(StoreError::LimitReached {
-            scope,
-            retry_after: self.config.retry_after,
-        })
+        Err(self.core.limit_reached(scope))
     }
 
     fn commit(&self, reservation: Reservation, session: SessionContext) -> Result<(), StoreError> {
@@ -410,7 +392,7 @@ impl Shared {
             principal = session.principal().map(|p| p.tag().to_string()),
             "session created"
         );
-        self.hooks.created(&session);
+        self.core.hooks.created(&session);
         Ok(())
     }
 
@@ -422,13 +404,12 @@ impl Shared {
         // moka's clock is real time; this check follows tokio's (possibly paused) clock.
         let now = tokio::time::Instant::now();
         let session = &entry.session;
-        if now.saturating_duration_since(session.created_instant()) >= self.config.max_lifetime {
+        if now.saturating_duration_since(session.created_instant()) >= self.core.max_lifetime {
             self.close(id, &entry, CloseCause::LifetimeExpired);
             return None;
         }
         if session.in_flight() == 0
-            && now.saturating_duration_since(session.last_seen_instant())
-                >= self.config.idle_timeout
+            && now.saturating_duration_since(session.last_seen_instant()) >= self.core.idle_timeout
         {
             self.close(id, &entry, CloseCause::IdleExpired);
             return None;
@@ -454,10 +435,7 @@ impl Shared {
     }
 
     fn unavailable(&self, reason: &str) -> StoreError {
-        StoreError::Unavailable {
-            reason: reason.to_owned(),
-            retry_after: self.config.retry_after,
-        }
+        self.core.unavailable(reason)
     }
 
     fn stats(&self) -> SessionStats {
@@ -472,7 +450,7 @@ impl MokaSessionStore {
     /// A store with the defaults: idle 60 min, lifetime 24 h, at most 10 000
     /// sessions, refuse at the limit, maintenance every second.
     pub fn new() -> Self {
-        MokaSessionStoreBuilder::default().assemble()
+        assemble(StoreCore::default(), StoreConfig::default())
     }
 
     /// A builder to configure the store.
@@ -511,8 +489,8 @@ impl fmt::Debug for MokaSessionStore {
         f.debug_struct("MokaSessionStore")
             .field("active", &stats.active)
             .field("reserved", &stats.reserved)
+            .field("core", &self.shared.core)
             .field("config", &self.shared.config)
-            .field("hooks", &self.shared.hooks)
             .finish_non_exhaustive()
     }
 }
@@ -542,6 +520,7 @@ impl SessionStore for MokaSessionStore {
         self.shared.give_back_slot(reservation.principal());
         self.shared.counters.closed(CloseCause::InitializeFailed);
         self.shared
+            .core
             .hooks
             .closed(session, CloseCause::InitializeFailed);
     }
@@ -577,48 +556,16 @@ impl SessionStore for MokaSessionStore {
 #[derive(Default)]
 #[must_use]
 pub struct MokaSessionStoreBuilder {
+    core: StoreCore,
     config: StoreConfig,
-    hooks: SessionHooks,
 }
 
 impl MokaSessionStoreBuilder {
-    /// Closes a session after this long without requests (default 60 min). A
-    /// session with a request in flight or a retained context is never idle.
-    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.config.idle_timeout = timeout;
-        self
-    }
-
-    /// Closes a session this long after creation, busy or not (default 24 h).
-    pub fn max_lifetime(mut self, lifetime: Duration) -> Self {
-        self.config.max_lifetime = lifetime;
-        self
-    }
-
-    /// At most this many sessions, counting `initialize` requests in progress
-    /// (default 10 000).
-    pub fn max_sessions(mut self, max: usize) -> Self {
-        self.config.max_sessions = max;
-        self
-    }
-
-    /// At most this many sessions per principal (default: no per-principal
-    /// limit). Applies to requests with a principal; anonymous sessions count
-    /// only against `max_sessions`.
-    pub fn max_sessions_per_principal(mut self, max: usize) -> Self {
-        self.config.max_per_principal = Some(max);
-        self
-    }
+    store_core_setters!();
 
     /// What to do at a limit (default [`LimitPolicy::Reject`]).
     pub fn on_limit(mut self, policy: LimitPolicy) -> Self {
         self.config.on_limit = policy;
-        self
-    }
-
-    /// The `Retry-After` sent with 429 and 503 (default 30 s).
-    pub fn retry_after(mut self, after: Duration) -> Self {
-        self.config.retry_after = after;
         self
     }
 
@@ -636,93 +583,62 @@ impl MokaSessionStoreBuilder {
         self
     }
 
-    /// Runs `hook` after a session is created (its `initialize` got a 2xx). See
-    /// [`on_closed`](Self::on_closed) for the rules hooks follow.
-    pub fn on_created<F>(mut self, hook: F) -> Self
-    where
-        F: Fn(&SessionContext) + Send + Sync + 'static,
-    {
-        self.hooks.on_created = Some(Arc::new(hook));
-        self
-    }
-
-    /// Runs `hook` exactly once when a session ends, with the cause.
-    ///
-    /// It runs inline inside the cache's eviction listener: keep it quick, do not
-    /// block (send to a channel for async work), and do not call the store's
-    /// session operations from it. A panic is caught and logged.
-    pub fn on_closed<F>(mut self, hook: F) -> Self
-    where
-        F: Fn(&SessionContext, CloseCause) + Send + Sync + 'static,
-    {
-        self.hooks.on_closed = Some(Arc::new(hook));
-        self
-    }
-
     /// Validates the settings and builds the store. Inside a tokio runtime this
     /// also spawns the maintenance task.
     pub fn build(self) -> Result<MokaSessionStore, ConfigError> {
-        let c = &self.config;
-        validate_limits(
-            c.idle_timeout,
-            c.max_lifetime,
-            c.max_sessions,
-            c.max_per_principal,
-        )?;
-        if c.maintenance_interval.is_some_and(|d| d.is_zero()) {
+        let Self { core, config } = self;
+        let core = core.validated()?;
+        if config.maintenance_interval.is_some_and(|d| d.is_zero()) {
             return Err(not_positive("maintenance_interval"));
         }
-        Ok(self.assemble())
+        Ok(assemble(core, config))
     }
+}
 
-    fn assemble(mut self) -> MokaSessionStore {
-        self.config.idle_timeout = self.config.idle_timeout.min(MAX_DURATION);
-        self.config.max_lifetime = self.config.max_lifetime.min(MAX_DURATION);
-        let Self { config, hooks } = self;
-        let shared = Arc::new_cyclic(|weak: &Weak<Shared>| {
-            let listener_ref = weak.clone();
-            let cache = Cache::builder()
-                .eviction_policy(EvictionPolicy::lru())
-                .expire_after(SessionExpiry {
-                    idle_timeout: config.idle_timeout,
-                    max_lifetime: config.max_lifetime,
-                })
-                .eviction_listener(move |_id, entry: Arc<Entry>, cause| {
-                    if let Some(shared) = listener_ref.upgrade() {
-                        shared.on_removed(&entry, cause);
-                    }
-                })
-                .build();
-            Shared {
-                cache,
-                config,
-                counts: Mutex::new(Counts::default()),
-                counters: Counters::default(),
-                hooks,
-                shut_down: AtomicBool::new(false),
-            }
-        });
-        if let Some(every) = shared.config.maintenance_interval {
-            match tokio::runtime::Handle::try_current() {
-                Ok(runtime) => {
-                    runtime.spawn(maintain(Arc::downgrade(&shared), every));
+fn assemble(core: StoreCore, config: StoreConfig) -> MokaSessionStore {
+    let shared = Arc::new_cyclic(|weak: &Weak<Shared>| {
+        let listener_ref = weak.clone();
+        let cache = Cache::builder()
+            .eviction_policy(EvictionPolicy::lru())
+            .expire_after(SessionExpiry {
+                idle_timeout: core.idle_timeout,
+                max_lifetime: core.max_lifetime,
+            })
+            .eviction_listener(move |_id, entry: Arc<Entry>, cause| {
+                if let Some(shared) = listener_ref.upgrade() {
+                    shared.on_removed(&entry, cause);
                 }
-                Err(_) => tracing::debug!(
-                    target: TARGET,
-                    "session store built outside a tokio runtime: no maintenance task; \
-                     expirations are reported when the store is next used"
-                ),
-            }
+            })
+            .build();
+        Shared {
+            cache,
+            core,
+            config,
+            counts: Mutex::new(Counts::default()),
+            counters: Counters::default(),
+            shut_down: AtomicBool::new(false),
         }
-        MokaSessionStore { shared }
+    });
+    if let Some(every) = shared.config.maintenance_interval {
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(maintain(Arc::downgrade(&shared), every));
+            }
+            Err(_) => tracing::debug!(
+                target: TARGET,
+                "session store built outside a tokio runtime: no maintenance task; \
+                 expirations are reported when the store is next used"
+            ),
+        }
     }
+    MokaSessionStore { shared }
 }
 
 impl fmt::Debug for MokaSessionStoreBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MokaSessionStoreBuilder")
+            .field("core", &self.core)
             .field("config", &self.config)
-            .field("hooks", &self.hooks)
             .finish()
     }
 }

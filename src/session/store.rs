@@ -293,38 +293,6 @@ impl IntoSessionStore for Arc<dyn SessionStore> {
     }
 }
 
-/// Longest idle timeout or lifetime a store keeps (longer ones are cut to it,
-/// so deadline arithmetic cannot overflow): 100 years.
-pub(crate) const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
-
-/// The settings every store shares, checked in one place: each must be
-/// greater than zero. Stores check their own extra settings after this.
-pub(crate) fn validate_limits(
-    idle_timeout: Duration,
-    max_lifetime: Duration,
-    max_sessions: usize,
-    max_per_principal: Option<usize>,
-) -> Result<(), crate::ConfigError> {
-    let checks: [(&'static str, bool); 4] = [
-        ("idle_timeout", idle_timeout.is_zero()),
-        ("max_lifetime", max_lifetime.is_zero()),
-        ("max_sessions", max_sessions == 0),
-        ("max_sessions_per_principal", max_per_principal == Some(0)),
-    ];
-    match checks.into_iter().find(|(_, zero)| *zero) {
-        Some((setting, _)) => Err(not_positive(setting)),
-        None => Ok(()),
-    }
-}
-
-/// The error for a setting that must be greater than zero.
-pub(crate) fn not_positive(setting: &'static str) -> crate::ConfigError {
-    crate::ConfigError::InvalidSetting {
-        setting,
-        reason: "must be greater than zero".to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::CloseCause;

@@ -90,9 +90,13 @@
 //! | `{prefix}:t:<id>` | tombstone: the close cause, 10 minutes |
 //! | channel `{prefix}:closed` | `cause\ncreated_ms\nid\n+principal` per close |
 
+mod builder;
+mod codec;
+mod engine;
 mod near_cache;
-mod notify;
 mod scripts;
 mod store;
+mod tasks;
 
-pub use store::{RedisSessionStore, RedisSessionStoreBuilder, RedisStoreError};
+pub use builder::{RedisSessionStoreBuilder, RedisStoreError};
+pub use store::RedisSessionStore;

@@ -14,7 +14,7 @@ use futures_core::Stream;
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
-use super::store::Shared;
+use super::engine::Shared;
 use crate::session::id::SessionId;
 use crate::session::principal::Principal;
 use crate::session::store::CloseCause;

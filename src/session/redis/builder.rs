@@ -1,0 +1,337 @@
+//! [`RedisSessionStoreBuilder`]: the settings, their validation, and
+//! `build`, which connects, loads the scripts and starts the tasks.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{AsyncConnectionConfig, Client, Value};
+use moka::sync::Cache;
+use tokio::runtime::Handle;
+use tokio::sync::watch;
+
+use super::codec::{describe, Keys};
+use super::engine::{lock, Shared, RECENTLY_CLOSED_CAPACITY, RECENTLY_CLOSED_TTL};
+use super::near_cache::NearCache;
+use super::scripts::Scripts;
+use super::store::RedisSessionStore;
+use super::tasks;
+use crate::session::stats::Counters;
+use crate::session::store_core::{store_core_setters, StoreCore};
+use crate::session::TARGET;
+use crate::ConfigError;
+
+/// How long `build` waits for the first connection and subscription.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest refresh slack (see `Config::slack`).
+const MAX_SLACK: Duration = Duration::from_secs(1);
+/// Shortest maintenance tick.
+const MIN_TICK: Duration = Duration::from_millis(10);
+
+/// Why [`RedisSessionStoreBuilder::build`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RedisStoreError {
+    /// A setting is out of range.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The URL is not a Redis URL.
+    #[error("invalid Redis URL: {0}")]
+    InvalidUrl(String),
+    /// Redis could not be reached, or refused the scripts or the subscription.
+    #[error("cannot use Redis: {0}")]
+    Connect(String),
+}
+
+/// The settings only this store has (the shared ones are in [`StoreCore`]).
+#[derive(Clone, Debug)]
+pub(super) struct Config {
+    pub(super) prefix: String,
+    pub(super) timeout: Duration,
+    pub(super) reservation_ttl: Duration,
+    pub(super) near_cache_ttl: Option<Duration>,
+    pub(super) near_cache_capacity: u64,
+    pub(super) maintenance_interval: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            prefix: "mcp-tower-guard".to_owned(),
+            timeout: Duration::from_millis(500),
+            reservation_ttl: Duration::from_secs(60),
+            near_cache_ttl: None,
+            near_cache_capacity: 100_000,
+            maintenance_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// How far past the idle timeout a refresh may set the deadline, so a busy
+/// session is written at most once per slack: a tenth of the idle timeout,
+/// at most 1 s. A session expires between `idle_timeout` and
+/// `idle_timeout + slack` after its last use.
+pub(super) fn slack(idle_timeout: Duration) -> Duration {
+    (idle_timeout / 10).min(MAX_SLACK)
+}
+
+/// The maintenance tick: the configured interval, but at most a quarter of
+/// the idle timeout so busy sessions are refreshed well before they lapse.
+pub(super) fn tick(maintenance_interval: Duration, idle_timeout: Duration) -> Duration {
+    maintenance_interval.min(idle_timeout / 4).max(MIN_TICK)
+}
+
+/// Configures a [`RedisSessionStore`].
+#[must_use]
+pub struct RedisSessionStoreBuilder {
+    pub(super) url: String,
+    pub(super) core: StoreCore,
+    pub(super) config: Config,
+}
+
+impl RedisSessionStoreBuilder {
+    /// The namespace of the store's keys and channel (default
+    /// `mcp-tower-guard`): keys are `{prefix}:…`, the channel `{prefix}:closed`.
+    /// Replicas sharing sessions use the same prefix; different prefixes keep
+    /// independent tables in one Redis. No `{` or `}`.
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.config.prefix = prefix.into();
+        self
+    }
+
+    store_core_setters!();
+
+    /// The longest wait for any Redis call (default 500 ms). A call that takes
+    /// longer fails, and the request gets 503 with `Retry-After`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeout = timeout;
+        self
+    }
+
+    /// How long a reserved slot is held for an `initialize` still running
+    /// (default 60 s). Normally the slot is committed or released at once; this
+    /// bounds what a crashed replica leaves behind.
+    pub fn reservation_ttl(mut self, ttl: Duration) -> Self {
+        self.config.reservation_ttl = ttl;
+        self
+    }
+
+    /// Turns on the near cache: a lookup of a session Redis confirmed live less
+    /// than `ttl` ago on this replica is answered without a round trip
+    /// (default: off). A close on another replica is seen here after the
+    /// notification arrives (normally milliseconds) and never later than `ttl`.
+    pub fn near_cache(mut self, ttl: Duration) -> Self {
+        self.config.near_cache_ttl = Some(ttl);
+        self
+    }
+
+    /// Most ids in the near cache (default 100 000).
+    pub fn near_cache_capacity(mut self, capacity: u64) -> Self {
+        self.config.near_cache_capacity = capacity;
+        self
+    }
+
+    /// How often the maintenance task sweeps expired sessions (announcing
+    /// them to every replica) and refreshes idle timers (default 1 s; never
+    /// more than a quarter of the idle timeout).
+    pub fn maintenance_interval(mut self, every: Duration) -> Self {
+        self.config.maintenance_interval = every;
+        self
+    }
+
+    /// Validates the settings, connects (waiting at most 5 s), loads the
+    /// scripts, subscribes to close notifications and starts the maintenance
+    /// task. Must run inside a tokio runtime; the store's tasks run on it.
+    pub async fn build(self) -> Result<RedisSessionStore, RedisStoreError> {
+        let Self { url, core, config } = self;
+        let core = core.validated()?;
+        validate(&config)?;
+
+        let client = Client::open(url.as_str())
+            .map_err(|err| RedisStoreError::InvalidUrl(describe(&err)))?;
+        // One plain connection first: a refused or unreachable Redis fails
+        // fast here, where the connection manager would retry with backoff.
+        let probe = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(CONNECT_TIMEOUT));
+        let mut probe = client
+            .get_multiplexed_async_connection_with_config(&probe)
+            .await
+            .map_err(|err| RedisStoreError::Connect(describe(&err)))?;
+        ::redis::cmd("PING")
+            .query_async::<Value>(&mut probe)
+            .await
+            .map_err(|err| RedisStoreError::Connect(describe(&err)))?;
+        drop(probe);
+        let manager = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(config.timeout.max(Duration::from_millis(100))))
+            .set_response_timeout(Some(config.timeout))
+            .set_max_delay(Duration::from_secs(2));
+        let mut conn = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            ConnectionManager::new_with_config(client.clone(), manager),
+        )
+        .await
+        .map_err(|_| RedisStoreError::Connect("timed out".to_owned()))?
+        .map_err(|err| RedisStoreError::Connect(describe(&err)))?;
+        let scripts = Scripts::new();
+        for script in scripts.all() {
+            tokio::time::timeout(CONNECT_TIMEOUT, script.load_async(&mut conn))
+                .await
+                .map_err(|_| RedisStoreError::Connect("loading scripts timed out".to_owned()))?
+                .map_err(|err| {
+                    RedisStoreError::Connect(format!("loading scripts: {}", describe(&err)))
+                })?;
+        }
+
+        let near = config
+            .near_cache_ttl
+            .map(|ttl| NearCache::new(ttl, config.near_cache_capacity));
+        let keys = Keys::new(&config.prefix);
+        let channel = keys.channel.clone();
+        let timeout = config.timeout;
+        let tick = tick(config.maintenance_interval, core.idle_timeout);
+        let shared = Arc::new(Shared {
+            conn,
+            keys,
+            scripts,
+            core,
+            config,
+            counters: Counters::default(),
+            live: AtomicU64::new(0),
+            pending: AtomicU64::new(0),
+            local: Mutex::new(HashMap::new()),
+            near,
+            near_hits: AtomicU64::new(0),
+            recently_closed: Cache::builder()
+                .max_capacity(RECENTLY_CLOSED_CAPACITY)
+                .time_to_live(RECENTLY_CLOSED_TTL)
+                .build(),
+            refresh_queue: Mutex::new(HashSet::new()),
+            subscribed: AtomicBool::new(false),
+            needs_check: AtomicBool::new(false),
+            healthy: AtomicBool::new(true),
+            shut_down: AtomicBool::new(false),
+            runtime: Handle::current(),
+            tasks: Mutex::new(Vec::new()),
+        });
+
+        let (ready_tx, mut ready) = watch::channel(false);
+        let subscriber = tokio::spawn(tasks::subscriber(
+            Arc::downgrade(&shared),
+            client,
+            channel,
+            timeout,
+            ready_tx,
+        ));
+        let maintenance = tokio::spawn(tasks::maintenance(Arc::downgrade(&shared), tick));
+        lock(&shared.tasks).extend([subscriber.abort_handle(), maintenance.abort_handle()]);
+        let subscribed = tokio::time::timeout(CONNECT_TIMEOUT, ready.wait_for(|ok| *ok)).await;
+        if !matches!(subscribed, Ok(Ok(_))) {
+            // Dropping `shared` aborts the tasks.
+            return Err(RedisStoreError::Connect(
+                "cannot subscribe to close notifications".to_owned(),
+            ));
+        }
+        tracing::debug!(
+            target: TARGET,
+            prefix = %shared.config.prefix,
+            near_cache = ?shared.near.as_ref().map(NearCache::ttl),
+            "redis session store ready"
+        );
+        Ok(RedisSessionStore { shared })
+    }
+}
+
+fn validate(c: &Config) -> Result<(), ConfigError> {
+    let invalid = |setting: &'static str, reason: &str| ConfigError::InvalidSetting {
+        setting,
+        reason: reason.to_owned(),
+    };
+    if c.prefix.is_empty() || c.prefix.contains(['{', '}']) {
+        return Err(invalid("key_prefix", "must be non-empty, without { or }"));
+    }
+    let positive = "must be greater than zero";
+    if c.timeout.is_zero() {
+        return Err(invalid("timeout", positive));
+    }
+    if c.reservation_ttl.is_zero() {
+        return Err(invalid("reservation_ttl", positive));
+    }
+    if c.near_cache_ttl.is_some_and(|t| t.is_zero()) {
+        return Err(invalid("near_cache", positive));
+    }
+    if c.near_cache_capacity == 0 {
+        return Err(invalid("near_cache_capacity", positive));
+    }
+    if c.maintenance_interval.is_zero() {
+        return Err(invalid("maintenance_interval", positive));
+    }
+    Ok(())
+}
+
+impl fmt::Debug for RedisSessionStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the URL: it may carry a password.
+        f.debug_struct("RedisSessionStoreBuilder")
+            .field("core", &self.core)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slack_is_a_tenth_of_idle_at_most_a_second() {
+        assert_eq!(
+            slack(StoreCore::default().idle_timeout),
+            Duration::from_secs(1)
+        );
+        assert_eq!(slack(Duration::from_secs(2)), Duration::from_millis(200));
+    }
+
+    #[test]
+    fn tick_stays_under_the_idle_timeout() {
+        let every = Config::default().maintenance_interval;
+        let idle = StoreCore::default().idle_timeout;
+        assert_eq!(tick(every, idle), Duration::from_secs(1));
+        assert_eq!(
+            tick(every, Duration::from_secs(1)),
+            Duration::from_millis(250)
+        );
+        assert_eq!(tick(every, Duration::from_millis(1)), MIN_TICK);
+    }
+
+    #[test]
+    fn settings_are_validated() {
+        let ok = Config::default();
+        assert!(validate(&ok).is_ok());
+        let core = StoreCore {
+            max_per_principal: Some(0),
+            ..StoreCore::default()
+        };
+        assert!(core.validated().is_err());
+        for bad in [
+            Config {
+                prefix: "a{b".into(),
+                ..Config::default()
+            },
+            Config {
+                timeout: Duration::ZERO,
+                ..Config::default()
+            },
+            Config {
+                near_cache_ttl: Some(Duration::ZERO),
+                ..Config::default()
+            },
+        ] {
+            assert!(validate(&bad).is_err(), "{bad:?}");
+        }
+    }
+}

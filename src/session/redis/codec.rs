@@ -1,0 +1,147 @@
+//! How a session is written to Redis and read back: key names, script
+//! arguments, the stored session hash, and readable Redis errors.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ::redis::{RedisError, Value};
+use http::HeaderValue;
+
+use super::scripts::{as_bytes, as_string, as_u64};
+use crate::protocol::ProtocolVersion;
+use crate::session::context::{ClientInfo, SessionContext};
+use crate::session::id::SessionId;
+use crate::session::principal::Principal;
+
+/// Redis key and channel names, all under one hash tag `{prefix}`.
+#[derive(Debug)]
+pub(super) struct Keys {
+    pub(super) live: String,
+    pub(super) pending: String,
+    pub(super) idx: String,
+    pub(super) pcount: String,
+    /// `{prefix}:`, for the per-session keys the scripts build.
+    pub(super) prefix: String,
+    pub(super) channel: String,
+}
+
+impl Keys {
+    pub(super) fn new(prefix: &str) -> Self {
+        let base = format!("{{{prefix}}}:");
+        Self {
+            live: format!("{base}live"),
+            pending: format!("{base}pending"),
+            idx: format!("{base}idx"),
+            pcount: format!("{base}pcount"),
+            channel: format!("{base}closed"),
+            prefix: base,
+        }
+    }
+}
+
+pub(super) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+pub(super) fn principal_arg(principal: Option<&Principal>) -> String {
+    principal.map_or_else(String::new, |p| format!("+{}", p.as_str()))
+}
+
+/// A readable Redis error, without arguments (ids never appear).
+pub(super) fn describe(err: &RedisError) -> String {
+    if err.is_timeout() {
+        "timed out".to_owned()
+    } else if err.is_connection_refusal() {
+        "connection refused".to_owned()
+    } else if err.is_connection_dropped() {
+        "connection dropped".to_owned()
+    } else {
+        err.to_string()
+    }
+}
+
+/// A context from the stored session hash (a flat field/value array).
+pub(super) fn restore(id: &SessionId, fields: &[Value]) -> SessionContext {
+    let mut created = None;
+    let mut seen = None;
+    let mut principal = None;
+    let mut version = None;
+    let mut user_agent = None;
+    let mut origin = None;
+    let mut peer = None;
+    for pair in fields.chunks_exact(2) {
+        let (Some(name), value) = (as_bytes(&pair[0]), &pair[1]) else {
+            continue;
+        };
+        match name {
+            b"c" => created = as_u64(value),
+            b"seen" => seen = as_u64(value),
+            b"p" => principal = as_string(value).map(Principal::new),
+            b"v" => version = as_bytes(value).and_then(ProtocolVersion::parse_bytes),
+            b"ua" => user_agent = as_bytes(value).and_then(|b| HeaderValue::from_bytes(b).ok()),
+            b"o" => origin = as_bytes(value).and_then(|b| HeaderValue::from_bytes(b).ok()),
+            b"a" => peer = as_string(value).and_then(|a| a.parse().ok()),
+            _ => {}
+        }
+    }
+    let at = |ms: Option<u64>| {
+        ms.map_or_else(SystemTime::now, |ms| UNIX_EPOCH + Duration::from_millis(ms))
+    };
+    let created = at(created);
+    SessionContext::restore(
+        id.clone(),
+        principal,
+        ClientInfo::new(user_agent, origin, peer),
+        version,
+        created,
+        seen.map_or(created, |ms| UNIX_EPOCH + Duration::from_millis(ms)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_share_one_hash_tag() {
+        let keys = Keys::new("app");
+        assert_eq!(keys.live, "{app}:live");
+        assert_eq!(keys.channel, "{app}:closed");
+        assert_eq!(keys.prefix, "{app}:");
+    }
+
+    #[test]
+    fn restores_a_context_from_stored_fields() {
+        let id = SessionId::new_random();
+        let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let fields = [
+            b("c"),
+            b("1700000000000"),
+            b("seen"),
+            b("1700000005000"),
+            b("p"),
+            b("user:a"),
+            b("v"),
+            b("2025-06-18"),
+            b("ua"),
+            b("curl/8"),
+            b("a"),
+            b("127.0.0.1:9"),
+            b("zz"),
+        ];
+        let s = restore(&id, &fields);
+        assert_eq!(s.id(), &id);
+        assert_eq!(
+            s.created_at(),
+            UNIX_EPOCH + Duration::from_millis(1_700_000_000_000)
+        );
+        assert_eq!(
+            s.last_seen(),
+            UNIX_EPOCH + Duration::from_millis(1_700_000_005_000)
+        );
+        assert_eq!(s.principal(), Some(&Principal::new("user:a")));
+        assert_eq!(s.protocol_version(), Some(ProtocolVersion::V2025_06_18));
+        assert_eq!(s.client().user_agent(), Some("curl/8"));
+        assert_eq!(s.client().origin(), None);
+        assert_eq!(s.client().peer_addr(), Some("127.0.0.1:9".parse().unwrap()));
+    }
+}
