@@ -1,5 +1,14 @@
-//! The response future of the header-only layers (Host, Origin): either the
-//! inner service's future or a ready rejection. No boxing, no allocation.
+//! Response futures: the one of the header-only layers (Host, Origin), and
+//! the rule every layer follows for its inner service.
+//!
+//! **When the inner service is cloned.** Only when the response future must
+//! outlive `call`: a layer that decides in `call` (Host, Origin, the headers
+//! layer when an outer layer parsed the body, the session layer when its store
+//! answers at once) calls the inner service there and clones nothing. A layer
+//! that must first read the body or wait for its store takes the service that
+//! `poll_ready` prepared into its future and leaves a clone in its place
+//! ([`take_ready`]), as tower advises ("be careful when cloning inner
+//! services"); the clone is polled ready before its own next call.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -7,6 +16,13 @@ use std::task::{Context, Poll};
 
 use http::Response;
 use pin_project_lite::pin_project;
+
+/// Takes the inner service `poll_ready` prepared, for a future that calls it
+/// later, and leaves a clone in its place (see the [module docs](self)).
+pub(crate) fn take_ready<S: Clone>(inner: &mut S) -> S {
+    let clone = inner.clone();
+    std::mem::replace(inner, clone)
+}
 
 pin_project! {
     /// Response future of [`HostCheck`](crate::host::HostCheck) and

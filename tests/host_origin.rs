@@ -593,3 +593,43 @@ async fn report_only_logs_and_passes() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(calls.load(Ordering::SeqCst), METHODS.len());
 }
+
+/// Report-only is on both guards (the two allowlists), with the same event.
+#[tokio::test(flavor = "current_thread")]
+async fn host_report_only_logs_and_passes() {
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::TRACE)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let layer = HostCheckLayer::localhost().report_only(true);
+    assert!(layer.is_report_only());
+    assert!(!HostCheckLayer::localhost().is_report_only());
+    let svc = layer.into_service(boxbody_service(calls.clone()));
+    for host in [Some("evil.example"), None] {
+        let res = svc
+            .clone()
+            .oneshot(request::<Full<Bytes>>(&Method::POST, host, None))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{host:?}");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(text.matches("report_only=true").count(), 2, "{text}");
+    assert!(text.contains("host_not_allowed"), "{text}");
+    assert!(text.contains("layer=\"host\""), "{text}");
+
+    // Enforcing: refused, the inner service not called.
+    let svc = HostCheckLayer::localhost().into_service(boxbody_service(calls.clone()));
+    let res = svc
+        .oneshot(request::<Full<Bytes>>(&Method::POST, Some("evil.example"), None))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}

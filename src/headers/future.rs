@@ -13,7 +13,8 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::check::{echo, HeadersConfig};
+use super::check::echo;
+use super::config::HeadersConfig;
 use super::media;
 use crate::body::ReplayBody;
 use crate::envelope::Envelope;

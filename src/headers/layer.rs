@@ -1,12 +1,13 @@
 //! The [`McpHeadersLayer`] builder.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderValue;
 use tower_layer::Layer;
 
-use super::check::HeadersConfig;
+use super::config::HeadersConfig;
 use super::tools::{ToolRules, ToolTable};
 use super::McpHeaders;
 use crate::protocol::SupportedVersions;
@@ -20,7 +21,7 @@ use crate::ConfigError;
 ///
 /// Cloning is cheap (the settings sit behind an `Arc`). See the
 /// [module docs](crate::headers) for the rules and an example.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[must_use]
 pub struct McpHeadersLayer<R = JsonRpcRejection> {
     config: Arc<HeadersConfig>,
@@ -271,5 +272,14 @@ impl<S, R: Clone> Layer<S> for McpHeadersLayer<R> {
 
     fn layer(&self, inner: S) -> Self::Service {
         McpHeaders::from_parts(inner, self.config.clone(), self.rejection.clone())
+    }
+}
+
+impl<R> fmt::Debug for McpHeadersLayer<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("McpHeadersLayer")
+            .field("config", &self.config)
+            .field("rejection", &std::any::type_name::<R>())
+            .finish()
     }
 }

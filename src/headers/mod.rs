@@ -176,6 +176,7 @@
 
 mod accept;
 mod check;
+mod config;
 mod future;
 mod layer;
 pub(crate) mod media;

@@ -1,40 +1,30 @@
 //! The [`McpHeaders`] service.
 
+use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use tower_service::Service;
 
-use super::check::{echo, Head, HeadersConfig};
+use super::check::{echo, Head};
+use super::config::HeadersConfig;
 use super::future::{admit, rejection_response, ResponseFuture};
-use super::McpHeadersLayer;
 use crate::body::ReplayBody;
 use crate::envelope::Envelope;
+use crate::future::take_ready;
 use crate::read::ReadEnvelope;
 use crate::rejection::{JsonRpcRejection, RejectionResponse};
 
 /// Middleware that enforces MCP's transport headers for both protocol eras.
 ///
-/// Built by [`McpHeadersLayer`]. See the [module docs](crate::headers) for the
+/// Built by [`McpHeadersLayer`](super::McpHeadersLayer). See the [module docs](crate::headers) for the
 /// rules and an example.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct McpHeaders<S, R = JsonRpcRejection> {
     inner: S,
     config: Arc<HeadersConfig>,
     rejection: R,
-}
-
-impl<S> McpHeaders<S> {
-    /// Wraps `inner` with the default settings.
-    pub fn new(inner: S) -> Self {
-        McpHeadersLayer::new().into_service(inner)
-    }
-
-    /// A [`McpHeadersLayer`] with the default settings.
-    pub fn layer() -> McpHeadersLayer {
-        McpHeadersLayer::new()
-    }
 }
 
 impl<S, R> McpHeaders<S, R> {
@@ -47,6 +37,16 @@ impl<S, R> McpHeaders<S, R> {
     }
 
     define_inner_service_accessors!();
+}
+
+impl<S: fmt::Debug, R> fmt::Debug for McpHeaders<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("McpHeaders")
+            .field("inner", &self.inner)
+            .field("config", &self.config)
+            .field("rejection", &std::any::type_name::<R>())
+            .finish()
+    }
 }
 
 impl<S, R, ReqB, ResB> Service<Request<ReqB>> for McpHeaders<S, R>
@@ -92,11 +92,9 @@ where
                         // Too large to read: the head's own answer, without an id.
                         return reject(&parts, deferred.unwrap_or(r));
                     }
-                    // The body is read asynchronously, so the inner service is
-                    // called later: keep the one `poll_ready` prepared and leave a
-                    // clone in its place (tower: "be careful when cloning inner services").
-                    let clone = self.inner.clone();
-                    let service = std::mem::replace(&mut self.inner, clone);
+                    // The body is read asynchronously: the future takes the
+                    // inner service along.
+                    let service = take_ready(&mut self.inner);
                     let read = ReadEnvelope::new(Request::from_parts(parts, body), config.limits);
                     return ResponseFuture::reading(
                         read,

@@ -81,6 +81,7 @@ pub(crate) struct HostConfig {
     entries: Vec<HostEntry>,
     /// Canonical addresses (`::ffff:a.b.c.d` folded to IPv4) of trusted proxies.
     trusted_proxies: Vec<IpAddr>,
+    pub(crate) report_only: bool,
 }
 
 impl HostConfig {
@@ -92,6 +93,7 @@ impl HostConfig {
         Self {
             entries,
             trusted_proxies: Vec::new(),
+            report_only: false,
         }
     }
 
@@ -103,6 +105,7 @@ impl HostConfig {
         let mut config = Self {
             entries: Vec::new(),
             trusted_proxies: Vec::new(),
+            report_only: false,
         };
         for host in hosts {
             config.push(host.as_ref())?;

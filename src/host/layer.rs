@@ -168,6 +168,26 @@ impl<R> HostCheckLayer<R> {
         self
     }
 
+    /// Report-only mode: a request that would be refused is logged with
+    /// `tracing::warn!` (target `mcp_tower_guard::rejection`, field
+    /// `report_only = true`) and passed on. For rolling out an allowlist
+    /// behind a proxy whose `Host` handling is not known yet; never for
+    /// production: it turns the DNS-rebinding defence off.
+    pub fn report_only(mut self, report_only: bool) -> Self {
+        Arc::make_mut(&mut self.config).report_only = report_only;
+        self
+    }
+
+    /// Whether [`report_only`](HostCheckLayer::report_only) is on.
+    pub fn is_report_only(&self) -> bool {
+        self.config.report_only
+    }
+
+    /// Wraps `inner`: the same as [`Layer::layer`], without importing the trait.
+    pub fn into_service<S>(self, inner: S) -> HostCheck<S, R> {
+        HostCheck::new(inner, self.config, self.rejection)
+    }
+
     /// Replaces the response builder used for rejections (see
     /// [`RejectionResponse`](crate::RejectionResponse)).
     pub fn with_rejection<R2: Clone>(self, rejection: R2) -> HostCheckLayer<R2> {

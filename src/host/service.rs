@@ -7,7 +7,7 @@ use tower_service::Service;
 
 use super::config::HostConfig;
 use crate::future::ResponseFuture;
-use crate::rejection::{reject, RejectionResponse, RequestHead};
+use crate::rejection::{reject, report_only, RejectionResponse, RequestHead};
 use crate::{JsonRpcRejection, Rejection};
 
 /// The service built by [`HostCheckLayer`](super::HostCheckLayer).
@@ -77,6 +77,10 @@ where
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
         match self.check(&request) {
             Ok(()) => ResponseFuture::inner(self.inner.call(request)),
+            Err(rejection) if self.config.report_only => {
+                report_only("host", RequestHead::of(&request), &rejection);
+                ResponseFuture::inner(self.inner.call(request))
+            }
             Err(rejection) => ResponseFuture::rejected(reject(
                 "host",
                 RequestHead::of(&request),

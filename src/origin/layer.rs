@@ -194,6 +194,11 @@ impl<R> OriginGuardLayer<R> {
         self.config.report_only
     }
 
+    /// Wraps `inner`: the same as [`Layer::layer`], without importing the trait.
+    pub fn into_service<S>(self, inner: S) -> OriginGuard<S, R> {
+        OriginGuard::new(inner, self.config, self.rejection)
+    }
+
     /// Replaces the response builder used for rejections (see
     /// [`RejectionResponse`](crate::RejectionResponse)).
     pub fn with_rejection<R2: Clone>(self, rejection: R2) -> OriginGuardLayer<R2> {

@@ -20,6 +20,7 @@ use tower_service::Service;
 use super::flow::{Collect, Commit, Flight, Flow, Step, Wait};
 use super::initialize::MAX_ANSWER_BYTES;
 use crate::body::ReplayBody;
+use crate::future::take_ready;
 use crate::read::ReadEnvelope;
 use crate::rejection::RejectionResponse;
 
@@ -59,10 +60,16 @@ impl<S, ReqB, ResB, R> ResponseFuture<S, ReqB, R, ResB>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>>,
 {
-    pub(crate) fn new(flow: Flow<R>, mut inner: S, step: Step<ReqB, Response<ResB>>) -> Self {
+    /// The future of a request whose first step is `step`. The inner service
+    /// is called now when the step allows, and taken along (see
+    /// [`take_ready`]) only when the call must wait for the body or the store.
+    pub(crate) fn new(flow: Flow<R>, inner: &mut S, step: Step<ReqB, Response<ResB>>) -> Self
+    where
+        S: Clone,
+    {
         let (state, inner) = match step {
-            Step::Read(read) => (State::Reading { read }, Some(inner)),
-            Step::Wait(wait) => (State::Waiting { wait: Some(wait) }, Some(inner)),
+            Step::Read(read) => (State::Reading { read }, Some(take_ready(inner))),
+            Step::Wait(wait) => (State::Waiting { wait: Some(wait) }, Some(take_ready(inner))),
             Step::Call(req, flight) => (
                 State::Inner {
                     future: inner.call(req),

@@ -122,6 +122,11 @@ impl<R> McpSessionLayer<R> {
     pub fn store(&self) -> &Arc<dyn SessionStore> {
         &self.config.store
     }
+
+    /// Wraps `inner`: the same as [`Layer::layer`], without importing the trait.
+    pub fn into_service<S>(self, inner: S) -> McpSession<S, R> {
+        McpSession::new(inner, self.config, self.rejection)
+    }
 }
 
 impl<S, R: Clone> Layer<S> for McpSessionLayer<R> {
@@ -132,11 +137,11 @@ impl<S, R: Clone> Layer<S> for McpSessionLayer<R> {
     }
 }
 
-impl<R: fmt::Debug> fmt::Debug for McpSessionLayer<R> {
+impl<R> fmt::Debug for McpSessionLayer<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("McpSessionLayer")
             .field("config", &self.config)
-            .field("rejection", &self.rejection)
+            .field("rejection", &std::any::type_name::<R>())
             .finish()
     }
 }

@@ -13,11 +13,11 @@ use super::config::SessionConfig;
 use super::flow::Flow;
 use super::future::ResponseFuture;
 use crate::body::ReplayBody;
-use crate::rejection::RejectionResponse;
+use crate::rejection::{JsonRpcRejection, RejectionResponse};
 
 /// The service made by [`McpSessionLayer`](super::McpSessionLayer).
 #[derive(Clone)]
-pub struct McpSession<S, R> {
+pub struct McpSession<S, R = JsonRpcRejection> {
     inner: S,
     flow: Flow<R>,
 }
@@ -30,28 +30,15 @@ impl<S, R> McpSession<S, R> {
         }
     }
 
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    define_inner_service_accessors!();
 }
 
-impl<S: fmt::Debug, R: fmt::Debug> fmt::Debug for McpSession<S, R> {
+impl<S: fmt::Debug, R> fmt::Debug for McpSession<S, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("McpSession")
             .field("inner", &self.inner)
             .field("config", &self.flow.config)
-            .field("rejection", &self.flow.rejection)
+            .field("rejection", &std::any::type_name::<R>())
             .finish()
     }
 }
@@ -72,10 +59,7 @@ where
     }
 
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
-        // The ready service goes into the future; this one keeps a fresh clone.
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
         let step = self.flow.begin(req);
-        ResponseFuture::new(self.flow.clone(), inner, step)
+        ResponseFuture::new(self.flow.clone(), &mut self.inner, step)
     }
 }
