@@ -48,6 +48,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::header_names::{
     LAST_EVENT_ID, MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION, MCP_SESSION_ID,
 };
+#[cfg(feature = "headers")]
 use crate::headers::ToolRules;
 use crate::OriginGuardLayer;
 
@@ -108,6 +109,8 @@ pub fn mcp_cors<R>(origins: &OriginGuardLayer<R>) -> CorsLayer {
 /// # Ok(())
 /// # }
 /// ```
+#[cfg(feature = "headers")]
+#[cfg_attr(docsrs, doc(cfg(feature = "headers")))]
 pub fn mcp_cors_with_tools<R>(origins: &OriginGuardLayer<R>, tools: &ToolRules) -> CorsLayer {
     let mut names = ALLOWED_HEADERS.to_vec();
     for name in tools.header_names() {

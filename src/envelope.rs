@@ -28,6 +28,7 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
+use crate::jsonrpc::RequestId;
 use bytes::Bytes;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -104,48 +105,6 @@ pub enum MessageKind {
     Notification,
     /// Has `result` or `error`, and `id`.
     Response,
-}
-
-/// A JSON-RPC id.
-///
-/// Serialized back exactly as it was received: a numeric id keeps its JSON
-/// text (`1`, `-7`, `1.5e3`, `18446744073709551616`), so an error response
-/// names the very id the client sent.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RequestId {
-    /// A string id.
-    String(String),
-    /// A numeric id, kept as its JSON text.
-    Number(String),
-    /// `null` (only valid on error responses).
-    Null,
-}
-
-impl RequestId {
-    /// Reads an id from its raw JSON text: a string, a number or `null`.
-    pub(crate) fn from_raw(raw: &RawValue) -> Option<Self> {
-        let text = raw.get();
-        match text.as_bytes().first()? {
-            b'"' => serde_json::from_str(text).ok().map(Self::String),
-            b'n' => Some(Self::Null),
-            b'-' | b'0'..=b'9' => Some(Self::Number(text.to_owned())),
-            _ => None,
-        }
-    }
-}
-
-impl serde::Serialize for RequestId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Self::String(v) => s.serialize_str(v),
-            Self::Number(text) => match RawValue::from_string(text.clone()) {
-                Ok(raw) => raw.serialize(s),
-                Err(_) => s.serialize_unit(),
-            },
-            Self::Null => s.serialize_unit(),
-        }
-    }
 }
 
 /// Why a body is not an acceptable JSON-RPC envelope.

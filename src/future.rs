@@ -7,7 +7,7 @@
 //! answers at once) calls the inner service there and clones nothing. A layer
 //! that must first read the body or wait for its store takes the service that
 //! `poll_ready` prepared into its future and leaves a clone in its place
-//! ([`take_ready`]), as tower advises ("be careful when cloning inner
+//! (`take_ready`), as tower advises ("be careful when cloning inner
 //! services"); the clone is polled ready before its own next call.
 
 use std::future::Future;

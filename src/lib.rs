@@ -35,12 +35,57 @@
 //!
 //! # Features
 //!
-//! - `axum` (default): JSON rejection bodies for `axum::body::Body`.
-//! - `cors`: [`cors::mcp_cors`], a tower-http `CorsLayer` built from an
-//!   [`OriginGuardLayer`]'s own allowlist.
-//! - `redis`: `session::redis::RedisSessionStore`, one session table shared
-//!   by several replicas.
+//! One per layer, as tower-http does; the default is every layer plus `axum`,
+//! which is what the examples here and in the README use.
+//!
+//! | feature | gives | pulls in |
+//! |---|---|---|
+//! | `host` | [`HostCheckLayer`], [`LocalBind`] | nothing beyond `http`, tower and `tracing` |
+//! | `origin` | [`OriginGuardLayer`] | the same |
+//! | `headers` | [`McpHeadersLayer`], `protocol` | `envelope`, `base64` |
+//! | `session` | [`McpSessionLayer`], [`MokaSessionStore`] | `headers`, `moka`, `uuid` |
+//! | `envelope` | `envelope`, `read`, `Rejection::with_data` | `serde`, `serde_json`, `tokio` (timers) |
+//! | `axum` | rejection bodies for `axum::body::Body`; an axum `Router` needs it | `axum-core` |
+//! | `cors` | `cors::mcp_cors`: a tower-http `CorsLayer` from an `OriginGuardLayer`'s allowlist | `origin`, `tower-http` |
+//! | `redis` | `session::redis::RedisSessionStore`: one session table for several replicas | `session`, `redis` |
+//!
+//! A server that wants only the Host check builds with
+//! `default-features = false, features = ["host"]` and compiles none of moka,
+//! uuid, serde_json or tokio.
+//!
+//! # Module map
+//!
+//! Where each decision lives, in the order a request meets them. Every layer
+//! has the same rooms: `layer.rs` (the public builder), `config.rs` (its
+//! settings, shared by its services through an `Arc`), `service.rs` (the
+//! `Service` impl) and, where the answer can wait, `future.rs`.
+//!
+//! | request path | file | what it decides |
+//! |---|---|---|
+//! | Host | `host/config.rs` | the allowlist and the check; `host/forwarded.rs` reads `Forwarded` / `X-Forwarded-Host` from trusted proxies; `host/bind.rs` is [`LocalBind`] |
+//! | Origin | `origin/config.rs`, `origin/parse.rs` | the Origin allowlist, `null`, Fetch Metadata |
+//! | (both) | `authority.rs` | the host and port grammar Host and Origin share |
+//! | Headers, head | `headers/check.rs` | method, `Accept`, `Content-Type`, the version of GET / DELETE, the `Mcp-*` budget |
+//! | body | `read.rs` | the bounded, timed body read (`BodyLimits`), once per request |
+//! | envelope | `envelope.rs` | the JSON-RPC parse (the only JSON parse of a request) |
+//! | era | `protocol.rs` | revisions, eras, `request_era`, and `RequestProtocol`, put in the extensions once |
+//! | Headers, body | `headers/check.rs`, `headers/tools.rs` | `_meta`, removed methods, `Mcp-Method` / `Mcp-Name` / `Mcp-Param-*` against the body, capabilities |
+//! | Session | `session/flow.rs` | every session decision and state; `session/future.rs` only polls it |
+//! | `initialize` answer | `session/initialize.rs` | whether the answer commits the new session |
+//! | store | `session/store.rs`, `store_core.rs` | the store trait, and the limits, retry hints and hooks both stores share; `moka_store.rs`, `redis/` |
+//! | rejection | `rejection.rs` | every refusal: kind, status, JSON-RPC code, the log event; `jsonrpc.rs` writes the body |
+//!
+//! Shared pieces have one home each: header names in `header_names.rs`, body
+//! types in `body.rs`, the peer address in [`PeerAddr`], configuration errors
+//! in [`ConfigError`]. The inner service is cloned only when a response future
+//! must outlive `call` (see [`future`]).
 #![forbid(unsafe_code)]
+// As tokio does: a build with only some layers leaves shared helpers unused;
+// the full build (CI's clippy) still denies dead code.
+#![cfg_attr(
+    not(all(feature = "host", feature = "origin", feature = "session")),
+    allow(dead_code, unused_imports, unused_macros)
+)]
 #![warn(
     missing_docs,
     missing_debug_implementations,
@@ -52,32 +97,54 @@
 #[macro_use]
 mod macros;
 
+#[cfg(any(feature = "host", feature = "origin"))]
 mod authority;
 
 pub mod body;
 #[cfg(feature = "cors")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cors")))]
 pub mod cors;
+#[cfg(feature = "envelope")]
+#[cfg_attr(docsrs, doc(cfg(feature = "envelope")))]
 pub mod envelope;
 mod error;
 pub mod future;
 pub mod header_names;
+#[cfg(feature = "headers")]
+#[cfg_attr(docsrs, doc(cfg(feature = "headers")))]
 pub mod headers;
+#[cfg(feature = "host")]
+#[cfg_attr(docsrs, doc(cfg(feature = "host")))]
 pub mod host;
+pub mod jsonrpc;
+#[cfg(feature = "origin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "origin")))]
 pub mod origin;
+mod peer;
+#[cfg(feature = "headers")]
+#[cfg_attr(docsrs, doc(cfg(feature = "headers")))]
 pub mod protocol;
+#[cfg(feature = "envelope")]
+#[cfg_attr(docsrs, doc(cfg(feature = "envelope")))]
 pub mod read;
 pub mod rejection;
+#[cfg(feature = "session")]
+#[cfg_attr(docsrs, doc(cfg(feature = "session")))]
 pub mod session;
 
 pub use error::ConfigError;
+pub use peer::PeerAddr;
 
 // The README's Rust blocks compile as doctests (those marked `ignore` need a server).
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "axum", feature = "session"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+#[cfg(feature = "headers")]
 pub use headers::McpHeadersLayer;
+#[cfg(feature = "host")]
 pub use host::{HostCheckLayer, LocalBind};
+#[cfg(feature = "origin")]
 pub use origin::OriginGuardLayer;
 pub use rejection::{JsonRpcRejection, Rejection, RejectionKind, RejectionResponse, StatusOnly};
+#[cfg(feature = "session")]
 pub use session::{McpSessionLayer, MokaSessionStore, SessionContext};

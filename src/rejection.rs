@@ -42,13 +42,15 @@
 //! ```
 
 use std::borrow::Cow;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
 
-use crate::envelope::{Envelope, EnvelopeError, MessageKind, RequestId};
+#[cfg(feature = "envelope")]
+use crate::envelope::{Envelope, EnvelopeError, MessageKind};
+use crate::jsonrpc::{self, RequestId};
 
 /// Why a request was refused. Each kind has a fixed HTTP status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -253,6 +255,7 @@ pub struct Rejection {
 
 #[derive(Clone, Debug, Default)]
 struct Extra {
+    #[cfg(feature = "envelope")]
     data: Option<serde_json::Value>,
     allow: Option<HeaderValue>,
     retry_after: Option<Duration>,
@@ -289,6 +292,8 @@ impl Rejection {
     }
 
     /// Adds a JSON-RPC `error.data` value.
+    #[cfg(feature = "envelope")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "envelope")))]
     pub fn with_data(mut self, data: serde_json::Value) -> Self {
         self.extra_mut().data = Some(data);
         self
@@ -327,6 +332,8 @@ impl Rejection {
     }
 
     /// The JSON-RPC `error.data`, if any.
+    #[cfg(feature = "envelope")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "envelope")))]
     pub fn data(&self) -> Option<&serde_json::Value> {
         self.extra.as_ref()?.data.as_ref()
     }
@@ -350,32 +357,28 @@ impl Rejection {
     /// `{"jsonrpc":"2.0","error":{"code":..,"message":..[,"data":..]},"id":..}`,
     /// with the request's id, or `null` where none is known.
     pub fn to_json(&self) -> Bytes {
-        #[derive(serde::Serialize)]
-        struct Body<'a> {
-            jsonrpc: &'static str,
-            error: Error<'a>,
-            id: Option<&'a RequestId>,
+        // Written by hand: a fixed shape, so no JSON library is needed for
+        // the layers that never parse a body (Host, Origin).
+        let mut out = String::with_capacity(64 + self.message.len());
+        out.push_str(r#"{"jsonrpc":"2.0","error":{"code":"#);
+        let _ = write!(out, "{}", self.code);
+        out.push_str(r#","message":"#);
+        jsonrpc::write_str(&mut out, &self.message);
+        #[cfg(feature = "envelope")]
+        if let Some(data) = self.data() {
+            // Serializing an existing Value cannot fail.
+            if let Ok(text) = serde_json::to_string(data) {
+                out.push_str(r#","data":"#);
+                out.push_str(&text);
+            }
         }
-        #[derive(serde::Serialize)]
-        struct Error<'a> {
-            code: i32,
-            message: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            data: Option<&'a serde_json::Value>,
+        out.push_str(r#"},"id":"#);
+        match self.id() {
+            Some(id) => id.write_json(&mut out),
+            None => out.push_str("null"),
         }
-        let body = Body {
-            jsonrpc: "2.0",
-            error: Error {
-                code: self.code,
-                message: &self.message,
-                data: self.data(),
-            },
-            id: self.id(),
-        };
-        // Serializing plain strings, integers and an existing Value cannot fail.
-        serde_json::to_vec(&body)
-            .map(Bytes::from)
-            .unwrap_or_default()
+        out.push('}');
+        Bytes::from(out)
     }
 }
 
@@ -388,6 +391,7 @@ impl fmt::Display for Rejection {
 impl std::error::Error for Rejection {}
 
 /// The answer to a body that is not a JSON-RPC envelope: -32700 or -32600.
+#[cfg(feature = "envelope")]
 impl From<EnvelopeError> for Rejection {
     fn from(error: EnvelopeError) -> Self {
         match error {
@@ -481,6 +485,8 @@ impl<B: Default> RejectionResponse<B> for StatusOnly {
 pub(crate) struct RequestHead<'a> {
     pub(crate) method: &'a http::Method,
     pub(crate) uri: &'a http::Uri,
+    /// The id's source (without the feature, no body is parsed: `null`).
+    #[cfg(feature = "envelope")]
     pub(crate) envelope: Option<&'a Envelope>,
 }
 
@@ -489,6 +495,7 @@ impl<'a> RequestHead<'a> {
         Self {
             method: request.method(),
             uri: request.uri(),
+            #[cfg(feature = "envelope")]
             envelope: request.extensions().get::<Envelope>(),
         }
     }
@@ -497,6 +504,7 @@ impl<'a> RequestHead<'a> {
         Self {
             method: &parts.method,
             uri: &parts.uri,
+            #[cfg(feature = "envelope")]
             envelope: parts.extensions.get::<Envelope>(),
         }
     }
@@ -512,12 +520,14 @@ pub(crate) fn reject<B, R>(
 where
     R: RejectionResponse<B>,
 {
-    let mut rejection = rejection;
-    if rejection.id().is_none() {
-        if let Some(id) = request.envelope.and_then(request_id) {
-            rejection = rejection.with_id(id);
-        }
-    }
+    #[cfg(feature = "envelope")]
+    let rejection = match request.envelope.filter(|_| rejection.id().is_none()) {
+        Some(envelope) => match request_id(envelope) {
+            Some(id) => rejection.with_id(id),
+            None => rejection,
+        },
+        None => rejection,
+    };
     event(layer, request.method, request.uri, &rejection, false);
     let mut response = responder.rejection_response(&rejection);
     let headers = response.headers_mut();
@@ -539,6 +549,7 @@ where
 /// The id of the request a rejection answers: known once the body was parsed
 /// into a single JSON-RPC request. A notification, a response, a batch or an
 /// unread body has none (JSON-RPC: `null` when the id cannot be determined).
+#[cfg(feature = "envelope")]
 fn request_id(envelope: &Envelope) -> Option<RequestId> {
     let message = envelope.single()?;
     match (message.kind, &message.id) {
@@ -589,6 +600,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "envelope")]
     #[test]
     fn data_is_serialized_when_present() {
         let r = Rejection::new(RejectionKind::UnsupportedProtocolVersion, "x")

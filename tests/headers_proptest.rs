@@ -1,8 +1,9 @@
 //! Property tests for the pure parsers behind the headers layer: `Accept`,
 //! the `Mcp-Name` value encoding, and the JSON-RPC envelope.
 
-use mcp_tower_guard::envelope::{Envelope, MessageKind, RequestId, META_PROTOCOL_VERSION};
+use mcp_tower_guard::envelope::{Envelope, MessageKind, META_PROTOCOL_VERSION};
 use mcp_tower_guard::headers::{decode_value, encode_value, Accept};
+use mcp_tower_guard::jsonrpc::RequestId;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 

@@ -627,7 +627,11 @@ async fn host_report_only_logs_and_passes() {
     // Enforcing: refused, the inner service not called.
     let svc = HostCheckLayer::localhost().into_service(boxbody_service(calls.clone()));
     let res = svc
-        .oneshot(request::<Full<Bytes>>(&Method::POST, Some("evil.example"), None))
+        .oneshot(request::<Full<Bytes>>(
+            &Method::POST,
+            Some("evil.example"),
+            None,
+        ))
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);

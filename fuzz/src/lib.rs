@@ -20,13 +20,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
-use mcp_tower_guard::envelope::{
-    Envelope, EnvelopeError, MessageKind, RequestId, META_PROTOCOL_VERSION,
-};
+use mcp_tower_guard::envelope::{Envelope, EnvelopeError, MessageKind, META_PROTOCOL_VERSION};
 use mcp_tower_guard::headers::{
     decode_value, encode_value, param_headers, Accept, MediaRange, ToolRules,
 };
 use mcp_tower_guard::host::PeerAddr;
+use mcp_tower_guard::jsonrpc::RequestId;
 use mcp_tower_guard::protocol::{
     request_era, Era, ProtocolVersion, RequestProtocol, VersionHeader,
 };

@@ -1,24 +1,15 @@
 //! The host allowlist and the pure decision made for each request.
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use http::{header, Extensions, HeaderMap, Uri};
 
 use super::forwarded::{forwarded_last_host, last_list_value};
 use crate::authority::{parse_authority, parse_host_pattern, Authority, HostMatch, PortSpec};
 use crate::header_names::{FORWARDED, X_FORWARDED_HOST};
+use crate::PeerAddr;
 use crate::{ConfigError, Rejection, RejectionKind};
-
-/// The peer (remote) address of the connection a request arrived on.
-///
-/// [`HostCheckLayer::trust_forwarded_host`](super::HostCheckLayer::trust_forwarded_host)
-/// reads it from the request extensions to decide whether the request came
-/// from a trusted proxy. Servers insert it per connection; see the
-/// [module docs](crate::host#behind-a-reverse-proxy) for axum and hyper.
-/// Without it, forwarding headers are never honoured.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct PeerAddr(pub SocketAddr);
 
 /// One allowlist entry.
 #[derive(Clone, PartialEq, Eq)]

@@ -136,6 +136,6 @@ mod layer;
 mod service;
 
 pub use self::bind::LocalBind;
-pub use self::config::PeerAddr;
 pub use self::layer::HostCheckLayer;
 pub use self::service::HostCheck;
+pub use crate::peer::PeerAddr;

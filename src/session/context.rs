@@ -418,12 +418,12 @@ pub struct ClientInfo {
 
 impl ClientInfo {
     /// Reads `User-Agent`, `Origin` and the peer address (a
-    /// [`PeerAddr`](crate::host::PeerAddr), or else a bare `std::net::SocketAddr`,
+    /// [`PeerAddr`](crate::PeerAddr), or else a bare `std::net::SocketAddr`,
     /// in the request extensions, as the server inserts per connection).
     pub(crate) fn from_parts(parts: &Parts) -> Self {
         let peer_addr = parts
             .extensions
-            .get::<crate::host::PeerAddr>()
+            .get::<crate::PeerAddr>()
             .map(|p| p.0)
             .or_else(|| parts.extensions.get::<SocketAddr>().copied());
         Self {
@@ -468,7 +468,7 @@ impl ClientInfo {
         self.origin.as_ref().and_then(|v| v.to_str().ok())
     }
 
-    /// The peer address, when the server put a [`PeerAddr`](crate::host::PeerAddr)
+    /// The peer address, when the server put a [`PeerAddr`](crate::PeerAddr)
     /// (or a `std::net::SocketAddr`) in the request extensions.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.peer_addr

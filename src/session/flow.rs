@@ -20,8 +20,9 @@ use super::principal::Principal;
 use super::stats::RejectReason;
 use super::store::{CloseCause, LimitScope, Reservation, StoreCall, StoreError};
 use crate::body::ReplayBody;
-use crate::envelope::{Envelope, RequestId};
+use crate::envelope::Envelope;
 use crate::header_names::{MCP_SESSION_ID, X_SESSION_ID};
+use crate::jsonrpc::RequestId;
 use crate::protocol::{
     era_with, request_era, Era, ProtocolVersion, RequestProtocol, VersionHeader, VersionSource,
 };

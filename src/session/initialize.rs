@@ -34,7 +34,7 @@ use serde_json::value::RawValue;
 use super::context::SessionContext;
 use super::id::SessionId;
 use super::store::{Reservation, SessionStore, StoreCall, StoreError};
-use crate::envelope::RequestId;
+use crate::jsonrpc::RequestId;
 use crate::protocol::{Era, ProtocolVersion};
 
 use super::TARGET;
