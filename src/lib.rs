@@ -86,12 +86,9 @@
     not(all(feature = "host", feature = "origin", feature = "session")),
     allow(dead_code, unused_imports, unused_macros)
 )]
-#![warn(
-    missing_docs,
-    missing_debug_implementations,
-    rust_2018_idioms,
-    unreachable_pub
-)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+// Every `pub` item is reachable from the crate root: what is public is meant to be.
+#![deny(unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[macro_use]
@@ -133,6 +130,17 @@ pub mod rejection;
 pub mod session;
 
 pub use error::ConfigError;
+
+/// Entry points of the cargo-fuzz targets for private parsers; compiled only
+/// under `--cfg fuzzing` (cargo-fuzz sets it), never part of the API.
+#[cfg(all(fuzzing, feature = "headers"))]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The `accept` target's oracle (see `headers/accept.rs`).
+    pub fn accept(data: &[u8]) {
+        crate::headers::accept_oracle(data);
+    }
+}
 pub use peer::PeerAddr;
 
 // The README's Rust blocks compile as doctests (those marked `ignore` need a server).

@@ -19,10 +19,10 @@ use mcp_tower_guard::envelope::{Envelope, EnvelopeError};
 /// A fuzz target's name and its oracle.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 11] = [
+/// (`accept` is replayed by `src/headers/accept.rs`: its parser is private.)
+const TARGETS: [Target; 10] = [
     ("host_authority", oracles::host_authority),
     ("origin", oracles::origin),
-    ("accept", oracles::accept),
     ("protocol_version", oracles::protocol_version),
     ("session_id", oracles::session_id),
     ("envelope", oracles::envelope),

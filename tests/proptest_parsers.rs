@@ -1,9 +1,10 @@
 //! Property tests of the parsers through the crate's PUBLIC surface: the
 //! layers' `check` functions (Host, Origin), the parsers that are public
-//! (`Accept`, `ProtocolVersion`, `VersionHeader`, `SessionId`, `Envelope`,
+//! (`ProtocolVersion`, `VersionHeader`, `SessionId`, `Envelope`,
 //! `decode_value` / `encode_value`), and, where a parser is private (the
-//! headers layer's `Accept` check, the session layer's id check), whole
-//! requests through the layer.
+//! session layer's id check), whole requests through the layer. The private
+//! `Accept` parser and the headers layer's 406 are checked next to the
+//! parser, in `src/headers/accept.rs`.
 //!
 //! The pure parsers also have property tests inside `src/` and in
 //! `tests/headers_proptest.rs`; these check what a user of the crate observes.
@@ -27,13 +28,11 @@
 //! - **Re-serialisation.** A well-formed `Host` value `h`, used as an
 //!   allowlist entry, accepts `h`. A well-formed `Origin` `o`, used as an
 //!   entry, accepts `o`; its normalised form (`OriginList::iter`) is a fixed
-//!   point and accepts `o` too. `Accept`, `ProtocolVersion`, `SessionId` and
+//!   point and accepts `o` too. `ProtocolVersion`, `SessionId` and
 //!   the `Mcp-Name` encoding print back to values that parse to the same thing.
 //! - **Case and spelling.** ASCII case, one trailing dot, leading zeros in a
 //!   port and an explicit default port never change a decision.
-//! - **Layer agrees with parser.** The headers layer answers 406 exactly when
-//!   the public `Accept` parser says the list misses `application/json` or
-//!   `text/event-stream`; the session layer answers 400 exactly when
+//! - **Layer agrees with parser.** The session layer answers 400 exactly when
 //!   `SessionId::parse` refuses the header, and 404 (never 2xx) for any
 //!   well-formed id it did not mint.
 
@@ -45,14 +44,12 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use mcp_tower_guard::envelope::{Envelope, EnvelopeError, MessageKind};
-use mcp_tower_guard::headers::{decode_value, encode_value, Accept, MediaRange};
+use mcp_tower_guard::headers::{decode_value, encode_value};
 use mcp_tower_guard::protocol::{Era, ProtocolVersion, VersionHeader};
 use mcp_tower_guard::session::{
     InvalidSessionId, McpSessionLayer, MokaSessionStore, SessionId, MAX_SESSION_ID_LEN,
 };
-use mcp_tower_guard::{
-    HostCheckLayer, McpHeadersLayer, OriginGuardLayer, Rejection, RejectionKind,
-};
+use mcp_tower_guard::{HostCheckLayer, OriginGuardLayer, Rejection, RejectionKind};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use tower::{Layer, ServiceExt};
@@ -548,67 +545,6 @@ proptest! {
         };
         let r = origin_decision(localhost_origins(), HeaderValue::from_str(&text).unwrap());
         prop_assert_eq!(kind(&r), Some(RejectionKind::MalformedOrigin), "{}", text);
-    }
-
-    // ============================================================ Accept
-
-    /// Arbitrary bytes: no panic; what parses prints back to an equal list,
-    /// and printing is idempotent.
-    #[test]
-    fn accept_parse_print_parse(bytes in proptest::collection::vec(
-        prop_oneof![any::<u8>(), Just(b','), Just(b';'), Just(b'/'), Just(b'='), Just(b'"'), Just(b'*'), Just(b'q'), Just(b' ')], 0..64)) {
-        if let Ok(a) = Accept::parse(&bytes) {
-            let printed = a.to_string();
-            let again = Accept::parse(printed.as_bytes());
-            prop_assert_eq!(again.as_ref(), Ok(&a), "{}", printed);
-            prop_assert_eq!(again.unwrap().to_string(), printed);
-            for r in a.ranges() {
-                prop_assert!(r.quality() <= 1000);
-                prop_assert_eq!(r.type_().to_ascii_lowercase(), r.type_());
-            }
-            for media in ["application/json", "text/event-stream", "a/b", "*/*"] {
-                let q = a.quality(media);
-                prop_assert!(q <= 1000);
-                prop_assert_eq!(a.accepts(media), q > 0);
-                prop_assert_eq!(a.quality(&media.to_ascii_uppercase()), q);
-            }
-        }
-        if let Ok(m) = MediaRange::parse(&bytes) {
-            let printed = m.to_string();
-            prop_assert_eq!(MediaRange::parse(printed.as_bytes()), Ok(m));
-        }
-    }
-
-    /// The headers layer answers 406 to a POST exactly when the public
-    /// parser says the `Accept` value misses JSON or SSE (or is invalid).
-    #[test]
-    fn accept_layer_agrees_with_parser(value in prop_oneof![
-        "[ -~]{0,40}".prop_map(String::into_bytes),
-        proptest::sample::select(vec![
-            "application/json, text/event-stream", "*/*", "application/*, text/*", "*/*;q=0",
-            "application/json", "text/event-stream", "*/*, application/json;q=0",
-            "application/json;q=0.001, text/event-stream;q=0.001", "APPLICATION/JSON,TEXT/EVENT-STREAM",
-            "text/*;q=0, */*", "application/json;q=0, application/*",
-        ]).prop_map(|s| s.as_bytes().to_vec()),
-        proptest::collection::vec(any::<u8>(), 0..40),
-    ]) {
-        let Some(value) = header(&value) else { return Ok(()) };
-        let want_406 = match Accept::parse(value.as_bytes()) {
-            Ok(a) => !(a.accepts("application/json") && a.accepts("text/event-stream")),
-            Err(_) => true,
-        };
-        let svc = McpHeadersLayer::new().layer(tower::service_fn(ok_service));
-        let req = Request::post("/mcp")
-            .header("accept", value.clone())
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from_static(br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#)))
-            .unwrap();
-        let res = runtime().block_on(svc.oneshot(req)).unwrap();
-        prop_assert_eq!(res.status() == StatusCode::NOT_ACCEPTABLE, want_406, "Accept {:?} gave {}", value, res.status());
-        if !res.status().is_success() {
-            let body = runtime().block_on(res.into_body().collect()).unwrap().to_bytes();
-            assert_jsonrpc_error(&body)?;
-        }
     }
 
     // ================================================== protocol version

@@ -22,9 +22,8 @@ use http::{header, HeaderMap};
 /// part in matching: `application/json; charset=utf-8` covers `application/json`.
 /// Among equally specific ranges the highest weight wins.
 ///
-/// ```
-/// use mcp_tower_guard::headers::Accept;
-///
+/// ```ignore
+/// // (crate-private: the same assertions run in `tests::doc_example`)
 /// let accept: Accept = "application/json, text/*;q=0.5, text/plain;q=0".parse().unwrap();
 /// assert!(accept.accepts("application/json"));
 /// assert!(accept.accepts("text/event-stream"));
@@ -35,7 +34,7 @@ use http::{header, HeaderMap};
 /// assert!("application/json;q=2".parse::<Accept>().is_err());
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Accept {
+pub(crate) struct Accept {
     ranges: Vec<MediaRange>,
 }
 
@@ -44,7 +43,7 @@ pub struct Accept {
 /// Type, subtype and parameter names are stored in lower case; parameter values
 /// are stored unquoted, as sent.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct MediaRange {
+pub(crate) struct MediaRange {
     type_: Box<str>,
     subtype: Box<str>,
     params: Vec<(Box<str>, Box<str>)>,
@@ -54,26 +53,14 @@ pub struct MediaRange {
 /// An `Accept` (or `Content-Type`) value that does not follow the RFC 9110 grammar.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid media type list at byte {position}: {reason}")]
-pub struct InvalidAccept {
+pub(crate) struct InvalidAccept {
     position: usize,
     reason: &'static str,
 }
 
-impl InvalidAccept {
-    /// The byte offset where parsing stopped.
-    pub fn position(&self) -> usize {
-        self.position
-    }
-
-    /// What was expected there.
-    pub fn reason(&self) -> &str {
-        self.reason
-    }
-}
-
 impl Accept {
     /// Parses one header value.
-    pub fn parse(value: &[u8]) -> Result<Self, InvalidAccept> {
+    pub(crate) fn parse(value: &[u8]) -> Result<Self, InvalidAccept> {
         let mut ranges = Vec::new();
         let mut cur = Cursor::new(value);
         cur.parse_list(&mut ranges)?;
@@ -82,7 +69,7 @@ impl Accept {
 
     /// Reads every `Accept` field of `headers` as one list (RFC 9110 §5.3).
     /// `None` when the request has no `Accept` header.
-    pub fn from_headers(headers: &HeaderMap) -> Option<Result<Self, InvalidAccept>> {
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Option<Result<Self, InvalidAccept>> {
         let mut values = headers.get_all(header::ACCEPT).iter().peekable();
         values.peek()?;
         let mut ranges = Vec::new();
@@ -95,13 +82,14 @@ impl Accept {
     }
 
     /// The media ranges, in the order listed.
-    pub fn ranges(&self) -> &[MediaRange] {
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn ranges(&self) -> &[MediaRange] {
         &self.ranges
     }
 
     /// The weight (in thousandths, `0..=1000`) the client gives `media_type`
     /// (`"type/subtype"`, case-insensitive); `0` when no range covers it.
-    pub fn quality(&self, media_type: &str) -> u16 {
+    pub(crate) fn quality(&self, media_type: &str) -> u16 {
         let Some((type_, subtype)) = media_type.split_once('/') else {
             return 0;
         };
@@ -127,7 +115,7 @@ impl Accept {
     }
 
     /// True when `media_type` (`"type/subtype"`) is acceptable, i.e. has a weight above zero.
-    pub fn accepts(&self, media_type: &str) -> bool {
+    pub(crate) fn accepts(&self, media_type: &str) -> bool {
         self.quality(media_type) > 0
     }
 }
@@ -155,7 +143,7 @@ impl fmt::Display for Accept {
 impl MediaRange {
     /// Parses a single media type or range with nothing around it but whitespace
     /// (the form of a `Content-Type` value).
-    pub fn parse(value: &[u8]) -> Result<Self, InvalidAccept> {
+    pub(crate) fn parse(value: &[u8]) -> Result<Self, InvalidAccept> {
         let mut cur = Cursor::new(value);
         cur.skip_ows();
         let range = cur.media_range()?;
@@ -167,27 +155,29 @@ impl MediaRange {
     }
 
     /// The type, lower case; `*` for `*/*`.
-    pub fn type_(&self) -> &str {
+    pub(crate) fn type_(&self) -> &str {
         &self.type_
     }
 
     /// The subtype, lower case; `*` for a wildcard.
-    pub fn subtype(&self) -> &str {
+    pub(crate) fn subtype(&self) -> &str {
         &self.subtype
     }
 
     /// The parameters other than `q`, names lower case, values unquoted.
-    pub fn params(&self) -> impl Iterator<Item = (&str, &str)> {
+    #[cfg(test)]
+    pub(crate) fn params(&self) -> impl Iterator<Item = (&str, &str)> {
         self.params.iter().map(|(n, v)| (&**n, &**v))
     }
 
     /// The weight in thousandths (`q=0.5` is 500); 1000 when `q` is absent.
-    pub fn quality(&self) -> u16 {
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn quality(&self) -> u16 {
         self.quality
     }
 
     /// True when this is `type/subtype` (case-insensitive).
-    pub fn is(&self, type_: &str, subtype: &str) -> bool {
+    pub(crate) fn is(&self, type_: &str, subtype: &str) -> bool {
         self.type_.eq_ignore_ascii_case(type_) && self.subtype.eq_ignore_ascii_case(subtype)
     }
 }
@@ -415,6 +405,60 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// The oracle of the `accept` fuzz target (what holds for any input): what
+/// parses prints back to an equal value, weights stay in range, and several
+/// fields mean the same as one joined with `, `.
+#[cfg(any(test, fuzzing))]
+pub(crate) fn oracle(data: &[u8]) {
+    if let Ok(a) = Accept::parse(data) {
+        let printed = a.to_string();
+        let again =
+            Accept::parse(printed.as_bytes()).unwrap_or_else(|e| panic!("{printed:?}: {e}"));
+        assert_eq!(again, a, "{printed:?}");
+        assert_eq!(again.to_string(), printed);
+        for media in [
+            "application/json",
+            "text/event-stream",
+            "TEXT/EVENT-STREAM",
+            "x/y",
+            "nonsense",
+        ] {
+            let q = a.quality(media);
+            assert!(q <= 1000);
+            assert_eq!(a.accepts(media), q > 0);
+        }
+        for r in a.ranges() {
+            assert!(r.quality() <= 1000);
+            assert!(r.type_() != "*" || r.subtype() == "*");
+        }
+    }
+    if let Ok(m) = MediaRange::parse(data) {
+        let printed = m.to_string();
+        assert_eq!(
+            MediaRange::parse(printed.as_bytes()).as_ref(),
+            Ok(&m),
+            "{printed:?}"
+        );
+    }
+    // Several fields form one list: the same as joining them with ", ".
+    let lines: Vec<&[u8]> = data.splitn(4, |&b| b == 0).collect();
+    let mut headers = HeaderMap::new();
+    for line in &lines {
+        match http::HeaderValue::from_bytes(line) {
+            Ok(v) => {
+                headers.append(header::ACCEPT, v);
+            }
+            Err(_) => return,
+        }
+    }
+    let joined = lines.join(&b", "[..]);
+    match (Accept::from_headers(&headers), Accept::parse(&joined)) {
+        (Some(Ok(a)), Ok(b)) => assert_eq!(a, b),
+        (Some(Ok(a)), Err(e)) => panic!("fields parse to {a} but joined fails: {e}"),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -519,5 +563,240 @@ mod tests {
         assert!(m.is("application", "json"));
         assert!(MediaRange::parse(b"application/json, text/plain").is_err());
         assert!(MediaRange::parse(b"").is_err());
+    }
+
+    #[test]
+    fn doc_example() {
+        let accept: Accept = "application/json, text/*;q=0.5, text/plain;q=0"
+            .parse()
+            .unwrap();
+        assert!(accept.accepts("application/json"));
+        assert!(accept.accepts("text/event-stream"));
+        assert!(!accept.accepts("text/plain"));
+        assert!(!accept.accepts("image/png"));
+        assert_eq!(accept.quality("TEXT/Event-Stream"), 500);
+        assert_eq!(
+            accept.to_string(),
+            "application/json, text/*;q=0.5, text/plain;q=0"
+        );
+        assert!("application/json;q=2".parse::<Accept>().is_err());
+    }
+
+    /// The stored fuzz corpus of the `accept` target, through its oracle.
+    #[test]
+    fn fuzz_corpus_replays() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/accept");
+        let mut count = 0;
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let data = std::fs::read(entry.path()).unwrap();
+            let outcome = std::panic::catch_unwind(|| oracle(&data));
+            assert!(
+                outcome.is_ok(),
+                "{} breaks the accept oracle",
+                entry.path().display()
+            );
+            count += 1;
+        }
+        assert!(count > 0, "no corpus under {}", dir.display());
+    }
+
+    mod props {
+        use std::convert::Infallible;
+
+        use bytes::Bytes;
+        use http::{HeaderValue, Request, Response, StatusCode};
+        use http_body_util::{BodyExt, Full};
+        use proptest::prelude::*;
+        use tower::{Layer, ServiceExt};
+
+        use super::super::{Accept, MediaRange};
+        use crate::McpHeadersLayer;
+
+        async fn ok_service(
+            _req: Request<Full<Bytes>>,
+        ) -> Result<Response<Full<Bytes>>, Infallible> {
+            let mut res = Response::new(Full::new(Bytes::from_static(
+                br#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
+            )));
+            res.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            Ok(res)
+        }
+
+        const TCHAR: &str = "[A-Za-z0-9!#$%&'*+.^_`|~-]";
+
+        fn token() -> impl Strategy<Value = String> {
+            proptest::string::string_regex(&format!("{TCHAR}{{1,8}}")).unwrap()
+        }
+
+        fn ows() -> impl Strategy<Value = String> {
+            proptest::string::string_regex("[ \t]{0,2}").unwrap()
+        }
+
+        /// A parameter value: a token, or a quoted string with escapes.
+        fn param_value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                token(),
+                proptest::string::string_regex(r#"[ \t!#-\[\]-~]{0,8}"#)
+                    .unwrap()
+                    .prop_map(|s| format!("\"{s}\"")),
+                proptest::string::string_regex(r#"[a-z]{0,3}"#)
+                    .unwrap()
+                    .prop_map(|s| format!("\"{s}\\\"\\\\\"")),
+            ]
+        }
+
+        fn qvalue() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("1".to_owned()),
+                Just("1.000".to_owned()),
+                Just("0".to_owned()),
+                (0u16..1000, 0usize..=3).prop_map(|(n, digits)| {
+                    let s = format!("{n:03}");
+                    if digits == 0 {
+                        "0.".to_owned()
+                    } else {
+                        format!("0.{}", &s[..digits])
+                    }
+                }),
+            ]
+        }
+
+        /// One valid RFC 9110 media range as text, with random case and whitespace.
+        fn media_range() -> impl Strategy<Value = String> {
+            let range = prop_oneof![
+                Just("*/*".to_owned()),
+                token().prop_map(|t| format!("{t}/*")),
+                (token(), token()).prop_map(|(t, s)| format!("{t}/{s}")),
+            ]
+            .prop_filter("wildcard type needs wildcard subtype", |r| {
+                !(r.starts_with("*/") && r != "*/*")
+            });
+            let params = proptest::collection::vec(
+                (ows(), ows(), token(), param_value())
+                    .prop_filter("q is the weight", |(_, _, n, _)| {
+                        !n.eq_ignore_ascii_case("q")
+                    }),
+                0..3,
+            );
+            let weight = proptest::option::of((ows(), ows(), any::<bool>(), qvalue()));
+            (range, params, weight).prop_map(|(range, params, weight)| {
+                let mut s = range;
+                for (a, b, name, value) in params {
+                    s.push_str(&format!("{a};{b}{name}={value}"));
+                }
+                if let Some((a, b, upper, q)) = weight {
+                    s.push_str(&format!("{a};{b}{}={q}", if upper { "Q" } else { "q" }));
+                }
+                s
+            })
+        }
+
+        fn accept_list() -> impl Strategy<Value = String> {
+            proptest::collection::vec((ows(), media_range(), ows(), 0usize..2), 0..5).prop_map(
+                |items| {
+                    let mut out = String::new();
+                    for (i, (a, range, b, empties)) in items.into_iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        for _ in 0..empties {
+                            out.push_str(" ,");
+                        }
+                        out.push_str(&a);
+                        out.push_str(&range);
+                        out.push_str(&b);
+                    }
+                    out
+                },
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// Any input (bytes biased to the grammar's delimiters, arbitrary
+            /// strings, header-like text): no panic; what parses prints back
+            /// to an equal list, and printing is idempotent.
+            #[test]
+            fn accept_parse_print_parse(bytes in prop_oneof![
+                proptest::collection::vec(
+                    prop_oneof![any::<u8>(), Just(b','), Just(b';'), Just(b'/'), Just(b'='), Just(b'"'), Just(b'*'), Just(b'q'), Just(b' ')], 0..64),
+                ".*".prop_map(String::into_bytes),
+                proptest::string::string_regex(r#"[a-z*/;=,. \t"\\0-9qQ-]{0,40}"#).unwrap().prop_map(String::into_bytes),
+            ]) {
+                if let Ok(a) = Accept::parse(&bytes) {
+                    let printed = a.to_string();
+                    let again = Accept::parse(printed.as_bytes());
+                    prop_assert_eq!(again.as_ref(), Ok(&a), "{}", printed);
+                    prop_assert_eq!(again.unwrap().to_string(), printed);
+                    for r in a.ranges() {
+                        prop_assert!(r.quality() <= 1000);
+                        prop_assert_eq!(r.type_().to_ascii_lowercase(), r.type_());
+                    }
+                    for media in ["application/json", "text/event-stream", "a/b", "*/*"] {
+                        let q = a.quality(media);
+                        prop_assert!(q <= 1000);
+                        prop_assert_eq!(a.accepts(media), q > 0);
+                        prop_assert_eq!(a.quality(&media.to_ascii_uppercase()), q);
+                    }
+                }
+                if let Ok(m) = MediaRange::parse(&bytes) {
+                    let printed = m.to_string();
+                    prop_assert_eq!(MediaRange::parse(printed.as_bytes()), Ok(m));
+                }
+            }
+
+            /// Every valid RFC 9110 list (random case, whitespace, empty
+            /// elements, quoted parameters, weights) parses and round-trips.
+            #[test]
+            fn valid_accept_lists_parse_and_round_trip(s in accept_list()) {
+                let accept = Accept::parse(s.as_bytes());
+                prop_assert!(accept.is_ok(), "{:?}: {:?}", s, accept);
+                let accept = accept.unwrap();
+                let again: Accept = accept.to_string().parse().unwrap();
+                prop_assert_eq!(&again, &accept);
+                for r in accept.ranges() {
+                    prop_assert!(r.quality() <= 1000);
+                }
+            }
+
+            /// The headers layer answers 406 to a POST exactly when the parser
+            /// says the `Accept` value misses JSON or SSE (or is invalid).
+            #[test]
+            fn accept_layer_agrees_with_parser(value in prop_oneof![
+                "[ -~]{0,40}".prop_map(String::into_bytes),
+                proptest::sample::select(vec![
+                    "application/json, text/event-stream", "*/*", "application/*, text/*", "*/*;q=0",
+                    "application/json", "text/event-stream", "*/*, application/json;q=0",
+                    "application/json;q=0.001, text/event-stream;q=0.001", "APPLICATION/JSON,TEXT/EVENT-STREAM",
+                    "text/*;q=0, */*", "application/json;q=0, application/*",
+                ]).prop_map(|s| s.as_bytes().to_vec()),
+                proptest::collection::vec(any::<u8>(), 0..40),
+            ]) {
+                let Ok(value) = HeaderValue::from_bytes(&value) else { return Ok(()) };
+                let want_406 = match Accept::parse(value.as_bytes()) {
+                    Ok(a) => !(a.accepts("application/json") && a.accepts("text/event-stream")),
+                    Err(_) => true,
+                };
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let svc = McpHeadersLayer::new().layer(tower::service_fn(ok_service));
+                let req = Request::post("/mcp")
+                    .header("accept", value.clone())
+                    .header("content-type", "application/json")
+                    .body(Full::new(Bytes::from_static(br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#)))
+                    .unwrap();
+                let res = runtime.block_on(svc.oneshot(req)).unwrap();
+                prop_assert_eq!(res.status() == StatusCode::NOT_ACCEPTABLE, want_406, "Accept {:?} gave {}", value, res.status());
+                if !res.status().is_success() {
+                    let body = runtime.block_on(res.into_body().collect()).unwrap().to_bytes();
+                    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                    prop_assert_eq!(&v["jsonrpc"], "2.0");
+                    prop_assert!(v["error"]["code"].is_i64());
+                }
+            }
+        }
     }
 }

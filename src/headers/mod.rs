@@ -184,7 +184,8 @@ mod name;
 mod service;
 mod tools;
 
-pub use self::accept::{Accept, InvalidAccept, MediaRange};
+#[cfg(fuzzing)]
+pub(crate) use self::accept::oracle as accept_oracle;
 pub use self::future::ResponseFuture;
 pub use self::layer::McpHeadersLayer;
 pub use self::name::{decode_value, encode_value, ValueDecodeError};
