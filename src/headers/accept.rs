@@ -585,7 +585,11 @@ mod tests {
     /// The stored fuzz corpus of the `accept` target, through its oracle.
     #[test]
     fn fuzz_corpus_replays() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/accept");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        if !root.join("fuzz").exists() {
+            return; // a packaged crate: the corpus stays in the repository
+        }
+        let dir = root.join("fuzz/corpus/accept");
         let mut count = 0;
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let data = std::fs::read(entry.path()).unwrap();
