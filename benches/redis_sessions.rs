@@ -20,7 +20,7 @@
 //! Needs `redis-server` on the `PATH`; without it the bench prints why and exits.
 
 #[cfg(feature = "redis")]
-#[path = "../tests/support/redis_server.rs"]
+#[path = "../tests/guard/support/redis_server.rs"]
 mod redis_server;
 
 #[cfg(feature = "redis")]

@@ -5,12 +5,9 @@
 //! `MCP_TOWER_GUARD_REQUIRE_REDIS=1` to make that a failure.
 #![cfg(feature = "redis")]
 
-#[path = "../examples/streamable_http/app.rs"]
-mod app;
-#[path = "../examples/streamable_http/cli.rs"]
-mod cli;
-#[path = "support/redis_server.rs"]
-mod redis_server;
+use crate::app;
+use crate::cli;
+use crate::support::redis_server;
 
 use std::time::Duration;
 

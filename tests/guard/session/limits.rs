@@ -1,10 +1,8 @@
 //! Session limits: exact under concurrency, global and per principal, with
 //! refusal (429 + Retry-After) or eviction of the least recently used idle session.
 
-#[path = "support/sse.rs"]
-mod sse;
-#[path = "support/session.rs"]
-mod support;
+use crate::support::session as support;
+use crate::support::sse;
 
 use std::collections::HashMap;
 use std::time::Duration;

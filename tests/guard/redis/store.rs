@@ -5,12 +5,9 @@
 //! `MCP_TOWER_GUARD_REQUIRE_REDIS=1` to make that a failure.
 #![cfg(feature = "redis")]
 
-#[path = "support/redis_server.rs"]
-mod redis_server;
-#[path = "support/sse.rs"]
-mod sse;
-#[path = "support/session.rs"]
-mod support;
+use crate::support::redis_server;
+use crate::support::session as support;
+use crate::support::sse;
 
 use std::collections::HashMap;
 use std::convert::Infallible;

@@ -3,34 +3,19 @@
 //! body is rmcp's `BoxBody<Bytes, Infallible>`. Every method the MCP endpoint
 //! serves (GET, POST, DELETE) and OPTIONS is checked.
 
-use std::convert::Infallible;
-use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use crate::support::guards::*;
 use axum::routing::any;
 use axum::Router;
 use bytes::Bytes;
-use http::{header, Method, Request, Response, StatusCode};
-use http_body_util::combinators::BoxBody;
+use http::{header, Method, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use mcp_tower_guard::host::HostCheck;
 use mcp_tower_guard::origin::OriginGuard;
 use mcp_tower_guard::{HostCheckLayer, OriginGuardLayer, Rejection, RejectionKind, StatusOnly};
-use tower::{Layer, Service, ServiceBuilder, ServiceExt};
-
-const METHODS: [Method; 4] = [Method::GET, Method::POST, Method::DELETE, Method::OPTIONS];
-
-fn request<B: Default>(method: &Method, host: Option<&str>, origin: Option<&str>) -> Request<B> {
-    let mut builder = Request::builder().method(method.clone()).uri("/mcp");
-    if let Some(host) = host {
-        builder = builder.header(header::HOST, host);
-    }
-    if let Some(origin) = origin {
-        builder = builder.header(header::ORIGIN, origin);
-    }
-    builder.body(B::default()).unwrap()
-}
+use tower::{Layer, ServiceBuilder, ServiceExt};
 
 /// (Host, Origin, expected status, expected rejection kind)
 type Row = (
@@ -98,22 +83,6 @@ const ROWS: &[Row] = &[
         Some(RejectionKind::HostNotAllowed),
     ),
 ];
-
-async fn json_body<B>(res: Response<B>) -> serde_json::Value
-where
-    B: http_body::Body,
-    B::Error: std::fmt::Debug,
-{
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    serde_json::from_slice(&bytes)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&bytes)))
-}
-
-fn assert_layer_bounds<L>(_: &L)
-where
-    L: Clone + Send + Sync + 'static,
-{
-}
 
 #[tokio::test]
 async fn axum_router_layer_all_methods() {
@@ -223,27 +192,6 @@ async fn axum_router_with_service_builder_stack() {
             );
         }
     }
-}
-
-/// An rmcp-shaped inner service: `Response<BoxBody<Bytes, Infallible>>`.
-fn boxbody_service(
-    calls: Arc<AtomicUsize>,
-) -> impl Service<
-    Request<Full<Bytes>>,
-    Response = Response<BoxBody<Bytes, Infallible>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone
-       + Send
-       + Sync
-       + 'static {
-    tower::service_fn(move |_req: Request<Full<Bytes>>| {
-        let calls = calls.clone();
-        async move {
-            calls.fetch_add(1, Ordering::SeqCst);
-            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from("ok")).boxed()))
-        }
-    })
 }
 
 #[tokio::test]
@@ -396,83 +344,6 @@ async fn custom_rejection_builders() {
     assert_eq!(bytes, "refused: null_origin");
 }
 
-#[tokio::test]
-async fn require_and_null_settings() {
-    let layer = OriginGuardLayer::localhost()
-        .require_origin(true)
-        .allow_null_origin(true);
-    assert!(layer.requires_origin());
-    assert!(layer.allowed_origins().allows_null());
-    let svc = layer.layer(boxbody_service(Arc::new(AtomicUsize::new(0))));
-    for method in &METHODS {
-        let res = svc
-            .clone()
-            .oneshot(request::<Full<Bytes>>(method, Some("localhost"), None))
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{method}");
-        assert_eq!(
-            res.extensions().get::<Rejection>().map(Rejection::kind),
-            Some(RejectionKind::MissingOrigin)
-        );
-        let res = svc
-            .clone()
-            .oneshot(request::<Full<Bytes>>(
-                method,
-                Some("localhost"),
-                Some("null"),
-            ))
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK, "{method}");
-    }
-}
-
-#[tokio::test]
-async fn duplicate_headers_are_refused() {
-    let svc = ServiceBuilder::new()
-        .layer(HostCheckLayer::localhost())
-        .layer(OriginGuardLayer::localhost())
-        .service(boxbody_service(Arc::new(AtomicUsize::new(0))));
-    let mut req = request::<Full<Bytes>>(&Method::POST, Some("localhost"), None);
-    req.headers_mut()
-        .append(header::HOST, "localhost".parse().unwrap());
-    let res = svc.clone().oneshot(req).await.unwrap();
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-
-    let mut req =
-        request::<Full<Bytes>>(&Method::POST, Some("localhost"), Some("http://localhost"));
-    req.headers_mut()
-        .append(header::ORIGIN, "http://evil.example".parse().unwrap());
-    let res = svc.oneshot(req).await.unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert_eq!(
-        res.extensions().get::<Rejection>().map(Rejection::kind),
-        Some(RejectionKind::MalformedOrigin)
-    );
-}
-
-#[tokio::test]
-async fn http2_style_authority_without_host_header() {
-    let svc = HostCheckLayer::localhost().layer(boxbody_service(Arc::new(AtomicUsize::new(0))));
-    let req = Request::builder()
-        .uri("http://localhost:8000/mcp")
-        .body(Full::<Bytes>::default())
-        .unwrap();
-    assert_eq!(
-        svc.clone().oneshot(req).await.unwrap().status(),
-        StatusCode::OK
-    );
-    let req = Request::builder()
-        .uri("https://evil.example/mcp")
-        .body(Full::<Bytes>::default())
-        .unwrap();
-    assert_eq!(
-        svc.oneshot(req).await.unwrap().status(),
-        StatusCode::FORBIDDEN
-    );
-}
-
 #[test]
 fn check_is_pure_and_public() {
     let svc: HostCheck<(), _> = HostCheckLayer::localhost().layer(());
@@ -493,147 +364,4 @@ fn check_is_pure_and_public() {
     let debug = format!("{layer:?}");
     assert!(debug.contains("http://localhost:*"), "{debug}");
     assert!(format!("{:?}", HostCheckLayer::localhost()).contains("[::1]"));
-}
-
-#[test]
-fn allowed_origins_is_the_guard_decision() {
-    let guard = OriginGuardLayer::new(["https://app.example.com", "http://localhost:*"]).unwrap();
-    let list = guard.allowed_origins().clone();
-    let rows: &[(&'static str, bool)] = &[
-        ("https://app.example.com", true),
-        ("http://localhost:6274", true),
-        ("https://localhost:6274", false),
-        ("null", false),
-        ("https://app.example.com.evil.example", false),
-        ("http://localhost:6274.evil.example", false),
-    ];
-    for (origin, want) in rows {
-        assert_eq!(
-            list.matches(&http::HeaderValue::from_static(origin)),
-            *want,
-            "{origin}"
-        );
-    }
-    assert_eq!(list.len(), 2);
-    assert_eq!(
-        list.iter().collect::<Vec<_>>(),
-        ["https://app.example.com", "http://localhost:*"]
-    );
-}
-
-/// A `MakeWriter` that appends to a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn report_only_logs_and_passes() {
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let calls = Arc::new(AtomicUsize::new(0));
-    let layer = OriginGuardLayer::localhost().report_only(true);
-    assert!(layer.is_report_only());
-    let svc = layer.layer(boxbody_service(calls.clone()));
-    for method in &METHODS {
-        let res = svc
-            .clone()
-            .oneshot(request::<Full<Bytes>>(
-                method,
-                Some("localhost"),
-                Some("https://evil.example"),
-            ))
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK, "{method}");
-        assert!(res.extensions().get::<Rejection>().is_none());
-    }
-    assert_eq!(calls.load(Ordering::SeqCst), METHODS.len());
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    assert_eq!(
-        text.matches("report_only=true").count(),
-        METHODS.len(),
-        "{text}"
-    );
-    assert!(text.contains("WARN"), "{text}");
-    assert!(text.contains("mcp_tower_guard::rejection"), "{text}");
-    assert!(text.contains("origin_not_allowed"), "{text}");
-
-    // Enforcing: same request is refused, and logged without report_only.
-    let svc = OriginGuardLayer::localhost().layer(boxbody_service(calls.clone()));
-    let res = svc
-        .oneshot(request::<Full<Bytes>>(
-            &Method::POST,
-            Some("localhost"),
-            Some("https://evil.example"),
-        ))
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert_eq!(calls.load(Ordering::SeqCst), METHODS.len());
-}
-
-/// Report-only is on both guards (the two allowlists), with the same event.
-#[tokio::test(flavor = "current_thread")]
-async fn host_report_only_logs_and_passes() {
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let calls = Arc::new(AtomicUsize::new(0));
-    let layer = HostCheckLayer::localhost().report_only(true);
-    assert!(layer.is_report_only());
-    assert!(!HostCheckLayer::localhost().is_report_only());
-    let svc = layer.into_service(boxbody_service(calls.clone()));
-    for host in [Some("evil.example"), None] {
-        let res = svc
-            .clone()
-            .oneshot(request::<Full<Bytes>>(&Method::POST, host, None))
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK, "{host:?}");
-    }
-    assert_eq!(calls.load(Ordering::SeqCst), 2);
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    assert_eq!(text.matches("report_only=true").count(), 2, "{text}");
-    assert!(text.contains("host_not_allowed"), "{text}");
-    assert!(text.contains("layer=\"host\""), "{text}");
-
-    // Enforcing: refused, the inner service not called.
-    let svc = HostCheckLayer::localhost().into_service(boxbody_service(calls.clone()));
-    let res = svc
-        .oneshot(request::<Full<Bytes>>(
-            &Method::POST,
-            Some("evil.example"),
-            None,
-        ))
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert_eq!(calls.load(Ordering::SeqCst), 2);
 }

@@ -8,7 +8,7 @@
 //! `fuzz/regressions/<target>/` plus, when it shows a library bug, a named
 //! test below that says what the bug was.
 
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../../fuzz/src/lib.rs"]
 #[allow(dead_code, unreachable_pub, missing_docs)]
 mod oracles;
 

@@ -3,8 +3,8 @@
 //! client and by raw HTTP over real TCP on 127.0.0.1.
 
 #[allow(dead_code)]
-#[path = "../examples/rmcp_server.rs"]
-mod rmcp_server;
+#[path = "../../../examples/rmcp_server.rs"]
+mod example;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -38,7 +38,7 @@ impl Server {
     async fn start(idle_timeout: Duration) -> Self {
         let bind = SocketAddr::from(([127, 0, 0, 1], 0));
         let (router, store, rmcp_config) =
-            rmcp_server::rmcp_app(bind, idle_timeout).expect("loopback config");
+            example::rmcp_app(bind, idle_timeout).expect("loopback config");
         let listener = tokio::net::TcpListener::bind(bind).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -365,7 +365,7 @@ fn modern_post(
 #[test]
 fn tool_rules_from_rmcp_tool_definitions() {
     // rmcp's `Tool` serializes to the definition tools/list sends: no second copy.
-    let tools = rmcp_server::DemoTools::tool_router().list_all();
+    let tools = example::DemoTools::tool_router().list_all();
     let rules = mcp_tower_guard::headers::ToolRules::from_tools(&tools).expect("valid annotations");
     let params = rules.params("route").expect("route is listed");
     assert_eq!(params.len(), 1);

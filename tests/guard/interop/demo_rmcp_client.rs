@@ -9,11 +9,8 @@
 //! hence the `deprecated` allowance.
 #![allow(deprecated)]
 
-#[path = "../examples/streamable_http/app.rs"]
-mod app;
-#[allow(dead_code)]
-#[path = "../examples/streamable_http/cli.rs"]
-mod cli;
+use crate::app;
+use crate::cli;
 
 use std::collections::BTreeSet;
 use std::future::Future;

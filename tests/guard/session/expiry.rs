@@ -1,8 +1,7 @@
 //! Session expiry: idle timeout vs absolute lifetime on a paused tokio clock,
 //! in-flight work keeping a session alive, and close hooks firing with no traffic.
 
-#[path = "support/session.rs"]
-mod support;
+use crate::support::session as support;
 
 use std::time::Duration;
 

@@ -2,8 +2,7 @@
 //! section "Session Management"), the security best practices on session ids,
 //! and the pass-through of the sessionless 2026-07-28 era.
 
-#[path = "support/session.rs"]
-mod support;
+use crate::support::session as support;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;

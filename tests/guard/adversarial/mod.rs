@@ -1,0 +1,4 @@
+//! Hostile input over TCP.
+
+/// Hostile clients over real TCP.
+mod tcp;

@@ -1,0 +1,10 @@
+//! Real stacks: axum, hyper, tonic, rmcp.
+
+/// The four layers with axum, hyper and tonic.
+mod composition;
+/// The demo server driven by the rmcp client.
+mod demo_rmcp_client;
+/// Host and Origin the ways users stack them.
+mod guards;
+/// Rmcp StreamableHttpService behind the layers.
+mod rmcp_server;

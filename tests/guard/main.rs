@@ -1,0 +1,33 @@
+//! The integration tests: one binary, so CI links once, with a module per
+//! layer and area. Unit tables stay next to the pure functions in `src/`.
+//!
+//! | module | what |
+//! |---|---|
+//! | `host` | the Host allowlist: the layer alone, forged headers over TCP |
+//! | `origin` | the Origin allowlist alone |
+//! | `headers` | the headers layer: both eras, the 2026-07-28 rules, one parse per request |
+//! | `session` | the session layer on the moka store: lifecycle, expiry, limits |
+//! | `redis` | the Redis store against a real `redis-server` (feature `redis`) |
+//! | `interop` | real stacks: axum, hyper, tonic, rmcp's server and client, the demo |
+//! | `adversarial` | hostile clients over real TCP |
+//! | `properties` | property tests, and the fuzz corpora replayed |
+//!
+//! Everything talks to 127.0.0.1 only, with bounded loops and timeouts.
+
+mod adversarial;
+mod headers;
+mod host;
+mod interop;
+mod origin;
+mod properties;
+mod redis;
+mod session;
+mod support;
+
+/// The demo server of `examples/streamable_http.rs`, which the interop and
+/// redis tests drive.
+#[path = "../../examples/streamable_http/app.rs"]
+mod app;
+#[allow(dead_code)]
+#[path = "../../examples/streamable_http/cli.rs"]
+mod cli;

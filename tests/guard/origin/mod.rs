@@ -1,0 +1,4 @@
+//! Origin allowlist.
+
+/// OriginGuardLayer alone.
+mod layer;

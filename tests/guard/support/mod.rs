@@ -1,0 +1,8 @@
+//! Helpers shared by the test modules (each module uses some of them).
+#![allow(dead_code)]
+
+pub(crate) mod guards;
+#[cfg(feature = "redis")]
+pub(crate) mod redis_server;
+pub(crate) mod session;
+pub(crate) mod sse;
