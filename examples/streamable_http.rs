@@ -10,7 +10,7 @@
 //! ```
 //!
 //! It prints `listening on http://ADDR/mcp` once the socket is bound. The
-//! README walks through it with curl; `tests/demo_rmcp_client.rs` drives it
+//! README walks through it with curl; `tests/guard/interop/demo_rmcp_client.rs` drives it
 //! with rmcp's client.
 
 #[path = "streamable_http/app.rs"]

@@ -18,7 +18,7 @@
 # committed seeds in fuzz/corpus/<target>/ are read, never written. A crash
 # leaves its input in fuzz/artifacts/<target>/: minimise it with
 # `RUSTC_BOOTSTRAP=1 cargo fuzz tmin <target> <file>`, copy it to
-# fuzz/regressions/<target>/ (replayed by tests/fuzz_regressions.rs), and
+# fuzz/regressions/<target>/ (replayed by tests/guard/properties/fuzz_regressions.rs), and
 # record it in SECURITY.md. Needs `cargo install cargo-fuzz`.
 set -euo pipefail
 

@@ -4,7 +4,7 @@
 //! four-layer stack) through mcp-tower-guard's PUBLIC API, and panics when an
 //! invariant breaks. The `fuzz_targets/*.rs` binaries only call these.
 //!
-//! The same file is compiled into `tests/fuzz_regressions.rs` (with
+//! The same file is compiled into `tests/guard/properties/fuzz_regressions.rs` (with
 //! `#[path]`), which replays every input under `fuzz/corpus/` and
 //! `fuzz/regressions/` through these functions on every `cargo test`, so the
 //! oracles, the seed corpus and any crash turned into a regression stay
@@ -40,7 +40,7 @@ use tower::{Layer, ServiceBuilder, ServiceExt};
 /// True when `finding` (e.g. `F2`) is listed in `MCP_FUZZ_KNOWN`
 /// (comma-separated): an open, already reported finding the oracle should
 /// step over so fuzzing can go on past it. Unset in CI and in
-/// `tests/fuzz_regressions.rs`, so every oracle is strict there.
+/// `tests/guard/properties/fuzz_regressions.rs`, so every oracle is strict there.
 pub fn known_open(finding: &str) -> bool {
     std::env::var("MCP_FUZZ_KNOWN").is_ok_and(|v| v.split(',').any(|f| f.trim() == finding))
 }

@@ -236,7 +236,7 @@ impl Resp {
     fn error_code(&self) -> i64 {
         let v = self.json();
         assert_eq!(v["jsonrpc"], "2.0", "{v}");
-        // The request's own id where the body was read (tests/modern_edge.rs pins which).
+        // The request's own id where the body was read (tests/guard/headers/modern_edge.rs pins which).
         assert!(
             v["id"].is_null() || v["id"].is_number() || v["id"].is_string(),
             "{v}"

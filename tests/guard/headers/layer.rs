@@ -888,7 +888,7 @@ async fn spec_2026_07_28_header_must_match_meta_else_32020() {
     }
     // A version that is not a string, or none at all, is a malformed request
     // (basic/index.mdx: "A request missing any required field is malformed; the server
-    // MUST reject it with JSON-RPC error code -32602"): see tests/modern_edge.rs.
+    // MUST reject it with JSON-RPC error code -32602"): see tests/guard/headers/modern_edge.rs.
     let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","_meta":{"io.modelcontextprotocol/protocolVersion":20260728,"io.modelcontextprotocol/clientCapabilities":{}}}}"#;
     send(modern_post(
         Some(MODERN),
@@ -1317,7 +1317,7 @@ async fn json_responses_get_no_sse_headers_and_rejections_carry_server_and_nosni
     assert!(out.headers.get("mcp-protocol-version").is_none());
 }
 
-// The envelope is parsed at most once per request: tests/envelope_parsed_once.rs
+// The envelope is parsed at most once per request: tests/guard/headers/envelope_parsed_once.rs
 // (its own binary, so its global tracing subscriber sees every event).
 
 #[tokio::test]

@@ -825,7 +825,7 @@ async fn raw_2026_07_28_request_is_stateless() {
 
 #[tokio::test]
 async fn raw_2026_07_28_edge_rules_over_tcp() {
-    // The 2026-07-28 rules of tests/modern_edge.rs, on the wire against the demo.
+    // The 2026-07-28 rules of tests/guard/headers/modern_edge.rs, on the wire against the demo.
     bounded(async {
         let demo = Demo::start(DemoConfig::for_tests()).await;
         let http = http1();

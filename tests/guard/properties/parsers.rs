@@ -7,7 +7,7 @@
 //! parser, in `src/headers/accept.rs`.
 //!
 //! The pure parsers also have property tests inside `src/` and in
-//! `tests/headers_proptest.rs`; these check what a user of the crate observes.
+//! `tests/guard/properties/headers.rs`; these check what a user of the crate observes.
 //!
 //! Properties, in short:
 //!
@@ -135,7 +135,7 @@ fn assert_jsonrpc_error(body: &[u8]) -> Result<(), TestCaseError> {
     prop_assert_eq!(&v["jsonrpc"], "2.0");
     prop_assert!(v["error"]["code"].is_i64(), "no error code in {}", v);
     prop_assert!(v["error"]["message"].is_string(), "no message in {}", v);
-    // The request's own id or null (tests/modern_edge.rs pins which); never a made-up one.
+    // The request's own id or null (tests/guard/headers/modern_edge.rs pins which); never a made-up one.
     prop_assert!(
         v["id"].is_null() || v["id"].is_number() || v["id"].is_string(),
         "bad id in {}",

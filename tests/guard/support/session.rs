@@ -1,4 +1,4 @@
-//! Helpers shared by the `session*` integration tests (included with `#[path]`).
+//! Helpers shared by the `session*` integration tests.
 #![allow(dead_code)]
 
 use std::convert::Infallible;

@@ -1,5 +1,5 @@
 //! A real axum server whose `initialize` answers stream as SSE, for the
-//! session layer's commit rule (included with `#[path]`).
+//! session layer's commit rule.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
