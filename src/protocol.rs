@@ -32,6 +32,22 @@ pub struct ProtocolVersion {
     date: u32,
 }
 
+impl ProtocolVersion {
+    /// The date as `yyyymmdd`, never 0: for keeping a version in an atomic.
+    pub(crate) const fn to_bits(self) -> u32 {
+        self.date
+    }
+
+    /// The inverse of [`to_bits`](Self::to_bits); 0 is no version.
+    pub(crate) const fn from_bits(bits: u32) -> Option<Self> {
+        if bits == 0 {
+            None
+        } else {
+            Some(Self { date: bits })
+        }
+    }
+}
+
 /// Which generation of the transport a request speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::SystemTime;
 
@@ -51,7 +51,9 @@ struct SessionInner {
     created_instant: Instant,
     client: ClientInfo,
     seen: Mutex<Seen>,
-    version: Mutex<Option<ProtocolVersion>>,
+    /// The negotiated version (`ProtocolVersion::to_bits`, 0 for none): read
+    /// on every request, so an atomic rather than a lock.
+    version: AtomicU32,
     active: AtomicUsize,
     state: RwLock<State>,
 }
@@ -121,7 +123,7 @@ impl SessionContext {
                 created_instant: now.instant,
                 client,
                 seen: Mutex::new(now),
-                version: Mutex::new(version),
+                version: AtomicU32::new(version.map_or(0, ProtocolVersion::to_bits)),
                 active: AtomicUsize::new(0),
                 state: RwLock::new(State::default()),
             }),
@@ -182,7 +184,7 @@ impl SessionContext {
                 created_instant: ago(created_at),
                 client,
                 seen: Mutex::new(seen),
-                version: Mutex::new(version),
+                version: AtomicU32::new(version.map_or(0, ProtocolVersion::to_bits)),
                 active: AtomicUsize::new(0),
                 state: RwLock::new(State::default()),
             }),
@@ -215,11 +217,7 @@ impl SessionContext {
     /// `initialize` when it is a known legacy revision, then the
     /// `MCP-Protocol-Version` header of the latest request that sent a legacy one.
     pub fn protocol_version(&self) -> Option<ProtocolVersion> {
-        *self
-            .inner
-            .version
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        ProtocolVersion::from_bits(self.inner.version.load(Ordering::Acquire))
     }
 
     /// The principal that created the session, if a resolver is configured.
@@ -347,7 +345,7 @@ impl SessionContext {
             store: Arc::downgrade(store),
         });
         // Let the store recompute the entry's deadline now that it is busy.
-        store.touch(&self.inner.id);
+        store.request_started(&self.inner.id);
         Self {
             inner: Arc::clone(&self.inner),
             _activity: Some(activity),
@@ -355,11 +353,9 @@ impl SessionContext {
     }
 
     pub(crate) fn set_protocol_version(&self, version: ProtocolVersion) {
-        *self
-            .inner
+        self.inner
             .version
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(version);
+            .store(version.to_bits(), Ordering::Release);
     }
 
     /// Creation time on the tokio clock (follows a paused test clock).

@@ -107,7 +107,8 @@ pub(crate) struct Flight {
     /// For an `initialize` that reserved a session (boxed: rare, and large).
     pub(crate) creation: Option<Box<Creation>>,
     /// The id to put on the response.
-    pub(crate) echo: Option<SessionId>,
+    /// The session id header to put on the response.
+    pub(crate) echo: Option<HeaderValue>,
 }
 
 /// A session being created: its slot is reserved until the answer decides.
@@ -249,18 +250,6 @@ fn hold_negotiated(parts: &mut Parts, session: &SessionContext) -> Result<(), Re
 
 fn head(parts: &Parts) -> RequestHead<'_> {
     RequestHead::of_parts(parts)
-}
-
-/// Whether an answer is an SSE stream. A prefix test, not the full media-type
-/// parse: it runs on every session response.
-fn is_stream(headers: &HeaderMap) -> bool {
-    const SSE: &[u8] = b"text/event-stream";
-    headers.get(http::header::CONTENT_TYPE).is_some_and(|v| {
-        let v = v.as_bytes();
-        v.len() >= SSE.len()
-            && v[..SSE.len()].eq_ignore_ascii_case(SSE)
-            && matches!(v.get(SSE.len()), None | Some(b';' | b' ' | b'\t'))
-    })
 }
 
 /// Warns once per process that `initialize` answers of body type `B` are
@@ -592,6 +581,7 @@ impl<R> Flow<R> {
             Ok(Some(session)) => session,
         };
         if session.principal() != lookup.principal.as_ref() {
+            self.config.store.lookup_refused(&lookup.id);
             return Step::Respond(self.not_found(
                 head(&parts),
                 RejectReason::ForeignPrincipal,
@@ -599,6 +589,7 @@ impl<R> Flow<R> {
             ));
         }
         if lookup.initialize {
+            self.config.store.lookup_refused(&lookup.id);
             let rejection = Rejection::new(
                 RejectionKind::InvalidRequest,
                 "Invalid Request: session already initialized",
@@ -611,6 +602,7 @@ impl<R> Flow<R> {
             ));
         }
         if let Err(rejection) = hold_negotiated(&mut parts, &session) {
+            self.config.store.lookup_refused(&lookup.id);
             return Step::Respond(self.refuse(
                 head(&parts),
                 RejectReason::NegotiatedVersion,
@@ -631,17 +623,27 @@ impl<R> Flow<R> {
                 }
             };
         }
-        if lookup.via_alias {
-            parts
-                .headers
-                .insert(MCP_SESSION_ID, lookup.id.to_header_value());
-        }
+        // The echo is the request's own header value (a reference count, no
+        // copy); the id is encoded only when it came in the alias header.
+        let sent = parts
+            .headers
+            .get(MCP_SESSION_ID)
+            .filter(|_| !lookup.via_alias)
+            .cloned();
+        let echo = match sent {
+            Some(value) => value,
+            None => {
+                let value = lookup.id.to_header_value();
+                parts.headers.insert(MCP_SESSION_ID, value.clone());
+                value
+            }
+        };
         let live = session.begin_activity(&self.config.store);
         parts.extensions.insert(live.clone());
         let flight = Flight {
             session: Some(live),
             creation: None,
-            echo: Some(lookup.id),
+            echo: Some(echo),
         };
         Step::Call(Request::from_parts(parts, body), flight)
     }
@@ -713,13 +715,14 @@ impl<R> Flow<R> {
             return self.decide_initialize(response, *creation);
         }
         if let Some(id) = echo {
-            response
-                .headers_mut()
-                .insert(MCP_SESSION_ID, id.to_header_value());
+            response.headers_mut().insert(MCP_SESSION_ID, id);
         }
         match session {
             // A stream on the session keeps it busy until the stream ends.
-            Some(session) if self.config.streams_keep_alive && is_stream(response.headers()) => {
+            Some(session)
+                if self.config.streams_keep_alive
+                    && crate::headers::media::is_event_stream(response.headers()) =>
+            {
                 let (head, body) = response.into_parts();
                 let body = match crate::body::rewrap!(body, session, |inner, session| {
                     KeepAlive::new(inner, session)

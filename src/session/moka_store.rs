@@ -1,6 +1,7 @@
 //! The in-memory store: [`MokaSessionStore`], a `moka::sync::Cache` with
 //! per-entry expiry, exact limits and close hooks.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -165,11 +166,34 @@ struct SessionExpiry {
     max_lifetime: Duration,
 }
 
+thread_local! {
+    /// Set while this thread runs a request's lookup (`Shared::get`): the read
+    /// counts as the start of the request, so the entry is timed as busy by that
+    /// one read, and `request_started` needs no second one.
+    static LOOKUP: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the current thread's moka reads as lookups until dropped.
+struct LookupRead;
+
+impl LookupRead {
+    fn begin() -> Self {
+        LOOKUP.with(|l| l.set(true));
+        Self
+    }
+}
+
+impl Drop for LookupRead {
+    fn drop(&mut self) {
+        LOOKUP.with(|l| l.set(false));
+    }
+}
+
 impl SessionExpiry {
     fn deadline(&self, entry: &Entry, now: std::time::Instant) -> Duration {
         let age = now.saturating_duration_since(entry.created_std);
         let remaining = self.max_lifetime.saturating_sub(age);
-        if entry.session.in_flight() > 0 {
+        if entry.session.in_flight() > 0 || LOOKUP.with(Cell::get) {
             return remaining;
         }
         let idle_for = now.saturating_duration_since(entry.session.last_seen_std());
@@ -397,7 +421,10 @@ impl Shared {
     }
 
     fn get(&self, id: &SessionId) -> Option<SessionContext> {
-        let entry = self.cache.get(id)?;
+        let entry = {
+            let _lookup = LookupRead::begin();
+            self.cache.get(id)?
+        };
         if entry.cause().is_some() {
             return None;
         }
@@ -536,6 +563,16 @@ impl SessionStore for MokaSessionStore {
     fn touch(&self, id: &SessionId) {
         // A read makes moka recompute the entry's deadline (see `SessionExpiry`).
         let _ = self.shared.cache.get(id);
+    }
+
+    fn request_started(&self, _id: &SessionId) {
+        // The lookup's read already timed the entry as busy (`LookupRead`).
+    }
+
+    fn lookup_refused(&self, id: &SessionId) {
+        // Undo the lookup's busy timing: the idle timer runs on from the
+        // session's last accepted request.
+        self.touch(id);
     }
 
     fn note_rejected(&self, reason: RejectReason) {

@@ -256,6 +256,20 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Ends a session. `Ok(true)` when it was live.
     fn remove(&self, id: &SessionId, cause: CloseCause) -> StoreCall<Result<bool, StoreError>>;
 
+    /// A request on `id` passed its lookup and begins: its session is busy
+    /// from now. The default calls [`touch`](Self::touch). A store whose
+    /// lookup already counts as the start (the moka store) does nothing.
+    fn request_started(&self, id: &SessionId) {
+        self.touch(id);
+    }
+
+    /// A request on `id` was refused after its lookup (another principal, a
+    /// repeated `initialize`, another protocol version): nothing begins. The
+    /// default does nothing; the moka store undoes the busy mark its lookup set.
+    fn lookup_refused(&self, id: &SessionId) {
+        let _ = id;
+    }
+
     /// Tells the store the session's in-flight count changed, so it can restart
     /// the idle timer from now. Must not block. The default does nothing.
     fn touch(&self, id: &SessionId) {

@@ -351,3 +351,40 @@ mod streams {
         assert_eq!(store.stats().idle_expired, 1);
     }
 }
+
+/// The moka store times a looked-up session as busy from its lookup (one
+/// read instead of two); a lookup refused afterwards must hand the session
+/// back to its idle timer, or it would live until its lifetime. One refused
+/// request, then silence: the maintenance task still closes it.
+#[tokio::test]
+async fn a_refused_lookup_leaves_the_idle_timer_running() {
+    let closed = Closed::default();
+    let store = MokaSessionStore::builder()
+        .idle_timeout(Duration::from_millis(300))
+        .maintenance_interval(Duration::from_millis(50))
+        .on_closed(closed.hook())
+        .build()
+        .unwrap();
+    let by_user = |parts: &Parts| {
+        parts
+            .headers
+            .get("x-user")
+            .and_then(|v| v.to_str().ok())
+            .map(Principal::new)
+    };
+    let svc = service(
+        McpSessionLayer::new(store.clone()).principal(by_user),
+        &Seen::default(),
+    );
+    let id = session_id(&send(&svc, initialize_as("alice")).await);
+    let refused = send(&svc, ping_as(&id, "mallory")).await;
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    // A repeated `initialize` on the session is refused after its lookup too.
+    let mut again = initialize_as("alice");
+    again.headers_mut().insert("mcp-session-id", id.clone());
+    assert_eq!(send(&svc, again).await.status(), StatusCode::BAD_REQUEST);
+    drop(svc);
+
+    assert!(wait_for_closes(&closed, 1).await, "close hook never fired");
+    assert_eq!(closed.cause_of(&id), Some(CloseCause::IdleExpired));
+}
