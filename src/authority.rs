@@ -158,34 +158,30 @@ pub(crate) enum PortSpec {
     Exact(u16),
 }
 
-/// Checks that every byte is visible ASCII (0x21..=0x7E) and returns the string.
-fn visible_ascii(input: &[u8]) -> Result<&str, &'static str> {
+/// Checks the whole value in one pass: visible ASCII only (a byte outside it
+/// is the error, wherever it is), then no character that turns an authority
+/// into something else (the first one found is the error).
+fn authority_text(input: &[u8]) -> Result<&str, &'static str> {
     if input.is_empty() {
         return Err("empty value");
     }
-    if let Some(&b) = input.iter().find(|b| !(0x21..=0x7e).contains(*b)) {
-        return Err(if b >= 0x80 {
-            "non-ASCII byte"
-        } else {
-            "whitespace or control character"
-        });
-    }
-    std::str::from_utf8(input).map_err(|_| "non-ASCII byte")
-}
-
-/// Refuses the characters that turn an authority into something else.
-fn no_url_parts(s: &str) -> Result<(), &'static str> {
-    for b in s.bytes() {
+    let mut url_part = None;
+    for &b in input {
         match b {
-            b'@' => return Err("userinfo ('@') is not allowed"),
-            b'/' | b'\\' => return Err("a path is not allowed"),
-            b'?' => return Err("a query is not allowed"),
-            b'#' => return Err("a fragment is not allowed"),
-            b',' => return Err("a list of hosts is not allowed"),
-            _ => {}
+            b'@' => url_part = url_part.or(Some("userinfo ('@') is not allowed")),
+            b'/' | b'\\' => url_part = url_part.or(Some("a path is not allowed")),
+            b'?' => url_part = url_part.or(Some("a query is not allowed")),
+            b'#' => url_part = url_part.or(Some("a fragment is not allowed")),
+            b',' => url_part = url_part.or(Some("a list of hosts is not allowed")),
+            0x21..=0x7e => {}
+            0x80.. => return Err("non-ASCII byte"),
+            _ => return Err("whitespace or control character"),
         }
     }
-    Ok(())
+    if let Some(reason) = url_part {
+        return Err(reason);
+    }
+    std::str::from_utf8(input).map_err(|_| "non-ASCII byte")
 }
 
 /// Splits `host[:port]` / `[v6][:port]` into the host text, whether it was
@@ -306,8 +302,7 @@ fn parse_host(host: &str, bracketed: bool) -> Result<HostRef<'_>, &'static str> 
 
 /// Parses a request host (`Host` header, URI authority, forwarded host).
 pub(crate) fn parse_authority(input: &[u8]) -> Result<Authority<'_>, &'static str> {
-    let s = visible_ascii(input)?;
-    no_url_parts(s)?;
+    let s = authority_text(input)?;
     let (host, bracketed, port) = split_host_port(s)?;
     let host = parse_host(host, bracketed)?;
     let port = port.map(parse_port).transpose()?;
@@ -317,8 +312,7 @@ pub(crate) fn parse_authority(input: &[u8]) -> Result<Authority<'_>, &'static st
 /// Parses the `host[:port|:*]` part of an allowlist entry (host or origin).
 /// The caller has already removed any scheme.
 pub(crate) fn parse_host_pattern(entry: &str) -> Result<(HostMatch, PortSpec), &'static str> {
-    let s = visible_ascii(entry.as_bytes())?;
-    no_url_parts(s)?;
+    let s = authority_text(entry.as_bytes())?;
     let (host, bracketed, port) = split_host_port(s)?;
     let port = match port {
         None => PortSpec::Unspecified,
