@@ -428,22 +428,28 @@ struct Cx {
     session: Option<SessionView>,
 }
 
-/// The session context the session layer hands over, as the demo uses it.
+/// The session context the session layer hands over, as the demo uses it:
+/// its id, and its state (the outbox). What `session_info` returns is built
+/// only when that tool asks ([`SessionView::info`]).
 #[derive(Clone, Debug)]
 struct SessionView {
-    /// The session's context: its id, and its state (the outbox).
     ctx: SessionContext,
-    /// What `session_info` returns.
-    info: Value,
 }
 
-/// The session context the session layer put in the request, in the shape the
-/// demo uses. `None` for 2026-07-28 requests (stateless). On `initialize` it is
-/// the session being created, stored once the handler answers with a 2xx.
+/// The session context the session layer put in the request. `None` for
+/// 2026-07-28 requests (stateless). On `initialize` it is the session being
+/// created, stored once the handler answers with a 2xx.
 fn session_view(parts: &axum::http::request::Parts) -> Option<SessionView> {
     let ctx = parts.extensions.get::<SessionContext>()?;
-    let client = ctx.client();
-    let info = json!({
+    Some(SessionView { ctx: ctx.clone() })
+}
+
+impl SessionView {
+    /// What `session_info` returns (timestamps formatted, client headers).
+    fn info(&self) -> Value {
+        let ctx = &self.ctx;
+        let client = ctx.client();
+        json!({
         // The tag, not the id: the id is a bearer capability and tool output ends up in logs.
         "tag": ctx.id().tag().to_string(),
         "createdAt": rfc3339(ctx.created_at()),
@@ -456,11 +462,8 @@ fn session_view(parts: &axum::http::request::Parts) -> Option<SessionView> {
         },
         "principal": ctx.principal().map(|p| p.tag().to_string()),
         "inFlight": ctx.in_flight(),
-    });
-    Some(SessionView {
-        ctx: ctx.clone(),
-        info,
-    })
+        })
+    }
 }
 
 fn protocol_of(parts: &axum::http::request::Parts) -> (Era, ProtocolVersion) {
@@ -587,7 +590,7 @@ async fn mcp_get(State(state): State<AppState>, req: Request) -> Response {
     };
     tracing::info!(target: "demo", session = %session.ctx.id().tag(), "GET stream opened");
     let connected = json!({
-        "session": session.info.get("tag").cloned().unwrap_or(Value::Null),
+        "session": session.ctx.id().tag().to_string(),
         "protocolVersion": version.to_string(),
         "timestamp": rfc3339(SystemTime::now()),
     });
@@ -1143,7 +1146,10 @@ fn call_tool(state: &AppState, cx: &Cx, params: &Value) -> Result<Value, RpcErro
             Ok(text_result(text.to_owned(), None))
         }
         "session_info" => match &cx.session {
-            Some(s) => Ok(text_result(s.info.to_string(), Some(s.info.clone()))),
+            Some(s) => {
+                let info = s.info();
+                Ok(text_result(info.to_string(), Some(info)))
+            }
             None => Ok(tool_error("session_info: this request has no session")),
         },
         _ => call_pure_tool(name, &args),
