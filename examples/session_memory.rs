@@ -40,7 +40,7 @@
 
 use std::convert::Infallible;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -59,6 +59,7 @@ usage: session_memory [--sessions N] [--hyper-buffers]
 const INITIALIZE: &[u8] = br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"session_memory","version":"1.0"}}}"#;
 const USER_AGENT: &str = "session-memory-client/1.0 (rmcp 3.9)";
 const ORIGIN: &str = "http://localhost:6274";
+const PING: &[u8] = br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
 /// hyper's initial HTTP/1 read buffer.
 const HYPER_READ_BUFFER: usize = 8192;
 
@@ -170,9 +171,15 @@ fn service(store: &MokaSessionStore) -> Svc {
     fn ok(
         _req: Request<Full<Bytes>>,
     ) -> std::future::Ready<Result<Response<Full<Bytes>>, Infallible>> {
-        std::future::ready(Ok(Response::new(Full::new(Bytes::from_static(
+        // A JSON-RPC result for the request's id, as JSON: what commits a session.
+        let mut res = Response::new(Full::new(Bytes::from_static(
             br#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
-        )))))
+        )));
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        std::future::ready(Ok(res))
     }
     McpSessionLayer::new(store.clone()).layer(tower::service_fn(ok as fn(_) -> _))
 }
@@ -252,6 +259,84 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
+/// Sessions kept busy while the others expire (section 2).
+const HOT: usize = 200;
+const QUIET: u8 = 0;
+const EXPIRING: u8 = 1;
+const DONE: u8 = 2;
+
+/// `n` more sessions; their ids.
+fn create_hot(rt: &tokio::runtime::Runtime, svc: &mut Svc, n: usize) -> Vec<HeaderValue> {
+    rt.block_on(async {
+        let mut ids = Vec::with_capacity(n);
+        for _ in 0..n {
+            let res = svc
+                .ready()
+                .await
+                .expect("infallible")
+                .call(initialize(false))
+                .await
+                .expect("infallible");
+            ids.push(res.headers()["mcp-session-id"].clone());
+        }
+        ids
+    })
+}
+
+/// Pings the `hot` sessions round robin until `phase` is `DONE`; the latency
+/// of each request in µs, quiet and during expiry.
+fn ping_loop(mut svc: Svc, hot: Vec<HeaderValue>, phase: &AtomicU8) -> (Vec<f64>, Vec<f64>) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (mut quiet, mut busy) = (Vec::new(), Vec::new());
+    let mut sent = 0u64;
+    rt.block_on(async {
+        for id in hot.iter().cycle() {
+            let now = phase.load(Ordering::Acquire);
+            if now == DONE {
+                break;
+            }
+            let mut req = Request::new(Full::new(Bytes::from_static(PING)));
+            *req.method_mut() = Method::POST;
+            *req.uri_mut() = http::Uri::from_static("/mcp");
+            req.headers_mut().insert("mcp-session-id", id.clone());
+            let t = Instant::now();
+            let res = svc
+                .ready()
+                .await
+                .expect("infallible")
+                .call(req)
+                .await
+                .expect("infallible");
+            let took = t.elapsed().as_secs_f64() * 1e6;
+            assert_eq!(res.status(), StatusCode::OK, "a busy session was lost");
+            if now == QUIET {
+                quiet.push(took)
+            } else {
+                busy.push(took)
+            }
+            // Yield the core now and then: the machine may have two.
+            sent += 1;
+            if sent % 64 == 0 {
+                std::thread::yield_now();
+            }
+        }
+    });
+    (quiet, busy)
+}
+
+/// The 99th percentile of `samples` (0 when empty).
+fn p99(samples: &[f64]) -> f64 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[(sorted.len() * 99 / 100).min(sorted.len() - 1)]
+}
+
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(args) => args,
@@ -295,7 +380,7 @@ fn main() -> ExitCode {
     );
 
     // 1. Memory.
-    let s = store(idle, n, &closed);
+    let s = store(idle, n + HOT, &closed);
     let mut svc = service(&s);
     trim();
     let before = rss();
@@ -317,20 +402,30 @@ fn main() -> ExitCode {
     );
 
     // 2. Expiry: wait until the last deadline has passed, then run moka's pending work.
+    //    Meanwhile another thread keeps HOT sessions busy with requests through
+    //    the layer and times each one: quiet (before the deadline) and while the
+    //    others expire.
+    let hot = create_hot(&rt, &mut svc, HOT);
+    let phase = Arc::new(AtomicU8::new(QUIET));
+    let pinger = {
+        let (svc, phase) = (svc.clone(), Arc::clone(&phase));
+        std::thread::spawn(move || ping_loop(svc, hot, &phase))
+    };
     println!(
         "expiry:   idle timeout {:.2} s; waiting for the last deadline",
         idle.as_secs_f64()
     );
     let deadline = created_at + idle;
     std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+    phase.store(EXPIRING, Ordering::Release);
     let mut work = Duration::ZERO;
     let mut calls = 0u32;
-    while s.stats().active > 0 {
+    while s.stats().active > HOT as u64 {
         let t = Instant::now();
         s.run_pending_tasks();
         work += t.elapsed();
         calls += 1;
-        if s.stats().active > 0 {
+        if s.stats().active > HOT as u64 {
             std::thread::sleep(Duration::from_millis(5));
         }
         assert!(
@@ -339,6 +434,8 @@ fn main() -> ExitCode {
         );
     }
     let latency = deadline.elapsed();
+    phase.store(DONE, Ordering::Release);
+    let (quiet, busy) = pinger.join().expect("ping thread");
     let expired = s.stats().expired();
     assert_eq!(closed.load(Ordering::Relaxed), n as u64);
     println!(
@@ -347,6 +444,15 @@ fn main() -> ExitCode {
         work.as_secs_f64() * 1e3,
         work.as_nanos() as f64 / n as f64,
         latency.as_secs_f64() * 1e3
+    );
+    println!(
+        "lookups:  {HOT} busy sessions, requests through the layer on another thread: \
+         p99 {:.1} µs quiet ({} requests), {:.1} µs while the others expire ({} requests): {:.2}x",
+        p99(&quiet),
+        quiet.len(),
+        p99(&busy),
+        busy.len(),
+        p99(&busy) / p99(&quiet).max(f64::MIN_POSITIVE)
     );
     drop(svc);
     drop(s);
