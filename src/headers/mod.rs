@@ -67,7 +67,7 @@
 //!
 //! **`Accept`.** A POST must accept both `application/json` and
 //! `text/event-stream`, a GET `text/event-stream`, else 406. The header is
-//! parsed as RFC 9110 says (see [`Accept`]): lists, wildcards, case, parameters
+//! parsed as RFC 9110 says: lists, wildcards, case, parameters
 //! and weights, with `q=0` excluding a type even under a wildcard. A missing or
 //! malformed `Accept` gets 406, as in the TypeScript and Python SDKs (the spec
 //! makes the header a client MUST). [`McpHeadersLayer::check_accept`] turns the
