@@ -397,18 +397,28 @@ pub const MAX_CLIENT_HEADER_LEN: usize = 256;
 /// bytes. A server's header values may be slices of the connection's read
 /// buffer (hyper's are): keeping a clone would keep that whole buffer (up to
 /// hundreds of KiB) alive for the session's lifetime.
-fn owned_capped(value: &HeaderValue) -> HeaderValue {
+/// Kept as a boxed slice (16 bytes per field, not a `HeaderValue`'s 40: it
+/// is held by every session).
+fn owned_capped(value: &HeaderValue) -> Box<[u8]> {
     let bytes = value.as_bytes();
-    let kept = &bytes[..bytes.len().min(MAX_CLIENT_HEADER_LEN)];
-    // A prefix of a valid header value is a valid header value.
-    HeaderValue::from_bytes(kept).unwrap_or_else(|_| HeaderValue::from_static(""))
+    Box::from(&bytes[..bytes.len().min(MAX_CLIENT_HEADER_LEN)])
+}
+
+/// The text of a header value, under the rule `HeaderValue::to_str` follows:
+/// visible ASCII, space and tab only.
+fn header_text(bytes: &[u8]) -> Option<&str> {
+    if bytes.iter().all(|&b| b == b'\t' || (0x20..0x7f).contains(&b)) {
+        std::str::from_utf8(bytes).ok()
+    } else {
+        None
+    }
 }
 
 /// The client as seen on the request that created the session.
 #[derive(Clone, Debug, Default)]
 pub struct ClientInfo {
-    user_agent: Option<HeaderValue>,
-    origin: Option<HeaderValue>,
+    user_agent: Option<Box<[u8]>>,
+    origin: Option<Box<[u8]>>,
     peer_addr: Option<SocketAddr>,
 }
 
@@ -431,37 +441,38 @@ impl ClientInfo {
 
     /// Client information kept by a store outside this process (see
     /// [`SessionContext::restore`]): the raw `User-Agent` and `Origin` header
-    /// values and the peer address.
+    /// values (copied, at most [`MAX_CLIENT_HEADER_LEN`] bytes each) and the
+    /// peer address.
     pub fn new(
         user_agent: Option<HeaderValue>,
         origin: Option<HeaderValue>,
         peer_addr: Option<SocketAddr>,
     ) -> Self {
         Self {
-            user_agent,
-            origin,
+            user_agent: user_agent.as_ref().map(owned_capped),
+            origin: origin.as_ref().map(owned_capped),
             peer_addr,
         }
     }
 
-    /// The raw `User-Agent` header value (any bytes), for stores that persist it.
-    pub fn user_agent_header(&self) -> Option<&HeaderValue> {
-        self.user_agent.as_ref()
+    /// The raw `User-Agent` value (any bytes), for stores that persist it.
+    pub fn user_agent_bytes(&self) -> Option<&[u8]> {
+        self.user_agent.as_deref()
     }
 
-    /// The raw `Origin` header value (any bytes), for stores that persist it.
-    pub fn origin_header(&self) -> Option<&HeaderValue> {
-        self.origin.as_ref()
+    /// The raw `Origin` value (any bytes), for stores that persist it.
+    pub fn origin_bytes(&self) -> Option<&[u8]> {
+        self.origin.as_deref()
     }
 
     /// `User-Agent`, when present and visible ASCII.
     pub fn user_agent(&self) -> Option<&str> {
-        self.user_agent.as_ref().and_then(|v| v.to_str().ok())
+        self.user_agent.as_deref().and_then(header_text)
     }
 
     /// `Origin`, when present and visible ASCII.
     pub fn origin(&self) -> Option<&str> {
-        self.origin.as_ref().and_then(|v| v.to_str().ok())
+        self.origin.as_deref().and_then(header_text)
     }
 
     /// The peer address, when the server put a [`PeerAddr`](crate::PeerAddr)
@@ -488,13 +499,13 @@ mod client_info_tests {
             HeaderValue::from_static("http://localhost:3000"),
         );
         let info = ClientInfo::from_parts(&parts);
-        let ua = info.user_agent.as_ref().unwrap();
+        let ua = info.user_agent_bytes().unwrap();
         assert_eq!(ua.len(), MAX_CLIENT_HEADER_LEN);
         let shared = buffer.as_ptr_range();
         assert!(
-            !shared.contains(&ua.as_bytes().as_ptr()),
+            !shared.contains(&ua.as_ptr()),
             "user agent shares the request buffer"
         );
-        assert_eq!(info.origin.as_ref().unwrap(), "http://localhost:3000");
+        assert_eq!(info.origin(), Some("http://localhost:3000"));
     }
 }

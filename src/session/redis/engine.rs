@@ -249,11 +249,11 @@ impl Shared {
             inv.arg("v").arg(version.to_string());
         }
         let client = session.client();
-        if let Some(ua) = client.user_agent_header() {
-            inv.arg("ua").arg(ua.as_bytes());
+        if let Some(ua) = client.user_agent_bytes() {
+            inv.arg("ua").arg(ua);
         }
-        if let Some(origin) = client.origin_header() {
-            inv.arg("o").arg(origin.as_bytes());
+        if let Some(origin) = client.origin_bytes() {
+            inv.arg("o").arg(origin);
         }
         if let Some(peer) = client.peer_addr() {
             inv.arg("a").arg(peer.to_string());
