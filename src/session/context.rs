@@ -407,7 +407,10 @@ fn owned_capped(value: &HeaderValue) -> Box<[u8]> {
 /// The text of a header value, under the rule `HeaderValue::to_str` follows:
 /// visible ASCII, space and tab only.
 fn header_text(bytes: &[u8]) -> Option<&str> {
-    if bytes.iter().all(|&b| b == b'\t' || (0x20..0x7f).contains(&b)) {
+    if bytes
+        .iter()
+        .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b))
+    {
         std::str::from_utf8(bytes).ok()
     } else {
         None

@@ -6,12 +6,12 @@
 //! single test and installs a *global* subscriber first: a thread-local one can
 //! miss events whose callsite interest another test thread cached first.
 
-use std::convert::Infallible;
+use crate::support::inner::json_rpc_ok as ok;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{Request, Response, StatusCode};
+use http::{Request, StatusCode};
 use http_body_util::Full;
 use mcp_tower_guard::session::MokaSessionStore;
 use mcp_tower_guard::{HostCheckLayer, McpHeadersLayer, McpSessionLayer, OriginGuardLayer};
@@ -39,22 +39,6 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ParseCounter {
             }
         }
     }
-}
-
-async fn ok(req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
-    // A JSON-RPC result naming the request's id, so an `initialize` succeeds.
-    let id = req
-        .extensions()
-        .get::<mcp_tower_guard::envelope::Envelope>()
-        .and_then(|e| e.single())
-        .and_then(|m| m.id.clone());
-    let body = serde_json::json!({"jsonrpc": "2.0", "id": id, "result": {}}).to_string();
-    let mut res = Response::new(Full::new(Bytes::from(body)));
-    res.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    Ok(res)
 }
 
 fn post(session: Option<&str>, version: &str, body: &'static str) -> Request<Full<Bytes>> {

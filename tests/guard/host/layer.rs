@@ -58,13 +58,7 @@ async fn http2_style_authority_without_host_header() {
 /// Report-only is on both guards (the two allowlists), with the same event.
 #[tokio::test(flavor = "current_thread")]
 async fn host_report_only_logs_and_passes() {
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = capture_logs();
 
     let calls = Arc::new(AtomicUsize::new(0));
     let layer = HostCheckLayer::localhost().report_only(true);

@@ -70,13 +70,7 @@ fn allowed_origins_is_the_guard_decision() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn report_only_logs_and_passes() {
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = capture_logs();
 
     let calls = Arc::new(AtomicUsize::new(0));
     let layer = OriginGuardLayer::localhost().report_only(true);

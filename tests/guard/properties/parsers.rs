@@ -36,6 +36,7 @@
 //!   `SessionId::parse` refuses the header, and 404 (never 2xx) for any
 //!   well-formed id it did not mint.
 
+use crate::support::inner::json_rpc_ok as ok_service;
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
@@ -109,23 +110,6 @@ fn runtime() -> &'static tokio::runtime::Runtime {
             .build()
             .unwrap()
     })
-}
-
-/// The inner service of the layer tests: 200 with a JSON-RPC result.
-async fn ok_service(req: Request<B>) -> Result<Response<B>, Infallible> {
-    // A JSON-RPC result naming the request's id, so an `initialize` succeeds.
-    let id = req
-        .extensions()
-        .get::<mcp_tower_guard::envelope::Envelope>()
-        .and_then(|e| e.single())
-        .and_then(|m| m.id.clone());
-    let body = serde_json::json!({"jsonrpc": "2.0", "id": id, "result": {}}).to_string();
-    let mut res = Response::new(Full::new(Bytes::from(body)));
-    res.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    Ok(res)
 }
 
 /// Asserts that a rejection response carries the JSON-RPC error body.

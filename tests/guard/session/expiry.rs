@@ -213,13 +213,6 @@ async fn sbp_another_principals_requests_do_not_keep_a_session_alive() {
         .on_closed(closed.hook())
         .build()
         .unwrap();
-    let by_user = |parts: &Parts| {
-        parts
-            .headers
-            .get("x-user")
-            .and_then(|v| v.to_str().ok())
-            .map(Principal::new)
-    };
     let svc = service(
         McpSessionLayer::new(store.clone()).principal(by_user),
         &Seen::default(),
@@ -365,13 +358,6 @@ async fn a_refused_lookup_leaves_the_idle_timer_running() {
         .on_closed(closed.hook())
         .build()
         .unwrap();
-    let by_user = |parts: &Parts| {
-        parts
-            .headers
-            .get("x-user")
-            .and_then(|v| v.to_str().ok())
-            .map(Principal::new)
-    };
     let svc = service(
         McpSessionLayer::new(store.clone()).principal(by_user),
         &Seen::default(),
@@ -387,4 +373,13 @@ async fn a_refused_lookup_leaves_the_idle_timer_running() {
 
     assert!(wait_for_closes(&closed, 1).await, "close hook never fired");
     assert_eq!(closed.cause_of(&id), Some(CloseCause::IdleExpired));
+}
+
+/// The principal the tests' requests name in `x-user`.
+fn by_user(parts: &Parts) -> Option<Principal> {
+    parts
+        .headers
+        .get("x-user")
+        .and_then(|v| v.to_str().ok())
+        .map(Principal::new)
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod guards;
+pub(crate) mod inner;
 #[cfg(feature = "redis")]
 pub(crate) mod redis_server;
 pub(crate) mod session;
