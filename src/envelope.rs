@@ -390,7 +390,7 @@ fn classify(bytes: &[u8], err: serde_json::Error) -> EnvelopeError {
 /// message must be an object (fuzzing finding F1, see SECURITY.md).
 #[derive(Default)]
 struct RawMessage<'de> {
-    jsonrpc: Option<MaybeString>,
+    jsonrpc: Option<IsV2>,
     id: Option<RequestId>,
     method: Option<MaybeString>,
     params: Option<RawParams<'de>>,
@@ -437,7 +437,7 @@ impl<'de> Deserialize<'de> for RawMessage<'de> {
 
 impl RawMessage<'_> {
     fn validate(self, source: &[u8]) -> Result<Message, EnvelopeError> {
-        if self.jsonrpc.and_then(|s| s.0).as_deref() != Some("2.0") {
+        if !self.jsonrpc.is_some_and(|v| v.0) {
             return Err(EnvelopeError::Invalid(
                 r#""jsonrpc" must be "2.0""#.to_owned(),
             ));
@@ -492,47 +492,81 @@ impl RawMessage<'_> {
 }
 
 /// A value kept when it is a string and skipped (as `None`) when it is anything else.
+/// Whether `jsonrpc` is the string `"2.0"`, compared where serde hands it
+/// over: nothing is allocated for it. Any other value (of any type) is false.
+#[derive(Default)]
+struct IsV2(bool);
+
+/// A string value, owned; any other JSON value is `None`.
+#[derive(Default)]
 struct MaybeString(Option<String>);
+
+/// What a field keeps of a JSON value that should be a string: built from
+/// the string, or the default for any other type (which is skipped whole).
+trait FromJsonStr: Default {
+    fn from_json_str(v: &str) -> Self;
+}
+
+impl FromJsonStr for IsV2 {
+    fn from_json_str(v: &str) -> Self {
+        Self(v == "2.0")
+    }
+}
+
+impl FromJsonStr for MaybeString {
+    fn from_json_str(v: &str) -> Self {
+        Self(Some(v.to_owned()))
+    }
+}
+
+/// The one visitor of [`FromJsonStr`] fields.
+struct StrField<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: FromJsonStr> Visitor<'de> for StrField<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        Ok(T::from_json_str(v))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
+        while seq.next_element::<Skip>()?.is_some() {}
+        Ok(T::default())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        while map.next_entry::<Skip, Skip>()?.is_some() {}
+        Ok(T::default())
+    }
+}
+
+impl<'de> Deserialize<'de> for IsV2 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrField(std::marker::PhantomData))
+    }
+}
 
 impl<'de> Deserialize<'de> for MaybeString {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = MaybeString;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<MaybeString, E> {
-                Ok(MaybeString(Some(v.to_owned())))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<MaybeString, E> {
-                Ok(MaybeString(None))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<MaybeString, E> {
-                Ok(MaybeString(None))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<MaybeString, E> {
-                Ok(MaybeString(None))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<MaybeString, E> {
-                Ok(MaybeString(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<MaybeString, E> {
-                Ok(MaybeString(None))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<MaybeString, E> {
-                Ok(MaybeString(None))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MaybeString, A::Error> {
-                while seq.next_element::<Skip>()?.is_some() {}
-                Ok(MaybeString(None))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MaybeString, A::Error> {
-                while map.next_entry::<Skip, Skip>()?.is_some() {}
-                Ok(MaybeString(None))
-            }
-        }
-        d.deserialize_any(V)
+        d.deserialize_any(StrField(std::marker::PhantomData))
     }
 }
 
