@@ -115,6 +115,9 @@ pin_project! {
         first: Option<Bytes>,
         rest: BytesMut,
         limits: BodyLimits,
+        // When the read must be over; the timer is made only if the body
+        // makes us wait (most bodies are complete when the head arrives).
+        read_by: Option<tokio::time::Instant>,
         #[pin]
         deadline: Option<tokio::time::Sleep>,
     }
@@ -130,7 +133,10 @@ impl<B> ReadEnvelope<B> {
             first: None,
             rest: BytesMut::new(),
             limits,
-            deadline: limits.read_timeout.map(tokio::time::sleep),
+            read_by: limits
+                .read_timeout
+                .map(|timeout| tokio::time::Instant::now() + timeout),
+            deadline: None,
         }
     }
 }
@@ -182,6 +188,9 @@ where
                     break Ok(bytes);
                 }
                 Poll::Pending => {
+                    if let Some(at) = this.read_by.take() {
+                        this.deadline.set(Some(tokio::time::sleep_until(at)));
+                    }
                     if let Some(deadline) = this.deadline.as_mut().as_pin_mut() {
                         ready!(deadline.poll(cx));
                         break Err(Rejection::new(
