@@ -179,6 +179,19 @@ impl Envelope {
         })
     }
 
+    /// The legacy revision an `initialize` asks for in `params.protocolVersion`,
+    /// when this crate knows it. `None` for any other body.
+    pub(crate) fn requested_legacy_version(&self) -> Option<crate::protocol::ProtocolVersion> {
+        use crate::protocol::{Era, ProtocolVersion};
+        if !self.is_initialize() {
+            return None;
+        }
+        let requested = self.single()?.initialize_version.as_deref()?;
+        let version = ProtocolVersion::parse_bytes(requested.as_bytes())?;
+        (version.era() == Era::Legacy && ProtocolVersion::KNOWN.contains(&version))
+            .then_some(version)
+    }
+
     /// True when any message of the body is `initialize` (which must not be batched).
     pub fn contains_initialize(&self) -> bool {
         self.messages

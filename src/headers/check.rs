@@ -181,7 +181,17 @@ impl HeadersConfig {
     ) -> Result<RequestProtocol, Rejection> {
         // A header on `initialize` is validated like any other (see the module docs:
         // "A header on `initialize` is validated too when present").
-        let protocol = self.legacy_version(header)?;
+        let mut protocol = self.legacy_version(header)?;
+        // An `initialize` without the header speaks the revision it asks
+        // for: a handler that echoes `RequestProtocol` negotiates that one.
+        if protocol.source() == VersionSource::Assumed {
+            if let Some(version) = envelope
+                .requested_legacy_version()
+                .filter(|v| self.supported.contains(*v))
+            {
+                protocol = RequestProtocol::new(version, Era::Legacy, VersionSource::Initialize);
+            }
+        }
         if envelope.is_batch() {
             if envelope.contains_initialize() {
                 return Err(Rejection::new(
@@ -656,8 +666,9 @@ fn invalid_params(detail: &str) -> Rejection {
 }
 
 /// The version to reflect on a response: the one the request declared, never an assumed one.
+/// The version a response repeats: the one the request's header declared.
 pub(crate) fn echo(protocol: &RequestProtocol) -> Option<ProtocolVersion> {
-    (!protocol.assumed()).then_some(protocol.version())
+    (protocol.source() == VersionSource::Header).then_some(protocol.version())
 }
 
 fn insert_absent(headers: &mut HeaderMap, name: HeaderName, value: HeaderValue) {

@@ -183,13 +183,6 @@ fn read_session_id(headers: &HeaderMap, alias: bool) -> IdHeader {
     }
 }
 
-/// The revision an `initialize` asks for, when it is a known legacy one.
-fn initialize_version(envelope: Option<&Envelope>) -> Option<ProtocolVersion> {
-    let requested = envelope?.single()?.initialize_version.as_deref()?;
-    let version = ProtocolVersion::parse_bytes(requested.as_bytes())?;
-    (version.era() == Era::Legacy && ProtocolVersion::KNOWN.contains(&version)).then_some(version)
-}
-
 /// The version a session negotiated rules each of its requests: a request
 /// without `MCP-Protocol-Version` is judged under it (so a batch is refused
 /// where it forbids them), and a header naming another version is refused
@@ -428,7 +421,7 @@ impl<R> Flow<R> {
                 VersionHeader::Valid(version) => {
                     RequestProtocol::new(version, Era::Legacy, VersionSource::Header)
                 }
-                _ => match initialize_version(envelope).filter(|_| initialize) {
+                _ => match envelope.and_then(Envelope::requested_legacy_version) {
                     Some(version) => {
                         RequestProtocol::new(version, Era::Legacy, VersionSource::Initialize)
                     }
@@ -538,7 +531,7 @@ impl<R> Flow<R> {
         };
         let (mut parts, body) = req.into_parts();
         let envelope = parts.extensions.get::<Envelope>();
-        let version = initialize_version(envelope);
+        let version = envelope.and_then(Envelope::requested_legacy_version);
         let request = envelope
             .and_then(Envelope::single)
             .and_then(|m| m.id.clone());

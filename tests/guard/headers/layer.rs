@@ -256,9 +256,33 @@ async fn spec_2025_06_18_missing_header_assumes_2025_03_26() {
 #[tokio::test]
 async fn spec_2025_06_18_header_only_on_subsequent_requests_initialize_needs_none() {
     // "the client MUST include the MCP-Protocol-Version header on all subsequent requests"
-    let p = send(legacy_post(None, INITIALIZE)).await.passed();
-    assert!(p.assumed());
+    let out = send(legacy_post(None, INITIALIZE)).await;
+    let p = out.passed();
     assert_eq!(p.era(), Era::Legacy);
+    // It speaks the revision it asks for (issue 17: a handler that echoes
+    // `RequestProtocol` negotiates that one), and no header is reflected.
+    assert_eq!(
+        (p.version(), p.source(), p.assumed()),
+        (
+            ProtocolVersion::V2025_11_25,
+            VersionSource::Initialize,
+            false
+        )
+    );
+    assert!(out.headers.get("mcp-protocol-version").is_none());
+}
+
+#[tokio::test]
+async fn initialize_asking_for_an_unknown_or_unsupported_revision_stays_assumed() {
+    for asked in ["2099-01-01", "2026-07-28", "latest"] {
+        let body = INITIALIZE.replace("2025-11-25", asked);
+        let p = send(legacy_post(None, &body)).await.passed();
+        assert_eq!(
+            (p.version(), p.source()),
+            (ProtocolVersion::V2025_03_26, VersionSource::Assumed),
+            "{asked}"
+        );
+    }
 }
 
 #[tokio::test]
