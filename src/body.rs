@@ -34,6 +34,15 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// let body = Full::<Bytes>::from_bytes(Bytes::from_static(b"{}"));
 /// # let _ = body;
 /// ```
+///
+/// axum's `Body` implements it with the `axum` feature (on by default); a
+/// hyper `Incoming` body must be collected or mapped first.
+#[diagnostic::on_unimplemented(
+    message = "the request body `{Self}` cannot be replayed after the layer reads it",
+    label = "this body type does not implement `ReplayBody`",
+    note = "for axum's `Body`, enable mcp-tower-guard's `axum` feature (on by default); \
+            for hyper's `Incoming`, map the body to `Full<Bytes>` or `BoxBody` first"
+)]
 pub trait ReplayBody: http_body::Body + Sized {
     /// Wraps `bytes` as a complete body.
     fn from_bytes(bytes: Bytes) -> Self;
