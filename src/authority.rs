@@ -300,6 +300,18 @@ fn parse_host(host: &str, bracketed: bool) -> Result<HostRef<'_>, &'static str> 
     }
 }
 
+/// `10.0.0.0/8`, `fd00::/8`: an address, a slash, a prefix length.
+fn is_cidr(entry: &str) -> bool {
+    let Some((addr, bits)) = entry.trim().split_once('/') else {
+        return false;
+    };
+    let addr = addr.trim_start_matches('[').trim_end_matches(']');
+    !bits.is_empty()
+        && bits.len() <= 3
+        && bits.bytes().all(|b| b.is_ascii_digit())
+        && addr.parse::<std::net::IpAddr>().is_ok()
+}
+
 /// Parses a request host (`Host` header, URI authority, forwarded host).
 pub(crate) fn parse_authority(input: &[u8]) -> Result<Authority<'_>, &'static str> {
     let s = authority_text(input)?;
@@ -312,6 +324,9 @@ pub(crate) fn parse_authority(input: &[u8]) -> Result<Authority<'_>, &'static st
 /// Parses the `host[:port|:*]` part of an allowlist entry (host or origin).
 /// The caller has already removed any scheme.
 pub(crate) fn parse_host_pattern(entry: &str) -> Result<(HostMatch, PortSpec), &'static str> {
+    if is_cidr(entry) {
+        return Err("CIDR ranges are not supported: list each host name or address");
+    }
     let s = authority_text(entry.as_bytes())?;
     let (host, bracketed, port) = split_host_port(s)?;
     let port = match port {
@@ -319,23 +334,31 @@ pub(crate) fn parse_host_pattern(entry: &str) -> Result<(HostMatch, PortSpec), &
         Some("*") => PortSpec::Any,
         Some(port) => PortSpec::Exact(parse_port(port)?),
     };
-    let host = if let Some(suffix) = host.strip_prefix("*.").filter(|_| !bracketed) {
-        if suffix.contains('*') {
+    let host =
+        if let Some(suffix) = host.strip_prefix("*.").filter(|_| !bracketed) {
+            if suffix.contains('*') {
+                return Err("'*' is only allowed as the whole first label ('*.example.com')");
+            }
+            match parse_name(suffix)? {
+                // `*.com` would allow every site under a top-level domain. The
+                // public suffix list is not consulted (it changes, and needs a
+                // dependency): a single-label suffix is refused, which catches
+                // `*.com` and `*.localhost` but not `*.co.uk`.
+                HostRef::Name(name) if !name.contains('.') => return Err(
+                    "a '*.' wildcard must leave at least two labels ('*.example.com', not '*.com')",
+                ),
+                HostRef::Name(name) => {
+                    HostMatch::Subdomains(name.to_ascii_lowercase().into_boxed_str())
+                }
+                HostRef::V4(_) | HostRef::V6(_) => {
+                    return Err("a '*.' wildcard needs a domain name, not an IP address")
+                }
+            }
+        } else if host.contains('*') {
             return Err("'*' is only allowed as the whole first label ('*.example.com')");
-        }
-        match parse_name(suffix)? {
-            HostRef::Name(name) => {
-                HostMatch::Subdomains(name.to_ascii_lowercase().into_boxed_str())
-            }
-            HostRef::V4(_) | HostRef::V6(_) => {
-                return Err("a '*.' wildcard needs a domain name, not an IP address")
-            }
-        }
-    } else if host.contains('*') {
-        return Err("'*' is only allowed as the whole first label ('*.example.com')");
-    } else {
-        HostMatch::Exact(parse_host(host, bracketed)?.into())
-    };
+        } else {
+            HostMatch::Exact(parse_host(host, bracketed)?.into())
+        };
     Ok((host, port))
 }
 

@@ -153,6 +153,8 @@ pub use headers::McpHeadersLayer;
 pub use host::{HostCheckLayer, LocalBind};
 #[cfg(feature = "origin")]
 pub use origin::OriginGuardLayer;
+#[cfg(feature = "headers")]
+pub use protocol::RequestProtocol;
 pub use rejection::{JsonRpcRejection, Rejection, RejectionKind, RejectionResponse, StatusOnly};
 #[cfg(feature = "session")]
 pub use session::{McpSessionLayer, MokaSessionStore, SessionContext};

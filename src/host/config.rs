@@ -316,6 +316,33 @@ mod tests {
         assert!(matches!(err, ConfigError::InvalidHost { .. }));
     }
 
+    /// The reason a single entry is refused.
+    fn refusal(entry: &str) -> String {
+        match HostConfig::from_entries([entry]) {
+            Err(ConfigError::InvalidHost { reason, .. }) => reason,
+            other => panic!("{entry}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_wildcard_must_leave_two_labels() {
+        for entry in ["*.com", "*.localhost", "*.internal:8000", "*.com."] {
+            assert!(refusal(entry).contains("at least two labels"), "{entry}");
+        }
+        for entry in ["*.example.com", "*.internal.example:*", "*.co.uk"] {
+            assert!(HostConfig::from_entries([entry]).is_ok(), "{entry}");
+        }
+    }
+
+    #[test]
+    fn a_cidr_entry_says_cidr_is_not_supported() {
+        for entry in ["10.0.0.0/8", "192.168.1.0/24", "fd00::/8", "[fd00::]/8"] {
+            assert!(refusal(entry).contains("CIDR"), "{entry}");
+        }
+        // Other slashes are still paths.
+        assert!(refusal("localhost/mcp").contains("path"));
+    }
+
     /// Extra request headers: (name, value).
     type Headers<'a> = &'a [(&'a str, &'a [u8])];
 

@@ -1,5 +1,5 @@
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use tower_layer::Layer;
@@ -65,54 +65,6 @@ impl HostCheckLayer {
             config: Arc::new(HostConfig::from_entries(hosts)?),
             rejection: JsonRpcRejection,
         })
-    }
-
-    /// The allowlist that fits a server about to listen on `addr`.
-    ///
-    /// - A loopback address (`127.0.0.0/8`, `::1`): the loopback list plus `extra_hosts`.
-    /// - `0.0.0.0` / `::`: refused with [`ConfigError::UnsafeBind`] unless
-    ///   `extra_hosts` names the hosts the server answers to; then the loopback
-    ///   list plus those hosts (the socket also accepts loopback connections).
-    /// - Any other address: refused unless `extra_hosts` is non-empty; then the
-    ///   address itself plus those hosts.
-    ///
-    /// [`LocalBind`](super::LocalBind) is the same check with an explicit
-    /// opt-in for non-loopback addresses.
-    ///
-    /// # Errors
-    ///
-    /// [`ConfigError::UnsafeBind`] as above, [`ConfigError::InvalidHost`] for a
-    /// bad entry.
-    ///
-    /// ```
-    /// use std::net::SocketAddr;
-    /// use mcp_tower_guard::{ConfigError, HostCheckLayer};
-    ///
-    /// let local: SocketAddr = "127.0.0.1:8000".parse().unwrap();
-    /// let _layer = HostCheckLayer::for_bind_addr(local, None::<&str>)?;
-    ///
-    /// let any: SocketAddr = "0.0.0.0:8000".parse().unwrap();
-    /// assert!(matches!(
-    ///     HostCheckLayer::for_bind_addr(any, None::<&str>),
-    ///     Err(ConfigError::UnsafeBind { .. })
-    /// ));
-    /// let _layer = HostCheckLayer::for_bind_addr(any, ["mcp.example.com"])?;
-    /// # Ok::<(), ConfigError>(())
-    /// ```
-    pub fn for_bind_addr<I, H>(addr: SocketAddr, extra_hosts: I) -> Result<Self, ConfigError>
-    where
-        I: IntoIterator<Item = H>,
-        H: AsRef<str>,
-    {
-        let hosts: Vec<String> = extra_hosts
-            .into_iter()
-            .map(|h| h.as_ref().to_owned())
-            .collect();
-        let opt_in = !hosts.is_empty();
-        super::LocalBind::new(addr)
-            .allow_hosts(hosts)
-            .allow_non_loopback(opt_in)
-            .host_check()
     }
 }
 

@@ -59,6 +59,10 @@
 //! Entries are validated when the layer is built; a bad one is a
 //! [`ConfigError::InvalidHost`](crate::ConfigError::InvalidHost) naming it.
 //! A scheme, path, userinfo or a `*` anywhere but a leading `*.` label is refused.
+//! A wildcard must leave at least two labels (`*.example.com`; `*.com` and
+//! `*.localhost` are refused). The public suffix list is not consulted, so
+//! `*.co.uk` is accepted: name your own domain. A CIDR range (`10.0.0.0/8`)
+//! is refused with a message saying so: list hosts one by one.
 //!
 //! Browsers leave the default port out of `Host`, so `example.com:443` never
 //! matches them; list `example.com` (any port) for a server on a default port.
