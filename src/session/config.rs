@@ -18,6 +18,8 @@ pub(crate) struct SessionConfig {
     pub(crate) ids: Arc<dyn IdGenerator>,
     pub(crate) body_limits: BodyLimits,
     pub(crate) streams_keep_alive: bool,
+    /// Set once this layer has warned that its inner service mints session ids.
+    pub(crate) warned_inner_sessions: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl fmt::Debug for SessionConfig {

@@ -245,6 +245,22 @@ fn head(parts: &Parts) -> RequestHead<'_> {
     RequestHead::of_parts(parts)
 }
 
+/// Warns once per layer that the inner service mints session ids of its
+/// own: two session tables, and every request after `initialize` fails in it
+/// (rmcp's default configuration answers `404 Session not found`). Found on
+/// the first answer that carries one.
+fn warn_inner_sessions(config: &SessionConfig) {
+    let warned = &config.warned_inner_sessions;
+    if !warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            target: TARGET,
+            "the inner service sets its own Mcp-Session-Id under McpSessionLayer: it keeps sessions \
+             itself, and its ids are replaced by the layer's. Leave sessions to the layer (rmcp: \
+             StreamableHttpServerConfig::default().with_legacy_session_mode(false)), or drop McpSessionLayer"
+        );
+    }
+}
+
 /// Warns once per process that `initialize` answers of body type `B` are
 /// committed on their status alone.
 fn warn_uninspectable<B>() {
@@ -702,6 +718,9 @@ impl<R> Flow<R> {
             creation,
             echo,
         } = flight;
+        if response.headers().contains_key(MCP_SESSION_ID) {
+            warn_inner_sessions(&self.config);
+        }
         if let Some(creation) = creation {
             // In-flight work is over (unless the handler kept a clone of the context).
             drop(session);

@@ -41,6 +41,7 @@ impl McpSessionLayer {
                 ids: Arc::new(UuidV4),
                 body_limits: BodyLimits::default(),
                 streams_keep_alive: true,
+                warned_inner_sessions: Arc::default(),
             }),
             rejection: JsonRpcRejection,
         }

@@ -1170,3 +1170,49 @@ async fn per_session_state_is_dropped_at_close_and_never_created_after() {
         "nothing stored after the close"
     );
 }
+
+/// Issue 17: an inner service that keeps sessions of its own (rmcp's default
+/// configuration) under McpSessionLayer is found on its first answer that
+/// carries an `Mcp-Session-Id`, and named once per layer, at warn, with the
+/// rmcp setting to change. The client still gets the layer's id.
+#[tokio::test(flavor = "current_thread")]
+async fn an_inner_service_minting_session_ids_is_named_once() {
+    let (logs, _guard) = crate::support::guards::capture_logs();
+    let store = MokaSessionStore::new();
+    let inner = tower::service_fn(|_req: Request<B>| async {
+        let mut res = http::Response::new(Full::new(Bytes::from_static(
+            br#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-06-18"}}"#,
+        )));
+        res.headers_mut()
+            .insert("content-type", HeaderValue::from_static("application/json"));
+        res.headers_mut()
+            .insert("mcp-session-id", HeaderValue::from_static("inner-own-id"));
+        Ok::<_, std::convert::Infallible>(res)
+    });
+    let svc = McpSessionLayer::new(store.clone()).into_service(inner);
+    let first = send(&svc, initialize()).await;
+    let id = session_id(&first);
+    assert_ne!(id, "inner-own-id", "the client gets the layer's id");
+    assert_eq!(send(&svc, ping(&id)).await.status(), StatusCode::OK);
+    assert_eq!(send(&svc, ping(&id)).await.status(), StatusCode::OK);
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(
+        text.matches("sets its own Mcp-Session-Id").count(),
+        1,
+        "{text}"
+    );
+    assert!(text.contains("WARN"), "{text}");
+    assert!(text.contains("with_legacy_session_mode(false)"), "{text}");
+
+    // A well-behaved inner service: no warning from its layer.
+    let (logs, _guard) = crate::support::guards::capture_logs();
+    let quiet = service(
+        McpSessionLayer::new(MokaSessionStore::new()),
+        &Seen::default(),
+    );
+    let id = session_id(&send(&quiet, initialize()).await);
+    assert_eq!(send(&quiet, ping(&id)).await.status(), StatusCode::OK);
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(!text.contains("sets its own Mcp-Session-Id"), "{text}");
+}
