@@ -114,6 +114,7 @@ pub mod headers;
 #[cfg_attr(docsrs, doc(cfg(feature = "host")))]
 pub mod host;
 pub mod jsonrpc;
+mod order;
 #[cfg(feature = "origin")]
 #[cfg_attr(docsrs, doc(cfg(feature = "origin")))]
 pub mod origin;

@@ -23,6 +23,7 @@ pub(crate) struct HeadersConfig {
     pub(crate) max_mcp_headers: usize,
     pub(crate) max_mcp_header_bytes: usize,
     pub(crate) map_error_status: bool,
+    pub(crate) order_warned: crate::order::WarnOnce,
 }
 
 /// Default cap on the number of `Mcp-*` request headers.
@@ -42,6 +43,7 @@ impl Default for HeadersConfig {
             max_mcp_headers: DEFAULT_MAX_MCP_HEADERS,
             max_mcp_header_bytes: DEFAULT_MAX_MCP_HEADER_BYTES,
             map_error_status: false,
+            order_warned: crate::order::WarnOnce::default(),
         }
     }
 }

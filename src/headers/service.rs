@@ -66,6 +66,12 @@ where
     }
 
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+        crate::order::check(
+            "McpHeadersLayer",
+            req.extensions(),
+            true,
+            &self.config.order_warned,
+        );
         let (mut parts, body) = req.into_parts();
         let config = &self.config;
         let reject = |parts: &http::request::Parts, r| {

@@ -73,6 +73,7 @@ pub(crate) struct HostConfig {
     /// Canonical addresses (`::ffff:a.b.c.d` folded to IPv4) of trusted proxies.
     trusted_proxies: Vec<IpAddr>,
     pub(crate) report_only: bool,
+    pub(crate) order_warned: crate::order::WarnOnce,
 }
 
 impl HostConfig {
@@ -85,6 +86,7 @@ impl HostConfig {
             entries,
             trusted_proxies: Vec::new(),
             report_only: false,
+            order_warned: crate::order::WarnOnce::default(),
         }
     }
 
@@ -97,6 +99,7 @@ impl HostConfig {
             entries: Vec::new(),
             trusted_proxies: Vec::new(),
             report_only: false,
+            order_warned: crate::order::WarnOnce::default(),
         };
         for host in hosts {
             config.push(host.as_ref())?;

@@ -75,6 +75,12 @@ where
     }
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
+        crate::order::check(
+            "HostCheckLayer",
+            request.extensions(),
+            false,
+            &self.config.order_warned,
+        );
         match self.check(&request) {
             Ok(()) => ResponseFuture::inner(self.inner.call(request)),
             Err(rejection) if self.config.report_only => {

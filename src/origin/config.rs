@@ -143,6 +143,7 @@ pub(crate) struct OriginConfig {
     pub(crate) report_only: bool,
     pub(crate) fetch_metadata: bool,
     pub(crate) allow_same_site: bool,
+    pub(crate) order_warned: crate::order::WarnOnce,
 }
 
 /// `Sec-Fetch-Site` (Fetch Metadata): what a browser says about where a request comes from.
@@ -156,6 +157,7 @@ impl OriginConfig {
             report_only: false,
             fetch_metadata: true,
             allow_same_site: true,
+            order_warned: crate::order::WarnOnce::default(),
         }
     }
 

@@ -625,3 +625,69 @@ async fn readme_existing_axum_app() {
     })
     .await;
 }
+
+/// Issue 17: layers stacked the wrong way round (here axum's
+/// `Router::layer` read as "outermost first", which puts the session layer
+/// outside the Host check) are named once per layer on the first request, at
+/// warn, with the right order; a well-ordered stack says nothing.
+#[tokio::test(flavor = "current_thread")]
+async fn misordered_layers_are_named_once_with_the_right_order() {
+    use mcp_tower_guard::{HostCheckLayer, McpHeadersLayer, McpSessionLayer, OriginGuardLayer};
+
+    let initialize = || {
+        http::Request::post("/mcp")
+            .header("host", "localhost")
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(
+                r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+            ))
+            .unwrap()
+    };
+    let handler = || async {
+        (
+            [("content-type", "application/json")],
+            r#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18"}}"#,
+        )
+    };
+
+    let (logs, _guard) = crate::support::guards::capture_logs();
+    let store = mcp_tower_guard::MokaSessionStore::new();
+    let wrong = axum::Router::new()
+        .route("/mcp", axum::routing::post(handler))
+        .layer(HostCheckLayer::localhost())
+        .layer(OriginGuardLayer::localhost())
+        .layer(McpHeadersLayer::new())
+        .layer(McpSessionLayer::new(store));
+    for _ in 0..3 {
+        let res = wrong.clone().oneshot(initialize()).await.unwrap();
+        assert_eq!(res.status(), http::StatusCode::OK);
+    }
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    for layer in ["HostCheckLayer", "OriginGuardLayer", "McpHeadersLayer"] {
+        assert_eq!(
+            text.matches(&format!("ran before {layer}")).count(),
+            1,
+            "{layer}: {text}"
+        );
+    }
+    assert!(text.contains("WARN"), "{text}");
+    assert!(text.contains("outermost first"), "{text}");
+
+    let (logs, _guard) = crate::support::guards::capture_logs();
+    let right = axum::Router::new()
+        .route("/mcp", axum::routing::post(handler))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(HostCheckLayer::localhost())
+                .layer(OriginGuardLayer::localhost())
+                .layer(McpHeadersLayer::new())
+                .layer(McpSessionLayer::new(
+                    mcp_tower_guard::MokaSessionStore::new(),
+                )),
+        );
+    let res = right.oneshot(initialize()).await.unwrap();
+    assert_eq!(res.status(), http::StatusCode::OK);
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(!text.contains("ran before"), "{text}");
+}
