@@ -46,8 +46,7 @@ use std::time::Duration;
 
 use axum::Router;
 use mcp_tower_guard::session::{MokaSessionStore, SessionContext};
-use mcp_tower_guard::LocalBind;
-use mcp_tower_guard::{ConfigError, McpHeadersLayer, McpSessionLayer, OriginGuardLayer};
+use mcp_tower_guard::{ConfigError, McpGuard, McpHeadersLayer};
 use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
@@ -55,7 +54,6 @@ use rmcp::transport::streamable_http_server::session::never::NeverSessionManager
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{schemars, tool, tool_handler, tool_router, ServerHandler};
 use serde::Deserialize;
-use tower::ServiceBuilder;
 
 /// Arguments of `echo`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -171,13 +169,12 @@ pub fn rmcp_app(
         Arc::new(NeverSessionManager::default()),
         config.clone(),
     );
-    let mcp = ServiceBuilder::new()
-        .layer(LocalBind::new(bind).host_check()?)
-        .layer(OriginGuardLayer::localhost())
+    // The four layers in their order, from one call.
+    let mcp = McpGuard::local(bind)?
         // rmcp's schemas are the one copy: the layer reads them from rmcp's tools/list.
-        .layer(McpHeadersLayer::new().learn_tools(true))
-        .layer(McpSessionLayer::new(store.clone()))
-        .service(rmcp);
+        .headers(McpHeadersLayer::new().learn_tools(true))
+        .sessions(store.clone())
+        .into_service(rmcp);
     Ok((Router::new().route_service("/mcp", mcp), store, config))
 }
 

@@ -106,6 +106,12 @@ pub mod cors;
 pub mod envelope;
 mod error;
 pub mod future;
+#[cfg(all(feature = "host", feature = "origin", feature = "session"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(all(feature = "host", feature = "origin", feature = "session")))
+)]
+pub mod guard;
 pub mod header_names;
 #[cfg(feature = "headers")]
 #[cfg_attr(docsrs, doc(cfg(feature = "headers")))]
@@ -131,6 +137,8 @@ pub mod rejection;
 pub mod session;
 
 pub use error::ConfigError;
+#[cfg(all(feature = "host", feature = "origin", feature = "session"))]
+pub use guard::McpGuard;
 
 /// Entry points of the cargo-fuzz targets for private parsers; compiled only
 /// under `--cfg fuzzing` (cargo-fuzz sets it), never part of the API.

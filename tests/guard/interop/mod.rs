@@ -6,5 +6,7 @@ mod composition;
 mod demo_rmcp_client;
 /// Host and Origin the ways users stack them.
 mod guards;
+/// McpGuard, the one-call preset.
+mod preset;
 /// Rmcp StreamableHttpService behind the layers.
 mod rmcp_server;

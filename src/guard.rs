@@ -1,0 +1,255 @@
+//! [`McpGuard`]: the four layers in the one right order, from one call.
+//!
+//! ```
+//! use std::net::SocketAddr;
+//! use axum::{routing::post, Router};
+//! use mcp_tower_guard::McpGuard;
+//!
+//! # fn main() -> Result<(), mcp_tower_guard::ConfigError> {
+//! let addr: SocketAddr = "127.0.0.1:8000".parse().unwrap();
+//! let mcp = Router::new().route("/", post(|| async { "..." }));
+//! let guarded = McpGuard::local(addr)?.into_service(mcp);
+//! let app: Router = Router::new()
+//!     .route_service("/mcp", guarded)
+//!     .route("/health", axum::routing::get(|| async { "ok" })); // not guarded
+//! # let _ = app;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The guard wraps one service: mount it with `route_service` or
+//! `nest_service`, or serve it with hyper. Routes beside it are untouched,
+//! and the layers cannot be stacked in the wrong order. The separate layers
+//! stay available for a stack composed by hand ([`McpGuard::layers`] shows
+//! the order).
+
+use std::net::SocketAddr;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::body::ReplayBody;
+use crate::headers::McpHeaders;
+use crate::host::HostCheck;
+use crate::origin::OriginGuard;
+use crate::session::{IntoSessionStore, McpSession};
+use crate::{
+    ConfigError, HostCheckLayer, LocalBind, McpHeadersLayer, McpSessionLayer, MokaSessionStore,
+    OriginGuardLayer,
+};
+
+/// The whole guard for an MCP endpoint: Host, Origin, Headers and (for
+/// legacy-era clients) Session, outermost first.
+///
+/// [`McpGuard::local`] fits a server on a loopback address: the loopback Host
+/// and Origin allowlists, every protocol revision, and sessions in a fresh
+/// [`MokaSessionStore`] with its defaults. Each part can be replaced; then
+/// [`layer`](Self::layer) or [`into_service`](Self::into_service).
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct McpGuard {
+    host: HostCheckLayer,
+    origin: OriginGuardLayer,
+    headers: McpHeadersLayer,
+    session: Option<McpSessionLayer>,
+}
+
+impl McpGuard {
+    /// Guards for a server about to listen on `addr`, which must be a
+    /// loopback address ([`LocalBind`]'s rule: anything else is a
+    /// [`ConfigError::UnsafeBind`]; use [`hosts`](Self::hosts) with a
+    /// [`LocalBind`] that opts in to serve beyond localhost).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::UnsafeBind`] for a non-loopback `addr`, or a store
+    /// setting (none with the defaults).
+    pub fn local(addr: SocketAddr) -> Result<Self, ConfigError> {
+        Ok(Self {
+            host: LocalBind::new(addr).host_check()?,
+            origin: OriginGuardLayer::localhost(),
+            headers: McpHeadersLayer::new(),
+            session: Some(McpSessionLayer::new(MokaSessionStore::builder().build()?)),
+        })
+    }
+
+    /// Replaces the Host check (for example one built by [`LocalBind`] with
+    /// named hosts, or [`HostCheckLayer::new`] behind a proxy).
+    pub fn hosts(mut self, host: HostCheckLayer) -> Self {
+        self.host = host;
+        self
+    }
+
+    /// Replaces the Origin check (for example
+    /// `OriginGuardLayer::localhost().allow_origin("https://app.example.com")?`).
+    pub fn origins(mut self, origin: OriginGuardLayer) -> Self {
+        self.origin = origin;
+        self
+    }
+
+    /// Replaces the headers layer (supported revisions, body limits, tool rules).
+    pub fn headers(mut self, headers: McpHeadersLayer) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// Keeps legacy-era sessions in `store` (a [`MokaSessionStore`] with your
+    /// limits and hooks, a Redis store, or your own).
+    pub fn sessions(mut self, store: impl IntoSessionStore) -> Self {
+        self.session = Some(McpSessionLayer::new(store));
+        self
+    }
+
+    /// Uses `layer` for sessions (principal binding, DELETE, id generator).
+    pub fn session_layer(mut self, layer: McpSessionLayer) -> Self {
+        self.session = Some(layer);
+        self
+    }
+
+    /// No session layer: the inner service serves every request statelessly
+    /// (rmcp's stateless mode does). 2026-07-28 requests never have sessions
+    /// anyway.
+    pub fn stateless(mut self) -> Self {
+        self.session = None;
+        self
+    }
+
+    /// The layers in the order they run, outermost first, for composing by hand.
+    pub fn layers(
+        &self,
+    ) -> (
+        HostCheckLayer,
+        OriginGuardLayer,
+        McpHeadersLayer,
+        Option<McpSessionLayer>,
+    ) {
+        (
+            self.host.clone(),
+            self.origin.clone(),
+            self.headers.clone(),
+            self.session.clone(),
+        )
+    }
+
+    /// A `tower` layer that applies the whole guard.
+    pub fn layer(&self) -> McpGuardLayer {
+        McpGuardLayer(self.clone())
+    }
+
+    /// Wraps `inner` in the whole guard.
+    pub fn into_service<S>(self, inner: S) -> Guarded<S> {
+        let inner = match self.session {
+            Some(session) => MaybeSession::Session(session.into_service(inner)),
+            None => MaybeSession::Stateless(inner),
+        };
+        let headers = self.headers.into_service(inner);
+        self.host.into_service(self.origin.into_service(headers))
+    }
+}
+
+/// The service [`McpGuard`] makes around `S`.
+pub type Guarded<S> = HostCheck<OriginGuard<McpHeaders<MaybeSession<S>>>>;
+
+/// The [`tower_layer::Layer`] form of an [`McpGuard`].
+#[derive(Clone, Debug)]
+pub struct McpGuardLayer(McpGuard);
+
+impl<S> Layer<S> for McpGuardLayer {
+    type Service = Guarded<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        self.0.clone().into_service(inner)
+    }
+}
+
+/// The innermost part of a [`Guarded`] service: the session layer, or the
+/// inner service itself in [stateless](McpGuard::stateless) mode.
+#[derive(Clone, Debug)]
+pub enum MaybeSession<S> {
+    /// Legacy-era sessions kept by [`McpSessionLayer`].
+    Session(McpSession<S>),
+    /// No sessions.
+    Stateless(S),
+}
+
+impl<S, ReqB, ResB> Service<Request<ReqB>> for MaybeSession<S>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
+    ReqB: http_body::Body + ReplayBody,
+    ResB: http_body::Body + Default + 'static,
+{
+    type Response = Response<ResB>;
+    type Error = S::Error;
+    type Future = MaybeSessionFuture<S, ReqB, ResB>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        match self {
+            Self::Session(s) => s.poll_ready(cx),
+            Self::Stateless(s) => s.poll_ready(cx),
+        }
+    }
+
+    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+        match self {
+            Self::Session(s) => MaybeSessionFuture {
+                kind: Kind::Session {
+                    future: s.call(req),
+                },
+            },
+            Self::Stateless(s) => MaybeSessionFuture {
+                kind: Kind::Stateless {
+                    future: s.call(req),
+                },
+            },
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Response future of [`MaybeSession`].
+    pub struct MaybeSessionFuture<S, ReqB, ResB>
+    where
+        S: Service<Request<ReqB>>,
+    {
+        #[pin]
+        kind: Kind<S, ReqB, ResB>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = KindProj]
+    enum Kind<S, ReqB, ResB>
+    where
+        S: Service<Request<ReqB>>,
+    {
+        Session { #[pin] future: crate::session::ResponseFuture<S, ReqB, crate::JsonRpcRejection, ResB> },
+        Stateless { #[pin] future: S::Future },
+    }
+}
+
+impl<S, ReqB, ResB> std::future::Future for MaybeSessionFuture<S, ReqB, ResB>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    ReqB: http_body::Body + ReplayBody,
+    ResB: http_body::Body + Default + 'static,
+{
+    type Output = Result<Response<ResB>, S::Error>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Session { future } => future.poll(cx),
+            KindProj::Stateless { future } => future.poll(cx),
+        }
+    }
+}
+
+impl<S, ReqB, ResB> std::fmt::Debug for MaybeSessionFuture<S, ReqB, ResB>
+where
+    S: Service<Request<ReqB>>,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MaybeSessionFuture").finish_non_exhaustive()
+    }
+}
