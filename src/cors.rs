@@ -2,10 +2,14 @@
 //! exactly those of an [`OriginGuardLayer`], so the two cannot disagree.
 //!
 //! Browsers send a preflight (`OPTIONS`) before a cross-origin POST carrying
-//! `Content-Type: application/json` or any MCP header. [`McpHeadersLayer`](crate::McpHeadersLayer)
-//! answers OPTIONS with 405, so put the CORS layer **outside** the MCP layers:
-//! it answers preflights itself and adds the `Access-Control-*` headers to the
-//! other responses.
+//! `Content-Type: application/json` or any MCP header. The CORS layer answers
+//! them itself and adds the `Access-Control-*` headers to the other responses.
+//! Where CORS goes: outside the Origin and headers layers, so it answers
+//! preflights (the headers layer refuses `OPTIONS` with 405), and inside the
+//! Host check when you compose by hand: `Host → CORS → Origin → Headers →
+//! Session`. Around `McpGuard`, wrap the whole guard: a preflight then skips the
+//! Host check, which is harmless, since the CORS layer answers it without
+//! calling the server.
 //!
 //! # Example
 //!

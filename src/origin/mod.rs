@@ -79,13 +79,14 @@
 //! # With a CORS layer
 //!
 //! A browser page on another origin that calls the server sends a CORS
-//! preflight (`OPTIONS` with `Access-Control-Request-Method`) first. Put the
-//! CORS layer **outside** the guard so it answers preflights itself; real
-//! requests then pass the CORS layer and are checked here. Outermost first:
-//!
-//! ```text
-//! HostCheckLayer -> CorsLayer -> OriginGuardLayer -> MCP service
-//! ```
+//! preflight (`OPTIONS` with `Access-Control-Request-Method`) first; real
+//! requests then pass the CORS layer and are checked here.
+//! Where CORS goes: outside the Origin and headers layers, so it answers
+//! preflights (the headers layer refuses `OPTIONS` with 405), and inside the
+//! Host check when you compose by hand: `Host → CORS → Origin → Headers →
+//! Session`. Around `McpGuard`, wrap the whole guard: a preflight then skips the
+//! Host check, which is harmless, since the CORS layer answers it without
+//! calling the server.
 //!
 //! The CORS layer answers a preflight without calling the guard, so the
 //! guard never sees preflights; a preflight is harmless on its own, and the
