@@ -551,8 +551,7 @@ async fn tonic_server_builder_with_all_four_layers() {
 
 mod readme {
     use axum::extract::Extension;
-    use axum::http::StatusCode;
-    use axum::routing::post;
+    use axum::routing::{get, post};
     use axum::{Json, Router};
     use mcp_tower_guard::protocol::RequestProtocol;
     use mcp_tower_guard::session::{MokaSessionStore, SessionContext};
@@ -579,18 +578,16 @@ mod readme {
             .idle_timeout(Duration::from_secs(30 * 60))
             .max_sessions(1_000)
             .build()?;
+        // MCP rules on the MCP route only, around its handler: the session
+        // layer answers DELETE itself, so no stub route is needed...
+        let mcp_route = ServiceBuilder::new()
+            .layer(McpHeadersLayer::new())
+            .layer(McpSessionLayer::new(store.clone()))
+            .service(post(mcp));
         let app = Router::new()
-            .route(
-                "/mcp",
-                post(mcp).delete(|| async { StatusCode::METHOD_NOT_ALLOWED }),
-            )
-            // MCP rules on the MCP route only...
-            .route_layer(
-                ServiceBuilder::new()
-                    .layer(McpHeadersLayer::new())
-                    .layer(McpSessionLayer::new(store.clone())),
-            )
-            // ...Host and Origin on everything.
+            .route_service("/mcp", mcp_route)
+            .route("/health", get(|| async { "ok" }))
+            // ...Host and Origin on everything, outermost.
             .layer(
                 ServiceBuilder::new()
                     .layer(LocalBind::new(addr).host_check()?)
@@ -617,11 +614,18 @@ async fn readme_existing_axum_app() {
             .header("mcp-session-id", &sid)
             .body(Body::empty())
             .unwrap();
-        assert_eq!(
-            app.oneshot(req).await.unwrap().status(),
-            StatusCode::NO_CONTENT
-        );
+        let res = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        // Issue 17: no stray `Allow` from a method router (the layers sit
+        // around the handler, not in `route_layer`).
+        assert!(res.headers().get("allow").is_none(), "{:?}", res.headers());
         assert_eq!(store.stats().deleted, 1);
+        // The route beside it is Host-checked but not MCP-checked.
+        let health = Request::get("/health")
+            .header("host", "localhost:8000")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(app.oneshot(health).await.unwrap().status(), StatusCode::OK);
     })
     .await;
 }
