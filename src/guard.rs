@@ -34,6 +34,7 @@ use crate::body::ReplayBody;
 use crate::headers::McpHeaders;
 use crate::host::HostCheck;
 use crate::origin::OriginGuard;
+use crate::protocol::Era;
 use crate::session::{IntoSessionStore, McpSession};
 use crate::{
     ConfigError, HostCheckLayer, LocalBind, McpHeadersLayer, McpSessionLayer, MokaSessionStore,
@@ -139,7 +140,18 @@ impl McpGuard {
     }
 
     /// Wraps `inner` in the whole guard.
+    ///
+    /// A guard whose headers layer serves only 2026-07-28 (which has no
+    /// sessions) but keeps a session layer is named here, at warn: no request
+    /// would ever reach the store; use [`stateless`](Self::stateless).
     pub fn into_service<S>(self, inner: S) -> Guarded<S> {
+        if self.session.is_some() && !self.headers.versions().has_era(Era::Legacy) {
+            tracing::warn!(
+                target: "mcp_tower_guard::order",
+                "McpGuard keeps sessions, but its headers layer serves only 2026-07-28, which has \
+                 none: no request will use the store. Call .stateless(), or allow a legacy revision"
+            );
+        }
         let inner = match self.session {
             Some(session) => MaybeSession::Session(session.into_service(inner)),
             None => MaybeSession::Stateless(inner),

@@ -140,3 +140,32 @@ async fn as_a_layer_and_refusing_a_non_loopback_bind() {
         Err(mcp_tower_guard::ConfigError::UnsafeBind { .. })
     ));
 }
+
+/// Issue 17: sessions on a 2026-07-28-only endpoint are named when the guard
+/// is built (nothing would ever use them); a stateless one says nothing.
+#[tokio::test(flavor = "current_thread")]
+async fn sessions_on_a_modern_only_endpoint_are_named_at_build() {
+    let modern_only = || {
+        McpHeadersLayer::new()
+            .supported_versions(["2026-07-28"])
+            .unwrap()
+    };
+    let (logs, _guard) = crate::support::guards::capture_logs();
+    let _svc = McpGuard::local(addr())
+        .unwrap()
+        .headers(modern_only())
+        .into_service(mcp());
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("serves only 2026-07-28"), "{text}");
+    assert!(text.contains(".stateless()"), "{text}");
+
+    let (logs, _guard) = crate::support::guards::capture_logs();
+    let _svc = McpGuard::local(addr())
+        .unwrap()
+        .headers(modern_only())
+        .stateless()
+        .into_service(mcp());
+    let _svc = McpGuard::local(addr()).unwrap().into_service(mcp());
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(!text.contains("serves only 2026-07-28"), "{text}");
+}
