@@ -60,7 +60,7 @@ pub struct McpGuard {
 impl McpGuard {
     /// Guards for a server about to listen on `addr`, which must be a
     /// loopback address ([`LocalBind`]'s rule: anything else is a
-    /// [`ConfigError::UnsafeBind`]; use [`hosts`](Self::hosts) with a
+    /// [`ConfigError::UnsafeBind`]; use [`new`](Self::new) with a
     /// [`LocalBind`] that opts in to serve beyond localhost).
     ///
     /// # Errors
@@ -68,8 +68,22 @@ impl McpGuard {
     /// [`ConfigError::UnsafeBind`] for a non-loopback `addr`, or a store
     /// setting (none with the defaults).
     pub fn local(addr: SocketAddr) -> Result<Self, ConfigError> {
+        Self::new(LocalBind::new(addr).host_check()?)
+    }
+
+    /// Guards behind the given Host check, for a server beyond localhost:
+    /// for example
+    /// `LocalBind::new(addr).allow_non_loopback(true).allow_hosts(["mcp.example.com"]).host_check()?`,
+    /// or [`HostCheckLayer::new`] behind a proxy. The rest as in
+    /// [`local`](Self::local): set [`origins`](Self::origins) for the pages
+    /// that call the server.
+    ///
+    /// # Errors
+    ///
+    /// None with the default store settings; the `Result` is the store's.
+    pub fn new(host: HostCheckLayer) -> Result<Self, ConfigError> {
         Ok(Self {
-            host: LocalBind::new(addr).host_check()?,
+            host,
             origin: OriginGuardLayer::localhost(),
             headers: McpHeadersLayer::new(),
             session: Some(McpSessionLayer::new(MokaSessionStore::builder().build()?)),

@@ -107,7 +107,8 @@ impl LocalBind {
         if !self.allow_non_loopback {
             return Err(self.unsafe_bind(
                 "not a loopback address; a local MCP server should bind 127.0.0.1 or [::1] \
-                 (opt in with allow_non_loopback(true) to serve on other interfaces)",
+                 (to serve on other interfaces, opt in with LocalBind::allow_non_loopback(true) \
+                 and name the hosts with allow_hosts; McpGuard::new takes the resulting layer)",
             ));
         }
         if ip.is_unspecified() {

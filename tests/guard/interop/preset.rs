@@ -135,10 +135,28 @@ async fn as_a_layer_and_refusing_a_non_loopback_bind() {
     assert!(res.headers().get("mcp-session-id").is_some());
 
     let lan: SocketAddr = "0.0.0.0:8000".parse().unwrap();
+    let err = McpGuard::local(lan).unwrap_err();
     assert!(matches!(
-        McpGuard::local(lan),
-        Err(mcp_tower_guard::ConfigError::UnsafeBind { .. })
+        err,
+        mcp_tower_guard::ConfigError::UnsafeBind { .. }
     ));
+    // The message names methods that exist, and the way that works.
+    let text = err.to_string();
+    assert!(
+        text.contains("LocalBind::allow_non_loopback(true)"),
+        "{text}"
+    );
+    let hosts = mcp_tower_guard::LocalBind::new(lan)
+        .allow_non_loopback(true)
+        .allow_hosts(["mcp.example.com"])
+        .host_check()
+        .unwrap();
+    let svc = McpGuard::new(hosts).unwrap().into_service(mcp());
+    let res = svc
+        .oneshot(post_to("/", "mcp.example.com", INITIALIZE, None))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
 }
 
 /// Issue 17: sessions on a 2026-07-28-only endpoint are named when the guard
