@@ -54,7 +54,27 @@ pub struct McpGuard {
     host: HostCheckLayer,
     origin: OriginGuardLayer,
     headers: McpHeadersLayer,
-    session: Option<McpSessionLayer>,
+    session: Sessions,
+}
+
+/// The session part of a guard. The default store is made only when the
+/// guard is turned into a layer or a service, so one replaced by
+/// [`McpGuard::sessions`] or [`McpGuard::stateless`] is never built.
+#[derive(Clone, Debug)]
+enum Sessions {
+    Default,
+    Layer(McpSessionLayer),
+    Stateless,
+}
+
+impl Sessions {
+    fn resolve(self) -> Option<McpSessionLayer> {
+        match self {
+            Self::Default => Some(McpSessionLayer::new(MokaSessionStore::new())),
+            Self::Layer(layer) => Some(layer),
+            Self::Stateless => None,
+        }
+    }
 }
 
 impl McpGuard {
@@ -65,8 +85,7 @@ impl McpGuard {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::UnsafeBind`] for a non-loopback `addr`, or a store
-    /// setting (none with the defaults).
+    /// [`ConfigError::UnsafeBind`] for a non-loopback `addr`.
     pub fn local(addr: SocketAddr) -> Result<Self, ConfigError> {
         Self::new(LocalBind::new(addr).host_check()?)
     }
@@ -80,13 +99,13 @@ impl McpGuard {
     ///
     /// # Errors
     ///
-    /// None with the default store settings; the `Result` is the store's.
+    /// None today; the `Result` leaves room for settings checked here.
     pub fn new(host: HostCheckLayer) -> Result<Self, ConfigError> {
         Ok(Self {
             host,
             origin: OriginGuardLayer::localhost(),
             headers: McpHeadersLayer::new(),
-            session: Some(McpSessionLayer::new(MokaSessionStore::builder().build()?)),
+            session: Sessions::Default,
         })
     }
 
@@ -113,13 +132,13 @@ impl McpGuard {
     /// Keeps legacy-era sessions in `store` (a [`MokaSessionStore`] with your
     /// limits and hooks, a Redis store, or your own).
     pub fn sessions(mut self, store: impl IntoSessionStore) -> Self {
-        self.session = Some(McpSessionLayer::new(store));
+        self.session = Sessions::Layer(McpSessionLayer::new(store));
         self
     }
 
     /// Uses `layer` for sessions (principal binding, DELETE, id generator).
     pub fn session_layer(mut self, layer: McpSessionLayer) -> Self {
-        self.session = Some(layer);
+        self.session = Sessions::Layer(layer);
         self
     }
 
@@ -127,30 +146,31 @@ impl McpGuard {
     /// (rmcp's stateless mode does). 2026-07-28 requests never have sessions
     /// anyway.
     pub fn stateless(mut self) -> Self {
-        self.session = None;
+        self.session = Sessions::Stateless;
         self
     }
 
-    /// The layers in the order they run, outermost first, for composing by hand.
+    /// The layers in the order they run, outermost first, for composing by
+    /// hand (the session layer is `None` when [stateless](Self::stateless)).
     pub fn layers(
-        &self,
+        self,
     ) -> (
         HostCheckLayer,
         OriginGuardLayer,
         McpHeadersLayer,
         Option<McpSessionLayer>,
     ) {
-        (
-            self.host.clone(),
-            self.origin.clone(),
-            self.headers.clone(),
-            self.session.clone(),
-        )
+        (self.host, self.origin, self.headers, self.session.resolve())
     }
 
-    /// A `tower` layer that applies the whole guard.
+    /// A `tower` layer that applies the whole guard. Every service it makes
+    /// shares one session store.
     pub fn layer(&self) -> McpGuardLayer {
-        McpGuardLayer(self.clone())
+        let mut guard = self.clone();
+        if let Some(layer) = guard.session.clone().resolve() {
+            guard.session = Sessions::Layer(layer);
+        }
+        McpGuardLayer(guard)
     }
 
     /// Wraps `inner` in the whole guard.
@@ -159,14 +179,15 @@ impl McpGuard {
     /// sessions) but keeps a session layer is named here, at warn: no request
     /// would ever reach the store; use [`stateless`](Self::stateless).
     pub fn into_service<S>(self, inner: S) -> Guarded<S> {
-        if self.session.is_some() && !self.headers.versions().has_era(Era::Legacy) {
+        let session = self.session.resolve();
+        if session.is_some() && !self.headers.versions().has_era(Era::Legacy) {
             tracing::warn!(
                 target: "mcp_tower_guard::order",
                 "McpGuard keeps sessions, but its headers layer serves only 2026-07-28, which has \
                  none: no request will use the store. Call .stateless(), or allow a legacy revision"
             );
         }
-        let inner = match self.session {
+        let inner = match session {
             Some(session) => MaybeSession::Session(session.into_service(inner)),
             None => MaybeSession::Stateless(inner),
         };

@@ -20,7 +20,7 @@ use super::scripts::Scripts;
 use super::store::RedisSessionStore;
 use super::tasks;
 use crate::session::stats::Counters;
-use crate::session::store_core::{store_core_setters, StoreCore};
+use crate::session::store_core::{not_positive, store_core_setters, StoreCore};
 use crate::session::TARGET;
 use crate::ConfigError;
 
@@ -247,30 +247,23 @@ impl RedisSessionStoreBuilder {
 }
 
 fn validate(c: &Config) -> Result<(), ConfigError> {
-    let invalid = |setting: &'static str, reason: &str| ConfigError::InvalidSetting {
-        setting,
-        reason: reason.to_owned(),
-    };
     if c.prefix.is_empty() || c.prefix.contains(['{', '}']) {
-        return Err(invalid("key_prefix", "must be non-empty, without { or }"));
+        return Err(ConfigError::InvalidSetting {
+            setting: "key_prefix",
+            reason: "must be non-empty, without { or }".to_owned(),
+        });
     }
-    let positive = "must be greater than zero";
-    if c.timeout.is_zero() {
-        return Err(invalid("timeout", positive));
+    let zero: [(&'static str, bool); 5] = [
+        ("timeout", c.timeout.is_zero()),
+        ("reservation_ttl", c.reservation_ttl.is_zero()),
+        ("near_cache", c.near_cache_ttl.is_some_and(|t| t.is_zero())),
+        ("near_cache_capacity", c.near_cache_capacity == 0),
+        ("maintenance_interval", c.maintenance_interval.is_zero()),
+    ];
+    match zero.into_iter().find(|(_, zero)| *zero) {
+        Some((setting, _)) => Err(not_positive(setting)),
+        None => Ok(()),
     }
-    if c.reservation_ttl.is_zero() {
-        return Err(invalid("reservation_ttl", positive));
-    }
-    if c.near_cache_ttl.is_some_and(|t| t.is_zero()) {
-        return Err(invalid("near_cache", positive));
-    }
-    if c.near_cache_capacity == 0 {
-        return Err(invalid("near_cache_capacity", positive));
-    }
-    if c.maintenance_interval.is_zero() {
-        return Err(invalid("maintenance_interval", positive));
-    }
-    Ok(())
 }
 
 impl fmt::Debug for RedisSessionStoreBuilder {
