@@ -1,47 +1,50 @@
-//! The README's quick start as a complete program: an axum app whose `/mcp`
-//! route is guarded by [`McpGuard`] and whose `/health` route is not. It uses
-//! only what the README shows, and CI builds it, so the README cannot drift
-//! from the API.
-//!
-//! ```text
-//! cargo run --example preset
-//! curl -s localhost:8000/mcp -H 'content-type: application/json' \
-//!   -H 'accept: application/json, text/event-stream' \
-//!   -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}' -i
-//! ```
+// The README's quick start: `cargo run --example preset`.
+// [dependencies]
+// mcp-tower-guard = "0.1"
+// axum = "0.8"
+// serde_json = "1"
+// tokio = { version = "1", features = ["macros", "rt-multi-thread", "net"] }
+use std::net::SocketAddr;
 
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use mcp_tower_guard::McpGuard;
+use mcp_tower_guard::{ConfigError, McpGuard};
 use serde_json::{json, Value};
 
-/// A minimal MCP handler: answers `initialize` and `ping`, refuses the rest.
+/// Your MCP server; this one answers `initialize` and `ping`.
 async fn mcp(Json(message): Json<Value>) -> Json<Value> {
-    let id = message["id"].clone();
     let result = match message["method"].as_str() {
         Some("initialize") => json!({
             "protocolVersion": message["params"]["protocolVersion"],
             "capabilities": {},
-            "serverInfo": {"name": "preset-example", "version": "0.1.0"},
+            "serverInfo": {"name": "preset", "version": "0.1.0"},
         }),
         Some("ping") => json!({}),
         _ => {
-            return Json(json!({"jsonrpc": "2.0", "id": id,
-                "error": {"code": -32601, "message": "Method not found"}}))
+            return Json(json!({"jsonrpc": "2.0", "id": message["id"],
+            "error": {"code": -32601, "message": "Method not found"}}))
         }
     };
-    Json(json!({"jsonrpc": "2.0", "id": id, "result": result}))
+    Json(json!({"jsonrpc": "2.0", "id": message["id"], "result": result}))
+}
+
+/// `/mcp` behind the whole guard (Host, Origin, Headers, Session, in that
+/// order); `/health` beside it, not guarded.
+pub fn app(addr: SocketAddr) -> Result<Router, ConfigError> {
+    let guard = McpGuard::local(addr)?; // refuses a non-loopback addr
+    Ok(Router::new()
+        .route_service(
+            "/mcp",
+            guard.into_service(Router::new().fallback(post(mcp))),
+        )
+        .route("/health", get(|| async { "ok" })))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr: std::net::SocketAddr = "127.0.0.1:8000".parse()?;
-    let handler = Router::new().fallback(post(mcp));
-    let app = Router::new()
-        .route_service("/mcp", McpGuard::local(addr)?.into_service(handler))
-        .route("/health", get(|| async { "ok" }));
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr: SocketAddr = "127.0.0.1:8000".parse()?;
+    let app = app(addr)?;
     println!("MCP endpoint on http://{addr}/mcp");
-    axum::serve(listener, app).await?;
+    axum::serve(tokio::net::TcpListener::bind(addr).await?, app).await?;
     Ok(())
 }

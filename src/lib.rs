@@ -152,7 +152,8 @@ pub mod fuzzing {
 }
 pub use peer::PeerAddr;
 
-// The README's Rust blocks compile as doctests (those marked `ignore` need a server).
+// The README's Rust blocks compile as doctests; the `no_run` ones serve, and
+// `tests/guard/readme.rs` runs them (they are the `examples/` files).
 #[cfg(all(doctest, feature = "axum", feature = "session"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

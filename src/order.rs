@@ -25,7 +25,8 @@ const ORDER: &str = "Host, Origin, Headers, Session (outermost first: \
 pub(crate) struct WarnOnce(Arc<AtomicBool>);
 
 impl WarnOnce {
-    fn first(&self) -> bool {
+    /// True the first time only.
+    pub(crate) fn first(&self) -> bool {
         !self.0.swap(true, Ordering::Relaxed)
     }
 }
@@ -73,3 +74,9 @@ pub(crate) fn check(
         }
     }
 }
+
+/// Left by a headers layer that serves only 2026-07-28, which has no
+/// sessions: a session layer inside it that finds this was given a store no
+/// request will use.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ModernOnlyRoute;

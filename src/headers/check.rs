@@ -33,7 +33,7 @@ const ALLOW_LEGACY: &str = "GET, POST, DELETE";
 const ALLOW_MODERN: &str = "POST";
 
 impl HeadersConfig {
-    fn serves_legacy(&self) -> bool {
+    pub(super) fn serves_legacy(&self) -> bool {
         self.supported.has_era(Era::Legacy)
     }
 

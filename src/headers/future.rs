@@ -181,6 +181,9 @@ pub(super) fn admit(
             && request.and_then(|m| m.method.as_deref()) == Some("tools/list"),
         map_status: config.map_error_status && protocol.era() == Era::Modern && request.is_some(),
     };
+    if !config.serves_legacy() {
+        parts.extensions.insert(crate::order::ModernOnlyRoute);
+    }
     parts.extensions.insert(protocol);
     inspect
 }

@@ -19,7 +19,10 @@ pub(crate) struct SessionConfig {
     pub(crate) body_limits: BodyLimits,
     pub(crate) streams_keep_alive: bool,
     /// Set once this layer has warned that its inner service mints session ids.
-    pub(crate) warned_inner_sessions: Arc<std::sync::atomic::AtomicBool>,
+    pub(crate) warned_inner_sessions: crate::order::WarnOnce,
+    /// Set once this layer has warned that it sits behind a 2026-07-28-only
+    /// headers layer.
+    pub(crate) warned_modern_only: crate::order::WarnOnce,
 }
 
 impl fmt::Debug for SessionConfig {

@@ -250,13 +250,26 @@ fn head(parts: &Parts) -> RequestHead<'_> {
 /// (rmcp's default configuration answers `404 Session not found`). Found on
 /// the first answer that carries one.
 fn warn_inner_sessions(config: &SessionConfig) {
-    let warned = &config.warned_inner_sessions;
-    if !warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+    if config.warned_inner_sessions.first() {
         tracing::warn!(
             target: TARGET,
             "the inner service sets its own Mcp-Session-Id under McpSessionLayer: it keeps sessions \
              itself, and its ids are replaced by the layer's. Leave sessions to the layer (rmcp: \
              StreamableHttpServerConfig::default().with_legacy_session_mode(false)), or drop McpSessionLayer"
+        );
+    }
+}
+
+/// Warns once per layer that it sits behind a headers layer serving only
+/// 2026-07-28, which has no sessions, so no request will use its store.
+/// Found on the first request (the preset names it when it is built).
+fn warn_modern_only(config: &SessionConfig) {
+    if config.warned_modern_only.first() {
+        tracing::warn!(
+            target: "mcp_tower_guard::order",
+            "McpSessionLayer sits behind an McpHeadersLayer that serves only 2026-07-28, which has no \
+             sessions: no request will use its store. Drop McpSessionLayer from this route, or allow a \
+             legacy revision in McpHeadersLayer::supported_versions"
         );
     }
 }
@@ -382,6 +395,13 @@ impl<R> Flow<R> {
         }
         let known = req.extensions().get::<RequestProtocol>().copied();
         if known.is_some_and(|p| p.era() == Era::Modern) {
+            if req
+                .extensions()
+                .get::<crate::order::ModernOnlyRoute>()
+                .is_some()
+            {
+                warn_modern_only(&self.config);
+            }
             return Step::Call(req, Flight::default());
         }
         if req.method() == Method::POST && req.extensions().get::<Envelope>().is_none() {

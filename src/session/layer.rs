@@ -41,7 +41,8 @@ impl McpSessionLayer {
                 ids: Arc::new(UuidV4),
                 body_limits: BodyLimits::default(),
                 streams_keep_alive: true,
-                warned_inner_sessions: Arc::default(),
+                warned_inner_sessions: Default::default(),
+                warned_modern_only: Default::default(),
             }),
             rejection: JsonRpcRejection,
         }

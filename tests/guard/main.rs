@@ -11,6 +11,7 @@
 //! | `interop` | real stacks: axum, hyper, tonic, rmcp's server and client, the demo |
 //! | `adversarial` | hostile clients over real TCP |
 //! | `properties` | property tests, and the fuzz corpora replayed |
+//! | `readme` | README.md's programs: each block is checked against its example and served |
 //!
 //! Everything talks to 127.0.0.1 only, with bounded loops and timeouts.
 
@@ -20,6 +21,7 @@ mod host;
 mod interop;
 mod origin;
 mod properties;
+mod readme;
 mod redis;
 mod session;
 mod support;

@@ -545,91 +545,6 @@ async fn tonic_server_builder_with_all_four_layers() {
     .await;
 }
 
-// ---------------------------------------------------------------------------
-// The README's "existing axum app" snippet, verbatim apart from the harness
-// ---------------------------------------------------------------------------
-
-mod readme {
-    use axum::extract::Extension;
-    use axum::routing::{get, post};
-    use axum::{Json, Router};
-    use mcp_tower_guard::protocol::RequestProtocol;
-    use mcp_tower_guard::session::{MokaSessionStore, SessionContext};
-    use mcp_tower_guard::LocalBind;
-    use mcp_tower_guard::{McpHeadersLayer, McpSessionLayer, OriginGuardLayer};
-    use serde_json::{json, Value};
-    use std::time::Duration;
-    use tower::ServiceBuilder;
-
-    async fn mcp(
-        Extension(protocol): Extension<RequestProtocol>,
-        session: Option<Extension<SessionContext>>,
-        Json(message): Json<Value>,
-    ) -> Json<Value> {
-        // protocol.era: Legacy or Modern; session: Some for legacy requests.
-        let tag = session.map(|Extension(s)| s.id().tag().to_string());
-        Json(json!({"jsonrpc": "2.0", "id": message["id"], "result": {
-            "era": format!("{:?}", protocol.era()), "session": tag }}))
-    }
-
-    pub fn app() -> Result<(Router, MokaSessionStore), Box<dyn std::error::Error>> {
-        let addr: std::net::SocketAddr = "127.0.0.1:8000".parse()?;
-        let store = MokaSessionStore::builder()
-            .idle_timeout(Duration::from_secs(30 * 60))
-            .max_sessions(1_000)
-            .build()?;
-        // MCP rules on the MCP route only, around its handler: the session
-        // layer answers DELETE itself, so no stub route is needed...
-        let mcp_route = ServiceBuilder::new()
-            .layer(McpHeadersLayer::new())
-            .layer(McpSessionLayer::new(store.clone()))
-            .service(post(mcp));
-        let app = Router::new()
-            .route_service("/mcp", mcp_route)
-            .route("/health", get(|| async { "ok" }))
-            // ...Host and Origin on everything, outermost.
-            .layer(
-                ServiceBuilder::new()
-                    .layer(LocalBind::new(addr).host_check()?)
-                    .layer(OriginGuardLayer::localhost()),
-            );
-        Ok((app, store))
-    }
-}
-
-#[tokio::test]
-async fn readme_existing_axum_app() {
-    bounded(async {
-        let (app, store) = readme::app().expect("valid config");
-        let req: Request<Body> = mcp_request("/mcp", "localhost:8000", &initialize(), None);
-        let (status, headers, body) = body_json(app.clone().oneshot(req).await.unwrap()).await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(body["result"]["era"], "Legacy");
-        let sid = session_id(&headers);
-        let req: Request<Body> = mcp_request("/mcp", "localhost:8000", &ping(), Some(&sid));
-        let (_, _, body) = body_json(app.clone().oneshot(req).await.unwrap()).await;
-        assert!(body["result"]["session"].is_string());
-        let req = Request::delete("/mcp")
-            .header("host", "localhost:8000")
-            .header("mcp-session-id", &sid)
-            .body(Body::empty())
-            .unwrap();
-        let res = app.clone().oneshot(req).await.unwrap();
-        assert_eq!(res.status(), StatusCode::NO_CONTENT);
-        // Issue 17: no stray `Allow` from a method router (the layers sit
-        // around the handler, not in `route_layer`).
-        assert!(res.headers().get("allow").is_none(), "{:?}", res.headers());
-        assert_eq!(store.stats().deleted, 1);
-        // The route beside it is Host-checked but not MCP-checked.
-        let health = Request::get("/health")
-            .header("host", "localhost:8000")
-            .body(Body::empty())
-            .unwrap();
-        assert_eq!(app.oneshot(health).await.unwrap().status(), StatusCode::OK);
-    })
-    .await;
-}
-
 /// Issue 17: layers stacked the wrong way round (here axum's
 /// `Router::layer` read as "outermost first", which puts the session layer
 /// outside the Host check) are named once per layer on the first request, at
@@ -694,4 +609,63 @@ async fn misordered_layers_are_named_once_with_the_right_order() {
     assert_eq!(res.status(), http::StatusCode::OK);
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(!text.contains("ran before"), "{text}");
+}
+
+/// Issue 17: a session layer behind a headers layer that serves only
+/// 2026-07-28 (which has no sessions) is named on its first request, once, at
+/// warn (`McpGuard` names it when built: `interop::preset`); behind a headers
+/// layer that also serves legacy revisions it says nothing.
+#[tokio::test(flavor = "current_thread")]
+async fn session_layer_behind_a_modern_only_headers_layer_is_named_once() {
+    let modern = || {
+        http::Request::post("/mcp")
+            .header("host", "localhost")
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/list")
+            .body(axum::body::Body::from(
+                r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#,
+            ))
+            .unwrap()
+    };
+    let handler = || async {
+        (
+            [("content-type", "application/json")],
+            r#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
+        )
+    };
+    let stack = |headers: McpHeadersLayer| {
+        axum::Router::new().route(
+            "/mcp",
+            axum::routing::post(handler).layer(
+                tower::ServiceBuilder::new()
+                    .layer(headers)
+                    .layer(McpSessionLayer::new(store())),
+            ),
+        )
+    };
+
+    let (logs, _guard) = crate::support::guards::capture_logs();
+    let modern_only = stack(
+        McpHeadersLayer::new()
+            .supported_versions(["2026-07-28"])
+            .unwrap(),
+    );
+    for _ in 0..3 {
+        let res = modern_only.clone().oneshot(modern()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.headers().get("mcp-session-id").is_none());
+    }
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(text.matches("serves only 2026-07-28").count(), 1, "{text}");
+    assert!(text.contains("WARN"), "{text}");
+    assert!(text.contains("supported_versions"), "{text}");
+
+    let (logs, _guard) = crate::support::guards::capture_logs();
+    let both_eras = stack(McpHeadersLayer::new());
+    let res = both_eras.oneshot(modern()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(!text.contains("serves only 2026-07-28"), "{text}");
 }
