@@ -41,4 +41,25 @@ for dir in "$out"/crates/block-*; do
     echo "README block $name does not build with the dependencies it lists:"; cat "$dir/Cargo.toml"; status=1
   fi
 done
+# A user who turns default features off and forgets `axum` gets a message
+# that names the feature (the `ReplayBody` diagnostic), not only a trait bound.
+dir="$out/crates/no-axum-feature"
+mkdir -p "$dir/src"
+printf '[package]\nname = "no-axum-feature"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n[workspace]\n\n[dependencies]\nmcp-tower-guard = { path = "%s", default-features = false, features = ["host", "origin", "headers", "session"] }\naxum = "0.8"\n' "$root" > "$dir/Cargo.toml"
+cat > "$dir/src/main.rs" <<'RUST'
+fn main() {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 8000));
+    let guard = mcp_tower_guard::McpGuard::local(addr).unwrap();
+    let mcp = axum::Router::new().fallback(axum::routing::post(|| async {}));
+    let _app: axum::Router = axum::Router::new().route_service("/mcp", guard.into_service(mcp));
+}
+RUST
+cp Cargo.lock "$dir/Cargo.lock"
+echo "== without the axum feature: the error names it"
+if CARGO_TARGET_DIR="$root/$out/target" cargo check --quiet --manifest-path "$dir/Cargo.toml" > "$dir/errors.txt" 2>&1; then
+  echo "an axum Router built without the axum feature; expected an error"; status=1
+elif ! grep -q "enable mcp-tower-guard's \`axum\` feature" "$dir/errors.txt"; then
+  echo "the error does not name the axum feature:"; cat "$dir/errors.txt"; status=1
+fi
+
 exit $status
