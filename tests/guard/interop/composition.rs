@@ -669,3 +669,43 @@ async fn session_layer_behind_a_modern_only_headers_layer_is_named_once() {
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(!text.contains("serves only 2026-07-28"), "{text}");
 }
+
+/// Issue 17: the preset around a bare hyper service (hyper's `Incoming`
+/// mapped to a boxed body first, as for the hand-composed stack), over TCP.
+#[tokio::test]
+async fn mcp_guard_around_a_bare_hyper_service() {
+    bounded(async {
+        type ResBody = BoxBody<Bytes, Infallible>;
+        let inner = tower::service_fn(|req: Request<BoxBody<Bytes, hyper::Error>>| async move {
+            let body = describe(req.extensions());
+            let mut res: Response<ResBody> =
+                Response::new(Full::new(Bytes::from(body.to_string())).boxed());
+            res.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
+            Ok::<_, Infallible>(res)
+        });
+        let guard = mcp_tower_guard::McpGuard::local("127.0.0.1:0".parse().unwrap()).unwrap();
+        let service = ServiceBuilder::new()
+            .map_request(|req: Request<hyper::body::Incoming>| req.map(BodyExt::boxed))
+            .service(guard.into_service(inner));
+        let addr = serve_hyper(service).await;
+        let url = format!("http://{addr}/mcp");
+        let client = http1();
+
+        let req = mcp_request(&url, "localhost", &initialize(), None);
+        let (status, headers, _) = body_json(client.request(req).await.unwrap()).await;
+        assert_eq!(status, StatusCode::OK);
+        let sid = session_id(&headers);
+        let req = mcp_request(&url, "localhost", &ping(), Some(&sid));
+        let (status, _, body) = body_json(client.request(req).await.unwrap()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["result"]["era"], "Legacy", "{body}");
+        assert!(body["result"]["session"].is_string(), "{body}");
+        let req = mcp_request(&url, "evil.example", &initialize(), None);
+        let (status, _, _) = body_json(client.request(req).await.unwrap()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    })
+    .await;
+}
