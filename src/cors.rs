@@ -45,6 +45,32 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Around an [`McpGuard`](crate::McpGuard) (features `host` and `session`),
+//! the CORS layer wraps the whole guard, built from the same Origin list:
+//!
+//! ```
+//! # #[cfg(all(feature = "host", feature = "session"))]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use mcp_tower_guard::cors::mcp_cors;
+//! use mcp_tower_guard::{McpGuard, OriginGuardLayer};
+//! use tower::ServiceBuilder;
+//!
+//! let origins = OriginGuardLayer::localhost().allow_origin("https://app.example.com")?;
+//! let cors = mcp_cors(&origins);
+//! let guard = McpGuard::local("127.0.0.1:8000".parse()?)?.origins(origins);
+//! # let your_mcp_server = tower::service_fn(|_req: http::Request<String>| async {
+//! #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+//! # });
+//! let service = ServiceBuilder::new()
+//!     .layer(cors)
+//!     .service(guard.into_service(your_mcp_server));
+//! # let _ = service;
+//! # Ok(())
+//! # }
+//! # #[cfg(not(all(feature = "host", feature = "session")))]
+//! # fn main() {}
+//! ```
 
 use http::{header, HeaderName, HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};

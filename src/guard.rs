@@ -80,8 +80,10 @@ impl Sessions {
 impl McpGuard {
     /// Guards for a server about to listen on `addr`, which must be a
     /// loopback address ([`LocalBind`]'s rule: anything else is a
-    /// [`ConfigError::UnsafeBind`]; use [`new`](Self::new) with a
-    /// [`LocalBind`] that opts in to serve beyond localhost).
+    /// [`ConfigError::UnsafeBind`]; to serve beyond localhost, use
+    /// [`new`](Self::new) with the layer that
+    /// `LocalBind::new(addr).allow_non_loopback(true).allow_hosts([..]).host_check()?`
+    /// returns).
     ///
     /// # Errors
     ///

@@ -11,27 +11,34 @@
 //! | [`McpHeadersLayer`] | `MCP-Protocol-Version` for both eras; for 2026-07-28 the required `_meta`, removed methods, `Mcp-Method`/`Mcp-Name`/`Mcp-Param-*` against the body, required client capabilities; Accept, Content-Type | 400, 404, 405, 406, 408, 413, 415, 431 |
 //! | [`McpSessionLayer`] | legacy-era sessions in a moka cache: expiry, limits, DELETE, user binding | 400, 404, 429 |
 //!
-//! Recommended order, outermost first: Host, Origin, Headers, Session. Each layer
-//! decides before calling the inner service; a rejected request creates nothing.
-//! Rejections are JSON-RPC error bodies carrying the request's id (see [`rejection`]).
+//! [`McpGuard`] applies all four in the one right order, outermost first:
+//! Host, Origin, Headers, Session. Each layer decides before calling the inner
+//! service; a rejected request creates nothing. Rejections are JSON-RPC error
+//! bodies carrying the request's id (see [`rejection`]).
 //!
 //! ```
-//! use mcp_tower_guard::{HostCheckLayer, McpHeadersLayer, McpSessionLayer, OriginGuardLayer};
+//! use mcp_tower_guard::McpGuard;
 //! use mcp_tower_guard::session::MokaSessionStore;
-//! use tower::ServiceBuilder;
 //!
 //! # fn main() -> Result<(), mcp_tower_guard::ConfigError> {
+//! let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 8000));
 //! // Build the session store once and share it (limits, hooks and stats live there).
 //! let store = MokaSessionStore::builder().max_sessions(1_000).build()?;
-//! let guards = ServiceBuilder::new()
-//!     .layer(HostCheckLayer::localhost())
-//!     .layer(OriginGuardLayer::localhost())
-//!     .layer(McpHeadersLayer::new())
-//!     .layer(McpSessionLayer::new(store));
-//! # let _ = guards;
+//! let guard = McpGuard::local(addr)?.sessions(store); // refuses a non-loopback addr
+//! let mcp = tower::service_fn(|_req: http::Request<String>| async {
+//!     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+//! });
+//! let service = guard.into_service(mcp);
+//! # let _ = service;
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Composed by hand, the same order with `ServiceBuilder`, the Host check from
+//! `LocalBind::new(addr).host_check()?` ([`McpGuard::layers`] hands you the
+//! four). A CORS layer goes between Host and Origin (`Host → CORS → Origin →
+//! Headers → Session`); around an `McpGuard`, wrap the whole guard
+//! (`cors::mcp_cors`, feature `cors`, builds it from the Origin allowlist).
 //!
 //! # Features
 //!

@@ -59,8 +59,8 @@
 //! **Methods.** POST, GET and DELETE are served; anything else, including
 //! OPTIONS and HEAD, gets 405 with `Allow: GET, POST, DELETE` (`Allow: POST`
 //! when no legacy revision is supported). CORS preflights are answered by a
-//! CORS layer placed outside this one (see `cors::mcp_cors` with the `cors`
-//! feature). GET and DELETE never touch the body; they get 405 with
+//! CORS layer placed outside this one (`Host → CORS → Origin → Headers →
+//! Session`; see `cors::mcp_cors` with the `cors` feature). GET and DELETE never touch the body; they get 405 with
 //! `Allow: POST` when they carry a 2026-07-28 (or later) `MCP-Protocol-Version`
 //! or when no legacy revision is supported ("HTTP GET or DELETE to the MCP
 //! endpoint: respond with 405 Method Not Allowed").

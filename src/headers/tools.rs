@@ -212,13 +212,13 @@ impl ToolRules {
     ) -> Result<Self, ConfigError> {
         let Value::Object(map) = capabilities else {
             return Err(invalid(
-                "required_capabilities",
+                "require_capabilities",
                 format!("for tool {tool:?}: expected an object such as {{\"sampling\": {{}}}}"),
             ));
         };
         if let Some((key, _)) = map.iter().find(|(_, v)| !v.is_object()) {
             return Err(invalid(
-                "required_capabilities",
+                "require_capabilities",
                 format!("for tool {tool:?}: capability {key:?} must be an object"),
             ));
         }

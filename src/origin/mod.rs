@@ -88,8 +88,9 @@
 //! Host check, which is harmless, since the CORS layer answers it without
 //! calling the server.
 //!
-//! The CORS layer answers a preflight without calling the guard, so the
-//! guard never sees preflights; a preflight is harmless on its own, and the
+//! The CORS layer answers a preflight without calling the layers inside it,
+//! so the Origin and headers layers (and, around `McpGuard`, the whole
+//! guard) never see preflights; a preflight is harmless on its own, and the
 //! request that follows is checked. Build the CORS allowlist from
 //! [`OriginGuardLayer::allowed_origins`] so the two cannot disagree (with the
 //! `cors` feature, `mcp_tower_guard::cors::mcp_cors` does exactly that). Any
