@@ -429,3 +429,58 @@ async fn learn_tools_checks_mcp_param_headers_from_rmcps_own_tools_list() {
     })
     .await;
 }
+
+/// Issue 17: rmcp with its *default* configuration (its own sessions) behind
+/// `McpGuard` — the newcomer's mistake. `initialize` still answers 200 with
+/// the guard's id, the next request gets rmcp's own 404, and the session
+/// layer names the cause once, at warn, with the rmcp setting to change.
+#[tokio::test(flavor = "current_thread")]
+async fn rmcp_default_config_under_the_guard_is_named_once_with_the_setting() {
+    use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+    use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+
+    bounded(async {
+        let (logs, _guard) = crate::support::guards::capture_logs();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let rmcp = StreamableHttpService::new(
+            || Ok(example::DemoTools),
+            std::sync::Arc::new(LocalSessionManager::default()),
+            StreamableHttpServerConfig::default().disable_allowed_hosts(),
+        );
+        let guard = mcp_tower_guard::McpGuard::local(addr).unwrap();
+        let app = axum::Router::new().route_service("/mcp", guard.into_service(rmcp));
+        let task = tokio::spawn(async move { axum::serve(listener, app).await });
+        let url = format!("http://{addr}/mcp");
+        let http: Http = Client::builder(TokioExecutor::new()).build_http();
+
+        let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": LEGACY, "capabilities": {},
+            "clientInfo": {"name": "newcomer", "version": "1"}}});
+        let reply = send(&http, post(&url, init, &[])).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        let sid = reply.headers["mcp-session-id"].to_str().unwrap().to_owned();
+        let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+        for _ in 0..2 {
+            let extra = [
+                ("mcp-session-id", sid.as_str()),
+                ("mcp-protocol-version", LEGACY),
+            ];
+            let reply = send(&http, post(&url, list.clone(), &extra)).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::NOT_FOUND,
+                "rmcp does not know the guard's id"
+            );
+        }
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text.matches("sets its own Mcp-Session-Id").count(),
+            1,
+            "{text}"
+        );
+        assert!(text.contains("with_legacy_session_mode(false)"), "{text}");
+        task.abort();
+    })
+    .await;
+}
