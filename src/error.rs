@@ -61,3 +61,11 @@ pub enum ConfigError {
         reason: String,
     },
 }
+
+/// The error for a limit or duration that must be greater than zero.
+pub(crate) fn not_positive(setting: &'static str) -> ConfigError {
+    ConfigError::InvalidSetting {
+        setting,
+        reason: "must be greater than zero".to_owned(),
+    }
+}

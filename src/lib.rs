@@ -101,6 +101,9 @@
 #[macro_use]
 mod macros;
 
+#[cfg(feature = "auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
+pub mod auth;
 #[cfg(any(feature = "host", feature = "origin"))]
 mod authority;
 
@@ -127,6 +130,7 @@ pub mod headers;
 #[cfg_attr(docsrs, doc(cfg(feature = "host")))]
 pub mod host;
 pub mod jsonrpc;
+mod keyed;
 mod order;
 #[cfg(feature = "origin")]
 #[cfg_attr(docsrs, doc(cfg(feature = "origin")))]
@@ -157,6 +161,7 @@ pub mod fuzzing {
         crate::headers::accept_oracle(data);
     }
 }
+pub use keyed::Tag;
 pub use peer::PeerAddr;
 
 // The README's Rust blocks compile as doctests; the `no_run` ones serve, and

@@ -112,6 +112,21 @@ pub enum RejectionKind {
     TooManySessions,
     /// The session store did not answer in time (503 with `Retry-After`).
     StoreUnavailable,
+    /// No bearer token, or another authentication scheme (401 with a
+    /// `WWW-Authenticate: Bearer` challenge and no `error`, RFC 6750 §3.1).
+    MissingToken,
+    /// A bearer token that is malformed, expired, not yet valid, for another
+    /// audience or issuer, or badly signed (401, `error="invalid_token"`).
+    InvalidToken,
+    /// A valid token without the scopes the operation needs (403,
+    /// `error="insufficient_scope"` naming them).
+    InsufficientScope,
+    /// Credentials sent in a way that is refused: two `Authorization` headers,
+    /// a token in the query string or a form body (400, `error="invalid_request"`).
+    InvalidAuthRequest,
+    /// The token could not be checked: the issuer's keys or its introspection
+    /// endpoint are unreachable and nothing usable is cached (503 with `Retry-After`).
+    AuthUnavailable,
 }
 
 impl RejectionKind {
@@ -130,9 +145,11 @@ impl RejectionKind {
             | InvalidParams
             | MissingClientCapability
             | MissingSessionId
-            | MalformedSessionId => StatusCode::BAD_REQUEST,
+            | MalformedSessionId
+            | InvalidAuthRequest => StatusCode::BAD_REQUEST,
             HostNotAllowed | MalformedOrigin | NullOrigin | MissingOrigin | CrossSiteRequest
-            | OriginNotAllowed => StatusCode::FORBIDDEN,
+            | OriginNotAllowed | InsufficientScope => StatusCode::FORBIDDEN,
+            MissingToken | InvalidToken => StatusCode::UNAUTHORIZED,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -141,7 +158,7 @@ impl RejectionKind {
             SessionNotFound | MethodNotFound => StatusCode::NOT_FOUND,
             HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             TooManySessions => StatusCode::TOO_MANY_REQUESTS,
-            StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            StoreUnavailable | AuthUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -192,6 +209,11 @@ impl RejectionKind {
             SessionNotFound => "session_not_found",
             TooManySessions => "too_many_sessions",
             StoreUnavailable => "store_unavailable",
+            MissingToken => "missing_token",
+            InvalidToken => "invalid_token",
+            InsufficientScope => "insufficient_scope",
+            InvalidAuthRequest => "invalid_auth_request",
+            AuthUnavailable => "auth_unavailable",
         }
     }
 
@@ -209,6 +231,8 @@ impl RejectionKind {
                 | MissingOrigin
                 | CrossSiteRequest
                 | OriginNotAllowed
+                | InvalidToken
+                | InvalidAuthRequest
         )
     }
 }
@@ -259,6 +283,7 @@ struct Extra {
     data: Option<serde_json::Value>,
     allow: Option<HeaderValue>,
     retry_after: Option<Duration>,
+    www_authenticate: Option<HeaderValue>,
     id: Option<RequestId>,
 }
 
@@ -309,6 +334,17 @@ impl Rejection {
     pub fn with_retry_after(mut self, after: Duration) -> Self {
         self.extra_mut().retry_after = Some(after);
         self
+    }
+
+    /// Sets the `WWW-Authenticate` challenge (401 and 403 responses).
+    pub fn with_www_authenticate(mut self, challenge: HeaderValue) -> Self {
+        self.extra_mut().www_authenticate = Some(challenge);
+        self
+    }
+
+    /// The `WWW-Authenticate` challenge, if any.
+    pub fn www_authenticate(&self) -> Option<&HeaderValue> {
+        self.extra.as_ref()?.www_authenticate.as_ref()
     }
 
     /// Why the request was refused.
@@ -534,6 +570,11 @@ where
     if let Some(allow) = rejection.allow() {
         if !headers.contains_key(header::ALLOW) {
             headers.insert(header::ALLOW, allow.clone());
+        }
+    }
+    if let Some(challenge) = rejection.www_authenticate() {
+        if !headers.contains_key(header::WWW_AUTHENTICATE) {
+            headers.insert(header::WWW_AUTHENTICATE, challenge.clone());
         }
     }
     if let Some(after) = rejection.retry_after() {

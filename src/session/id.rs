@@ -1,8 +1,10 @@
 //! Session ids: validation, generation, and the short tag used in logs.
 
 use std::fmt;
-use std::hash::{BuildHasher, Hasher};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+
+pub use crate::keyed::Tag;
+pub(crate) use crate::keyed::{keyed_hash128, tag_of};
 
 /// Longest session id accepted from a client or a generator, in bytes.
 pub const MAX_SESSION_ID_LEN: usize = 256;
@@ -70,7 +72,7 @@ impl SessionId {
     /// A short, non-reversible tag for logs: 8 hex characters of a keyed hash
     /// whose key is random per process. Two processes tag the same id differently.
     pub fn tag(&self) -> Tag {
-        Tag(keyed_hash(self.0.as_bytes()) as u32)
+        tag_of(self.0.as_bytes())
     }
 
     /// The id as a header value.
@@ -91,22 +93,6 @@ impl std::str::FromStr for SessionId {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse(s.as_bytes())
-    }
-}
-
-/// A short keyed hash of a session id or principal, printed as 8 hex characters.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Tag(u32);
-
-impl fmt::Display for Tag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:08x}", self.0)
-    }
-}
-
-impl fmt::Debug for Tag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
     }
 }
 
@@ -165,35 +151,6 @@ pub(crate) fn generate_valid(generator: &dyn IdGenerator) -> SessionId {
             SessionId::new_random()
         }
     }
-}
-
-/// The per-process key: a randomly seeded std hasher (SipHash-1-3 today).
-fn process_key() -> &'static std::collections::hash_map::RandomState {
-    static KEY: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
-    KEY.get_or_init(std::collections::hash_map::RandomState::new)
-}
-
-/// 64 bits of a keyed hash of `bytes`, with a domain byte.
-fn keyed_hash_domain(domain: u8, bytes: &[u8]) -> u64 {
-    let mut h = process_key().build_hasher();
-    h.write_u8(domain);
-    h.write(bytes);
-    h.finish()
-}
-
-/// A 64-bit keyed hash (for tags).
-pub(crate) fn keyed_hash(bytes: &[u8]) -> u64 {
-    keyed_hash_domain(0, bytes)
-}
-
-/// A 128-bit keyed hash (for principals): two domain-separated 64-bit outputs.
-pub(crate) fn keyed_hash128(bytes: &[u8]) -> u128 {
-    (u128::from(keyed_hash_domain(1, bytes)) << 64) | u128::from(keyed_hash_domain(2, bytes))
-}
-
-/// A tag for any byte string (principals in logs).
-pub(crate) fn tag_of(bytes: &[u8]) -> Tag {
-    Tag(keyed_hash(bytes) as u32)
 }
 
 #[cfg(test)]

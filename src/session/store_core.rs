@@ -84,13 +84,7 @@ impl StoreCore {
     }
 }
 
-/// The error for a setting that must be greater than zero.
-pub(crate) fn not_positive(setting: &'static str) -> ConfigError {
-    ConfigError::InvalidSetting {
-        setting,
-        reason: "must be greater than zero".to_owned(),
-    }
-}
+pub(crate) use crate::error::not_positive;
 
 /// The setters of the [`StoreCore`] settings, for a builder whose field `core`
 /// holds them: one text, one meaning, for every store.

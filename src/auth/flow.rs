@@ -1,0 +1,133 @@
+//! The layer's decisions, apart from the futures that wait for them: which
+//! refusal a missing or bad credential gets, and what a verified token lets
+//! through.
+
+use std::sync::Arc;
+
+use http::header;
+use http::request::Parts;
+use serde_json::json;
+
+use super::bearer::BearerError;
+use super::challenge::{challenge, ChallengeError};
+use super::config::AuthConfig;
+use super::scope::Scopes;
+use super::verifier::{AuthContext, VerifiedToken, VerifyError};
+use super::TARGET;
+use crate::envelope::Envelope;
+use crate::rejection::{Rejection, RejectionKind};
+
+/// The refusal for a request without a usable bearer token.
+pub(crate) fn bearer_refused(config: &AuthConfig, error: BearerError) -> Rejection {
+    let (kind, code) = match error {
+        BearerError::Missing => (RejectionKind::MissingToken, ChallengeError::None),
+        BearerError::TooLarge => (RejectionKind::InvalidToken, ChallengeError::InvalidToken),
+        BearerError::Repeated | BearerError::InQuery | BearerError::Malformed => (
+            RejectionKind::InvalidAuthRequest,
+            ChallengeError::InvalidRequest,
+        ),
+    };
+    let reason = error.reason();
+    let rejection = Rejection::new(kind, reason).with_www_authenticate(challenge(
+        &config.metadata_url,
+        &config.challenge_scope,
+        code,
+        Some(reason),
+    ));
+    match oauth_data(code) {
+        Some(data) => rejection.with_data(data),
+        None => rejection,
+    }
+}
+
+/// The refusal for a token the verifier did not accept.
+pub(crate) fn verify_refused(
+    config: &AuthConfig,
+    error: &VerifyError,
+    token_tag: crate::Tag,
+) -> Rejection {
+    match error {
+        VerifyError::Invalid(reason) => {
+            tracing::debug!(target: TARGET, token = %token_tag, %reason, "bearer token refused");
+            let message = format!("Unauthorized: invalid token ({reason})");
+            Rejection::new(RejectionKind::InvalidToken, message)
+                .with_www_authenticate(challenge(
+                    &config.metadata_url,
+                    &config.challenge_scope,
+                    ChallengeError::InvalidToken,
+                    Some("the access token is not valid for this resource"),
+                ))
+                .with_data(json!({ "error": "invalid_token" }))
+        }
+        VerifyError::Unavailable {
+            reason,
+            retry_after,
+        } => {
+            tracing::debug!(target: TARGET, token = %token_tag, %reason, "bearer token not checked");
+            Rejection::new(
+                RejectionKind::AuthUnavailable,
+                "Service Unavailable: the access token cannot be checked now",
+            )
+            .with_retry_after(*retry_after)
+        }
+    }
+}
+
+/// Lets a verified token through, or refuses it for missing scopes: the
+/// policy's scopes for this request (from the validated envelope) against
+/// the token's, hierarchies included. On success the identity goes into the
+/// extensions and, unless kept, `Authorization` is removed.
+pub(crate) fn admit(
+    config: &AuthConfig,
+    parts: &mut Parts,
+    token: Arc<VerifiedToken>,
+) -> Result<(), Rejection> {
+    let required = config.policy.required(parts.extensions.get::<Envelope>());
+    let missing = config.policy.missing(&required, token.scopes());
+    if !missing.is_empty() {
+        tracing::debug!(
+            target: TARGET,
+            principal = %token.tag(),
+            %missing,
+            "token lacks scopes for this request"
+        );
+        return Err(insufficient_scope(config, &required, &missing));
+    }
+    parts.extensions.insert(AuthContext::new(token));
+    if config.strip_authorization {
+        parts.headers.remove(header::AUTHORIZATION);
+    }
+    Ok(())
+}
+
+/// 403 `insufficient_scope`: `scope` names every scope the operation needs
+/// (MCP 2026-07-28: all of them, in one challenge), the body what is missing.
+fn insufficient_scope(config: &AuthConfig, required: &Scopes, missing: &Scopes) -> Rejection {
+    let description = format!("the operation needs {missing}");
+    Rejection::new(
+        RejectionKind::InsufficientScope,
+        format!("Forbidden: insufficient scope, missing {missing}"),
+    )
+    .with_www_authenticate(challenge(
+        &config.metadata_url,
+        required,
+        ChallengeError::InsufficientScope,
+        Some(&description),
+    ))
+    .with_data(json!({
+        "error": "insufficient_scope",
+        "scope": required.to_string(),
+        "missingScopes": missing.iter().collect::<Vec<_>>(),
+    }))
+}
+
+/// `error.data`: the OAuth error code, none when no credentials were sent.
+fn oauth_data(code: ChallengeError) -> Option<serde_json::Value> {
+    let error = match code {
+        ChallengeError::None => return None,
+        ChallengeError::InvalidRequest => "invalid_request",
+        ChallengeError::InvalidToken => "invalid_token",
+        ChallengeError::InsufficientScope => "insufficient_scope",
+    };
+    Some(json!({ "error": error }))
+}

@@ -1,0 +1,150 @@
+//! The [`McpAuth`] service.
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use http::{Method, Request, Response};
+use tower_service::Service;
+
+use super::bearer::bearer_token;
+use super::config::AuthConfig;
+use super::flow::{admit, bearer_refused, verify_refused};
+use super::future::ResponseFuture;
+use super::verifier::token_tag;
+use crate::body::ReplayBody;
+use crate::envelope::Envelope;
+use crate::future::take_ready;
+use crate::read::ReadEnvelope;
+use crate::rejection::{reject, JsonRpcRejection, RejectionResponse, RequestHead};
+
+pub(crate) const LAYER: &str = "auth";
+
+/// Middleware that admits only requests with a valid bearer token and the
+/// scopes their operation needs.
+///
+/// Built by [`McpAuthLayer`](super::McpAuthLayer). See the
+/// [module docs](crate::auth) for the rules and an example.
+#[derive(Clone)]
+pub struct McpAuth<S, R = JsonRpcRejection> {
+    inner: S,
+    config: Arc<AuthConfig>,
+    rejection: R,
+}
+
+impl<S, R> McpAuth<S, R> {
+    pub(super) fn new(inner: S, config: Arc<AuthConfig>, rejection: R) -> Self {
+        Self {
+            inner,
+            config,
+            rejection,
+        }
+    }
+
+    define_inner_service_accessors!();
+}
+
+impl<S: fmt::Debug, R> fmt::Debug for McpAuth<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("McpAuth")
+            .field("inner", &self.inner)
+            .field("config", &self.config)
+            .field("rejection", &std::any::type_name::<R>())
+            .finish()
+    }
+}
+
+impl<S, R, ReqB, ResB> Service<Request<ReqB>> for McpAuth<S, R>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
+    ReqB: ReplayBody,
+    R: RejectionResponse<ResB>,
+    ResB: http_body::Body + Default + 'static,
+{
+    type Response = Response<ResB>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqB, R, ResB>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+        let config = &self.config;
+        crate::order::check("McpAuthLayer", req.extensions(), true, &config.order_warned);
+        if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+            && config.document.serves(req.uri().path())
+        {
+            return ResponseFuture::ready(config.document.respond(req.method()));
+        }
+        let token = match bearer_token(req.headers(), req.uri(), config.max_token_bytes) {
+            Ok(token) => token,
+            Err(error) => {
+                let rejection = bearer_refused(config, error);
+                let head = RequestHead::of(&req);
+                return ResponseFuture::ready(reject(LAYER, head, rejection, &self.rejection));
+            }
+        };
+        // The scope policy reads the envelope; parse it here only when no
+        // earlier layer did (the headers layer normally has).
+        if config.policy.reads_envelope()
+            && req.method() == Method::POST
+            && req.extensions().get::<Envelope>().is_none()
+        {
+            if let Err(rejection) = config.body_limits.check_content_length(req.headers()) {
+                let head = RequestHead::of(&req);
+                return ResponseFuture::ready(reject(LAYER, head, rejection, &self.rejection));
+            }
+            let token: Box<str> = token.into();
+            let service = take_ready(&mut self.inner);
+            let read = ReadEnvelope::new(req, config.body_limits);
+            return ResponseFuture::reading(
+                read,
+                token,
+                service,
+                config.clone(),
+                self.rejection.clone(),
+            );
+        }
+        let tag = token_tag(token);
+        let mut verify = config.verifier.verify(token);
+        // A cached token is answered at once: decide now, and call the inner
+        // service without moving it into the future.
+        match verify
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(Ok(verified)) => {
+                let (mut parts, body) = req.into_parts();
+                match admit(config, &mut parts, verified) {
+                    Ok(()) => {
+                        ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
+                    }
+                    Err(rejection) => ResponseFuture::ready(reject(
+                        LAYER,
+                        RequestHead::of_parts(&parts),
+                        rejection,
+                        &self.rejection,
+                    )),
+                }
+            }
+            Poll::Ready(Err(error)) => {
+                let rejection = verify_refused(config, &error, tag);
+                let head = RequestHead::of(&req);
+                ResponseFuture::ready(reject(LAYER, head, rejection, &self.rejection))
+            }
+            Poll::Pending => {
+                let service = take_ready(&mut self.inner);
+                ResponseFuture::verifying(
+                    verify,
+                    tag,
+                    req,
+                    service,
+                    config.clone(),
+                    self.rejection.clone(),
+                )
+            }
+        }
+    }
+}
