@@ -26,11 +26,9 @@
 use std::net::SocketAddr;
 use std::task::{Context, Poll};
 
-use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::body::ReplayBody;
 use crate::headers::McpHeaders;
 use crate::host::HostCheck;
 use crate::origin::OriginGuard;
@@ -54,6 +52,8 @@ pub struct McpGuard {
     host: HostCheckLayer,
     origin: OriginGuardLayer,
     headers: McpHeadersLayer,
+    #[cfg(feature = "auth")]
+    auth: Option<crate::auth::McpAuthLayer>,
     session: Sessions,
 }
 
@@ -107,6 +107,8 @@ impl McpGuard {
             host,
             origin: OriginGuardLayer::localhost(),
             headers: McpHeadersLayer::new(),
+            #[cfg(feature = "auth")]
+            auth: None,
             session: Sessions::Default,
         })
     }
@@ -135,6 +137,19 @@ impl McpGuard {
     /// limits and hooks, a Redis store, or your own).
     pub fn sessions(mut self, store: impl IntoSessionStore) -> Self {
         self.session = Sessions::Layer(McpSessionLayer::new(store));
+        self
+    }
+
+    /// Admits only requests with a valid bearer token and the scopes their
+    /// operation needs (feature `auth`), between the headers and session
+    /// layers: sessions then bind to the verified user. Mount
+    /// [`McpAuthLayer::metadata_service`](crate::auth::McpAuthLayer::metadata_service)
+    /// at its [`metadata_paths`](crate::auth::McpAuthLayer::metadata_paths)
+    /// beside the guarded route.
+    #[cfg(feature = "auth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
+    pub fn auth(mut self, auth: crate::auth::McpAuthLayer) -> Self {
+        self.auth = Some(auth);
         self
     }
 
@@ -190,8 +205,13 @@ impl McpGuard {
             );
         }
         let inner = match session {
-            Some(session) => MaybeSession::Session(session.into_service(inner)),
-            None => MaybeSession::Stateless(inner),
+            Some(session) => Optional::On(session.into_service(inner)),
+            None => Optional::Off(inner),
+        };
+        #[cfg(feature = "auth")]
+        let inner = match self.auth {
+            Some(auth) => Optional::On(auth.into_service(inner)),
+            None => Optional::Off(inner),
         };
         let headers = self.headers.into_service(inner);
         self.host.into_service(self.origin.into_service(headers))
@@ -199,7 +219,16 @@ impl McpGuard {
 }
 
 /// The service [`McpGuard`] makes around `S`.
+#[cfg(not(feature = "auth"))]
 pub type Guarded<S> = HostCheck<OriginGuard<McpHeaders<MaybeSession<S>>>>;
+
+/// The service [`McpGuard`] makes around `S`.
+#[cfg(feature = "auth")]
+pub type Guarded<S> = HostCheck<OriginGuard<McpHeaders<MaybeAuth<MaybeSession<S>>>>>;
+
+/// The authorization part of a [`Guarded`] service (feature `auth`).
+#[cfg(feature = "auth")]
+pub type MaybeAuth<S> = Optional<crate::auth::McpAuth<S>, S>;
 
 /// The [`tower_layer::Layer`] form of an [`McpGuard`].
 #[derive(Clone, Debug)]
@@ -213,42 +242,45 @@ impl<S> Layer<S> for McpGuardLayer {
     }
 }
 
-/// The innermost part of a [`Guarded`] service: the session layer, or the
-/// inner service itself in [stateless](McpGuard::stateless) mode.
+/// A layer's service, or the inner service alone when the guard leaves that
+/// layer out (sessions in [stateless](McpGuard::stateless) mode, no auth).
 #[derive(Clone, Debug)]
-pub enum MaybeSession<S> {
-    /// Legacy-era sessions kept by [`McpSessionLayer`].
-    Session(McpSession<S>),
-    /// No sessions.
-    Stateless(S),
+pub enum Optional<A, S> {
+    /// The layer is there.
+    On(A),
+    /// It is not: the inner service is called directly.
+    Off(S),
 }
 
-impl<S, ReqB, ResB> Service<Request<ReqB>> for MaybeSession<S>
+/// The innermost part of a [`Guarded`] service: the session layer, or the
+/// inner service itself in [stateless](McpGuard::stateless) mode.
+pub type MaybeSession<S> = Optional<McpSession<S>, S>;
+
+impl<A, S, Req> Service<Req> for Optional<A, S>
 where
-    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
-    ReqB: http_body::Body + ReplayBody,
-    ResB: http_body::Body + Default + 'static,
+    A: Service<Req>,
+    S: Service<Req, Response = A::Response, Error = A::Error>,
 {
-    type Response = Response<ResB>;
-    type Error = S::Error;
-    type Future = MaybeSessionFuture<S, ReqB, ResB>;
+    type Response = A::Response;
+    type Error = A::Error;
+    type Future = OptionalFuture<A::Future, S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         match self {
-            Self::Session(s) => s.poll_ready(cx),
-            Self::Stateless(s) => s.poll_ready(cx),
+            Self::On(a) => a.poll_ready(cx),
+            Self::Off(s) => s.poll_ready(cx),
         }
     }
 
-    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+    fn call(&mut self, req: Req) -> Self::Future {
         match self {
-            Self::Session(s) => MaybeSessionFuture {
-                kind: Kind::Session {
-                    future: s.call(req),
+            Self::On(a) => OptionalFuture {
+                kind: Either::On {
+                    future: a.call(req),
                 },
             },
-            Self::Stateless(s) => MaybeSessionFuture {
-                kind: Kind::Stateless {
+            Self::Off(s) => OptionalFuture {
+                kind: Either::Off {
                     future: s.call(req),
                 },
             },
@@ -257,48 +289,34 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// Response future of [`MaybeSession`].
-    pub struct MaybeSessionFuture<S, ReqB, ResB>
-    where
-        S: Service<Request<ReqB>>,
-    {
+    /// Response future of [`Optional`].
+    #[derive(Debug)]
+    pub struct OptionalFuture<A, S> {
         #[pin]
-        kind: Kind<S, ReqB, ResB>,
+        kind: Either<A, S>,
     }
 }
 
 pin_project_lite::pin_project! {
-    #[project = KindProj]
-    enum Kind<S, ReqB, ResB>
-    where
-        S: Service<Request<ReqB>>,
-    {
-        Session { #[pin] future: crate::session::ResponseFuture<S, ReqB, crate::JsonRpcRejection, ResB> },
-        Stateless { #[pin] future: S::Future },
+    #[project = EitherProj]
+    #[derive(Debug)]
+    enum Either<A, S> {
+        On { #[pin] future: A },
+        Off { #[pin] future: S },
     }
 }
 
-impl<S, ReqB, ResB> std::future::Future for MaybeSessionFuture<S, ReqB, ResB>
+impl<A, S, T> std::future::Future for OptionalFuture<A, S>
 where
-    S: Service<Request<ReqB>, Response = Response<ResB>>,
-    ReqB: http_body::Body + ReplayBody,
-    ResB: http_body::Body + Default + 'static,
+    A: std::future::Future<Output = T>,
+    S: std::future::Future<Output = T>,
 {
-    type Output = Result<Response<ResB>, S::Error>;
+    type Output = T;
 
-    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         match self.project().kind.project() {
-            KindProj::Session { future } => future.poll(cx),
-            KindProj::Stateless { future } => future.poll(cx),
+            EitherProj::On { future } => future.poll(cx),
+            EitherProj::Off { future } => future.poll(cx),
         }
-    }
-}
-
-impl<S, ReqB, ResB> std::fmt::Debug for MaybeSessionFuture<S, ReqB, ResB>
-where
-    S: Service<Request<ReqB>>,
-{
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MaybeSessionFuture").finish_non_exhaustive()
     }
 }

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use http::Extensions;
 
 /// The order, outermost first, as the warning states it.
-const ORDER: &str = "Host, Origin, Headers, Session (outermost first: \
-    ServiceBuilder::new().layer(HostCheckLayer).layer(OriginGuardLayer).layer(McpHeadersLayer).layer(McpSessionLayer); \
+const ORDER: &str = "Host, Origin, Headers, Auth (when used), Session (outermost first: \
+    ServiceBuilder::new().layer(HostCheckLayer).layer(OriginGuardLayer).layer(McpHeadersLayer).layer(McpAuthLayer).layer(McpSessionLayer); \
     axum's Router::layer wraps in the opposite order, so call it with Session first, or pass one ServiceBuilder)";
 
 /// Set once a layer has warned about its place.
@@ -36,6 +36,10 @@ fn ran_already(extensions: &Extensions, below_headers: bool) -> Option<&'static 
     #[cfg(feature = "session")]
     if extensions.get::<crate::session::SessionContext>().is_some() {
         return Some("McpSessionLayer");
+    }
+    #[cfg(feature = "auth")]
+    if extensions.get::<crate::auth::AuthContext>().is_some() {
+        return Some("McpAuthLayer");
     }
     #[cfg(feature = "headers")]
     if !below_headers

@@ -296,11 +296,19 @@ pub(crate) struct Flow<R> {
 }
 
 impl<R> Flow<R> {
+    /// The request's principal: the configured resolver's, else the
+    /// identity an `McpAuthLayer` outside verified (its issuer and subject).
     fn resolve(&self, parts: &Parts) -> Option<Principal> {
-        self.config
-            .principal
-            .as_ref()
-            .and_then(|r| r.resolve(parts))
+        match &self.config.principal {
+            Some(resolver) => resolver.resolve(parts),
+            #[cfg(feature = "auth")]
+            None => parts
+                .extensions
+                .get::<crate::auth::AuthContext>()
+                .map(|auth| Principal::new(auth.principal_id())),
+            #[cfg(not(feature = "auth"))]
+            None => None,
+        }
     }
 
     /// Rejects with a session reason: counts it, logs it, builds the response.

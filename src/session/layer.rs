@@ -57,7 +57,8 @@ impl<R> McpSessionLayer<R> {
     /// Binds each session to the principal `resolver` finds on its `initialize`
     /// request; a request of another principal gets the same 404 as an unknown id.
     /// See [`Principal::authorization_hash`](super::Principal::authorization_hash)
-    /// for a ready-made resolver.
+    /// for a ready-made resolver. Without one, a session is bound to the
+    /// identity an `McpAuthLayer` verified (feature `auth`), when there is one.
     pub fn principal(mut self, resolver: impl ResolvePrincipal) -> Self {
         self.config_mut().principal = Some(Arc::new(resolver));
         self
