@@ -10,12 +10,14 @@
 //! | `redis` | the Redis store against a real `redis-server` (feature `redis`) |
 //! | `interop` | real stacks: axum, hyper, tonic, rmcp's server and client, the demo |
 //! | `adversarial` | hostile clients over real TCP |
+//! | `auth` | `McpAuthLayer` against a real authorization server on 127.0.0.1 (feature `auth`) |
 //! | `properties` | property tests, and the fuzz corpora replayed |
 //! | `readme` | README.md's programs: each block is checked against its example and served |
 //!
 //! Everything talks to 127.0.0.1 only, with bounded loops and timeouts.
 
 mod adversarial;
+mod auth;
 mod headers;
 mod host;
 mod interop;

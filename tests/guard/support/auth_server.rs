@@ -1,0 +1,377 @@
+//! A real OAuth authorization server for the tests, on 127.0.0.1 over TCP:
+//! RFC 8414 and OpenID metadata, a JWKS, RFC 7662 introspection with client
+//! authentication, RS256 and ES256 tokens signed with fixture keys, key
+//! rotation, and fault modes (down, slow, 10 MiB, redirect) to test against.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use base64::Engine as _;
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+use super::keys;
+
+pub(crate) const CLIENT_ID: &str = "mcp-server";
+pub(crate) const CLIENT_SECRET: &str = "s3cret";
+
+/// How `/jwks` answers.
+#[derive(Clone, Debug)]
+pub(crate) enum JwksMode {
+    Normal,
+    /// 503.
+    Down,
+    /// Answers after this long.
+    Slow(Duration),
+    /// A 10 MiB body.
+    Huge,
+    /// 302 to this URL.
+    Redirect(String),
+}
+
+/// How `/introspect` answers.
+#[derive(Clone, Debug)]
+pub(crate) enum IntrospectionMode {
+    Normal,
+    Down,
+}
+
+struct Keys {
+    rsa_kid: &'static str,
+    rsa_pem: &'static str,
+    published: Vec<&'static str>,
+}
+
+struct Shared {
+    issuer: String,
+    keys: Mutex<Keys>,
+    jwks_mode: Mutex<JwksMode>,
+    introspection_mode: Mutex<IntrospectionMode>,
+    /// Tokens minted here (JWT or opaque) and their claims.
+    minted: Mutex<HashMap<String, Value>>,
+    revoked: Mutex<HashSet<String>>,
+    jwks_fetches: AtomicUsize,
+    metadata_fetches: AtomicUsize,
+    introspection_calls: AtomicUsize,
+    counter: AtomicUsize,
+}
+
+pub(crate) struct AuthServer {
+    pub(crate) issuer: String,
+    pub(crate) addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl AuthServer {
+    pub(crate) async fn start() -> Self {
+        let _ = jsonwebtoken::crypto::CryptoProvider::install_default(
+            &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER,
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the authorization server");
+        let addr = listener.local_addr().expect("its address");
+        let issuer = format!("http://{addr}");
+        let shared = Arc::new(Shared {
+            issuer: issuer.clone(),
+            keys: Mutex::new(Keys {
+                rsa_kid: "rs-1",
+                rsa_pem: keys::RS1_PRIVATE_PEM,
+                published: vec![keys::RS1_JWK, keys::ES1_JWK],
+            }),
+            jwks_mode: Mutex::new(JwksMode::Normal),
+            introspection_mode: Mutex::new(IntrospectionMode::Normal),
+            minted: Mutex::default(),
+            revoked: Mutex::default(),
+            jwks_fetches: AtomicUsize::new(0),
+            metadata_fetches: AtomicUsize::new(0),
+            introspection_calls: AtomicUsize::new(0),
+            counter: AtomicUsize::new(0),
+        });
+        let app = Router::new()
+            .route("/.well-known/oauth-authorization-server", get(metadata))
+            .route("/.well-known/openid-configuration", get(metadata))
+            .route("/jwks", get(jwks))
+            .route("/introspect", post(introspect))
+            .with_state(shared.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Self {
+            issuer,
+            addr,
+            shared,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    pub(crate) async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        // Open keep-alive connections may hold a graceful stop: abort after a bound.
+        if tokio::time::timeout(Duration::from_secs(5), &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+        }
+    }
+
+    pub(crate) fn jwks_url(&self) -> String {
+        format!("{}/jwks", self.issuer)
+    }
+
+    pub(crate) fn introspection_url(&self) -> String {
+        format!("{}/introspect", self.issuer)
+    }
+
+    pub(crate) fn claims(&self, sub: &str, aud: &str, scope: &str) -> Value {
+        let now = now();
+        json!({
+            "iss": self.issuer, "sub": sub, "aud": aud, "scope": scope,
+            "iat": now, "nbf": now - 1, "exp": now + 300,
+            "jti": format!("t-{}", self.shared.counter.fetch_add(1, Ordering::Relaxed)),
+            "client_id": "test-client",
+        })
+    }
+
+    fn remember(&self, token: &str, claims: &Value) {
+        self.shared
+            .minted
+            .lock()
+            .unwrap()
+            .insert(token.to_owned(), claims.clone());
+    }
+
+    fn sign(&self, alg: Algorithm, kid: &str, key: &EncodingKey, claims: &Value) -> String {
+        let mut header = Header::new(alg);
+        header.kid = Some(kid.to_owned());
+        header.typ = Some("at+jwt".to_owned());
+        let token = encode(&header, claims, key).expect("sign");
+        self.remember(&token, claims);
+        token
+    }
+
+    /// RS256 with the current RSA key.
+    pub(crate) fn token(&self, claims: &Value) -> String {
+        let kid = self.shared.keys.lock().unwrap().rsa_kid;
+        self.token_with_kid(claims, kid)
+    }
+
+    /// RS256 with the current RSA key, under the caller's `kid`.
+    pub(crate) fn token_with_kid(&self, claims: &Value, kid: &str) -> String {
+        let pem = self.shared.keys.lock().unwrap().rsa_pem;
+        let key = EncodingKey::from_rsa_pem(pem.as_bytes()).expect("RSA key");
+        self.sign(Algorithm::RS256, kid, &key, claims)
+    }
+
+    pub(crate) fn token_es256(&self, claims: &Value) -> String {
+        let key = EncodingKey::from_ec_pem(keys::ES1_PRIVATE_PEM.as_bytes()).expect("EC key");
+        self.sign(Algorithm::ES256, "es-1", &key, claims)
+    }
+
+    /// The key-confusion attack: HS256 with the RSA public key as the secret.
+    pub(crate) fn hs256_with_public_key(&self, claims: &Value) -> String {
+        let key = EncodingKey::from_secret(keys::RS1_PUBLIC_PEM.as_bytes());
+        self.sign(Algorithm::HS256, "rs-1", &key, claims)
+    }
+
+    /// An unsigned token, `"alg": "none"`.
+    pub(crate) fn alg_none(&self, claims: &Value) -> String {
+        let header = json!({"alg": "none", "typ": "JWT", "kid": "rs-1"});
+        format!(
+            "{}.{}.",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        )
+    }
+
+    /// An opaque token, known to the introspection endpoint.
+    pub(crate) fn opaque_token(&self, claims: &Value) -> String {
+        let n = self.shared.counter.fetch_add(1, Ordering::Relaxed);
+        let token = format!("opaque-{n}-{}", b64(&(now() ^ 0x5eed).to_le_bytes()));
+        self.remember(&token, claims);
+        token
+    }
+
+    pub(crate) fn revoke(&self, token: &str) {
+        self.shared.revoked.lock().unwrap().insert(token.to_owned());
+    }
+
+    /// rs-2 signs from now on and is published; rs-1 is withdrawn.
+    pub(crate) fn rotate_rsa(&self) {
+        let mut keys = self.shared.keys.lock().unwrap();
+        keys.rsa_kid = "rs-2";
+        keys.rsa_pem = keys::RS2_PRIVATE_PEM;
+        keys.published = vec![keys::RS2_JWK, keys::ES1_JWK];
+    }
+
+    /// Both RSA keys published.
+    pub(crate) fn publish_both_rsa(&self) {
+        self.shared.keys.lock().unwrap().published =
+            vec![keys::RS1_JWK, keys::RS2_JWK, keys::ES1_JWK];
+    }
+
+    pub(crate) fn set_jwks_mode(&self, mode: JwksMode) {
+        *self.shared.jwks_mode.lock().unwrap() = mode;
+    }
+
+    pub(crate) fn set_introspection_mode(&self, mode: IntrospectionMode) {
+        *self.shared.introspection_mode.lock().unwrap() = mode;
+    }
+
+    pub(crate) fn jwks_fetches(&self) -> usize {
+        self.shared.jwks_fetches.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn metadata_fetches(&self) -> usize {
+        self.shared.metadata_fetches.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn introspection_calls(&self) -> usize {
+        self.shared.introspection_calls.load(Ordering::Relaxed)
+    }
+}
+
+async fn metadata(State(shared): State<Arc<Shared>>) -> Response {
+    shared.metadata_fetches.fetch_add(1, Ordering::Relaxed);
+    let issuer = &shared.issuer;
+    axum::Json(json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{issuer}/jwks"),
+        "introspection_endpoint": format!("{issuer}/introspect"),
+        "token_endpoint": format!("{issuer}/token"),
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "response_types_supported": ["code"],
+    }))
+    .into_response()
+}
+
+async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
+    shared.jwks_fetches.fetch_add(1, Ordering::Relaxed);
+    let mode = shared.jwks_mode.lock().unwrap().clone();
+    match mode {
+        JwksMode::Down => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        JwksMode::Slow(delay) => tokio::time::sleep(delay).await,
+        JwksMode::Huge => {
+            let mut body = Vec::with_capacity(10 * 1024 * 1024 + 16);
+            body.extend_from_slice(br#"{"keys":["#);
+            body.resize(10 * 1024 * 1024, b' ');
+            body.extend_from_slice(b"]}");
+            return (
+                [(header::CONTENT_TYPE, "application/json")],
+                Body::from(body),
+            )
+                .into_response();
+        }
+        JwksMode::Redirect(to) => {
+            return (StatusCode::FOUND, [(header::LOCATION, to)]).into_response();
+        }
+        JwksMode::Normal => {}
+    }
+    let keys: Vec<Value> = shared
+        .keys
+        .lock()
+        .unwrap()
+        .published
+        .iter()
+        .map(|jwk| serde_json::from_str(jwk).expect("fixture JWK"))
+        .collect();
+    axum::Json(json!({ "keys": keys })).into_response()
+}
+
+async fn introspect(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    shared.introspection_calls.fetch_add(1, Ordering::Relaxed);
+    if matches!(
+        *shared.introspection_mode.lock().unwrap(),
+        IntrospectionMode::Down
+    ) {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"))
+    );
+    if headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        != Some(expected.as_str())
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": "invalid_client"})),
+        )
+            .into_response();
+    }
+    let token = body
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == "token")
+        .map(|(_, v)| v.replace('+', " "))
+        .map(|v| percent_decode(&v))
+        .unwrap_or_default();
+    let claims = shared.minted.lock().unwrap().get(&token).cloned();
+    let revoked = shared.revoked.lock().unwrap().contains(&token);
+    let answer = match claims {
+        Some(claims) if !revoked && claims["exp"].as_u64().is_some_and(|exp| exp > now()) => {
+            let mut answer = claims;
+            answer["active"] = json!(true);
+            answer
+        }
+        _ => json!({"active": false}),
+    };
+    axum::Json(answer).into_response()
+}
+
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() + 0 && i + 2 <= bytes.len() - 1 {
+            if let Ok(b) = u8::from_str_radix(&value[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
