@@ -251,5 +251,5 @@ fn check_fetchable(url: &Url) -> Result<(), FetchError> {
 /// True when `url` has the same origin as one of `allowed`.
 pub(crate) fn same_origin(url: &Url, allowed: &[url::Origin]) -> bool {
     let origin = url.origin();
-    allowed.iter().any(|a| *a == origin)
+    allowed.contains(&origin)
 }

@@ -35,3 +35,7 @@ mod app;
 #[allow(dead_code)]
 #[path = "../../examples/streamable_http/cli.rs"]
 mod cli;
+/// `examples/rmcp_server.rs`, which the interop and auth tests serve.
+#[allow(dead_code)]
+#[path = "../../examples/rmcp_server.rs"]
+mod rmcp_example;

@@ -3,9 +3,7 @@
 
 use super::*;
 
-#[allow(dead_code)]
-#[path = "../../../examples/rmcp_server.rs"]
-mod example;
+use crate::rmcp_example as example;
 
 #[tokio::test]
 async fn rfc_9728_metadata_is_served_at_the_path_aware_and_root_urls() {

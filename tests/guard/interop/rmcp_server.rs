@@ -2,9 +2,7 @@
 //! the four layers, with the session layer owning sessions, driven by rmcp's
 //! client and by raw HTTP over real TCP on 127.0.0.1.
 
-#[allow(dead_code)]
-#[path = "../../../examples/rmcp_server.rs"]
-mod example;
+use crate::rmcp_example as example;
 
 use std::future::Future;
 use std::net::SocketAddr;
