@@ -86,8 +86,25 @@ pub struct DemoConfig {
     /// Whether an open GET stream keeps its session alive
     /// ([`McpSessionLayer::streams_keep_alive`]).
     pub streams_keep_alive: bool,
+    /// Require bearer tokens from this OAuth issuer (feature `auth`).
+    pub auth_issuer: Option<String>,
+    /// With `auth_issuer`: the endpoint's canonical URI (default `http://BIND/mcp`).
+    pub auth_resource: Option<String>,
+    /// With `auth_issuer`: the scopes requests need.
+    pub required_scopes: Vec<ScopeRule>,
     /// Counts of the per-session resources the app holds (shared by clones).
     pub live: Live,
+}
+
+/// `--require-scope METHOD[:NAME]=SCOPE`: `*` as the method means every request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScopeRule {
+    /// A JSON-RPC method, or `*`.
+    pub method: String,
+    /// A tool, prompt or resource name.
+    pub name: Option<String>,
+    /// The scope it needs.
+    pub scope: String,
 }
 
 impl Default for DemoConfig {
@@ -103,6 +120,9 @@ impl Default for DemoConfig {
             redis: None,
             near_cache: None,
             streams_keep_alive: true,
+            auth_issuer: None,
+            auth_resource: None,
+            required_scopes: Vec::new(),
             live: Live::default(),
         }
     }
@@ -364,11 +384,20 @@ struct Guards {
     hosts: HostCheckLayer,
     origins: OriginGuardLayer,
     headers: McpHeadersLayer,
+    #[cfg(feature = "auth")]
+    auth: Option<mcp_tower_guard::auth::McpAuthLayer>,
     streams_keep_alive: bool,
 }
 
 impl Guards {
     fn new(config: &DemoConfig) -> Result<Self, ConfigError> {
+        #[cfg(not(feature = "auth"))]
+        if config.auth_issuer.is_some() {
+            return Err(ConfigError::InvalidSetting {
+                setting: "--auth-issuer",
+                reason: "build the demo with --features auth".to_owned(),
+            });
+        }
         let hosts = LocalBind::new(config.bind)
             .allow_hosts(config.allowed_hosts.iter().cloned())
             .allow_non_loopback(!config.allowed_hosts.is_empty())
@@ -384,6 +413,8 @@ impl Guards {
             hosts,
             origins,
             headers,
+            #[cfg(feature = "auth")]
+            auth: auth_layer(config)?,
             streams_keep_alive: config.streams_keep_alive,
         })
     }
@@ -399,8 +430,58 @@ impl Guards {
         let handlers = Router::new()
             .route("/mcp", post(mcp_post).get(mcp_get))
             .with_state(state);
-        Ok(Router::new().route_service("/mcp", guard.into_service(handlers)))
+        #[allow(unused_mut)]
+        let mut router = Router::new();
+        #[cfg(feature = "auth")]
+        let guard = match self.auth {
+            Some(auth) => {
+                // The metadata document beside the MCP route, at both well-known paths.
+                for path in auth.metadata_paths() {
+                    router = router.route_service(&path, auth.metadata_service());
+                }
+                guard.auth(auth)
+            }
+            None => guard,
+        };
+        Ok(router.route_service("/mcp", guard.into_service(handlers)))
     }
+}
+
+/// `--auth-issuer`, `--auth-resource` and `--require-scope` as a layer.
+#[cfg(feature = "auth")]
+fn auth_layer(
+    config: &DemoConfig,
+) -> Result<Option<mcp_tower_guard::auth::McpAuthLayer>, ConfigError> {
+    use mcp_tower_guard::auth::{JwtVerifier, McpAuthLayer, ResourceMetadata, ScopePolicy};
+    let Some(issuer) = &config.auth_issuer else {
+        return Ok(None);
+    };
+    let resource = config
+        .auth_resource
+        .clone()
+        .unwrap_or_else(|| format!("http://{}/mcp", config.bind));
+    let metadata = ResourceMetadata::new(&resource, issuer)?.resource_name("mcp-tower-guard demo");
+    let verifier = JwtVerifier::builder(issuer, metadata.resource()).build()?;
+    let mut policy = ScopePolicy::new();
+    for rule in &config.required_scopes {
+        let scope = [rule.scope.as_str()];
+        policy = match (rule.method.as_str(), rule.name.as_deref()) {
+            ("*", None) => policy.require(scope)?,
+            (method, None) => policy.method(method, scope)?,
+            ("tools/call", Some(name)) => policy.tool(name, scope)?,
+            ("prompts/get", Some(name)) => policy.prompt(name, scope)?,
+            ("resources/read", Some(uri)) => policy.resource(uri, scope)?,
+            (method, Some(_)) => {
+                return Err(ConfigError::InvalidSetting {
+                    setting: "--require-scope",
+                    reason: format!(
+                        "{method}: a NAME goes only with tools/call, prompts/get or resources/read"
+                    ),
+                })
+            }
+        };
+    }
+    Ok(Some(McpAuthLayer::new(metadata, verifier).scopes(policy)))
 }
 
 /// The created hook: one log line.

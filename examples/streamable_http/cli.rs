@@ -36,6 +36,14 @@ FLAGS:
                            (build with --features redis) [default: in memory]
     --near-cache DUR       with --redis: answer lookups of a session confirmed
                            less than DUR ago without asking Redis [default: off]
+    --auth-issuer URL      require bearer tokens (JWTs) from this OAuth issuer,
+                           checked against its JWKS (build with --features auth)
+                           [default: no authorization]
+    --auth-resource URL    with --auth-issuer: this endpoint's canonical URI, the
+                           audience tokens must name [default: http://BIND/mcp]
+    --require-scope RULE   with --auth-issuer (repeatable): METHOD[:NAME]=SCOPE,
+                           e.g. tools/call:deploy=deploy:write, tools/call=mcp:tools,
+                           or *=mcp for every request
     -h, --help             print this text
 
 DUR is a number with a unit: 500ms, 2s, 30m, 1h (or combined: 1h30m).
@@ -124,6 +132,12 @@ where
                 })?;
             }
             "--redis" => config.redis = Some(value("--redis")?),
+            "--auth-issuer" => config.auth_issuer = Some(value("--auth-issuer")?),
+            "--auth-resource" => config.auth_resource = Some(value("--auth-resource")?),
+            "--require-scope" => {
+                let rule = value("--require-scope")?;
+                config.required_scopes.push(parse_scope_rule(&rule)?);
+            }
             "--near-cache" => {
                 config.near_cache = Some(parse_duration_flag(
                     "--near-cache",
@@ -133,12 +147,42 @@ where
             other => return Err(CliError(format!("unknown argument {other:?} (see --help)"))),
         }
     }
+    if config.auth_issuer.is_none()
+        && (config.auth_resource.is_some() || !config.required_scopes.is_empty())
+    {
+        return Err(CliError(
+            "--auth-resource and --require-scope need --auth-issuer (see --help)".to_owned(),
+        ));
+    }
     if config.near_cache.is_some() && config.redis.is_none() {
         return Err(CliError(
             "--near-cache needs --redis (see --help)".to_owned(),
         ));
     }
     Ok(Command::Serve(config))
+}
+
+/// `METHOD[:NAME]=SCOPE`, or `*=SCOPE` for every request.
+pub fn parse_scope_rule(rule: &str) -> Result<super::app::ScopeRule, CliError> {
+    let bad = || {
+        CliError(format!(
+            "--require-scope {rule:?}: expected METHOD[:NAME]=SCOPE, e.g. tools/call:deploy=deploy:write"
+        ))
+    };
+    let (target, scope) = rule.split_once('=').ok_or_else(bad)?;
+    if target.is_empty() || scope.is_empty() {
+        return Err(bad());
+    }
+    let (method, name) = match target.split_once(':') {
+        Some((method, name)) if !name.is_empty() => (method, Some(name)),
+        Some(_) => return Err(bad()),
+        None => (target, None),
+    };
+    Ok(super::app::ScopeRule {
+        method: method.to_owned(),
+        name: name.map(str::to_owned),
+        scope: scope.to_owned(),
+    })
 }
 
 fn parse_duration_flag(flag: &str, value: &str) -> Result<Duration, CliError> {

@@ -8,7 +8,7 @@ use http::header;
 use http::request::Parts;
 use serde_json::json;
 
-use super::bearer::BearerError;
+use super::bearer::{is_b64token, BearerError};
 use super::challenge::{challenge, ChallengeError};
 use super::config::AuthConfig;
 use super::scope::Scopes;
@@ -40,12 +40,17 @@ pub(crate) fn bearer_refused(config: &AuthConfig, error: BearerError) -> Rejecti
     }
 }
 
+/// The refusal for `token`, which the verifier did not accept: 400 when it
+/// is not even a `b64token` (checked only now, off the accepted path).
+pub(crate) fn refused(config: &AuthConfig, error: &VerifyError, token: &str) -> Rejection {
+    if matches!(error, VerifyError::Invalid(_)) && !is_b64token(token.as_bytes()) {
+        return bearer_refused(config, BearerError::Malformed);
+    }
+    verify_refused(config, error, super::verifier::token_tag(token))
+}
+
 /// The refusal for a token the verifier did not accept.
-pub(crate) fn verify_refused(
-    config: &AuthConfig,
-    error: &VerifyError,
-    token_tag: crate::Tag,
-) -> Rejection {
+fn verify_refused(config: &AuthConfig, error: &VerifyError, token_tag: crate::Tag) -> Rejection {
     match error {
         VerifyError::Invalid(reason) => {
             tracing::debug!(target: TARGET, token = %token_tag, %reason, "bearer token refused");
@@ -83,8 +88,7 @@ pub(crate) fn admit(
     token: Arc<VerifiedToken>,
 ) -> Result<(), Rejection> {
     let required = config.policy.required(parts.extensions.get::<Envelope>());
-    let missing = config.policy.missing(&required, token.scopes());
-    if !missing.is_empty() {
+    if let Some(missing) = config.policy.missing(&required, token.scopes()) {
         tracing::debug!(
             target: TARGET,
             principal = %token.tag(),

@@ -11,13 +11,12 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::config::AuthConfig;
-use super::flow::{admit, verify_refused};
+use super::flow::{admit, refused};
 use super::service::LAYER;
-use super::verifier::{token_tag, VerifyFuture};
+use super::verifier::VerifyFuture;
 use crate::body::ReplayBody;
 use crate::read::ReadEnvelope;
 use crate::rejection::{reject, RejectionResponse, RequestHead};
-use crate::Tag;
 
 pin_project! {
     /// Response future of [`McpAuth`](super::McpAuth).
@@ -45,7 +44,7 @@ pin_project! {
         },
         Verifying {
             verify: VerifyFuture,
-            tag: Tag,
+            token: Box<str>,
             request: Option<Request<ReqB>>,
             pending: Option<Pending<S, R>>,
         },
@@ -100,7 +99,7 @@ where
 
     pub(super) fn verifying(
         verify: VerifyFuture,
-        tag: Tag,
+        token: Box<str>,
         request: Request<ReqB>,
         service: S,
         config: Arc<AuthConfig>,
@@ -109,7 +108,7 @@ where
         Self {
             state: State::Verifying {
                 verify,
-                tag,
+                token,
                 request: Some(request),
                 pending: Some(Pending {
                     service,
@@ -161,7 +160,7 @@ where
                         },
                         Ok(request) => State::Verifying {
                             verify: pending.config.verifier.verify(token),
-                            tag: token_tag(token),
+                            token: std::mem::take(token),
                             request: Some(request),
                             pending: Some(pending),
                         },
@@ -169,7 +168,7 @@ where
                 }
                 StateProj::Verifying {
                     verify,
-                    tag,
+                    token,
                     request,
                     pending,
                 } => {
@@ -182,7 +181,7 @@ where
                     let (mut parts, body) = request.into_parts();
                     let admitted = match outcome {
                         Ok(verified) => admit(&config, &mut parts, verified),
-                        Err(error) => Err(verify_refused(&config, &error, *tag)),
+                        Err(error) => Err(refused(&config, &error, token)),
                     };
                     match admitted {
                         Ok(()) => State::Inner {

@@ -170,7 +170,8 @@ impl IntrospectionVerifierBuilder {
         self
     }
 
-    /// Bytes of answers kept (default 16 MiB).
+    /// Bytes of answers kept (default 16 MiB; 0 turns the cache off, so
+    /// every request is introspected).
     pub fn cache_bytes(mut self, bytes: u64) -> Self {
         self.cache_bytes = bytes;
         self
@@ -208,10 +209,7 @@ impl IntrospectionVerifierBuilder {
                 reason: format!("at most {} s", super::MAX_LEEWAY.as_secs()),
             });
         }
-        for (setting, zero) in [
-            ("cache_ttl", self.cache_ttl.is_zero()),
-            ("cache_bytes", self.cache_bytes == 0),
-        ] {
+        for (setting, zero) in [("cache_ttl", self.cache_ttl.is_zero())] {
             if zero {
                 return Err(not_positive(setting));
             }

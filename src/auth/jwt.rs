@@ -185,7 +185,7 @@ impl JwtVerifierBuilder {
         self
     }
 
-    /// Bytes of verified tokens kept (default 16 MiB).
+    /// Bytes of verified tokens kept (default 16 MiB; 0 turns the cache off).
     pub fn cache_bytes(mut self, bytes: u64) -> Self {
         self.cache_bytes = bytes;
         self
@@ -235,7 +235,6 @@ impl JwtVerifierBuilder {
             ("key_refresh", self.times.refresh_after.is_zero()),
             ("key_max_age", self.times.max_age.is_zero()),
             ("refetch_interval", self.times.refetch_interval.is_zero()),
-            ("cache_bytes", self.cache_bytes == 0),
             ("cache_ttl", self.cache_ttl.is_zero()),
         ] {
             if zero {

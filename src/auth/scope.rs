@@ -351,12 +351,18 @@ impl ScopePolicy {
     }
 
     /// The scopes of `required` that `granted` does not satisfy, directly
-    /// or through an implication.
-    pub(crate) fn missing(&self, required: &Scopes, granted: &Scopes) -> Scopes {
-        required
-            .iter()
-            .filter(|need| !self.satisfies(granted, need))
-            .collect()
+    /// or through an implication; `None` when nothing is missing (the usual
+    /// answer, found without building a set).
+    pub(crate) fn missing(&self, required: &Scopes, granted: &Scopes) -> Option<Scopes> {
+        if required.iter().all(|need| self.satisfies(granted, need)) {
+            return None;
+        }
+        Some(
+            required
+                .iter()
+                .filter(|need| !self.satisfies(granted, need))
+                .collect(),
+        )
     }
 
     fn satisfies(&self, granted: &Scopes, need: &str) -> bool {
@@ -445,20 +451,16 @@ mod tests {
     fn spec_2026_07_28_scope_hierarchies_are_accounted_for() {
         let p = policy();
         let required = Scopes::parse("deploy:write mcp");
-        assert!(p
-            .missing(&required, &Scopes::parse("mcp deploy:write"))
-            .is_empty());
-        assert!(p.missing(&required, &Scopes::parse("mcp admin")).is_empty());
+        let missing = |granted: &str| {
+            p.missing(&required, &Scopes::parse(granted))
+                .map(|m| m.to_string())
+        };
+        assert_eq!(missing("mcp deploy:write"), None);
+        assert_eq!(missing("mcp admin"), None);
         // Transitive: root implies admin, which implies deploy:write.
-        assert!(p.missing(&required, &Scopes::parse("root")).is_empty());
-        assert_eq!(
-            p.missing(&required, &Scopes::parse("mcp")).to_string(),
-            "deploy:write"
-        );
-        assert_eq!(
-            p.missing(&required, &Scopes::default()).to_string(),
-            "deploy:write mcp"
-        );
+        assert_eq!(missing("root"), None);
+        assert_eq!(missing("mcp").as_deref(), Some("deploy:write"));
+        assert_eq!(missing("").as_deref(), Some("deploy:write mcp"));
     }
 
     #[test]

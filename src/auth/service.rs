@@ -9,9 +9,8 @@ use tower_service::Service;
 
 use super::bearer::bearer_token;
 use super::config::AuthConfig;
-use super::flow::{admit, bearer_refused, verify_refused};
+use super::flow::{admit, bearer_refused, refused};
 use super::future::ResponseFuture;
-use super::verifier::token_tag;
 use crate::body::ReplayBody;
 use crate::envelope::Envelope;
 use crate::future::take_ready;
@@ -107,7 +106,6 @@ where
                 self.rejection.clone(),
             );
         }
-        let tag = token_tag(token);
         let mut verify = config.verifier.verify(token);
         // A cached token is answered at once: decide now, and call the inner
         // service without moving it into the future.
@@ -130,15 +128,16 @@ where
                 }
             }
             Poll::Ready(Err(error)) => {
-                let rejection = verify_refused(config, &error, tag);
+                let rejection = refused(config, &error, token);
                 let head = RequestHead::of(&req);
                 ResponseFuture::ready(reject(LAYER, head, rejection, &self.rejection))
             }
             Poll::Pending => {
+                let token: Box<str> = token.into();
                 let service = take_ready(&mut self.inner);
                 ResponseFuture::verifying(
                     verify,
-                    tag,
+                    token,
                     req,
                     service,
                     config.clone(),

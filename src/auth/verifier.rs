@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Map, Value};
 
 use super::scope::Scopes;
-use crate::keyed::{keyed_hash128, tag_of, Tag};
+use crate::keyed::{keyed_hash, tag_of, Tag};
 
 /// What a [`TokenVerifier`] returns, boxed so that verifiers can be stored
 /// as `Arc<dyn TokenVerifier>`.
@@ -205,15 +205,24 @@ pub(crate) fn token_tag(token: &str) -> Tag {
 }
 
 /// Verified tokens, so a token is checked once and then found with one hash
-/// and one comparison. Keyed by a keyed 128-bit hash of the token; each
-/// entry keeps the token itself and is used only when it is byte-equal, so a
-/// hash collision can never hand one token another's identity. Entries live
-/// no longer than the token (`exp`) and `max_ttl`; memory is bounded by
-/// bytes (tokens weigh what they are long).
+/// and one comparison. Each entry keeps the token itself and is used only
+/// when it is byte-equal, so a collision of keys can never hand one token
+/// another's identity: it only costs a verification. That lets the key be a
+/// keyed hash of the token's length and last 64 bytes (a JWT's signature,
+/// an opaque token's random tail) instead of all of it. Entries live no
+/// longer than the token (`exp`) and `max_ttl`; memory is bounded by bytes
+/// (tokens weigh what they are long). A zero size means no cache.
 #[derive(Clone)]
 pub(crate) struct TokenCache {
-    cache: moka::sync::Cache<u128, Arc<Cached>>,
+    cache: Option<moka::sync::Cache<u64, Arc<Cached>>>,
     max_ttl: Duration,
+}
+
+/// The cache key of a token: see [`TokenCache`].
+fn cache_key(token: &str) -> u64 {
+    let bytes = token.as_bytes();
+    let tail = &bytes[bytes.len().saturating_sub(64)..];
+    keyed_hash(tail) ^ (bytes.len() as u64).rotate_left(32)
 }
 
 struct Cached {
@@ -224,10 +233,10 @@ struct Cached {
 
 struct CachedExpiry;
 
-impl moka::Expiry<u128, Arc<Cached>> for CachedExpiry {
+impl moka::Expiry<u64, Arc<Cached>> for CachedExpiry {
     fn expire_after_create(
         &self,
-        _key: &u128,
+        _key: &u64,
         value: &Arc<Cached>,
         _created_at: std::time::Instant,
     ) -> Option<Duration> {
@@ -245,18 +254,20 @@ pub(crate) enum Lookup {
 
 impl TokenCache {
     pub(crate) fn new(max_bytes: u64, max_ttl: Duration) -> Self {
-        let cache = moka::sync::Cache::builder()
-            .max_capacity(max_bytes)
-            .weigher(|_k: &u128, v: &Arc<Cached>| {
-                u32::try_from(v.token.len() + 256).unwrap_or(u32::MAX)
-            })
-            .expire_after(CachedExpiry)
-            .build();
+        let cache = (max_bytes > 0).then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|_k: &u64, v: &Arc<Cached>| {
+                    u32::try_from(v.token.len() + 256).unwrap_or(u32::MAX)
+                })
+                .expire_after(CachedExpiry)
+                .build()
+        });
         Self { cache, max_ttl }
     }
 
     pub(crate) fn get(&self, token: &str) -> Lookup {
-        let Some(entry) = self.cache.get(&keyed_hash128(token.as_bytes())) else {
+        let Some(entry) = self.cache.as_ref().and_then(|c| c.get(&cache_key(token))) else {
             return Lookup::Unknown;
         };
         if *entry.token != *token {
@@ -291,19 +302,22 @@ impl TokenCache {
     }
 
     fn put(&self, token: &str, outcome: Result<Arc<VerifiedToken>, ()>, ttl: Duration) {
+        let Some(cache) = &self.cache else {
+            return;
+        };
         let entry = Arc::new(Cached {
             token: token.into(),
             outcome,
             ttl,
         });
-        self.cache.insert(keyed_hash128(token.as_bytes()), entry);
+        cache.insert(cache_key(token), entry);
     }
 }
 
 impl fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenCache")
-            .field("entries", &self.cache.entry_count())
+            .field("entries", &self.cache.as_ref().map(|c| c.entry_count()))
             .field("max_ttl", &self.max_ttl)
             .finish()
     }
@@ -331,6 +345,26 @@ mod tests {
         assert!(matches!(cache.get("tok-old"), Lookup::Unknown));
         cache.insert_invalid("tok-revoked", Duration::from_secs(5));
         assert!(matches!(cache.get("tok-revoked"), Lookup::Invalid));
+    }
+
+    #[test]
+    fn tokens_sharing_a_cache_key_never_share_an_identity() {
+        let cache = TokenCache::new(1 << 20, Duration::from_secs(60));
+        let tail = "x".repeat(64);
+        let (a, b) = (format!("aaaa{tail}"), format!("bbbb{tail}"));
+        assert_eq!(cache_key(&a), cache_key(&b), "same length and tail");
+        cache.insert_valid(
+            &a,
+            Arc::new(VerifiedToken::new("https://as", "alice", Scopes::default())),
+        );
+        assert!(matches!(cache.get(&b), Lookup::Unknown));
+        assert!(matches!(cache.get(&a), Lookup::Valid(_)));
+        let none = TokenCache::new(0, Duration::from_secs(60));
+        none.insert_valid(
+            &a,
+            Arc::new(VerifiedToken::new("https://as", "alice", Scopes::default())),
+        );
+        assert!(matches!(none.get(&a), Lookup::Unknown));
     }
 
     #[test]

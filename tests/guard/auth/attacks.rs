@@ -283,6 +283,10 @@ async fn oauth_2_1_token_in_the_query_and_two_authorization_headers_are_400() {
         .await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST);
         assert!(reply.challenge().contains(r#"error="invalid_request""#));
+        // Not a b64token at all: malformed, not merely invalid.
+        let reply = send(&app, post(&call("echo"), &["Bearer a,b"], None)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        assert!(reply.challenge().contains(r#"error="invalid_request""#));
         server.shutdown().await;
     })
     .await;

@@ -1,7 +1,8 @@
 //! A real OAuth authorization server for the tests, on 127.0.0.1 over TCP:
 //! RFC 8414 and OpenID metadata, a JWKS, RFC 7662 introspection with client
 //! authentication, RS256 and ES256 tokens signed with fixture keys, key
-//! rotation, and fault modes (down, slow, 10 MiB, redirect) to test against.
+//! rotation, and fault modes (down, slow, a streamed 10 MiB body, redirect,
+//! an extra raw key) to test against.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -9,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -33,17 +34,23 @@ pub(crate) enum JwksMode {
     Down,
     /// Answers after this long.
     Slow(Duration),
-    /// A 10 MiB body.
+    /// A 10 MiB body (`{"keys":[` and spaces), streamed without a length.
     Huge,
     /// 302 to this URL.
     Redirect(String),
+    /// The published keys and this raw JSON value after them (an unknown
+    /// `kty`, a key missing members...), to test per-key parsing.
+    Extra(Value),
 }
 
 /// How `/introspect` answers.
 #[derive(Clone, Debug)]
 pub(crate) enum IntrospectionMode {
     Normal,
+    /// 503.
     Down,
+    /// Answers after this long.
+    Slow(Duration),
 }
 
 struct Keys {
@@ -116,6 +123,7 @@ impl AuthServer {
             .route("/.well-known/openid-configuration", get(metadata))
             .route("/jwks", get(jwks))
             .route("/introspect", post(introspect))
+            .route("/token", post(token_endpoint))
             .with_state(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -281,26 +289,18 @@ async fn metadata(State(shared): State<Arc<Shared>>) -> Response {
 async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
     shared.jwks_fetches.fetch_add(1, Ordering::Relaxed);
     let mode = shared.jwks_mode.lock().unwrap().clone();
+    let mut extra = None;
     match mode {
         JwksMode::Down => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
         JwksMode::Slow(delay) => tokio::time::sleep(delay).await,
-        JwksMode::Huge => {
-            let mut body = Vec::with_capacity(10 * 1024 * 1024 + 16);
-            body.extend_from_slice(br#"{"keys":["#);
-            body.resize(10 * 1024 * 1024, b' ');
-            body.extend_from_slice(b"]}");
-            return (
-                [(header::CONTENT_TYPE, "application/json")],
-                Body::from(body),
-            )
-                .into_response();
-        }
+        JwksMode::Huge => return huge_jwks(),
         JwksMode::Redirect(to) => {
             return (StatusCode::FOUND, [(header::LOCATION, to)]).into_response();
         }
+        JwksMode::Extra(key) => extra = Some(key),
         JwksMode::Normal => {}
     }
-    let keys: Vec<Value> = shared
+    let mut keys: Vec<Value> = shared
         .keys
         .lock()
         .unwrap()
@@ -308,7 +308,34 @@ async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
         .iter()
         .map(|jwk| serde_json::from_str(jwk).expect("fixture JWK"))
         .collect();
+    keys.extend(extra);
     axum::Json(json!({ "keys": keys })).into_response()
+}
+
+/// 64 KiB of spaces, shared by every chunk of [`huge_jwks`].
+static SPACES: [u8; 64 * 1024] = [b' '; 64 * 1024];
+
+/// `{"keys":[`, 10 MiB of spaces, `]}`: chunked, no Content-Length, so the
+/// client's limit has to stop the read itself; nothing is allocated per chunk.
+fn huge_jwks() -> Response {
+    let chunks = std::iter::once(Bytes::from_static(br#"{"keys":["#))
+        .chain(std::iter::repeat(Bytes::from_static(&SPACES)).take(160))
+        .chain(std::iter::once(Bytes::from_static(b"]}")))
+        .map(Ok::<Bytes, std::convert::Infallible>);
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(futures_util::stream::iter(chunks)),
+    )
+        .into_response()
+}
+
+/// No grant is served: the tests mint tokens directly.
+async fn token_endpoint() -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({"error": "unsupported_grant_type"})),
+    )
+        .into_response()
 }
 
 async fn introspect(
@@ -317,11 +344,11 @@ async fn introspect(
     body: String,
 ) -> Response {
     shared.introspection_calls.fetch_add(1, Ordering::Relaxed);
-    if matches!(
-        *shared.introspection_mode.lock().unwrap(),
-        IntrospectionMode::Down
-    ) {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    let mode = shared.introspection_mode.lock().unwrap().clone();
+    match mode {
+        IntrospectionMode::Down => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        IntrospectionMode::Slow(delay) => tokio::time::sleep(delay).await,
+        IntrospectionMode::Normal => {}
     }
     let expected = format!(
         "Basic {}",
@@ -358,14 +385,19 @@ async fn introspect(
     axum::Json(answer).into_response()
 }
 
+/// `%XX` decoding on bytes (slicing the `str` would panic on a multi-byte
+/// character after a `%`); a malformed escape is kept as it is.
 fn percent_decode(value: &str) -> String {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).map(|d| d as u8)
+    }
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&value[i + 1..i + 3], 16) {
-                out.push(b);
+            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((hi << 4) | lo);
                 i += 3;
                 continue;
             }
