@@ -7,6 +7,7 @@
 #![cfg(feature = "auth")]
 
 mod attacks;
+mod demo;
 mod flow;
 
 use std::time::Duration;

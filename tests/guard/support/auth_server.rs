@@ -94,10 +94,15 @@ fn b64(bytes: &[u8]) -> String {
 
 impl AuthServer {
     pub(crate) async fn start() -> Self {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// On `addr` (the development server in `examples/dev_auth_server.rs`).
+    pub(crate) async fn start_on(addr: SocketAddr) -> Self {
         let _ = jsonwebtoken::crypto::CryptoProvider::install_default(
             &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER,
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
             .expect("bind the authorization server");
         let addr = listener.local_addr().expect("its address");
@@ -124,6 +129,7 @@ impl AuthServer {
             .route("/jwks", get(jwks))
             .route("/introspect", post(introspect))
             .route("/token", post(token_endpoint))
+            .route("/dev/token", get(dev_token))
             .with_state(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -330,6 +336,41 @@ fn huge_jwks() -> Response {
 }
 
 /// No grant is served: the tests mint tokens directly.
+/// `GET /dev/token?sub=alice&scope=mcp%20math&aud=http://127.0.0.1:8000/mcp`:
+/// an RS256 access token, for trying a protected server by hand. No login:
+/// this server exists for tests and local development only.
+async fn dev_token(State(shared): State<Arc<Shared>>, uri: axum::http::Uri) -> Response {
+    let mut params = HashMap::new();
+    for pair in uri.query().unwrap_or_default().split('&') {
+        if let Some((k, v)) = pair.split_once('=') {
+            params.insert(k.to_owned(), percent_decode(&v.replace('+', " ")));
+        }
+    }
+    let (Some(sub), Some(aud)) = (params.get("sub"), params.get("aud")) else {
+        return (StatusCode::BAD_REQUEST, "sub and aud are required\n").into_response();
+    };
+    let scope = params.get("scope").map_or("", String::as_str);
+    let now = now();
+    let claims = json!({
+        "iss": shared.issuer, "sub": sub, "aud": aud, "scope": scope,
+        "iat": now, "nbf": now - 1, "exp": now + 3600, "client_id": "dev-client",
+    });
+    let (kid, pem) = {
+        let keys = shared.keys.lock().unwrap();
+        (keys.rsa_kid, keys.rsa_pem)
+    };
+    let Ok(key) = EncodingKey::from_rsa_pem(pem.as_bytes()) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(kid.to_owned());
+    header.typ = Some("at+jwt".to_owned());
+    match encode(&header, &claims, &key) {
+        Ok(token) => format!("{token}\n").into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
 async fn token_endpoint() -> Response {
     (
         StatusCode::BAD_REQUEST,
