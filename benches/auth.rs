@@ -8,7 +8,6 @@
 //! cargo bench --features auth --bench auth -- --test   # each case once (CI)
 //! ```
 
-#[allow(dead_code)]
 #[path = "../tests/guard/support/keys.rs"]
 mod keys;
 #[path = "support/mod.rs"]

@@ -11,7 +11,6 @@
 //! ```
 
 #[path = "../tests/guard/support/keys.rs"]
-#[allow(dead_code)]
 mod keys;
 
 #[path = "../tests/guard/support/auth_server.rs"]

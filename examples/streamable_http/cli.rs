@@ -53,7 +53,7 @@ Logs go to stderr; set RUST_LOG (default: info,mcp_tower_guard=debug).";
 #[derive(Debug)]
 pub enum Command {
     /// Run the server.
-    Serve(DemoConfig),
+    Serve(Box<DemoConfig>),
     /// Print [`USAGE`] and exit.
     Help,
 }
@@ -159,7 +159,7 @@ where
             "--near-cache needs --redis (see --help)".to_owned(),
         ));
     }
-    Ok(Command::Serve(config))
+    Ok(Command::Serve(Box::new(config)))
 }
 
 /// `METHOD[:NAME]=SCOPE`, or `*=SCOPE` for every request.

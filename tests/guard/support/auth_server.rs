@@ -325,7 +325,7 @@ static SPACES: [u8; 64 * 1024] = [b' '; 64 * 1024];
 /// client's limit has to stop the read itself; nothing is allocated per chunk.
 fn huge_jwks() -> Response {
     let chunks = std::iter::once(Bytes::from_static(br#"{"keys":["#))
-        .chain(std::iter::repeat(Bytes::from_static(&SPACES)).take(160))
+        .chain(std::iter::repeat_n(Bytes::from_static(&SPACES), 160))
         .chain(std::iter::once(Bytes::from_static(b"]}")))
         .map(Ok::<Bytes, std::convert::Infallible>);
     (
