@@ -179,3 +179,129 @@ async fn rmcp_client_with_a_bearer_token_against_a_protected_rmcp_server() {
     })
     .await;
 }
+
+/// `McpGuard::auth` puts the layer between headers and session: the whole
+/// preset with authorization, mounted with `route_service`.
+#[tokio::test]
+async fn mcp_guard_with_auth_guards_in_order_and_binds_sessions() {
+    bounded(async {
+        let server = AuthServer::start().await;
+        let auth = McpAuthLayer::new(metadata(&server), jwt(&server)).scopes(policy());
+        let handler = Router::new().fallback(axum::routing::post(|req: axum::extract::Request| async move {
+            let sub = req
+                .extensions()
+                .get::<mcp_tower_guard::auth::AuthContext>()
+                .map(|a| a.subject().to_owned());
+            axum::Json(json!({"jsonrpc": "2.0", "id": 1, "result": {"protocolVersion": "2025-11-25", "sub": sub}}))
+        }));
+        let guard = mcp_tower_guard::McpGuard::local("127.0.0.1:8000".parse().unwrap())
+            .unwrap()
+            .auth(auth.clone());
+        let mut app = Router::new().route_service("/mcp", guard.into_service(handler));
+        for path in auth.metadata_paths() {
+            app = app.route_service(&path, auth.metadata_service());
+        }
+        // A forged Host is refused before the token is looked at (Host runs first).
+        let mut forged = post(&initialize(), &[], None);
+        forged.headers_mut().insert("host", "evil.example".parse().unwrap());
+        assert_eq!(send(&app, forged).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(send(&app, post(&initialize(), &[], None)).await.status, StatusCode::UNAUTHORIZED);
+        let alice = server.token(&server.claims("alice", RESOURCE, "mcp"));
+        let init = send(&app, post(&initialize(), &[&bearer(&alice)], None)).await;
+        assert_eq!(init.status, StatusCode::OK, "{}", init.body);
+        assert_eq!(init.body["result"]["sub"], "alice");
+        let sid = init.headers["mcp-session-id"].to_str().unwrap().to_owned();
+        let bob = server.token(&server.claims("bob", RESOURCE, "mcp"));
+        let ping = json!({"jsonrpc": "2.0", "id": 2, "method": "ping"});
+        assert_eq!(send(&app, post(&ping, &[&bearer(&bob)], Some(&sid))).await.status, StatusCode::NOT_FOUND);
+        server.shutdown().await;
+    })
+    .await;
+}
+
+/// The fetcher follows no redirect: a JWKS that answers 302 elsewhere is
+/// an unreachable issuer (503), never keys from another place.
+#[tokio::test]
+async fn a_redirecting_jwks_is_not_followed() {
+    use crate::support::auth_server::JwksMode;
+    bounded(async {
+        let server = AuthServer::start().await;
+        let elsewhere = AuthServer::start().await;
+        server.set_jwks_mode(JwksMode::Redirect(elsewhere.jwks_url()));
+        let (app, _) = app(McpAuthLayer::new(metadata(&server), jwt(&server)));
+        let token = server.token(&server.claims("alice", RESOURCE, "mcp"));
+        let reply = send(&app, post(&call("echo"), &[&bearer(&token)], None)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            reply.body
+        );
+        assert_eq!(elsewhere.jwks_fetches(), 0);
+        elsewhere.shutdown().await;
+        server.shutdown().await;
+    })
+    .await;
+}
+
+/// Keys in the configured JWKS only, no network: the verifier never fetches.
+#[tokio::test]
+async fn fixed_keys_verify_without_fetching() {
+    bounded(async {
+        let server = AuthServer::start().await;
+        let jwks = json!({"keys": [serde_json::from_str::<Value>(crate::support::keys::RS1_JWK).unwrap()]});
+        let verifier = JwtVerifier::builder(&server.issuer, RESOURCE)
+            .jwks(jwks)
+            .build()
+            .unwrap();
+        let token = server.token(&server.claims("alice", RESOURCE, "mcp"));
+        assert!(verifier.verify(&token).await.is_ok());
+        let es = server.token_es256(&server.claims("alice", RESOURCE, "mcp"));
+        assert!(verifier.verify(&es).await.is_err(), "no EC key was given");
+        assert_eq!(server.jwks_fetches() + server.metadata_fetches(), 0);
+        server.shutdown().await;
+    })
+    .await;
+}
+
+/// Only the issuer's origin is fetched: a discovered `jwks_uri` elsewhere is
+/// refused (503) unless configured with `jwks_uri`.
+#[tokio::test]
+async fn a_discovered_jwks_uri_on_another_origin_is_not_fetched() {
+    bounded(async {
+        let server = AuthServer::start().await;
+        let elsewhere = AuthServer::start().await;
+        server.advertise_jwks_uri(&elsewhere.jwks_url());
+        let token = server.token(&server.claims("alice", RESOURCE, "mcp"));
+        let (app_discovered, _) = app(McpAuthLayer::new(metadata(&server), jwt(&server)));
+        let reply = send(
+            &app_discovered,
+            post(&call("echo"), &[&bearer(&token)], None),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            reply.body
+        );
+        assert_eq!(elsewhere.jwks_fetches(), 0);
+        // Configured explicitly, it is allowed (the fixture keys are the same).
+        let verifier = JwtVerifier::builder(&server.issuer, RESOURCE)
+            .jwks_uri(&elsewhere.jwks_url())
+            .fetcher(fetcher())
+            .build()
+            .unwrap();
+        let (app_configured, _) = app(McpAuthLayer::new(metadata(&server), verifier));
+        let reply = send(
+            &app_configured,
+            post(&call("echo"), &[&bearer(&token)], None),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(elsewhere.jwks_fetches(), 1);
+        elsewhere.shutdown().await;
+        server.shutdown().await;
+    })
+    .await;
+}

@@ -67,6 +67,8 @@ struct Shared {
     /// Tokens minted here (JWT or opaque) and their claims.
     minted: Mutex<HashMap<String, Value>>,
     revoked: Mutex<HashSet<String>>,
+    /// A `jwks_uri` the metadata names instead of this server's own.
+    jwks_uri: Mutex<Option<String>>,
     jwks_fetches: AtomicUsize,
     metadata_fetches: AtomicUsize,
     introspection_calls: AtomicUsize,
@@ -118,6 +120,7 @@ impl AuthServer {
             introspection_mode: Mutex::new(IntrospectionMode::Normal),
             minted: Mutex::default(),
             revoked: Mutex::default(),
+            jwks_uri: Mutex::default(),
             jwks_fetches: AtomicUsize::new(0),
             metadata_fetches: AtomicUsize::new(0),
             introspection_calls: AtomicUsize::new(0),
@@ -256,6 +259,11 @@ impl AuthServer {
             vec![keys::RS1_JWK, keys::RS2_JWK, keys::ES1_JWK];
     }
 
+    /// Names another `jwks_uri` in the metadata (for example another origin's).
+    pub(crate) fn advertise_jwks_uri(&self, url: &str) {
+        *self.shared.jwks_uri.lock().unwrap() = Some(url.to_owned());
+    }
+
     pub(crate) fn set_jwks_mode(&self, mode: JwksMode) {
         *self.shared.jwks_mode.lock().unwrap() = mode;
     }
@@ -282,7 +290,7 @@ async fn metadata(State(shared): State<Arc<Shared>>) -> Response {
     let issuer = &shared.issuer;
     axum::Json(json!({
         "issuer": issuer,
-        "jwks_uri": format!("{issuer}/jwks"),
+        "jwks_uri": shared.jwks_uri.lock().unwrap().clone().unwrap_or_else(|| format!("{issuer}/jwks")),
         "introspection_endpoint": format!("{issuer}/introspect"),
         "token_endpoint": format!("{issuer}/token"),
         "authorization_endpoint": format!("{issuer}/authorize"),
