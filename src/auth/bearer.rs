@@ -19,6 +19,10 @@ pub(crate) enum BearerError {
     /// An `access_token` in the query string (400 `invalid_request`): OAuth
     /// 2.1 forbids it, and the URL has already leaked the token to logs.
     InQuery,
+    /// A form-encoded body, the RFC 6750 §2.2 way of sending a token, which
+    /// MCP does not use (400 `invalid_request`; the headers layer, when in
+    /// front, answers 415 first).
+    InForm,
     /// `Bearer` with nothing usable after it (400 `invalid_request`).
     Malformed,
     /// A token over the size limit (401 `invalid_token`).
@@ -32,6 +36,7 @@ impl BearerError {
             Self::Missing => "Unauthorized: a bearer token is required (Authorization: Bearer <token>)",
             Self::Repeated => "Bad Request: more than one Authorization header",
             Self::InQuery => "Bad Request: access tokens in the URI query are refused; send Authorization: Bearer <token>",
+            Self::InForm => "Bad Request: access tokens in a form body are refused; send Authorization: Bearer <token>",
             Self::Malformed => "Bad Request: the Authorization header is not Bearer followed by a token",
             Self::TooLarge => "Unauthorized: the bearer token is larger than this server accepts",
         }
@@ -47,6 +52,11 @@ pub(crate) fn bearer_token<'a>(
 ) -> Result<&'a str, BearerError> {
     if query_has_access_token(uri) {
         return Err(BearerError::InQuery);
+    }
+    if headers.get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().len() >= FORM.len() && v.as_bytes()[..FORM.len()].eq_ignore_ascii_case(FORM)
+    }) {
+        return Err(BearerError::InForm);
     }
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
@@ -84,6 +94,8 @@ pub(crate) fn bearer_token<'a>(
     }
     std::str::from_utf8(token).map_err(|_| BearerError::Malformed)
 }
+
+const FORM: &[u8] = b"application/x-www-form-urlencoded";
 
 fn trim_leading_spaces(mut bytes: &[u8]) -> &[u8] {
     while let [b' ', rest @ ..] = bytes {
@@ -159,6 +171,17 @@ mod tests {
         );
         assert_eq!(take(&["DPoP abc"], "/mcp"), Err(BearerError::Missing));
         assert_eq!(take(&["Bearerabc"], "/mcp"), Err(BearerError::Missing));
+    }
+
+    #[test]
+    fn rfc_6750_form_body_tokens_are_refused() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("Application/X-WWW-Form-Urlencoded; charset=utf-8"),
+        );
+        let uri: Uri = "/mcp".parse().unwrap();
+        assert_eq!(bearer_token(&headers, &uri, 64), Err(BearerError::InForm));
     }
 
     #[test]

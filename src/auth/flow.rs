@@ -22,7 +22,10 @@ pub(crate) fn bearer_refused(config: &AuthConfig, error: BearerError) -> Rejecti
     let (kind, code) = match error {
         BearerError::Missing => (RejectionKind::MissingToken, ChallengeError::None),
         BearerError::TooLarge => (RejectionKind::InvalidToken, ChallengeError::InvalidToken),
-        BearerError::Repeated | BearerError::InQuery | BearerError::Malformed => (
+        BearerError::Repeated
+        | BearerError::InQuery
+        | BearerError::InForm
+        | BearerError::Malformed => (
             RejectionKind::InvalidAuthRequest,
             ChallengeError::InvalidRequest,
         ),

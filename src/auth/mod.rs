@@ -9,7 +9,7 @@
 //! |---|---|
 //! | GET/HEAD/OPTIONS on a metadata path | the RFC 9728 document, public, cacheable, `Access-Control-Allow-Origin: *` |
 //! | no `Authorization`, or another scheme | 401, `WWW-Authenticate: Bearer scope="…", resource_metadata="…"` (no `error`: RFC 6750 §3.1) |
-//! | two `Authorization` headers, `access_token` in the query, `Bearer` without a token | 400, `error="invalid_request"` |
+//! | two `Authorization` headers, `access_token` in the query, a form-encoded body, a value that is not a `b64token` | 400, `error="invalid_request"` |
 //! | a token over [`max_token_bytes`](McpAuthLayer::max_token_bytes) | 401, `error="invalid_token"`, before any parsing |
 //! | a token the verifier refuses (signature, `iss`, `aud`, `exp`, `nbf`, revoked) | 401, `error="invalid_token"` |
 //! | the issuer unreachable and no usable key cached | 503 with `Retry-After` |

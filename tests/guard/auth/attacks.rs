@@ -386,3 +386,38 @@ async fn introspection_with_wrong_client_credentials_is_503_not_401() {
     })
     .await;
 }
+
+/// RFC 6750 §2.2's form body: refused by the auth layer itself (400) when
+/// nothing in front of it answers first (with the headers layer: 415).
+#[tokio::test]
+async fn rfc_6750_token_in_a_form_body_is_refused() {
+    bounded(async {
+        use tower::Layer;
+        let server = AuthServer::start().await;
+        let token = server.token(&server.claims("alice", RESOURCE, "mcp"));
+        let form = || {
+            Request::post("/mcp")
+                .header("host", HOST)
+                .header("accept", "application/json, text/event-stream")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(format!("access_token={token}")))
+                .unwrap()
+        };
+        let alone = McpAuthLayer::new(metadata(&server), jwt(&server))
+            .layer(axum::routing::post(|| async { "reached" }));
+        let res = alone.oneshot(form()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        let challenge = res.headers()["www-authenticate"].to_str().unwrap();
+        assert!(
+            challenge.contains(r#"error="invalid_request""#),
+            "{challenge}"
+        );
+        let stacked = jwt_app(&server).await;
+        assert_eq!(
+            send(&stacked, form()).await.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+        server.shutdown().await;
+    })
+    .await;
+}
