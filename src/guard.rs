@@ -169,6 +169,8 @@ impl McpGuard {
 
     /// The layers in the order they run, outermost first, for composing by
     /// hand (the session layer is `None` when [stateless](Self::stateless)).
+    /// An auth layer given to `auth` (feature `auth`) is not among them: by
+    /// hand, it goes between the headers and the session layer.
     pub fn layers(
         self,
     ) -> (

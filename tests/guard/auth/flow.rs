@@ -305,3 +305,47 @@ async fn a_discovered_jwks_uri_on_another_origin_is_not_fetched() {
     })
     .await;
 }
+
+/// Tokens never reach the logs, accepted or refused: at most a keyed tag.
+/// With `keep_authorization(true)` the handler sees the header again.
+#[tokio::test(flavor = "current_thread")]
+async fn tokens_never_appear_in_logs_and_keep_authorization_is_opt_in() {
+    bounded(async {
+        let (logs, _guard) = crate::support::guards::capture_logs();
+        let server = AuthServer::start().await;
+        let (app, _) = app(McpAuthLayer::new(metadata(&server), jwt(&server))
+            .scopes(policy())
+            .keep_authorization(true));
+        let good = server.token(&server.claims("alice", RESOURCE, "mcp"));
+        let weak = server.token(&server.claims("bob", RESOURCE, "other"));
+        let forged = server.alg_none(&server.claims("mallory", RESOURCE, "mcp"));
+        let reply = send(&app, post(&call("echo"), &[&bearer(&good)], None)).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.body["result"]["authorization_seen"], true);
+        assert_eq!(
+            send(&app, post(&call("echo"), &[&bearer(&weak)], None))
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            send(&app, post(&call("echo"), &[&bearer(&forged)], None))
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("bearer token refused"), "{text}");
+        for token in [&good, &weak, &forged] {
+            let signature = token.rsplit('.').next().unwrap_or_default();
+            let payload = token.split('.').nth(1).unwrap();
+            assert!(!text.contains(payload), "a token payload was logged");
+            assert!(
+                signature.is_empty() || !text.contains(signature),
+                "a token signature was logged"
+            );
+        }
+        server.shutdown().await;
+    })
+    .await;
+}
