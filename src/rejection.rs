@@ -127,6 +127,9 @@ pub enum RejectionKind {
     /// The token could not be checked: the issuer's keys or its introspection
     /// endpoint are unreachable and nothing usable is cached (503 with `Retry-After`).
     AuthUnavailable,
+    /// A rate-limit rule's quota is used up (429 with `Retry-After` and the
+    /// `RateLimit` / `RateLimit-Policy` fields).
+    RateLimited,
 }
 
 impl RejectionKind {
@@ -157,7 +160,7 @@ impl RejectionKind {
             BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             SessionNotFound | MethodNotFound => StatusCode::NOT_FOUND,
             HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            TooManySessions => StatusCode::TOO_MANY_REQUESTS,
+            TooManySessions | RateLimited => StatusCode::TOO_MANY_REQUESTS,
             StoreUnavailable | AuthUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -214,6 +217,7 @@ impl RejectionKind {
             InsufficientScope => "insufficient_scope",
             InvalidAuthRequest => "invalid_auth_request",
             AuthUnavailable => "auth_unavailable",
+            RateLimited => "rate_limited",
         }
     }
 
@@ -284,6 +288,7 @@ struct Extra {
     allow: Option<HeaderValue>,
     retry_after: Option<Duration>,
     www_authenticate: Option<HeaderValue>,
+    headers: Vec<(http::HeaderName, HeaderValue)>,
     id: Option<RequestId>,
 }
 
@@ -340,6 +345,18 @@ impl Rejection {
     pub fn with_www_authenticate(mut self, challenge: HeaderValue) -> Self {
         self.extra_mut().www_authenticate = Some(challenge);
         self
+    }
+
+    /// Adds a response header (for example the `RateLimit` fields); a
+    /// header the response builder already set is kept.
+    pub fn with_header(mut self, name: http::HeaderName, value: HeaderValue) -> Self {
+        self.extra_mut().headers.push((name, value));
+        self
+    }
+
+    /// The extra response headers of [`with_header`](Self::with_header).
+    pub fn headers(&self) -> &[(http::HeaderName, HeaderValue)] {
+        self.extra.as_ref().map_or(&[], |e| &e.headers)
     }
 
     /// The `WWW-Authenticate` challenge, if any.
@@ -570,6 +587,11 @@ where
     if let Some(allow) = rejection.allow() {
         if !headers.contains_key(header::ALLOW) {
             headers.insert(header::ALLOW, allow.clone());
+        }
+    }
+    for (name, value) in rejection.headers() {
+        if !headers.contains_key(name) {
+            headers.insert(name.clone(), value.clone());
         }
     }
     if let Some(challenge) = rejection.www_authenticate() {

@@ -12,6 +12,7 @@
 //! | `adversarial` | hostile clients over real TCP |
 //! | `auth` | `McpAuthLayer` against a real authorization server on 127.0.0.1 (feature `auth`) |
 //! | `properties` | property tests, and the fuzz corpora replayed |
+//! | `ratelimit` | `McpRateLimitLayer`: exact counts on a paused clock, overlapping rules, bounded keys (feature `ratelimit`) |
 //! | `readme` | README.md's programs: each block is checked against its example and served |
 //!
 //! Everything talks to 127.0.0.1 only, with bounded loops and timeouts.
@@ -23,6 +24,7 @@ mod host;
 mod interop;
 mod origin;
 mod properties;
+mod ratelimit;
 mod readme;
 mod redis;
 mod session;

@@ -1,0 +1,241 @@
+//! [`McpRateLimitLayer`] and its service.
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use governor::clock::Clock;
+use http::{HeaderName, HeaderValue, Request, Response};
+use serde_json::json;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::rule::{nonzero, Armed, RateLimitRule};
+use super::TARGET;
+use crate::error::{not_positive, ConfigError};
+use crate::future::ResponseFuture;
+use crate::rejection::{
+    reject, JsonRpcRejection, Rejection, RejectionKind, RejectionResponse, RequestHead,
+};
+
+/// The most keys each rule keeps unless configured otherwise.
+pub const DEFAULT_MAX_KEYS: u64 = 100_000;
+
+struct RateLimitConfig {
+    rules: Vec<Armed>,
+}
+
+impl fmt::Debug for RateLimitConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.rules.iter().map(|a| &a.rule))
+            .finish()
+    }
+}
+
+/// MCP-aware rate limits: several rules, each a GCRA quota (governor) per
+/// key made of validated request facts. See the [module docs](crate::ratelimit).
+#[must_use]
+pub struct McpRateLimitLayer<R = JsonRpcRejection> {
+    config: Arc<RateLimitConfig>,
+    rejection: R,
+}
+
+impl McpRateLimitLayer {
+    /// A layer enforcing every rule, each keeping at most
+    /// [`DEFAULT_MAX_KEYS`] keys.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidSetting`] when there are no rules, or two share a name.
+    pub fn new(rules: impl IntoIterator<Item = RateLimitRule>) -> Result<Self, ConfigError> {
+        Self::with_max_keys(rules, DEFAULT_MAX_KEYS)
+    }
+
+    /// As [`new`](Self::new), keeping at most `max_keys` keys per rule. At
+    /// the cap the least used keys are forgotten (they start over with a
+    /// full burst); no request is refused for lack of room.
+    ///
+    /// # Errors
+    ///
+    /// As for [`new`](Self::new), and for a zero `max_keys`.
+    pub fn with_max_keys(
+        rules: impl IntoIterator<Item = RateLimitRule>,
+        max_keys: u64,
+    ) -> Result<Self, ConfigError> {
+        if max_keys == 0 {
+            return Err(not_positive("max_keys"));
+        }
+        let rules: Vec<RateLimitRule> = rules.into_iter().collect();
+        if rules.is_empty() {
+            return Err(ConfigError::InvalidSetting {
+                setting: "rules",
+                reason: "at least one rule is needed".to_owned(),
+            });
+        }
+        for (i, rule) in rules.iter().enumerate() {
+            if rules[..i].iter().any(|r| r.name == rule.name) {
+                return Err(ConfigError::InvalidSetting {
+                    setting: "rules",
+                    reason: format!("two rules are named {:?}", &*rule.name),
+                });
+            }
+        }
+        Ok(Self {
+            config: Arc::new(RateLimitConfig {
+                rules: rules.into_iter().map(|r| Armed::new(r, max_keys)).collect(),
+            }),
+            rejection: JsonRpcRejection,
+        })
+    }
+}
+
+impl<R> McpRateLimitLayer<R> {
+    /// Keys each rule holds now (for tests and metrics).
+    pub fn key_counts(&self) -> Vec<(String, u64)> {
+        self.config
+            .rules
+            .iter()
+            .map(|a| (a.rule.rule_name().to_owned(), a.store.len()))
+            .collect()
+    }
+
+    /// Uses `rejection` to build refusal responses.
+    pub fn with_rejection<R2: Clone>(self, rejection: R2) -> McpRateLimitLayer<R2> {
+        McpRateLimitLayer {
+            config: self.config,
+            rejection,
+        }
+    }
+
+    /// Wraps `inner`.
+    pub fn into_service<S>(self, inner: S) -> McpRateLimit<S, R> {
+        McpRateLimit {
+            inner,
+            config: self.config,
+            rejection: self.rejection,
+        }
+    }
+}
+
+impl<R: Clone> Clone for McpRateLimitLayer<R> {
+    fn clone(&self) -> Self {
+        Self {
+            config: Arc::clone(&self.config),
+            rejection: self.rejection.clone(),
+        }
+    }
+}
+
+impl<R> fmt::Debug for McpRateLimitLayer<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("McpRateLimitLayer")
+            .field("rules", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, R: Clone> Layer<S> for McpRateLimitLayer<R> {
+    type Service = McpRateLimit<S, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        McpRateLimit {
+            inner,
+            config: Arc::clone(&self.config),
+            rejection: self.rejection.clone(),
+        }
+    }
+}
+
+/// The service of [`McpRateLimitLayer`].
+#[derive(Clone)]
+pub struct McpRateLimit<S, R = JsonRpcRejection> {
+    inner: S,
+    config: Arc<RateLimitConfig>,
+    rejection: R,
+}
+
+impl<S, R> McpRateLimit<S, R> {
+    define_inner_service_accessors!();
+}
+
+impl<S: fmt::Debug, R> fmt::Debug for McpRateLimit<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("McpRateLimit")
+            .field("inner", &self.inner)
+            .field("rules", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, R, ReqB, ResB> Service<Request<ReqB>> for McpRateLimit<S, R>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    R: RejectionResponse<ResB>,
+    ResB: Default + 'static,
+{
+    type Response = Response<ResB>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResB>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+        let (parts, body) = req.into_parts();
+        for (index, armed) in self.config.rules.iter().enumerate() {
+            let Some(cells) = nonzero(armed.rule.cells(&parts)) else {
+                continue;
+            };
+            let key = armed.rule.key(index, &parts);
+            let wait = match armed.limiter.check_key_n(&key, cells) {
+                Ok(Ok(_)) => continue,
+                Ok(Err(not_until)) => not_until.wait_time_from(armed.clock.now()),
+                // More cells than the burst: this request can never pass.
+                Err(_) => armed.rule.quota.burst_size_replenished_in(),
+            };
+            tracing::info!(
+                target: TARGET,
+                rule = armed.rule.rule_name(),
+                key = %format_args!("{:08x}", key as u32),
+                wait_ms = wait.as_millis() as u64,
+                "rate limited"
+            );
+            let rejection = limited(&armed.rule, wait);
+            let head = RequestHead::of_parts(&parts);
+            return ResponseFuture::rejected(reject("ratelimit", head, rejection, &self.rejection));
+        }
+        ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
+    }
+}
+
+/// 429 with `Retry-After`, `RateLimit-Policy: "<rule>";q=<burst>;w=<seconds>`
+/// and `RateLimit: "<rule>";r=0;t=<seconds>` (IETF RateLimit header
+/// fields), and `error.data` naming the rule.
+fn limited(rule: &RateLimitRule, wait: Duration) -> Rejection {
+    let quota = rule.quota;
+    let window = quota.burst_size_replenished_in().as_secs().max(1);
+    let reset = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let policy = format!(
+        "\"{}\";q={};w={window}",
+        rule.rule_name(),
+        quota.burst_size()
+    );
+    let state = format!("\"{}\";r=0;t={reset}", rule.rule_name());
+    let header =
+        |v: String| HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("\"limit\""));
+    Rejection::new(
+        RejectionKind::RateLimited,
+        format!("Too Many Requests: rate limit {} reached", rule.rule_name()),
+    )
+    .with_retry_after(wait.max(Duration::from_millis(1)))
+    .with_header(HeaderName::from_static("ratelimit-policy"), header(policy))
+    .with_header(HeaderName::from_static("ratelimit"), header(state))
+    .with_data(json!({
+        "rule": rule.rule_name(),
+        "retryAfterMs": wait.as_millis() as u64,
+    }))
+}

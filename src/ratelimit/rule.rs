@@ -1,0 +1,267 @@
+//! A rate-limit rule: a GCRA quota on a key made of request facts the
+//! earlier layers validated.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::{Quota, RateLimiter};
+use http::request::Parts;
+
+use super::store::{KeyStore, TokioClock};
+use crate::envelope::{Envelope, MessageKind};
+use crate::error::ConfigError;
+use crate::keyed::keyed_hash;
+
+/// What a rule's key is made of; combine several (`[Principal, Method]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyPart {
+    /// The verified principal: `McpAuthLayer`'s issuer and subject, else the
+    /// session's principal. Requests without one share one key.
+    Principal,
+    /// The legacy session (`Mcp-Session-Id`, as the session layer checked
+    /// it). Requests without one (2026-07-28, `initialize`) share one key.
+    Session,
+    /// The client's address ([`PeerAddr`](crate::PeerAddr) in the extensions).
+    ClientAddr,
+    /// The JSON-RPC method (`GET`/`DELETE` for requests without a body).
+    Method,
+    /// The tool, prompt or resource name of the message.
+    Name,
+}
+
+/// One limit: a quota (rate and burst) per key, optionally only for one
+/// method or one tool, prompt or resource.
+///
+/// ```
+/// use std::num::NonZeroU32;
+/// use mcp_tower_guard::ratelimit::{KeyPart, Quota, RateLimitRule};
+///
+/// # fn main() -> Result<(), mcp_tower_guard::ConfigError> {
+/// let n = |n| NonZeroU32::new(n).unwrap();
+/// // 100 requests a second per user ...
+/// let per_user = RateLimitRule::new("per-user", Quota::per_second(n(100)), [KeyPart::Principal])?;
+/// // ... one deploy a minute per user ...
+/// let deploys = RateLimitRule::new("deploy", Quota::per_minute(n(1)), [KeyPart::Principal])?
+///     .method("tools/call")
+///     .name("deploy");
+/// // ... and 20 new sessions a minute per address.
+/// let sessions = RateLimitRule::new("new-sessions", Quota::per_minute(n(20)), [KeyPart::ClientAddr])?
+///     .method("initialize");
+/// # let _ = (per_user, deploys, sessions);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RateLimitRule {
+    pub(crate) name: Arc<str>,
+    pub(crate) quota: Quota,
+    parts: Vec<KeyPart>,
+    method: Option<Box<str>>,
+    target: Option<Box<str>>,
+    count_notifications: bool,
+}
+
+impl RateLimitRule {
+    /// A rule named `name` (it appears in refusals, `RateLimit-Policy` and
+    /// logs) allowing `quota` per key made of `parts`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidSetting`] for a name that is empty or not an
+    /// HTTP token (it is quoted in response headers).
+    pub fn new(
+        name: &str,
+        quota: Quota,
+        parts: impl IntoIterator<Item = KeyPart>,
+    ) -> Result<Self, ConfigError> {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+        {
+            return Err(ConfigError::InvalidSetting {
+                setting: "rule name",
+                reason: format!("{name:?}: use letters, digits, '-', '_', '.' or ':'"),
+            });
+        }
+        let mut parts: Vec<KeyPart> = parts.into_iter().collect();
+        parts.dedup();
+        Ok(Self {
+            name: name.into(),
+            quota,
+            parts,
+            method: None,
+            target: None,
+            count_notifications: false,
+        })
+    }
+
+    /// Counts only messages of `method` (for example `tools/call` or `initialize`).
+    pub fn method(mut self, method: &str) -> Self {
+        self.method = Some(method.into());
+        self
+    }
+
+    /// Counts only messages naming `name` (`params.name` of a tool or
+    /// prompt, `params.uri` of a resource).
+    pub fn name(mut self, name: &str) -> Self {
+        self.target = Some(name.into());
+        self
+    }
+
+    /// Whether notifications count (default `false`: only requests do).
+    pub fn count_notifications(mut self, count: bool) -> Self {
+        self.count_notifications = count;
+        self
+    }
+
+    /// The rule's name.
+    pub fn rule_name(&self) -> &str {
+        &self.name
+    }
+
+    /// The rule's quota.
+    pub fn quota(&self) -> Quota {
+        self.quota
+    }
+
+    /// How many cells this request takes under the rule (0: the rule does
+    /// not apply): one per matching message of the envelope, one for a
+    /// request without a body.
+    pub(crate) fn cells(&self, parts: &Parts) -> u32 {
+        let Some(envelope) = parts.extensions.get::<Envelope>() else {
+            let method = parts.method.as_str();
+            return u32::from(
+                self.target.is_none() && self.method.as_deref().is_none_or(|m| m == method),
+            );
+        };
+        let matching = envelope.messages().iter().filter(|m| {
+            let counted = match m.kind {
+                MessageKind::Request => true,
+                MessageKind::Notification => self.count_notifications,
+                MessageKind::Response => false,
+            };
+            counted
+                && self
+                    .method
+                    .as_deref()
+                    .is_none_or(|want| m.method.as_deref() == Some(want))
+                && self
+                    .target
+                    .as_deref()
+                    .is_none_or(|want| m.name.as_deref().or(m.uri.as_deref()) == Some(want))
+        });
+        u32::try_from(matching.count()).unwrap_or(u32::MAX)
+    }
+
+    /// The key of this request under the rule: a keyed hash of the rule's
+    /// parts (so memory per key is fixed, and keys cannot be aimed at).
+    pub(crate) fn key(&self, index: usize, parts: &Parts) -> u64 {
+        let mut material = Vec::with_capacity(64);
+        material.extend_from_slice(&(index as u64).to_le_bytes());
+        for part in &self.parts {
+            material.push(0xff);
+            match part {
+                KeyPart::Principal => material.extend_from_slice(principal(parts).as_bytes()),
+                KeyPart::Session => material.extend_from_slice(session(parts).as_bytes()),
+                KeyPart::ClientAddr => {
+                    match parts.extensions.get::<crate::PeerAddr>().map(|p| p.0.ip()) {
+                        Some(std::net::IpAddr::V4(ip)) => material.extend_from_slice(&ip.octets()),
+                        Some(std::net::IpAddr::V6(ip)) => material.extend_from_slice(&ip.octets()),
+                        None => {}
+                    }
+                }
+                KeyPart::Method => {
+                    let method = parts
+                        .extensions
+                        .get::<Envelope>()
+                        .and_then(Envelope::method)
+                        .unwrap_or(parts.method.as_str());
+                    material.extend_from_slice(method.as_bytes());
+                }
+                KeyPart::Name => {
+                    let name = parts
+                        .extensions
+                        .get::<Envelope>()
+                        .and_then(Envelope::single)
+                        .and_then(|m| m.name.as_deref().or(m.uri.as_deref()))
+                        .unwrap_or_default();
+                    material.extend_from_slice(name.as_bytes());
+                }
+            }
+        }
+        keyed_hash(&material)
+    }
+}
+
+impl fmt::Debug for RateLimitRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateLimitRule")
+            .field("name", &self.name)
+            .field("quota", &self.quota)
+            .field("parts", &self.parts)
+            .field("method", &self.method)
+            .field("name_filter", &self.target)
+            .field("count_notifications", &self.count_notifications)
+            .finish()
+    }
+}
+
+fn principal(parts: &Parts) -> String {
+    #[cfg(feature = "auth")]
+    if let Some(auth) = parts.extensions.get::<crate::auth::AuthContext>() {
+        return auth.principal_id().to_owned();
+    }
+    #[cfg(feature = "session")]
+    if let Some(p) = parts
+        .extensions
+        .get::<crate::session::SessionContext>()
+        .and_then(|s| s.principal())
+    {
+        return p.as_str().to_owned();
+    }
+    let _ = parts;
+    String::new()
+}
+
+fn session(parts: &Parts) -> String {
+    #[cfg(feature = "session")]
+    if let Some(s) = parts.extensions.get::<crate::session::SessionContext>() {
+        return s.id().as_str().to_owned();
+    }
+    let _ = parts;
+    String::new()
+}
+
+pub(crate) type Limiter = RateLimiter<u64, KeyStore, TokioClock, NoOpMiddleware<Nanos>>;
+
+/// A rule with its limiter.
+pub(crate) struct Armed {
+    pub(crate) rule: RateLimitRule,
+    pub(crate) limiter: Limiter,
+    pub(crate) store: KeyStore,
+    pub(crate) clock: TokioClock,
+}
+
+impl Armed {
+    pub(crate) fn new(rule: RateLimitRule, max_keys: u64) -> Self {
+        // After a full refill a key's state equals a fresh one: forget it then.
+        let idle = rule.quota.burst_size_replenished_in();
+        let store = KeyStore::new(max_keys, idle);
+        let clock = TokioClock::new();
+        let limiter: Limiter = RateLimiter::new(rule.quota, store.clone(), clock.clone());
+        Self {
+            rule,
+            limiter,
+            store,
+            clock,
+        }
+    }
+}
+
+pub(crate) fn nonzero(n: u32) -> Option<NonZeroU32> {
+    NonZeroU32::new(n)
+}

@@ -1,0 +1,263 @@
+//! `McpRateLimitLayer`: exact GCRA counts on tokio's paused clock,
+//! overlapping rules, the 429 answer, requests refused earlier not
+//! counted, and a bounded key table under a flood of distinct keys.
+
+#![cfg(feature = "ratelimit")]
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::body::Body;
+use http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use mcp_tower_guard::ratelimit::{KeyPart, McpRateLimitLayer, Quota, RateLimitRule};
+use mcp_tower_guard::{
+    HostCheckLayer, McpHeadersLayer, McpSessionLayer, MokaSessionStore, PeerAddr,
+};
+use serde_json::{json, Value};
+use tower::{Layer, Service, ServiceBuilder, ServiceExt};
+
+fn n(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).unwrap()
+}
+
+fn inner() -> axum::Router {
+    axum::Router::new().fallback(axum::routing::any(|| async {
+        axum::Json(json!({"jsonrpc": "2.0", "id": 1, "result": {"protocolVersion": "2025-11-25"}}))
+    }))
+}
+
+/// A 2026-07-28 `tools/call` of `tool` from `peer`.
+fn call(tool: &str, peer: SocketAddr) -> Request<Body> {
+    let body = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {
+        "name": tool, "arguments": {},
+        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                  "io.modelcontextprotocol/clientCapabilities": {}}}});
+    let mut req = Request::post("/mcp")
+        .header("host", "localhost")
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", tool)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    req.extensions_mut().insert(PeerAddr(peer));
+    req
+}
+
+fn peer(i: u32) -> SocketAddr {
+    SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 40000))
+}
+
+async fn status<S>(svc: &mut S, req: Request<Body>) -> StatusCode
+where
+    S: Service<Request<Body>, Response = axum::response::Response>,
+    S::Error: std::fmt::Debug,
+{
+    svc.ready().await.unwrap().call(req).await.unwrap().status()
+}
+
+/// At three times the rate for two seconds, exactly the burst plus the
+/// rate's share passes (GCRA on tokio's paused clock, so the count is exact).
+#[tokio::test(start_paused = true)]
+async fn gcra_is_exact_at_three_times_the_rate() {
+    let limits = McpRateLimitLayer::new([RateLimitRule::new(
+        "per-peer",
+        Quota::per_second(n(10)),
+        [KeyPart::ClientAddr],
+    )
+    .unwrap()])
+    .unwrap();
+    let mut svc = ServiceBuilder::new()
+        .layer(McpHeadersLayer::new())
+        .layer(limits)
+        .service(inner());
+    let mut passed = 0;
+    // 60 requests, one every 1/30 s: three times 10/s, for 2 s.
+    for _ in 0..60 {
+        if status(&mut svc, call("echo", peer(1))).await == StatusCode::OK {
+            passed += 1;
+        }
+        tokio::time::advance(Duration::from_micros(33_334)).await;
+    }
+    // The burst of 10, then one per 100 ms over the 1.967 s from the first
+    // request to the sixtieth: 10 + 19.
+    assert_eq!(passed, 10 + 19, "passed {passed}");
+    // Another key is untouched.
+    assert_eq!(
+        status(&mut svc, call("echo", peer(2))).await,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_429_carries_retry_after_ratelimit_fields_and_the_rule() {
+    let limits = McpRateLimitLayer::new([RateLimitRule::new(
+        "deploy",
+        Quota::per_minute(n(1)),
+        [KeyPart::ClientAddr],
+    )
+    .unwrap()
+    .method("tools/call")
+    .name("deploy")])
+    .unwrap();
+    let svc = McpHeadersLayer::new().layer(limits.layer(inner()));
+    assert_eq!(
+        svc.clone()
+            .oneshot(call("deploy", peer(1)))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    // Another tool is not under the rule.
+    assert_eq!(
+        svc.clone()
+            .oneshot(call("echo", peer(1)))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let res = svc.clone().oneshot(call("deploy", peer(1))).await.unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(res.headers()["retry-after"], "60");
+    assert_eq!(res.headers()["ratelimit-policy"], r#""deploy";q=1;w=60"#);
+    assert_eq!(res.headers()["ratelimit"], r#""deploy";r=0;t=60"#);
+    let body: Value =
+        serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["id"], 9);
+    assert_eq!(body["error"]["data"]["rule"], "deploy");
+    tokio::time::advance(Duration::from_secs(60)).await;
+    assert_eq!(
+        svc.oneshot(call("deploy", peer(1))).await.unwrap().status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn overlapping_rules_each_count_and_the_first_to_refuse_answers() {
+    let limits = McpRateLimitLayer::new([
+        RateLimitRule::new("per-peer", Quota::per_minute(n(3)), [KeyPart::ClientAddr]).unwrap(),
+        RateLimitRule::new("deploy", Quota::per_minute(n(1)), [KeyPart::ClientAddr])
+            .unwrap()
+            .name("deploy"),
+    ])
+    .unwrap();
+    let svc = McpHeadersLayer::new().layer(limits.layer(inner()));
+    let rule_of = |res: axum::response::Response| async move {
+        let body: Value =
+            serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        body["error"]["data"]["rule"].as_str().map(str::to_owned)
+    };
+    assert_eq!(
+        svc.clone()
+            .oneshot(call("deploy", peer(1)))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let second = svc.clone().oneshot(call("deploy", peer(1))).await.unwrap();
+    assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
+    // per-peer counted it (2 of 3) before deploy refused it.
+    assert_eq!(rule_of(second).await.as_deref(), Some("deploy"));
+    assert_eq!(
+        svc.clone()
+            .oneshot(call("echo", peer(1)))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let fourth = svc.clone().oneshot(call("echo", peer(1))).await.unwrap();
+    assert_eq!(fourth.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(rule_of(fourth).await.as_deref(), Some("per-peer"));
+}
+
+/// Placed last, the layer sees only what every earlier layer accepted: a
+/// flood with a forged Host or an unknown session uses up nothing.
+#[tokio::test(start_paused = true)]
+async fn requests_refused_by_earlier_layers_are_not_counted() {
+    let limits = McpRateLimitLayer::new([RateLimitRule::new(
+        "per-peer",
+        Quota::per_minute(n(2)),
+        [KeyPart::ClientAddr],
+    )
+    .unwrap()
+    .count_notifications(true)])
+    .unwrap();
+    let mut svc = ServiceBuilder::new()
+        .layer(HostCheckLayer::localhost())
+        .layer(McpHeadersLayer::new())
+        .layer(McpSessionLayer::new(MokaSessionStore::new()))
+        .layer(limits)
+        .service(inner());
+    for _ in 0..100 {
+        let mut forged = call("echo", peer(1));
+        forged
+            .headers_mut()
+            .insert("host", "evil.example".parse().unwrap());
+        assert_eq!(status(&mut svc, forged).await, StatusCode::FORBIDDEN);
+        let mut unknown = call("echo", peer(1));
+        *unknown.headers_mut() = http::HeaderMap::new();
+        let legacy = Request::post("/mcp")
+            .header("host", "localhost")
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .header("mcp-session-id", "never-issued")
+            .header("mcp-protocol-version", "2025-11-25")
+            .body(Body::from(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#))
+            .unwrap();
+        let mut legacy = legacy;
+        legacy.extensions_mut().insert(PeerAddr(peer(1)));
+        assert_eq!(status(&mut svc, legacy).await, StatusCode::NOT_FOUND);
+    }
+    assert_eq!(
+        status(&mut svc, call("echo", peer(1))).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(&mut svc, call("echo", peer(1))).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(&mut svc, call("echo", peer(1))).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+/// A flood of distinct keys (20 times the cap) keeps the table at its cap;
+/// the cap forgets keys, it never refuses a newcomer. (A million keys in a
+/// debug build takes half a minute; the release-build run belongs in the
+/// benches.)
+#[tokio::test]
+async fn a_flood_of_distinct_keys_stays_within_the_cap() {
+    let limits = McpRateLimitLayer::with_max_keys(
+        [RateLimitRule::new("per-peer", Quota::per_minute(n(1)), [KeyPart::ClientAddr]).unwrap()],
+        10_000,
+    )
+    .unwrap();
+    let mut svc = limits
+        .clone()
+        .layer(tower::service_fn(|_req: Request<Body>| async {
+            Ok::<_, std::convert::Infallible>(axum::response::Response::new(Body::empty()))
+        }));
+    for i in 0..200_000u32 {
+        let mut req = Request::get("/mcp").body(Body::empty()).unwrap();
+        req.extensions_mut().insert(PeerAddr(peer(i)));
+        let res = svc.ready().await.unwrap().call(req).await.unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "key {i} is new: never refused"
+        );
+    }
+    let (_, keys) = limits.key_counts().remove(0);
+    assert!(
+        keys <= 10_000 + 1_000,
+        "{keys} keys held for a cap of 10,000"
+    );
+}
