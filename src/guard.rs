@@ -55,6 +55,8 @@ pub struct McpGuard {
     #[cfg(feature = "auth")]
     auth: Option<crate::auth::McpAuthLayer>,
     session: Sessions,
+    #[cfg(feature = "ratelimit")]
+    rate_limits: Option<crate::ratelimit::McpRateLimitLayer>,
 }
 
 /// The session part of a guard. The default store is made only when the
@@ -110,6 +112,8 @@ impl McpGuard {
             #[cfg(feature = "auth")]
             auth: None,
             session: Sessions::Default,
+            #[cfg(feature = "ratelimit")]
+            rate_limits: None,
         })
     }
 
@@ -150,6 +154,16 @@ impl McpGuard {
     #[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
     pub fn auth(mut self, auth: crate::auth::McpAuthLayer) -> Self {
         self.auth = Some(auth);
+        self
+    }
+
+    /// Applies `limits` last, inside the session layer (feature
+    /// `ratelimit`): only requests every other part accepted are counted,
+    /// and the principal and session are known.
+    #[cfg(feature = "ratelimit")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ratelimit")))]
+    pub fn rate_limits(mut self, limits: crate::ratelimit::McpRateLimitLayer) -> Self {
+        self.rate_limits = Some(limits);
         self
     }
 
@@ -206,6 +220,11 @@ impl McpGuard {
                  none: no request will use the store. Call .stateless(), or allow a legacy revision"
             );
         }
+        #[cfg(feature = "ratelimit")]
+        let inner = match self.rate_limits {
+            Some(limits) => Optional::On(limits.into_service(inner)),
+            None => Optional::Off(inner),
+        };
         let inner = match session {
             Some(session) => Optional::On(session.into_service(inner)),
             None => Optional::Off(inner),
@@ -220,17 +239,28 @@ impl McpGuard {
     }
 }
 
-/// The service [`McpGuard`] makes around `S`.
-#[cfg(not(feature = "auth"))]
-pub type Guarded<S> = HostCheck<OriginGuard<McpHeaders<MaybeSession<S>>>>;
+/// The service [`McpGuard`] makes around `S`: Host, Origin, Headers, then
+/// (with their features) Auth, Session and rate limits.
+pub type Guarded<S> =
+    HostCheck<OriginGuard<McpHeaders<MaybeAuth<MaybeSession<MaybeRateLimit<S>>>>>>;
 
-/// The service [`McpGuard`] makes around `S`.
-#[cfg(feature = "auth")]
-pub type Guarded<S> = HostCheck<OriginGuard<McpHeaders<MaybeAuth<MaybeSession<S>>>>>;
-
-/// The authorization part of a [`Guarded`] service (feature `auth`).
+/// The authorization part of a [`Guarded`] service (feature `auth`;
+/// without it, `S` itself).
 #[cfg(feature = "auth")]
 pub type MaybeAuth<S> = Optional<crate::auth::McpAuth<S>, S>;
+/// The authorization part of a [`Guarded`] service (feature `auth`;
+/// without it, `S` itself).
+#[cfg(not(feature = "auth"))]
+pub type MaybeAuth<S> = S;
+
+/// The rate-limit part of a [`Guarded`] service (feature `ratelimit`;
+/// without it, `S` itself).
+#[cfg(feature = "ratelimit")]
+pub type MaybeRateLimit<S> = Optional<crate::ratelimit::McpRateLimit<S>, S>;
+/// The rate-limit part of a [`Guarded`] service (feature `ratelimit`;
+/// without it, `S` itself).
+#[cfg(not(feature = "ratelimit"))]
+pub type MaybeRateLimit<S> = S;
 
 /// The [`tower_layer::Layer`] form of an [`McpGuard`].
 #[derive(Clone, Debug)]

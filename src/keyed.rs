@@ -29,6 +29,13 @@ fn process_key() -> &'static std::collections::hash_map::RandomState {
     KEY.get_or_init(std::collections::hash_map::RandomState::new)
 }
 
+/// A hasher with the process key, for keys built from several parts
+/// without first copying them into one buffer.
+#[allow(dead_code)] // not every feature set builds keys this way
+pub(crate) fn keyed_hasher() -> impl Hasher {
+    process_key().build_hasher()
+}
+
 /// 64 bits of a keyed hash of `bytes`, with a domain byte.
 fn keyed_hash_domain(domain: u8, bytes: &[u8]) -> u64 {
     let mut h = process_key().build_hasher();

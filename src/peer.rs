@@ -1,5 +1,6 @@
 //! [`PeerAddr`]: the connection's peer address, shared by the layers that
-//! read it (the Host check's trusted proxies, the session's client info).
+//! read it (the Host check's trusted proxies, the session's client info,
+//! the rate limits' client address).
 
 use std::net::SocketAddr;
 
@@ -12,3 +13,15 @@ use std::net::SocketAddr;
 /// and hyper. Without it, forwarding headers are never honoured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PeerAddr(pub SocketAddr);
+
+impl PeerAddr {
+    /// The peer of a request: its `PeerAddr`, or else a bare `SocketAddr`
+    /// in the extensions (what many servers insert per connection).
+    #[allow(dead_code)] // not every feature set reads it
+    pub(crate) fn of(extensions: &http::Extensions) -> Option<SocketAddr> {
+        extensions
+            .get::<PeerAddr>()
+            .map(|p| p.0)
+            .or_else(|| extensions.get::<SocketAddr>().copied())
+    }
+}

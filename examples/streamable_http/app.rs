@@ -92,6 +92,8 @@ pub struct DemoConfig {
     pub auth_resource: Option<String>,
     /// With `auth_issuer`: the scopes requests need.
     pub required_scopes: Vec<ScopeRule>,
+    /// `--rate-limit` rules, in `RateLimitRule::parse` form (feature `ratelimit`).
+    pub rate_limits: Vec<String>,
     /// Counts of the per-session resources the app holds (shared by clones).
     pub live: Live,
 }
@@ -123,6 +125,7 @@ impl Default for DemoConfig {
             auth_issuer: None,
             auth_resource: None,
             required_scopes: Vec::new(),
+            rate_limits: Vec::new(),
             live: Live::default(),
         }
     }
@@ -386,11 +389,20 @@ struct Guards {
     headers: McpHeadersLayer,
     #[cfg(feature = "auth")]
     auth: Option<mcp_tower_guard::auth::McpAuthLayer>,
+    #[cfg(feature = "ratelimit")]
+    rate_limits: Option<mcp_tower_guard::ratelimit::McpRateLimitLayer>,
     streams_keep_alive: bool,
 }
 
 impl Guards {
     fn new(config: &DemoConfig) -> Result<Self, ConfigError> {
+        #[cfg(not(feature = "ratelimit"))]
+        if !config.rate_limits.is_empty() {
+            return Err(ConfigError::InvalidSetting {
+                setting: "--rate-limit",
+                reason: "build the demo with --features ratelimit".to_owned(),
+            });
+        }
         #[cfg(not(feature = "auth"))]
         if config.auth_issuer.is_some() {
             return Err(ConfigError::InvalidSetting {
@@ -415,6 +427,8 @@ impl Guards {
             headers,
             #[cfg(feature = "auth")]
             auth: auth_layer(config)?,
+            #[cfg(feature = "ratelimit")]
+            rate_limits: rate_limit_layer(config)?,
             streams_keep_alive: config.streams_keep_alive,
         })
     }
@@ -430,6 +444,11 @@ impl Guards {
         let handlers = Router::new()
             .route("/mcp", post(mcp_post).get(mcp_get))
             .with_state(state);
+        #[cfg(feature = "ratelimit")]
+        let guard = match self.rate_limits {
+            Some(limits) => guard.rate_limits(limits),
+            None => guard,
+        };
         #[allow(unused_mut)]
         let mut router = Router::new();
         #[cfg(feature = "auth")]
@@ -445,6 +464,23 @@ impl Guards {
         };
         Ok(router.route_service("/mcp", guard.into_service(handlers)))
     }
+}
+
+/// `--rate-limit` rules as a layer.
+#[cfg(feature = "ratelimit")]
+fn rate_limit_layer(
+    config: &DemoConfig,
+) -> Result<Option<mcp_tower_guard::ratelimit::McpRateLimitLayer>, ConfigError> {
+    use mcp_tower_guard::ratelimit::{McpRateLimitLayer, RateLimitRule};
+    if config.rate_limits.is_empty() {
+        return Ok(None);
+    }
+    let rules = config
+        .rate_limits
+        .iter()
+        .map(|r| RateLimitRule::parse(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    McpRateLimitLayer::new(rules).map(Some)
 }
 
 /// `--auth-issuer`, `--auth-resource` and `--require-scope` as a layer.

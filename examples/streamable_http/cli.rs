@@ -44,6 +44,12 @@ FLAGS:
     --require-scope RULE   with --auth-issuer (repeatable): METHOD[:NAME]=SCOPE,
                            e.g. tools/call:deploy=deploy:write, tools/call=mcp:tools,
                            or *=mcp for every request
+    --rate-limit RULE      a rate limit (repeatable; build with --features ratelimit):
+                           NAME=COUNT/UNIT[,burst=N][,by=principal+session+addr+method+name]
+                           [,method=M][,name=N][,notifications], e.g.
+                           per-user=100/s,by=principal  or
+                           deploy=1/m,by=principal,method=tools/call,name=deploy  or
+                           sessions=20/m,by=addr,method=initialize
     -h, --help             print this text
 
 DUR is a number with a unit: 500ms, 2s, 30m, 1h (or combined: 1h30m).
@@ -132,6 +138,7 @@ where
                 })?;
             }
             "--redis" => config.redis = Some(value("--redis")?),
+            "--rate-limit" => config.rate_limits.push(value("--rate-limit")?),
             "--auth-issuer" => config.auth_issuer = Some(value("--auth-issuer")?),
             "--auth-resource" => config.auth_resource = Some(value("--auth-resource")?),
             "--require-scope" => {

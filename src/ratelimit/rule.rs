@@ -13,7 +13,7 @@ use http::request::Parts;
 use super::store::{KeyStore, TokioClock};
 use crate::envelope::{Envelope, MessageKind};
 use crate::error::ConfigError;
-use crate::keyed::keyed_hash;
+use crate::keyed::keyed_hasher;
 
 /// What a rule's key is made of; combine several (`[Principal, Method]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -25,7 +25,8 @@ pub enum KeyPart {
     /// The legacy session (`Mcp-Session-Id`, as the session layer checked
     /// it). Requests without one (2026-07-28, `initialize`) share one key.
     Session,
-    /// The client's address ([`PeerAddr`](crate::PeerAddr) in the extensions).
+    /// The client's IP address ([`PeerAddr`](crate::PeerAddr), or a bare
+    /// `SocketAddr`, in the extensions).
     ClientAddr,
     /// The JSON-RPC method (`GET`/`DELETE` for requests without a body).
     Method,
@@ -99,6 +100,92 @@ impl RateLimitRule {
         })
     }
 
+    /// A rule from its text form, as the demo's `--rate-limit` takes it:
+    /// `NAME=COUNT/UNIT` (`s`, `m` or `h`; the burst is COUNT), then
+    /// comma-separated options: `burst=N`,
+    /// `by=principal+session+addr+method+name`, `method=M`, `name=N`,
+    /// `notifications`.
+    ///
+    /// ```
+    /// use mcp_tower_guard::ratelimit::RateLimitRule;
+    ///
+    /// let rule = RateLimitRule::parse("deploy=1/m,by=principal,method=tools/call,name=deploy").unwrap();
+    /// assert_eq!(rule.rule_name(), "deploy");
+    /// assert_eq!(rule.quota().burst_size().get(), 1);
+    /// assert!(RateLimitRule::parse("x=0/s").is_err());
+    /// assert!(RateLimitRule::parse("x=5/s,by=ip").is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidSetting`] naming what does not parse.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let bad = |why: &str| {
+            ConfigError::InvalidSetting {
+            setting: "rate limit rule",
+            reason: format!("{text:?}: {why} (NAME=COUNT/UNIT[,burst=N][,by=principal+session+addr+method+name][,method=M][,name=N][,notifications])"),
+        }
+        };
+        let mut fields = text.split(',');
+        let head = fields.next().unwrap_or_default();
+        let (name, rate) = head.split_once('=').ok_or_else(|| bad("no NAME=RATE"))?;
+        let (count, unit) = rate
+            .split_once('/')
+            .ok_or_else(|| bad("the rate is COUNT/UNIT"))?;
+        let count = count
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .and_then(NonZeroU32::new)
+            .ok_or_else(|| bad("COUNT is a positive integer"))?;
+        let mut quota = match unit.trim() {
+            "s" => Quota::per_second(count),
+            "m" => Quota::per_minute(count),
+            "h" => Quota::per_hour(count),
+            _ => return Err(bad("UNIT is s, m or h")),
+        };
+        let mut parts = Vec::new();
+        let (mut method, mut target, mut notifications) = (None, None, false);
+        for field in fields {
+            match field.trim().split_once('=') {
+                Some(("burst", n)) => {
+                    let n = n
+                        .parse::<u32>()
+                        .ok()
+                        .and_then(NonZeroU32::new)
+                        .ok_or_else(|| bad("burst is a positive integer"))?;
+                    quota = quota.allow_burst(n);
+                }
+                Some(("by", list)) => {
+                    for part in list.split('+') {
+                        parts.push(match part {
+                            "principal" => KeyPart::Principal,
+                            "session" => KeyPart::Session,
+                            "addr" => KeyPart::ClientAddr,
+                            "method" => KeyPart::Method,
+                            "name" => KeyPart::Name,
+                            _ => {
+                                return Err(bad("by= takes principal, session, addr, method, name"))
+                            }
+                        });
+                    }
+                }
+                Some(("method", m)) if !m.is_empty() => method = Some(m),
+                Some(("name", n)) if !n.is_empty() => target = Some(n),
+                None if field.trim() == "notifications" => notifications = true,
+                _ => return Err(bad("unknown option")),
+            }
+        }
+        let mut rule = Self::new(name.trim(), quota, parts)?.count_notifications(notifications);
+        if let Some(m) = method {
+            rule = rule.method(m);
+        }
+        if let Some(n) = target {
+            rule = rule.name(n);
+        }
+        Ok(rule)
+    }
+
     /// Counts only messages of `method` (for example `tools/call` or `initialize`).
     pub fn method(mut self, method: &str) -> Self {
         self.method = Some(method.into());
@@ -160,40 +247,38 @@ impl RateLimitRule {
     /// The key of this request under the rule: a keyed hash of the rule's
     /// parts (so memory per key is fixed, and keys cannot be aimed at).
     pub(crate) fn key(&self, index: usize, parts: &Parts) -> u64 {
-        let mut material = Vec::with_capacity(64);
-        material.extend_from_slice(&(index as u64).to_le_bytes());
+        use std::hash::Hasher as _;
+        let mut h = keyed_hasher();
+        h.write_usize(index);
+        let envelope = parts.extensions.get::<Envelope>();
         for part in &self.parts {
-            material.push(0xff);
+            // A separator per part, so ("ab", "c") and ("a", "bc") differ.
+            h.write_u8(0xff);
             match part {
-                KeyPart::Principal => material.extend_from_slice(principal(parts).as_bytes()),
-                KeyPart::Session => material.extend_from_slice(session(parts).as_bytes()),
-                KeyPart::ClientAddr => {
-                    match parts.extensions.get::<crate::PeerAddr>().map(|p| p.0.ip()) {
-                        Some(std::net::IpAddr::V4(ip)) => material.extend_from_slice(&ip.octets()),
-                        Some(std::net::IpAddr::V6(ip)) => material.extend_from_slice(&ip.octets()),
-                        None => {}
-                    }
-                }
+                KeyPart::Principal => principal(parts, &mut h),
+                KeyPart::Session => session(parts, &mut h),
+                KeyPart::ClientAddr => match crate::PeerAddr::of(&parts.extensions).map(|p| p.ip())
+                {
+                    Some(std::net::IpAddr::V4(ip)) => h.write(&ip.octets()),
+                    Some(std::net::IpAddr::V6(ip)) => h.write(&ip.octets()),
+                    None => {}
+                },
                 KeyPart::Method => {
-                    let method = parts
-                        .extensions
-                        .get::<Envelope>()
+                    let method = envelope
                         .and_then(Envelope::method)
                         .unwrap_or(parts.method.as_str());
-                    material.extend_from_slice(method.as_bytes());
+                    h.write(method.as_bytes());
                 }
                 KeyPart::Name => {
-                    let name = parts
-                        .extensions
-                        .get::<Envelope>()
+                    let name = envelope
                         .and_then(Envelope::single)
                         .and_then(|m| m.name.as_deref().or(m.uri.as_deref()))
                         .unwrap_or_default();
-                    material.extend_from_slice(name.as_bytes());
+                    h.write(name.as_bytes());
                 }
             }
         }
-        keyed_hash(&material)
+        h.finish()
     }
 }
 
@@ -210,10 +295,10 @@ impl fmt::Debug for RateLimitRule {
     }
 }
 
-fn principal(parts: &Parts) -> String {
+fn principal(parts: &Parts, h: &mut impl std::hash::Hasher) {
     #[cfg(feature = "auth")]
     if let Some(auth) = parts.extensions.get::<crate::auth::AuthContext>() {
-        return auth.principal_id().to_owned();
+        return h.write(auth.principal_id().as_bytes());
     }
     #[cfg(feature = "session")]
     if let Some(p) = parts
@@ -221,19 +306,17 @@ fn principal(parts: &Parts) -> String {
         .get::<crate::session::SessionContext>()
         .and_then(|s| s.principal())
     {
-        return p.as_str().to_owned();
+        return h.write(p.as_str().as_bytes());
     }
-    let _ = parts;
-    String::new()
+    let _ = (parts, h);
 }
 
-fn session(parts: &Parts) -> String {
+fn session(parts: &Parts, h: &mut impl std::hash::Hasher) {
     #[cfg(feature = "session")]
     if let Some(s) = parts.extensions.get::<crate::session::SessionContext>() {
-        return s.id().as_str().to_owned();
+        h.write(s.id().as_str().as_bytes());
     }
-    let _ = parts;
-    String::new()
+    let _ = (parts, h);
 }
 
 pub(crate) type Limiter = RateLimiter<u64, KeyStore, TokioClock, NoOpMiddleware<Nanos>>;

@@ -430,11 +430,7 @@ impl ClientInfo {
     /// [`PeerAddr`](crate::PeerAddr), or else a bare `std::net::SocketAddr`,
     /// in the request extensions, as the server inserts per connection).
     pub(crate) fn from_parts(parts: &Parts) -> Self {
-        let peer_addr = parts
-            .extensions
-            .get::<crate::PeerAddr>()
-            .map(|p| p.0)
-            .or_else(|| parts.extensions.get::<SocketAddr>().copied());
+        let peer_addr = crate::PeerAddr::of(&parts.extensions);
         Self {
             user_agent: parts.headers.get(header::USER_AGENT).map(owned_capped),
             origin: parts.headers.get(header::ORIGIN).map(owned_capped),

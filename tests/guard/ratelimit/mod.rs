@@ -261,3 +261,68 @@ async fn a_flood_of_distinct_keys_stays_within_the_cap() {
         "{keys} keys held for a cap of 10,000"
     );
 }
+
+/// The demo with `--rate-limit`, flooded over real TCP from 127.0.0.1 by
+/// 50 concurrent requests: exactly the quota passes, the rest get 429.
+#[tokio::test]
+async fn demo_rate_limit_flag_holds_under_a_tcp_flood() {
+    use bytes::Bytes;
+    use http_body_util::Full;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+
+    let cli = crate::cli::parse([
+        "--bind",
+        "127.0.0.1:0",
+        "--rate-limit",
+        "per-addr=5/m,by=addr,method=tools/call",
+    ])
+    .expect("valid flags");
+    let crate::cli::Command::Serve(config) = cli else {
+        panic!("expected serve")
+    };
+    let (router, store) = crate::app::app(&config).expect("demo starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(crate::app::serve(listener, router, async move {
+        let _ = stopped.await;
+        store.shutdown();
+    }));
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let url = format!("http://{addr}/mcp");
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "echo", "arguments": {"text": "hi"},
+        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                  "io.modelcontextprotocol/clientCapabilities": {}}}})
+    .to_string();
+    let requests = (0..50).map(|_| {
+        let req = Request::post(&url)
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", "echo")
+            .body(Full::new(Bytes::from(body.clone())))
+            .unwrap();
+        let client = client.clone();
+        async move { client.request(req).await.map(|r| r.status()) }
+    });
+    let statuses = tokio::time::timeout(
+        Duration::from_secs(30),
+        futures_util::future::join_all(requests),
+    )
+    .await
+    .expect("the flood is answered in time");
+    let ok = statuses
+        .iter()
+        .filter(|s| matches!(s, Ok(StatusCode::OK)))
+        .count();
+    let limited = statuses
+        .iter()
+        .filter(|s| matches!(s, Ok(StatusCode::TOO_MANY_REQUESTS)))
+        .count();
+    assert_eq!((ok, limited), (5, 45), "{statuses:?}");
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
+}

@@ -1,0 +1,118 @@
+//! The cost of `McpRateLimitLayer` per request: the four layers with and
+//! without it (one rule keyed on the client address, and three overlapping
+//! rules), on a legacy session request with a 1 KiB `tools/call`.
+//!
+//! ```text
+//! cargo bench --features ratelimit --bench ratelimit
+//! cargo bench --features ratelimit --bench ratelimit -- --test   # each case once (CI)
+//! RATELIMIT_CASE=<name> RATELIMIT_ITERS=<n> valgrind --tool=callgrind target/release/deps/ratelimit-* --bench
+//! ```
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::hint::black_box;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use criterion::Criterion;
+use http::{HeaderValue, Request, StatusCode};
+use http_body_util::Full;
+use mcp_tower_guard::ratelimit::{KeyPart, McpRateLimitLayer, Quota, RateLimitRule};
+use mcp_tower_guard::session::MokaSessionStore;
+use mcp_tower_guard::{
+    HostCheckLayer, McpHeadersLayer, McpSessionLayer, OriginGuardLayer, PeerAddr,
+};
+use tower::{Service, ServiceBuilder, ServiceExt};
+
+fn with_peer(mut req: Request<Full<Bytes>>) -> Request<Full<Bytes>> {
+    req.extensions_mut()
+        .insert(PeerAddr(SocketAddr::from(([127, 0, 0, 1], 50000))));
+    req
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let body: &'static Bytes = Box::leak(Box::new(support::tools_call_1k()));
+    let huge = NonZeroU32::new(u32::MAX).unwrap();
+    let rule = |name: &str, parts: Vec<KeyPart>| {
+        RateLimitRule::new(name, Quota::per_second(huge), parts).expect("rule")
+    };
+    let variants: Vec<(&str, Option<McpRateLimitLayer>)> = vec![
+        ("full_stack_post_1k", None),
+        (
+            "full_stack_ratelimit_1_rule",
+            Some(McpRateLimitLayer::new([rule("per-addr", vec![KeyPart::ClientAddr])]).unwrap()),
+        ),
+        (
+            "full_stack_ratelimit_3_rules",
+            Some(
+                McpRateLimitLayer::new([
+                    rule("per-addr", vec![KeyPart::ClientAddr]),
+                    rule("per-session", vec![KeyPart::Session]),
+                    rule("per-method", vec![KeyPart::ClientAddr, KeyPart::Method]),
+                ])
+                .unwrap(),
+            ),
+        ),
+    ];
+    let mut g = c.benchmark_group("ratelimit");
+    g.warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for (name, limits) in variants {
+        let store = rt.block_on(async { MokaSessionStore::new() });
+        let stack = ServiceBuilder::new()
+            .layer(HostCheckLayer::localhost())
+            .layer(OriginGuardLayer::localhost())
+            .layer(McpHeadersLayer::new())
+            .layer(McpSessionLayer::new(store))
+            .option_layer(limits)
+            .service(support::inner());
+        let init = with_peer(support::post(&support::initialize(), None));
+        let res = rt.block_on(stack.clone().oneshot(init)).unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let id: &'static HeaderValue = Box::leak(Box::new(res.headers()["mcp-session-id"].clone()));
+        let make = move || with_peer(support::post(body, Some(id)));
+        assert_eq!(
+            rt.block_on(stack.clone().oneshot(make())).unwrap().status(),
+            StatusCode::OK
+        );
+        if let (Ok(case), Ok(iters)) = (
+            std::env::var("RATELIMIT_CASE"),
+            std::env::var("RATELIMIT_ITERS"),
+        ) {
+            if case == name {
+                let iters: u64 = iters.parse().expect("RATELIMIT_ITERS: a number");
+                let mut svc = stack.clone();
+                rt.block_on(async {
+                    for _ in 0..iters {
+                        let svc = svc.ready().await.unwrap();
+                        black_box(svc.call(make()).await.unwrap());
+                    }
+                });
+            }
+            continue;
+        }
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut svc = stack.clone();
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        let svc = svc.ready().await.unwrap();
+                        black_box(svc.call(make()).await.unwrap());
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+    }
+    g.finish();
+    c.final_summary();
+}
