@@ -54,8 +54,9 @@ impl McpRateLimitLayer {
     }
 
     /// As [`new`](Self::new), keeping at most `max_keys` keys per rule. At
-    /// the cap the least used keys are forgotten (they start over with a
-    /// full burst); no request is refused for lack of room.
+    /// the cap, keys whose burst has refilled go first, then arbitrary ones
+    /// (they start over with a full burst); no request is refused for lack
+    /// of room.
     ///
     /// # Errors
     ///

@@ -19,10 +19,10 @@
 //! `mcp_tower_guard::ratelimit`) with the key as a keyed hash.
 //!
 //! Memory is bounded: each rule keeps at most `max_keys` keys (100,000 by
-//! default), a key leaves once idle for as long as its burst takes to
-//! refill (its state is then that of a new key), and at the cap the least
-//! used keys are forgotten. They start over with a full burst; no request is
-//! ever refused for lack of room.
+//! default, 8 bytes of state each plus the map's overhead). A key whose
+//! burst has refilled is in the same state as a new one and is forgotten
+//! first; if the cap is still reached, arbitrary keys are forgotten and start
+//! over with a full burst. No request is ever refused for lack of room.
 //!
 //! ```
 //! use std::num::NonZeroU32;

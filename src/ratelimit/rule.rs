@@ -331,10 +331,8 @@ pub(crate) struct Armed {
 
 impl Armed {
     pub(crate) fn new(rule: RateLimitRule, max_keys: u64) -> Self {
-        // After a full refill a key's state equals a fresh one: forget it then.
-        let idle = rule.quota.burst_size_replenished_in();
-        let store = KeyStore::new(max_keys, idle);
         let clock = TokioClock::new();
+        let store = KeyStore::new(max_keys, clock.clone());
         let limiter: Limiter = RateLimiter::new(rule.quota, store.clone(), clock.clone());
         Self {
             rule,

@@ -1,8 +1,8 @@
-//! governor's GCRA state kept in a bounded moka cache, on tokio's clock.
+//! governor's GCRA state in a bounded, sharded map, on tokio's clock.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, Mutex};
 
 use governor::clock::Clock;
 use governor::nanos::Nanos;
@@ -31,33 +31,76 @@ impl Clock for TokioClock {
     }
 }
 
-/// "No state yet" in a cell (a theoretical arrival time of exactly
-/// `u64::MAX` nanoseconds is 584 years away).
-const EMPTY: u64 = u64::MAX;
+/// Keys are already keyed hashes: the map uses them as they are.
+#[derive(Default)]
+pub(crate) struct KeyIsHash(u64);
 
-/// One rule's keys. Idle keys leave after `idle` (by then their state is
-/// the same as a fresh one, so nothing is lost), and at most `max_keys` are
-/// kept: at the cap the cache forgets the least used ones, which then start
-/// over with a full burst. No key is ever refused for lack of room.
-#[derive(Clone)]
-pub(crate) struct KeyStore {
-    cells: moka::sync::Cache<u64, Arc<AtomicU64>>,
-}
+impl Hasher for KeyIsHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
 
-impl KeyStore {
-    pub(crate) fn new(max_keys: u64, idle: Duration) -> Self {
-        Self {
-            cells: moka::sync::Cache::builder()
-                .max_capacity(max_keys)
-                .time_to_idle(idle.max(Duration::from_secs(1)))
-                .build(),
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed; fold anything else in anyway.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
         }
     }
 
-    /// Keys held now (approximate while evictions are pending).
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type Cells = HashMap<u64, u64, BuildHasherDefault<KeyIsHash>>;
+
+const SHARDS: usize = 16;
+
+/// One rule's keys: each key's theoretical arrival time (TAT), in 16
+/// shards behind their own lock. A key whose TAT has passed is at a full
+/// burst, exactly like a key never seen, so it can be forgotten at no cost.
+/// At the cap a shard first drops those; if that frees less than an eighth
+/// of it, it drops arbitrary keys down to seven eighths (they start over
+/// with a full burst), so a flood of new keys costs amortized O(1) and no
+/// request is ever refused for lack of room.
+#[derive(Clone)]
+pub(crate) struct KeyStore {
+    shards: Arc<[Mutex<Cells>]>,
+    per_shard: usize,
+    clock: TokioClock,
+}
+
+impl KeyStore {
+    pub(crate) fn new(max_keys: u64, clock: TokioClock) -> Self {
+        let per_shard = usize::try_from(max_keys.div_ceil(SHARDS as u64))
+            .unwrap_or(usize::MAX)
+            .max(8);
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::new(Cells::default())).collect(),
+            per_shard,
+            clock,
+        }
+    }
+
+    /// Keys held now.
     pub(crate) fn len(&self) -> u64 {
-        self.cells.run_pending_tasks();
-        self.cells.entry_count()
+        self.shards
+            .iter()
+            .map(|s| s.lock().map_or(0, |s| s.len() as u64))
+            .sum()
+    }
+
+    fn make_room(&self, cells: &mut Cells) {
+        let now = self.clock.now().as_u64();
+        cells.retain(|_, tat| *tat > now);
+        let floor = self.per_shard - self.per_shard / 8;
+        if cells.len() > floor {
+            let excess = cells.len() - floor;
+            let victims: Vec<u64> = cells.keys().take(excess).copied().collect();
+            for key in victims {
+                cells.remove(&key);
+            }
+        }
     }
 }
 
@@ -68,24 +111,37 @@ impl StateStore for KeyStore {
     where
         F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
     {
-        let cell = self
-            .cells
-            .get_with(*key, || Arc::new(AtomicU64::new(EMPTY)));
-        // The compare-and-swap loop governor's own stores use: retry when
-        // another request updated the cell in between.
-        let mut current = cell.load(Ordering::Acquire);
-        loop {
-            let previous = (current != EMPTY).then(|| Nanos::from(current));
-            let (outcome, next) = f(previous)?;
-            match cell.compare_exchange_weak(
-                current,
-                next.as_u64(),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return Ok(outcome),
-                Err(actual) => current = actual,
-            }
+        // The top bits pick the shard; the map hashes the whole key.
+        let shard = &self.shards[(*key >> 60) as usize % SHARDS];
+        let mut cells = match shard.lock() {
+            Ok(cells) => cells,
+            // A panic elsewhere while holding the lock leaves plain integers behind.
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let previous = cells.get(key).map(|tat| Nanos::from(*tat));
+        let (outcome, next) = f(previous)?;
+        if previous.is_none() && cells.len() >= self.per_shard {
+            self.make_room(&mut cells);
         }
+        cells.insert(*key, next.as_u64());
+        Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_holds_and_never_refuses() {
+        let store = KeyStore::new(1_000, TokioClock::new());
+        for key in 0..100_000u64 {
+            let r: Result<(), ()> = store
+                .measure_and_replace(&key.wrapping_mul(0x9e37_79b9_7f4a_7c15), |_| {
+                    Ok(((), Nanos::from(u64::MAX / 2)))
+                });
+            assert!(r.is_ok());
+        }
+        assert!(store.len() <= 1_008, "{}", store.len());
     }
 }
