@@ -1,6 +1,7 @@
 //! [`McpRateLimitLayer`] and its service.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -39,6 +40,7 @@ impl fmt::Debug for RateLimitConfig {
 #[must_use]
 pub struct McpRateLimitLayer<R = JsonRpcRejection> {
     config: Arc<RateLimitConfig>,
+    proxies: Arc<[IpAddr]>,
     rejection: R,
 }
 
@@ -87,12 +89,23 @@ impl McpRateLimitLayer {
             config: Arc::new(RateLimitConfig {
                 rules: rules.into_iter().map(|r| Armed::new(r, max_keys)).collect(),
             }),
+            proxies: Arc::from([]),
             rejection: JsonRpcRejection,
         })
     }
 }
 
 impl<R> McpRateLimitLayer<R> {
+    /// Reads the client address of requests from these proxies from
+    /// `X-Forwarded-For` (its last value, which the proxy appended); from any
+    /// other peer, the header is ignored. The same rule as
+    /// `HostCheckLayer::trust_forwarded_host`:
+    /// make the proxy append the client's address.
+    pub fn trust_forwarded_for(mut self, proxies: impl IntoIterator<Item = IpAddr>) -> Self {
+        self.proxies = self.proxies.iter().copied().chain(proxies).collect();
+        self
+    }
+
     /// Keys each rule holds now (for tests and metrics).
     pub fn key_counts(&self) -> Vec<(String, u64)> {
         self.config
@@ -106,6 +119,7 @@ impl<R> McpRateLimitLayer<R> {
     pub fn with_rejection<R2: Clone>(self, rejection: R2) -> McpRateLimitLayer<R2> {
         McpRateLimitLayer {
             config: self.config,
+            proxies: self.proxies,
             rejection,
         }
     }
@@ -115,6 +129,7 @@ impl<R> McpRateLimitLayer<R> {
         McpRateLimit {
             inner,
             config: self.config,
+            proxies: self.proxies,
             rejection: self.rejection,
         }
     }
@@ -124,6 +139,7 @@ impl<R: Clone> Clone for McpRateLimitLayer<R> {
     fn clone(&self) -> Self {
         Self {
             config: Arc::clone(&self.config),
+            proxies: Arc::clone(&self.proxies),
             rejection: self.rejection.clone(),
         }
     }
@@ -144,6 +160,7 @@ impl<S, R: Clone> Layer<S> for McpRateLimitLayer<R> {
         McpRateLimit {
             inner,
             config: Arc::clone(&self.config),
+            proxies: Arc::clone(&self.proxies),
             rejection: self.rejection.clone(),
         }
     }
@@ -154,6 +171,7 @@ impl<S, R: Clone> Layer<S> for McpRateLimitLayer<R> {
 pub struct McpRateLimit<S, R = JsonRpcRejection> {
     inner: S,
     config: Arc<RateLimitConfig>,
+    proxies: Arc<[IpAddr]>,
     rejection: R,
 }
 
@@ -191,7 +209,7 @@ where
             let Some(cells) = nonzero(armed.rule.cells(&parts)) else {
                 continue;
             };
-            let key = armed.rule.key(index, &parts);
+            let key = armed.rule.key(index, &parts, &self.proxies);
             let wait = match armed.limiter.check_key_n(&key, cells) {
                 Ok(Ok(_)) => continue,
                 Ok(Err(not_until)) => not_until.wait_time_from(armed.clock.now()),

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::{Quota, RateLimiter};
+use std::net::IpAddr;
+
 use http::request::Parts;
 
 use super::store::{KeyStore, TokioClock};
@@ -246,7 +248,7 @@ impl RateLimitRule {
 
     /// The key of this request under the rule: a keyed hash of the rule's
     /// parts (so memory per key is fixed, and keys cannot be aimed at).
-    pub(crate) fn key(&self, index: usize, parts: &Parts) -> u64 {
+    pub(crate) fn key(&self, index: usize, parts: &Parts, proxies: &[IpAddr]) -> u64 {
         use std::hash::Hasher as _;
         let mut h = keyed_hasher();
         h.write_usize(index);
@@ -257,10 +259,9 @@ impl RateLimitRule {
             match part {
                 KeyPart::Principal => principal(parts, &mut h),
                 KeyPart::Session => session(parts, &mut h),
-                KeyPart::ClientAddr => match crate::PeerAddr::of(&parts.extensions).map(|p| p.ip())
-                {
-                    Some(std::net::IpAddr::V4(ip)) => h.write(&ip.octets()),
-                    Some(std::net::IpAddr::V6(ip)) => h.write(&ip.octets()),
+                KeyPart::ClientAddr => match client_addr(parts, proxies) {
+                    Some(IpAddr::V4(ip)) => h.write(&ip.octets()),
+                    Some(IpAddr::V6(ip)) => h.write(&ip.octets()),
                     None => {}
                 },
                 KeyPart::Method => {
@@ -293,6 +294,26 @@ impl fmt::Debug for RateLimitRule {
             .field("count_notifications", &self.count_notifications)
             .finish()
     }
+}
+
+/// The client's address: the peer, or, when the peer is one of `proxies`,
+/// the address the closest proxy wrote last in `X-Forwarded-For` (the same
+/// rule as `HostCheckLayer::trust_forwarded_host`: only named proxies, only
+/// the value they appended). A missing or malformed value leaves the peer.
+pub(crate) fn client_addr(parts: &Parts, proxies: &[IpAddr]) -> Option<IpAddr> {
+    let peer = crate::PeerAddr::of(&parts.extensions)?.ip();
+    if !proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .next_back()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|last| last.trim().parse::<IpAddr>().ok());
+    Some(forwarded.unwrap_or(peer))
 }
 
 fn principal(parts: &Parts, h: &mut impl std::hash::Hasher) {

@@ -324,3 +324,51 @@ async fn demo_rate_limit_flag_holds_under_a_tcp_flood() {
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
 }
+
+/// Behind a named proxy the client is the address it appended to
+/// `X-Forwarded-For`; from any other peer the header is ignored, so a client
+/// cannot dodge its quota by forging one.
+#[tokio::test(start_paused = true)]
+async fn client_address_behind_a_trusted_proxy_and_forged_forwarded_for() {
+    let proxy = peer(100);
+    let limits = McpRateLimitLayer::new([RateLimitRule::new(
+        "per-client",
+        Quota::per_minute(n(1)),
+        [KeyPart::ClientAddr],
+    )
+    .unwrap()])
+    .unwrap()
+    .trust_forwarded_for([proxy.ip()]);
+    let mut svc = ServiceBuilder::new()
+        .layer(McpHeadersLayer::new())
+        .layer(limits)
+        .service(inner());
+    let via = |from: SocketAddr, xff: &str| {
+        let mut req = call("echo", from);
+        req.headers_mut()
+            .insert("x-forwarded-for", xff.parse().unwrap());
+        req
+    };
+    // Two clients behind the proxy: one quota each.
+    assert_eq!(
+        status(&mut svc, via(proxy, "203.0.113.1")).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(&mut svc, via(proxy, "198.51.100.7, 203.0.113.2")).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(&mut svc, via(proxy, "203.0.113.1")).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // A direct client forging the header is its own address, whatever it says.
+    assert_eq!(
+        status(&mut svc, via(peer(1), "203.0.113.9")).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(&mut svc, via(peer(1), "203.0.113.10")).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
