@@ -39,8 +39,9 @@ use crate::{
     OriginGuardLayer,
 };
 
-/// The whole guard for an MCP endpoint: Host, Origin, Headers and (for
-/// legacy-era clients) Session, outermost first.
+/// The whole guard for an MCP endpoint: Host, Origin, Headers, Auth
+/// (feature `auth`, when set), Session (for legacy-era clients) and rate
+/// limits (feature `ratelimit`, when set), outermost first.
 ///
 /// [`McpGuard::local`] fits a server on a loopback address: the loopback Host
 /// and Origin allowlists, every protocol revision, and sessions in a fresh

@@ -55,6 +55,8 @@
 //! | `axum` | rejection bodies for `axum::body::Body`; an axum `Router` needs it | `axum-core` |
 //! | `cors` | `cors::mcp_cors`: a tower-http `CorsLayer` from an `OriginGuardLayer`'s allowlist | `origin`, `tower-http` |
 //! | `redis` | `session::redis::RedisSessionStore`: one session table for several replicas | `session`, `redis` |
+//! | `auth` | `auth::McpAuthLayer`: an OAuth 2.1 resource server (RFC 9728 metadata, JWT/JWKS and introspection, per-tool scopes) | `headers`, `jsonwebtoken` (pure-Rust crypto), `reqwest` (rustls), `url`, `moka` |
+//! | `ratelimit` | `ratelimit::McpRateLimitLayer`: GCRA rate limits keyed on principal, session, address, method and tool | `headers`, `governor` |
 //!
 //! A server that wants only the Host check builds with
 //! `default-features = false, features = ["host"]` and compiles none of moka,
@@ -77,14 +79,16 @@
 //! | envelope | `envelope.rs` | the JSON-RPC parse (the only JSON parse of a request) |
 //! | era | `protocol.rs` | revisions, eras, `request_era`, and `RequestProtocol`, put in the extensions once |
 //! | Headers, body | `headers/check.rs`, `headers/tools.rs` | `_meta`, removed methods, `Mcp-Method` / `Mcp-Name` / `Mcp-Param-*` against the body, capabilities |
+//! | Auth | `auth/flow.rs` | bearer token (`auth/bearer.rs`), challenges (`auth/challenge.rs`), scopes (`auth/scope.rs`); verifiers in `auth/jwt.rs`, `auth/jwks.rs`, `auth/introspect.rs`, the token cache in `auth/verifier.rs`, the metadata document in `auth/metadata.rs` |
 //! | Session | `session/flow.rs` | every session decision and state; `session/future.rs` only polls it |
 //! | `initialize` answer | `session/initialize.rs` | whether the answer commits the new session |
 //! | store | `session/store.rs`, `store_core.rs` | the store trait, and the limits, retry hints and hooks both stores share; `moka_store.rs`, `redis/` |
+//! | rate limits | `ratelimit/rule.rs`, `ratelimit/store.rs` | which rules a request meets and its key; the GCRA cells |
 //! | rejection | `rejection.rs` | every refusal: kind, status, JSON-RPC code, the log event; `jsonrpc.rs` writes the body |
 //!
 //! Shared pieces have one home each: header names in `header_names.rs`, body
-//! types in `body.rs`, the peer address in [`PeerAddr`], configuration errors
-//! in [`ConfigError`]. The inner service is cloned only when a response future
+//! types in `body.rs`, the peer address in [`PeerAddr`], keyed hashes and
+//! [`Tag`] in `keyed.rs`, configuration errors in [`ConfigError`]. The inner service is cloned only when a response future
 //! must outlive `call` (see [`future`]).
 #![forbid(unsafe_code)]
 // As tokio does: a build with only some layers leaves shared helpers unused;
