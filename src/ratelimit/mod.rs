@@ -41,9 +41,13 @@
 //! ```
 
 mod layer;
+#[cfg(feature = "redis")]
+mod redis;
 mod rule;
 mod store;
 
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisDecision, RedisRateLimits};
 pub use governor::Quota;
 pub use layer::{McpRateLimit, McpRateLimitLayer, DEFAULT_MAX_KEYS};
 pub use rule::{KeyPart, RateLimitRule};

@@ -4,5 +4,7 @@
 
 /// Two demo replicas sharing one Redis.
 mod demo;
+/// RedisRateLimits against a real redis-server (feature `ratelimit`).
+mod ratelimit;
 /// RedisSessionStore against a real redis-server.
 mod store;

@@ -1,0 +1,118 @@
+//! `RedisRateLimits` against a real `redis-server`: two replicas share one
+//! quota exactly, and Redis stopped, paused and restarted gets bounded
+//! checks, fail-open or fail-closed, and recovery without a restart.
+
+#![cfg(feature = "ratelimit")]
+
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+
+use mcp_tower_guard::ratelimit::{Quota, RedisDecision, RedisRateLimits};
+
+use crate::support::redis_server::RedisServer;
+
+fn quota(per_minute: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(per_minute).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_share_one_quota_exactly() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let a = RedisRateLimits::connect(&server.url())
+        .await
+        .expect("replica a");
+    let b = RedisRateLimits::connect(&server.url())
+        .await
+        .expect("replica b");
+    let mut allowed = 0;
+    // 40 checks alternating between the replicas against 10 a minute.
+    for i in 0..40 {
+        let replica = if i % 2 == 0 { &a } else { &b };
+        match replica.check("per-user", 7, quota(10), 1).await {
+            RedisDecision::Allowed => allowed += 1,
+            RedisDecision::Limited(wait) => assert!(wait <= Duration::from_secs(6), "{wait:?}"),
+            RedisDecision::Unavailable => panic!("Redis is up"),
+        }
+    }
+    assert_eq!(allowed, 10);
+    // Another key, and another rule with the same key, are untouched.
+    assert_eq!(
+        a.check("per-user", 8, quota(10), 1).await,
+        RedisDecision::Allowed
+    );
+    assert_eq!(
+        b.check("per-tool", 7, quota(10), 1).await,
+        RedisDecision::Allowed
+    );
+    // Several cells at once: a batch of 10 fits a fresh key, then nothing.
+    assert_eq!(
+        a.check("batch", 1, quota(10), 10).await,
+        RedisDecision::Allowed
+    );
+    assert!(matches!(
+        b.check("batch", 1, quota(10), 1).await,
+        RedisDecision::Limited(_)
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_fails_open_or_closed_within_the_timeout_and_recovers() {
+    let Some(mut server) = RedisServer::start() else {
+        return;
+    };
+    let timeout = Duration::from_millis(200);
+    let open = RedisRateLimits::connect(&server.url())
+        .await
+        .unwrap()
+        .timeout(timeout);
+    let closed = RedisRateLimits::connect(&server.url())
+        .await
+        .unwrap()
+        .timeout(timeout)
+        .fail_closed(true);
+    assert_eq!(
+        open.check("r", 1, quota(1), 1).await,
+        RedisDecision::Allowed
+    );
+    assert!(matches!(
+        open.check("r", 1, quota(1), 1).await,
+        RedisDecision::Limited(_)
+    ));
+
+    // Paused (slow): each check ends within the timeout.
+    server.pause();
+    for limits in [&open, &closed] {
+        let started = Instant::now();
+        let decision = limits.check("r", 2, quota(1), 1).await;
+        assert!(started.elapsed() < timeout * 4, "{:?}", started.elapsed());
+        let expected = if std::ptr::eq(limits, &closed) {
+            RedisDecision::Unavailable
+        } else {
+            RedisDecision::Allowed
+        };
+        assert_eq!(decision, expected);
+    }
+    server.resume();
+
+    // Stopped, then restarted (empty): served again without reconnecting by hand.
+    server.stop();
+    assert_eq!(
+        open.check("r", 3, quota(1), 1).await,
+        RedisDecision::Allowed
+    );
+    assert_eq!(
+        closed.check("r", 3, quota(1), 1).await,
+        RedisDecision::Unavailable
+    );
+    server.restart();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if closed.check("r", 4, quota(100), 1).await == RedisDecision::Allowed {
+            break;
+        }
+        assert!(Instant::now() < deadline, "Redis checks did not recover");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
