@@ -130,6 +130,9 @@ pub enum RejectionKind {
     /// A rate-limit rule's quota is used up (429 with `Retry-After` and the
     /// `RateLimit` / `RateLimit-Policy` fields).
     RateLimited,
+    /// Shared rate limits could not be checked (Redis down) and they fail
+    /// closed (503 with `Retry-After`).
+    RateLimitUnavailable,
 }
 
 impl RejectionKind {
@@ -161,7 +164,9 @@ impl RejectionKind {
             SessionNotFound | MethodNotFound => StatusCode::NOT_FOUND,
             HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             TooManySessions | RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            StoreUnavailable | AuthUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            StoreUnavailable | AuthUnavailable | RateLimitUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -218,6 +223,7 @@ impl RejectionKind {
             InvalidAuthRequest => "invalid_auth_request",
             AuthUnavailable => "auth_unavailable",
             RateLimited => "rate_limited",
+            RateLimitUnavailable => "rate_limit_unavailable",
         }
     }
 

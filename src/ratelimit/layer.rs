@@ -12,10 +12,10 @@ use serde_json::json;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::future::ResponseFuture;
 use super::rule::{nonzero, Armed, RateLimitRule};
 use super::TARGET;
 use crate::error::{not_positive, ConfigError};
-use crate::future::ResponseFuture;
 use crate::rejection::{
     reject, JsonRpcRejection, Rejection, RejectionKind, RejectionResponse, RequestHead,
 };
@@ -41,8 +41,15 @@ impl fmt::Debug for RateLimitConfig {
 pub struct McpRateLimitLayer<R = JsonRpcRejection> {
     config: Arc<RateLimitConfig>,
     proxies: Arc<[IpAddr]>,
+    shared: Shared,
     rejection: R,
 }
+
+/// Where the counts live: in this process, or in Redis for every replica.
+#[cfg(feature = "redis")]
+type Shared = Option<Arc<super::redis::RedisRateLimits>>;
+#[cfg(not(feature = "redis"))]
+type Shared = ();
 
 impl McpRateLimitLayer {
     /// A layer enforcing every rule, each keeping at most
@@ -90,17 +97,29 @@ impl McpRateLimitLayer {
                 rules: rules.into_iter().map(|r| Armed::new(r, max_keys)).collect(),
             }),
             proxies: Arc::from([]),
+            shared: Shared::default(),
             rejection: JsonRpcRejection,
         })
     }
 }
 
 impl<R> McpRateLimitLayer<R> {
+    /// Keeps the counts in Redis, so every replica using the same server
+    /// shares each quota exactly (feature `redis`). See
+    /// [`RedisRateLimits`](super::RedisRateLimits) for timeouts and
+    /// fail-open or fail-closed.
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn shared(mut self, redis: super::redis::RedisRateLimits) -> Self {
+        self.shared = Some(Arc::new(redis));
+        self
+    }
+
     /// Reads the client address of requests from these proxies from
     /// `X-Forwarded-For` (its last value, which the proxy appended); from any
     /// other peer, the header is ignored. The same rule as
-    /// `HostCheckLayer::trust_forwarded_host`:
-    /// make the proxy append the client's address.
+    /// `HostCheckLayer::trust_forwarded_host`: make the proxy append the
+    /// client's address.
     pub fn trust_forwarded_for(mut self, proxies: impl IntoIterator<Item = IpAddr>) -> Self {
         self.proxies = self.proxies.iter().copied().chain(proxies).collect();
         self
@@ -120,6 +139,7 @@ impl<R> McpRateLimitLayer<R> {
         McpRateLimitLayer {
             config: self.config,
             proxies: self.proxies,
+            shared: self.shared,
             rejection,
         }
     }
@@ -130,6 +150,7 @@ impl<R> McpRateLimitLayer<R> {
             inner,
             config: self.config,
             proxies: self.proxies,
+            shared: self.shared,
             rejection: self.rejection,
         }
     }
@@ -140,6 +161,7 @@ impl<R: Clone> Clone for McpRateLimitLayer<R> {
         Self {
             config: Arc::clone(&self.config),
             proxies: Arc::clone(&self.proxies),
+            shared: self.shared.clone(),
             rejection: self.rejection.clone(),
         }
     }
@@ -161,6 +183,7 @@ impl<S, R: Clone> Layer<S> for McpRateLimitLayer<R> {
             inner,
             config: Arc::clone(&self.config),
             proxies: Arc::clone(&self.proxies),
+            shared: self.shared.clone(),
             rejection: self.rejection.clone(),
         }
     }
@@ -172,6 +195,8 @@ pub struct McpRateLimit<S, R = JsonRpcRejection> {
     inner: S,
     config: Arc<RateLimitConfig>,
     proxies: Arc<[IpAddr]>,
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    shared: Shared,
     rejection: R,
 }
 
@@ -190,13 +215,13 @@ impl<S: fmt::Debug, R> fmt::Debug for McpRateLimit<S, R> {
 
 impl<S, R, ReqB, ResB> Service<Request<ReqB>> for McpRateLimit<S, R>
 where
-    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
     R: RejectionResponse<ResB>,
     ResB: Default + 'static,
 {
     type Response = Response<ResB>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResB>;
+    type Future = ResponseFuture<S, ReqB, R, ResB>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -205,6 +230,17 @@ where
 
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
         let (parts, body) = req.into_parts();
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &self.shared {
+            let checks = redis_checks(redis.clone(), &self.config, &parts, &self.proxies);
+            let service = crate::future::take_ready(&mut self.inner);
+            return ResponseFuture::checking(
+                checks,
+                service,
+                Request::from_parts(parts, body),
+                self.rejection.clone(),
+            );
+        }
         for (index, armed) in self.config.rules.iter().enumerate() {
             let Some(cells) = nonzero(armed.rule.cells(&parts)) else {
                 continue;
@@ -225,10 +261,61 @@ where
             );
             let rejection = limited(&armed.rule, wait);
             let head = RequestHead::of_parts(&parts);
-            return ResponseFuture::rejected(reject("ratelimit", head, rejection, &self.rejection));
+            return ResponseFuture::ready(reject("ratelimit", head, rejection, &self.rejection));
         }
         ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
     }
+}
+
+/// The Redis checks of one request, in rule order: the keys are computed now,
+/// from the request, and checked one by one; the first refusal ends them.
+#[cfg(feature = "redis")]
+fn redis_checks(
+    redis: Arc<super::redis::RedisRateLimits>,
+    config: &RateLimitConfig,
+    parts: &http::request::Parts,
+    proxies: &[IpAddr],
+) -> super::future::Checks {
+    let checks: Vec<(RateLimitRule, u64, u32)> = config
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(index, armed)| {
+            let cells = armed.rule.cells(parts);
+            (cells > 0).then(|| {
+                (
+                    armed.rule.clone(),
+                    armed.rule.key(index, parts, proxies),
+                    cells,
+                )
+            })
+        })
+        .collect();
+    Box::pin(async move {
+        for (rule, key, cells) in checks {
+            match redis.check(rule.rule_name(), key, rule.quota, cells).await {
+                super::redis::RedisDecision::Allowed => {}
+                super::redis::RedisDecision::Limited(wait) => {
+                    tracing::info!(
+                        target: TARGET,
+                        rule = rule.rule_name(),
+                        key = %format_args!("{:08x}", key as u32),
+                        wait_ms = wait.as_millis() as u64,
+                        "rate limited"
+                    );
+                    return Err(limited(&rule, wait));
+                }
+                super::redis::RedisDecision::Unavailable => {
+                    return Err(Rejection::new(
+                        RejectionKind::RateLimitUnavailable,
+                        "Service Unavailable: rate limits cannot be checked now",
+                    )
+                    .with_retry_after(Duration::from_secs(1)));
+                }
+            }
+        }
+        Ok(())
+    })
 }
 
 /// 429 with `Retry-After`, `RateLimit-Policy: "<rule>";q=<burst>;w=<seconds>`

@@ -40,6 +40,7 @@
 //! # Ok(()) }
 //! ```
 
+mod future;
 mod layer;
 #[cfg(feature = "redis")]
 mod redis;
@@ -48,6 +49,7 @@ mod store;
 
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisDecision, RedisRateLimits};
+pub use future::ResponseFuture;
 pub use governor::Quota;
 pub use layer::{McpRateLimit, McpRateLimitLayer, DEFAULT_MAX_KEYS};
 pub use rule::{KeyPart, RateLimitRule};

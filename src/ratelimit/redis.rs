@@ -1,9 +1,7 @@
 //! GCRA in Redis, for limits that several replicas share exactly: one Lua
 //! script per check, atomic on the server, on the server's clock (`TIME`),
 //! so replicas with drifting clocks still agree.
-//!
-//! This is the backend's first step (issue 15): the checks and their
-//! failure modes. The layer does not use it yet.
+//! [`McpRateLimitLayer::shared`](super::McpRateLimitLayer::shared) uses it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -51,8 +49,8 @@ pub enum RedisDecision {
 /// backend **fails open** by default (the request passes), because an
 /// outage of the limiter should not become an outage of the server, and a
 /// limit is a fairness tool, not an authorization. `fail_closed(true)` makes
-/// such a request [`Unavailable`](RedisDecision::Unavailable) (the layer will
-/// answer 503). Either way one `warn` event marks the outage and one `info`
+/// such a request [`Unavailable`](RedisDecision::Unavailable) (the layer
+/// answers 503). Either way one `warn` event marks the outage and one `info`
 /// its end, not one per request.
 pub struct RedisRateLimits {
     conn: ConnectionManager,

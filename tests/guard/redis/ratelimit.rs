@@ -116,3 +116,83 @@ async fn redis_down_fails_open_or_closed_within_the_timeout_and_recovers() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The layer with `shared(..)`: two replica stacks on one Redis answer 429
+/// once the shared quota is used, whichever replica gets the request; with
+/// Redis stopped, a fail-closed stack answers 503 and a fail-open one passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replica_layers_share_quotas_through_redis() {
+    use axum::body::Body;
+    use http::{Request, StatusCode};
+    use mcp_tower_guard::ratelimit::{KeyPart, McpRateLimitLayer, RateLimitRule};
+    use mcp_tower_guard::{McpHeadersLayer, PeerAddr};
+    use tower::{Layer, ServiceExt};
+
+    let Some(mut server) = RedisServer::start() else {
+        return;
+    };
+    let replica = |limits: RedisRateLimits| {
+        let layer = McpRateLimitLayer::new([RateLimitRule::new(
+            "per-peer",
+            quota(3),
+            [KeyPart::ClientAddr],
+        )
+        .unwrap()])
+        .unwrap()
+        .shared(limits);
+        McpHeadersLayer::new().layer(layer.layer(axum::Router::new().fallback(axum::routing::any(
+            || async { axum::Json(serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": {}})) },
+        ))))
+    };
+    let call = || {
+        let body = serde_json::json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {
+            "name": "echo", "arguments": {},
+            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                      "io.modelcontextprotocol/clientCapabilities": {}}}});
+        let mut req = Request::post("/mcp")
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", "echo")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        req.extensions_mut()
+            .insert(PeerAddr("192.0.2.1:5000".parse().unwrap()));
+        req
+    };
+    let a = replica(RedisRateLimits::connect(&server.url()).await.unwrap());
+    let b = replica(
+        RedisRateLimits::connect(&server.url())
+            .await
+            .unwrap()
+            .fail_closed(true),
+    );
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let svc = if i % 2 == 0 { a.clone() } else { b.clone() };
+        statuses.push(svc.oneshot(call()).await.unwrap().status());
+    }
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(ok, 3, "{statuses:?}");
+    assert!(
+        statuses[3..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+
+    server.stop();
+    assert_eq!(
+        a.clone().oneshot(call()).await.unwrap().status(),
+        StatusCode::OK,
+        "fail open"
+    );
+    let closed = b.clone().oneshot(call()).await.unwrap();
+    assert_eq!(
+        closed.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "fail closed"
+    );
+    assert!(closed.headers().contains_key("retry-after"));
+}
