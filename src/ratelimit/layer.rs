@@ -49,7 +49,12 @@ pub struct McpRateLimitLayer<R = JsonRpcRejection> {
 #[cfg(feature = "redis")]
 type Shared = Option<Arc<super::redis::RedisRateLimits>>;
 #[cfg(not(feature = "redis"))]
-type Shared = ();
+type Shared = Local;
+
+/// In this process only (built without `redis`).
+#[cfg(not(feature = "redis"))]
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Local;
 
 impl McpRateLimitLayer {
     /// A layer enforcing every rule, each keeping at most
