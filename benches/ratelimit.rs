@@ -1,6 +1,7 @@
 //! The cost of `McpRateLimitLayer` per request: the four layers with and
 //! without it (one rule keyed on the client address, and three overlapping
-//! rules), on a legacy session request with a 1 KiB `tools/call`.
+//! rules, and one rule counted in a local `redis-server` with the `redis`
+//! feature), on a legacy session request with a 1 KiB `tools/call`.
 //!
 //! ```text
 //! cargo bench --features ratelimit --bench ratelimit
@@ -8,6 +9,9 @@
 //! RATELIMIT_CASE=<name> RATELIMIT_ITERS=<n> valgrind --tool=callgrind target/release/deps/ratelimit-* --bench
 //! ```
 
+#[cfg(feature = "redis")]
+#[path = "../tests/guard/support/redis_server.rs"]
+mod redis_server;
 #[path = "support/mod.rs"]
 mod support;
 
@@ -44,7 +48,8 @@ fn main() {
     let rule = |name: &str, parts: Vec<KeyPart>| {
         RateLimitRule::new(name, Quota::per_second(huge), parts).expect("rule")
     };
-    let variants: Vec<(&str, Option<McpRateLimitLayer>)> = vec![
+    #[allow(unused_mut)] // only the redis feature adds a case
+    let mut variants: Vec<(&str, Option<McpRateLimitLayer>)> = vec![
         ("full_stack_post_1k", None),
         (
             "full_stack_ratelimit_1_rule",
@@ -62,6 +67,24 @@ fn main() {
             ),
         ),
     ];
+    // The same rule with its counts in a local redis-server: the round trip
+    // a shared limit costs (skipped without `redis-server`).
+    #[cfg(feature = "redis")]
+    let _redis = redis_server::RedisServer::start().inspect(|server| {
+        let shared = rt
+            .block_on(mcp_tower_guard::ratelimit::RedisRateLimits::connect(
+                &server.url(),
+            ))
+            .expect("redis");
+        variants.push((
+            "full_stack_ratelimit_1_rule_redis",
+            Some(
+                McpRateLimitLayer::new([rule("per-addr", vec![KeyPart::ClientAddr])])
+                    .unwrap()
+                    .shared(shared),
+            ),
+        ));
+    });
     let mut g = c.benchmark_group("ratelimit");
     g.warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
