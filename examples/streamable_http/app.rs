@@ -300,7 +300,14 @@ pub async fn app_redis(
     config: &DemoConfig,
     url: &str,
 ) -> Result<(Router, RedisSessionStore), Box<dyn std::error::Error + Send + Sync>> {
-    let guards = Guards::new(config)?;
+    #[allow(unused_mut)]
+    let mut guards = Guards::new(config)?;
+    // With --redis, rate limits are shared by the replicas too.
+    #[cfg(feature = "ratelimit")]
+    if let Some(limits) = guards.rate_limits.take() {
+        let shared = mcp_tower_guard::ratelimit::RedisRateLimits::connect(url).await?;
+        guards.rate_limits = Some(limits.shared(shared));
+    }
     let state = AppState::new(config.heartbeat, config.live.clone());
     let mut store = RedisSessionStore::builder(url)
         .idle_timeout(config.idle_timeout)

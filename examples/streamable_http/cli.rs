@@ -50,6 +50,7 @@ FLAGS:
                            per-user=100/s,by=principal  or
                            deploy=1/m,by=principal,method=tools/call,name=deploy  or
                            sessions=20/m,by=addr,method=initialize
+                           (with --redis, counted in Redis: shared by every replica)
     -h, --help             print this text
 
 DUR is a number with a unit: 500ms, 2s, 30m, 1h (or combined: 1h30m).

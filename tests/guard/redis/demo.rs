@@ -210,3 +210,57 @@ async fn an_unreachable_redis_is_a_startup_error() {
         .expect_err("refused");
     assert!(err.to_string().contains("cannot use Redis"), "{err}");
 }
+
+/// Two demo replicas started with `--redis` and the same `--rate-limit`
+/// share the quota: alternating requests, one quota in total.
+#[cfg(feature = "ratelimit")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_demo_replicas_share_a_rate_limit_through_redis() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    bounded(async {
+        let limited = || DemoConfig {
+            rate_limits: vec!["add=3/m,by=method,method=tools/call,name=add".to_owned()],
+            ..config(&redis)
+        };
+        let a = Replica::start(limited()).await;
+        let b = Replica::start(limited()).await;
+        let http: Http = Client::builder(TokioExecutor::new()).build_http();
+        let add = |i: usize| {
+            json!({"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": {
+                "name": "add", "arguments": {"a": 1, "b": 2},
+                "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                          "io.modelcontextprotocol/clientCapabilities": {}}}})
+        };
+        let modern = |url: &str, body: Value| {
+            Request::post(url)
+                .header("accept", "application/json, text/event-stream")
+                .header("content-type", "application/json")
+                .header("mcp-protocol-version", "2026-07-28")
+                .header("mcp-method", "tools/call")
+                .header("mcp-name", "add")
+                .body(Full::new(Bytes::from(body.to_string())))
+                .unwrap()
+        };
+        let mut statuses = Vec::new();
+        for i in 0..6 {
+            let url = if i % 2 == 0 { &a.url } else { &b.url };
+            statuses.push(call(&http, modern(url, add(i))).await.0);
+        }
+        assert_eq!(
+            statuses,
+            [
+                StatusCode::OK,
+                StatusCode::OK,
+                StatusCode::OK,
+                StatusCode::TOO_MANY_REQUESTS,
+                StatusCode::TOO_MANY_REQUESTS,
+                StatusCode::TOO_MANY_REQUESTS
+            ]
+        );
+        a.shutdown().await;
+        b.shutdown().await;
+    })
+    .await;
+}
