@@ -372,3 +372,39 @@ async fn client_address_behind_a_trusted_proxy_and_forged_forwarded_for() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+/// `McpGuard::rate_limits` puts the limits innermost: a forged Host is
+/// refused by the guard before it could count, and the quota holds.
+#[tokio::test(start_paused = true)]
+async fn mcp_guard_applies_rate_limits_innermost() {
+    let limits = McpRateLimitLayer::new([RateLimitRule::new(
+        "per-peer",
+        Quota::per_minute(n(2)),
+        [KeyPart::ClientAddr],
+    )
+    .unwrap()])
+    .unwrap();
+    let guard = mcp_tower_guard::McpGuard::local("127.0.0.1:8000".parse().unwrap())
+        .unwrap()
+        .rate_limits(limits);
+    let mut svc = guard.into_service(inner());
+    for _ in 0..10 {
+        let mut forged = call("echo", peer(1));
+        forged
+            .headers_mut()
+            .insert("host", "evil.example".parse().unwrap());
+        assert_eq!(status(&mut svc, forged).await, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(
+        status(&mut svc, call("echo", peer(1))).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(&mut svc, call("echo", peer(1))).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(&mut svc, call("echo", peer(1))).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
