@@ -53,9 +53,7 @@ pub(crate) fn bearer_token<'a>(
     if query_has_access_token(uri) {
         return Err(BearerError::InQuery);
     }
-    if headers.get(header::CONTENT_TYPE).is_some_and(|v| {
-        v.as_bytes().len() >= FORM.len() && v.as_bytes()[..FORM.len()].eq_ignore_ascii_case(FORM)
-    }) {
+    if crate::headers::media::is_form_request(headers) {
         return Err(BearerError::InForm);
     }
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
@@ -94,8 +92,6 @@ pub(crate) fn bearer_token<'a>(
     }
     std::str::from_utf8(token).map_err(|_| BearerError::Malformed)
 }
-
-const FORM: &[u8] = b"application/x-www-form-urlencoded";
 
 fn trim_leading_spaces(mut bytes: &[u8]) -> &[u8] {
     while let [b' ', rest @ ..] = bytes {

@@ -136,6 +136,12 @@ impl VerifiedToken {
         &self.principal
     }
 
+    /// The principal id as the shared string, so a session binding takes
+    /// it without copying.
+    pub(crate) fn principal_arc(&self) -> &Arc<str> {
+        &self.principal
+    }
+
     /// `client_id`, when the token names one.
     pub fn client_id(&self) -> Option<&str> {
         self.client_id.as_deref()

@@ -15,6 +15,19 @@ pub(crate) fn is_json_request(headers: &HeaderMap) -> bool {
     is_content_type(headers, JSON, "application", "json")
 }
 
+/// True when the request's one `Content-Type` is a form
+/// (`application/x-www-form-urlencoded`, any case, any parameters): the
+/// RFC 6750 §2.2 way of sending a token, which the auth layer refuses.
+#[allow(dead_code)] // read by the auth layer only
+pub(crate) fn is_form_request(headers: &HeaderMap) -> bool {
+    is_content_type(
+        headers,
+        "application/x-www-form-urlencoded",
+        "application",
+        "x-www-form-urlencoded",
+    )
+}
+
 /// True when a response is an SSE stream (`Content-Type: text/event-stream`).
 pub(crate) fn is_event_stream(headers: &HeaderMap) -> bool {
     is_content_type(headers, EVENT_STREAM, "text", "event-stream")

@@ -305,7 +305,7 @@ impl<R> Flow<R> {
             None => parts
                 .extensions
                 .get::<crate::auth::AuthContext>()
-                .map(|auth| Principal::new(auth.principal_id())),
+                .map(|auth| Principal::new(auth.principal_arc().clone())),
             #[cfg(not(feature = "auth"))]
             None => None,
         }

@@ -189,10 +189,3 @@ async fn send(app: &Router, req: Request<Body>) -> Reply {
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
-
-/// Checks that `verifier` accepts a fresh token of `server`.
-#[allow(dead_code)]
-async fn accepts(verifier: &impl TokenVerifier, server: &AuthServer) -> bool {
-    let token = server.token(&server.claims("alice", RESOURCE, "mcp"));
-    verifier.verify(&token).await.is_ok()
-}
