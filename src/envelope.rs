@@ -38,6 +38,11 @@ use serde_json::value::RawValue;
 pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 /// The `_meta` key carrying a 2026-07-28 request's client capabilities.
 pub const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+/// The `_meta` key carrying a W3C `traceparent` (SEP-414: reserved unprefixed
+/// for OpenTelemetry trace context).
+pub const META_TRACEPARENT: &str = "traceparent";
+/// The `_meta` key carrying a W3C `tracestate` (SEP-414).
+pub const META_TRACESTATE: &str = "tracestate";
 
 /// The parsed JSON-RPC envelope of a POST body. Cloning is an `Arc` clone.
 ///
@@ -87,12 +92,15 @@ pub(crate) enum Field {
     Valid,
 }
 
-/// The 2026-07-28 per-request fields of `params._meta`.
+/// The 2026-07-28 per-request fields of `params._meta`, and the W3C trace
+/// context SEP-414 reserves there.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Meta {
     version: Field,
     capabilities: Field,
     capabilities_span: Option<Range<usize>>,
+    traceparent: Option<Box<str>>,
+    tracestate: Option<Box<str>>,
 }
 
 /// The three kinds of JSON-RPC message.
@@ -229,6 +237,17 @@ impl Envelope {
 }
 
 impl Message {
+    /// `_meta["traceparent"]`, when a string: the W3C trace context the
+    /// client's span sends with this message (SEP-414). Not validated here.
+    pub fn meta_traceparent(&self) -> Option<&str> {
+        self.meta.traceparent.as_deref()
+    }
+
+    /// `_meta["tracestate"]`, when a string (SEP-414).
+    pub fn meta_tracestate(&self) -> Option<&str> {
+        self.meta.tracestate.as_deref()
+    }
+
     /// `_meta["io.modelcontextprotocol/protocolVersion"]`: absent, not a string, or a string.
     pub(crate) fn meta_version(&self) -> Field {
         self.meta.version
@@ -489,6 +508,8 @@ impl RawMessage<'_> {
                 .meta
                 .capabilities_raw
                 .and_then(|raw| span_of(source, raw)),
+            traceparent: params.meta.traceparent.map(String::into_boxed_str),
+            tracestate: params.meta.tracestate.map(String::into_boxed_str),
         };
         Ok(Message {
             kind,
@@ -640,6 +661,8 @@ struct RawMeta<'de> {
     version_value: Option<String>,
     capabilities: Field,
     capabilities_raw: Option<&'de RawValue>,
+    traceparent: Option<String>,
+    tracestate: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for RawMeta<'de> {
@@ -673,6 +696,10 @@ impl<'de> Deserialize<'de> for RawMeta<'de> {
                         } else {
                             meta.capabilities = Field::WrongType;
                         }
+                    } else if key == META_TRACEPARENT {
+                        meta.traceparent = map.next_value::<MaybeString>()?.0;
+                    } else if key == META_TRACESTATE {
+                        meta.tracestate = map.next_value::<MaybeString>()?.0;
                     } else {
                         map.next_value::<Skip>()?;
                     }
@@ -771,6 +798,27 @@ mod tests {
         assert_eq!(m.uri.as_deref(), Some("file:///a"));
         assert_eq!(m.name, None);
         assert_eq!(e.meta_protocol_version(), Some("2026-07-28"));
+    }
+
+    #[test]
+    fn keeps_sep_414_trace_context_only_when_strings() {
+        let e = Envelope::parse(
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","_meta":{
+            "traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01","tracestate":"a=1"}}}"#,
+        )
+        .unwrap();
+        let m = e.single().unwrap();
+        assert_eq!(
+            m.meta_traceparent(),
+            Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+        );
+        assert_eq!(m.meta_tracestate(), Some("a=1"));
+        let e = Envelope::parse(
+            br#"{"jsonrpc":"2.0","id":1,"method":"ping","params":{"_meta":{"traceparent":7,"tracestate":null}}}"#,
+        )
+        .unwrap();
+        let m = e.single().unwrap();
+        assert_eq!((m.meta_traceparent(), m.meta_tracestate()), (None, None));
     }
 
     #[test]

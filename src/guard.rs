@@ -39,9 +39,10 @@ use crate::{
     OriginGuardLayer,
 };
 
-/// The whole guard for an MCP endpoint: Host, Origin, Headers, Auth
-/// (feature `auth`, when set), Session (for legacy-era clients) and rate
-/// limits (feature `ratelimit`, when set), outermost first.
+/// The whole guard for an MCP endpoint: telemetry (feature `telemetry`),
+/// Host, Origin, Headers, Auth (feature `auth`, when set), Session (for
+/// legacy-era clients) and rate limits (feature `ratelimit`, when set),
+/// outermost first.
 ///
 /// [`McpGuard::local`] fits a server on a loopback address: the loopback Host
 /// and Origin allowlists, every protocol revision, and sessions in a fresh
@@ -58,6 +59,8 @@ pub struct McpGuard {
     session: Sessions,
     #[cfg(feature = "ratelimit")]
     rate_limits: Option<crate::ratelimit::McpRateLimitLayer>,
+    #[cfg(feature = "telemetry")]
+    telemetry: crate::telemetry::McpTelemetryLayer,
 }
 
 /// The session part of a guard. The default store is made only when the
@@ -115,6 +118,8 @@ impl McpGuard {
             session: Sessions::Default,
             #[cfg(feature = "ratelimit")]
             rate_limits: None,
+            #[cfg(feature = "telemetry")]
+            telemetry: crate::telemetry::McpTelemetryLayer::new(),
         })
     }
 
@@ -168,6 +173,16 @@ impl McpGuard {
         self
     }
 
+    /// Replaces the telemetry settings (feature `telemetry`; with the
+    /// feature on, every guard measures, outermost, at no cost when no
+    /// subscriber or recorder is installed).
+    #[cfg(feature = "telemetry")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "telemetry")))]
+    pub fn telemetry(mut self, telemetry: crate::telemetry::McpTelemetryLayer) -> Self {
+        self.telemetry = telemetry;
+        self
+    }
+
     /// Uses `layer` for sessions (principal binding, DELETE, id generator).
     pub fn session_layer(mut self, layer: McpSessionLayer) -> Self {
         self.session = Sessions::Layer(layer);
@@ -212,6 +227,7 @@ impl McpGuard {
     /// A guard whose headers layer serves only 2026-07-28 (which has no
     /// sessions) but keeps a session layer is named here, at warn: no request
     /// would ever reach the store; use [`stateless`](Self::stateless).
+    #[allow(clippy::let_and_return)] // the telemetry wrap is behind its feature
     pub fn into_service<S>(self, inner: S) -> Guarded<S> {
         let session = self.session.resolve();
         if session.is_some() && !self.headers.versions().has_era(Era::Legacy) {
@@ -236,14 +252,27 @@ impl McpGuard {
             None => Optional::Off(inner),
         };
         let headers = self.headers.into_service(inner);
-        self.host.into_service(self.origin.into_service(headers))
+        let guarded = self.host.into_service(self.origin.into_service(headers));
+        #[cfg(feature = "telemetry")]
+        let guarded = tower_layer::Layer::layer(&self.telemetry, guarded);
+        guarded
     }
 }
 
-/// The service [`McpGuard`] makes around `S`: Host, Origin, Headers, then
-/// (with their features) Auth, Session and rate limits.
+/// The service [`McpGuard`] makes around `S`: (with feature `telemetry`)
+/// the telemetry span, then Host, Origin, Headers, then (with their
+/// features) Auth, Session and rate limits.
 pub type Guarded<S> =
-    HostCheck<OriginGuard<McpHeaders<MaybeAuth<MaybeSession<MaybeRateLimit<S>>>>>>;
+    MaybeTelemetry<HostCheck<OriginGuard<McpHeaders<MaybeAuth<MaybeSession<MaybeRateLimit<S>>>>>>>;
+
+/// The telemetry part of a [`Guarded`] service (feature `telemetry`;
+/// without it, `S` itself).
+#[cfg(feature = "telemetry")]
+pub type MaybeTelemetry<S> = crate::telemetry::McpTelemetry<S>;
+/// The telemetry part of a [`Guarded`] service (feature `telemetry`;
+/// without it, `S` itself).
+#[cfg(not(feature = "telemetry"))]
+pub type MaybeTelemetry<S> = S;
 
 /// The authorization part of a [`Guarded`] service (feature `auth`;
 /// without it, `S` itself).

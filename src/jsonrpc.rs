@@ -41,6 +41,14 @@ impl RequestId {
         }
     }
 
+    /// The id's text: the string, or the number as sent; `None` for `null`.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Self::String(s) | Self::Number(s) => Some(s),
+            Self::Null => None,
+        }
+    }
+
     /// Appends the id as JSON. A `Number` holds the text of a JSON number
     /// (the parser only builds it from one); anything else is written as `null`
     /// so that the body stays valid JSON.

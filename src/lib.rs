@@ -153,6 +153,9 @@ pub mod rejection;
 #[cfg(feature = "session")]
 #[cfg_attr(docsrs, doc(cfg(feature = "session")))]
 pub mod session;
+#[cfg(feature = "telemetry")]
+#[cfg_attr(docsrs, doc(cfg(feature = "telemetry")))]
+pub mod telemetry;
 
 pub use error::ConfigError;
 #[cfg(all(feature = "host", feature = "origin", feature = "session"))]

@@ -38,6 +38,20 @@ impl ProtocolVersion {
         self.date
     }
 
+    /// The revision as a `'static` label: a known revision's date, or
+    /// `_OTHER` for a later one (metrics labels stay bounded).
+    #[cfg(feature = "telemetry")]
+    pub(crate) const fn label(self) -> &'static str {
+        match self.date {
+            20241105 => "2024-11-05",
+            20250326 => "2025-03-26",
+            20250618 => "2025-06-18",
+            20251125 => "2025-11-25",
+            20260728 => "2026-07-28",
+            _ => "_OTHER",
+        }
+    }
+
     /// The inverse of [`to_bits`](Self::to_bits); 0 is no version.
     pub(crate) const fn from_bits(bits: u32) -> Option<Self> {
         if bits == 0 {

@@ -120,6 +120,10 @@ pin_project! {
         read_by: Option<tokio::time::Instant>,
         #[pin]
         deadline: Option<tokio::time::Sleep>,
+        // A finished read held back for one poll (feature `telemetry`: the
+        // request span got its parent from the body and is entered on the
+        // next poll, before the request moves on).
+        parked: Option<Box<Request<B>>>,
     }
 }
 
@@ -137,6 +141,7 @@ impl<B> ReadEnvelope<B> {
                 .read_timeout
                 .map(|timeout| tokio::time::Instant::now() + timeout),
             deadline: None,
+            parked: None,
         }
     }
 }
@@ -152,6 +157,9 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        if let Some(request) = this.parked.take() {
+            return Poll::Ready(Ok(*request));
+        }
         let outcome = loop {
             match this.body.as_mut().poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
@@ -208,8 +216,17 @@ where
         Poll::Ready(match outcome {
             Ok(bytes) => match Envelope::parse_bytes(bytes.clone()) {
                 Ok(envelope) => {
+                    #[cfg(feature = "telemetry")]
+                    let park = crate::telemetry::note_envelope(&parts.extensions, &envelope);
                     parts.extensions.insert(envelope);
-                    Ok(Request::from_parts(parts, B::from_bytes(bytes)))
+                    let request = Request::from_parts(parts, B::from_bytes(bytes));
+                    #[cfg(feature = "telemetry")]
+                    if park {
+                        *this.parked = Some(Box::new(request));
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                    Ok(request)
                 }
                 Err(e) => Err((parts, Rejection::from(e))),
             },

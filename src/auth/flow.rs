@@ -101,6 +101,8 @@ pub(crate) fn admit(
         return Err(insufficient_scope(config, &required, &missing));
     }
     parts.extensions.insert(AuthContext::new(token));
+    #[cfg(feature = "telemetry")]
+    crate::telemetry::metrics::auth("allowed");
     if config.strip_authorization {
         parts.headers.remove(header::AUTHORIZATION);
     }

@@ -12,11 +12,11 @@ use tower_service::Service;
 
 use super::config::AuthConfig;
 use super::flow::{admit, refused};
-use super::service::LAYER;
+use super::service::refuse;
 use super::verifier::VerifyFuture;
 use crate::body::ReplayBody;
 use crate::read::ReadEnvelope;
-use crate::rejection::{reject, RejectionResponse, RequestHead};
+use crate::rejection::{RejectionResponse, RequestHead};
 
 pin_project! {
     /// Response future of [`McpAuth`](super::McpAuth).
@@ -151,8 +151,7 @@ where
                     };
                     match outcome {
                         Err((parts, rejection)) => State::Ready {
-                            response: Some(reject(
-                                LAYER,
+                            response: Some(refuse(
                                 RequestHead::of_parts(&parts),
                                 rejection,
                                 &pending.rejection,
@@ -188,8 +187,7 @@ where
                             future: pending.service.call(Request::from_parts(parts, body)),
                         },
                         Err(rejection) => State::Ready {
-                            response: Some(reject(
-                                LAYER,
+                            response: Some(refuse(
                                 RequestHead::of_parts(&parts),
                                 rejection,
                                 &pending.rejection,

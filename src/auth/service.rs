@@ -15,9 +15,21 @@ use crate::body::ReplayBody;
 use crate::envelope::Envelope;
 use crate::future::take_ready;
 use crate::read::ReadEnvelope;
-use crate::rejection::{reject, JsonRpcRejection, RejectionResponse, RequestHead};
+use crate::rejection::{reject, JsonRpcRejection, Rejection, RejectionResponse, RequestHead};
 
 pub(crate) const LAYER: &str = "auth";
+
+/// Every refusal of the auth layer: counted as an authorization outcome
+/// (feature `telemetry`), then rejected.
+pub(crate) fn refuse<B, R: RejectionResponse<B>>(
+    head: RequestHead<'_>,
+    rejection: Rejection,
+    responder: &R,
+) -> http::Response<B> {
+    #[cfg(feature = "telemetry")]
+    crate::telemetry::metrics::auth(rejection.kind().as_str());
+    reject(LAYER, head, rejection, responder)
+}
 
 /// Middleware that admits only requests with a valid bearer token and the
 /// scopes their operation needs.
@@ -82,7 +94,7 @@ where
             Err(error) => {
                 let rejection = bearer_refused(config, error);
                 let head = RequestHead::of(&req);
-                return ResponseFuture::ready(reject(LAYER, head, rejection, &self.rejection));
+                return ResponseFuture::ready(refuse(head, rejection, &self.rejection));
             }
         };
         // The scope policy reads the envelope; parse it here only when no
@@ -93,7 +105,7 @@ where
         {
             if let Err(rejection) = config.body_limits.check_content_length(req.headers()) {
                 let head = RequestHead::of(&req);
-                return ResponseFuture::ready(reject(LAYER, head, rejection, &self.rejection));
+                return ResponseFuture::ready(refuse(head, rejection, &self.rejection));
             }
             let token: Box<str> = token.into();
             let service = take_ready(&mut self.inner);
@@ -119,8 +131,7 @@ where
                     Ok(()) => {
                         ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
                     }
-                    Err(rejection) => ResponseFuture::ready(reject(
-                        LAYER,
+                    Err(rejection) => ResponseFuture::ready(refuse(
                         RequestHead::of_parts(&parts),
                         rejection,
                         &self.rejection,
@@ -130,7 +141,7 @@ where
             Poll::Ready(Err(error)) => {
                 let rejection = refused(config, &error, token);
                 let head = RequestHead::of(&req);
-                ResponseFuture::ready(reject(LAYER, head, rejection, &self.rejection))
+                ResponseFuture::ready(refuse(head, rejection, &self.rejection))
             }
             Poll::Pending => {
                 let token: Box<str> = token.into();

@@ -184,6 +184,8 @@ pub(super) fn admit(
     if !config.serves_legacy() {
         parts.extensions.insert(crate::order::ModernOnlyRoute);
     }
+    #[cfg(feature = "telemetry")]
+    crate::telemetry::note_protocol(&parts.extensions, protocol);
     parts.extensions.insert(protocol);
     inspect
 }

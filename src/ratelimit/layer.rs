@@ -252,7 +252,11 @@ where
             };
             let key = armed.rule.key(index, &parts, &self.proxies);
             let wait = match armed.limiter.check_key_n(&key, cells) {
-                Ok(Ok(_)) => continue,
+                Ok(Ok(_)) => {
+                    #[cfg(feature = "telemetry")]
+                    crate::telemetry::metrics::rate_limit(armed.rule.rule_name(), "allowed");
+                    continue;
+                }
                 Ok(Err(not_until)) => not_until.wait_time_from(armed.clock.now()),
                 // More cells than the burst: this request can never pass.
                 Err(_) => armed.rule.quota.burst_size_replenished_in(),
@@ -264,6 +268,8 @@ where
                 wait_ms = wait.as_millis() as u64,
                 "rate limited"
             );
+            #[cfg(feature = "telemetry")]
+            crate::telemetry::metrics::rate_limit(armed.rule.rule_name(), "limited");
             let rejection = limited(&armed.rule, wait);
             let head = RequestHead::of_parts(&parts);
             return ResponseFuture::ready(reject("ratelimit", head, rejection, &self.rejection));

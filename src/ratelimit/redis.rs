@@ -123,6 +123,21 @@ impl RedisRateLimits {
 
     /// Takes `cells` from `key` under `rule`'s `quota`.
     pub async fn check(&self, rule: &str, key: u64, quota: Quota, cells: u32) -> RedisDecision {
+        let decision = self.decide(rule, key, quota, cells).await;
+        #[cfg(feature = "telemetry")]
+        crate::telemetry::metrics::rate_limit(
+            rule,
+            match decision {
+                RedisDecision::Allowed if self.down.load(Ordering::Relaxed) => "failed_open",
+                RedisDecision::Allowed => "allowed",
+                RedisDecision::Limited(_) => "limited",
+                RedisDecision::Unavailable => "unavailable",
+            },
+        );
+        decision
+    }
+
+    async fn decide(&self, rule: &str, key: u64, quota: Quota, cells: u32) -> RedisDecision {
         let interval = quota.replenish_interval().as_micros().max(1) as u64;
         let redis_key = format!("{}:{rule}:{key:016x}", self.prefix);
         let mut conn = self.conn.clone();

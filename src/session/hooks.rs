@@ -27,6 +27,8 @@ pub(crate) struct SessionHooks {
 
 impl SessionHooks {
     pub(crate) fn created(&self, session: &SessionContext) {
+        #[cfg(feature = "telemetry")]
+        crate::telemetry::metrics::session_opened();
         if let Some(hook) = &self.on_created {
             if catch_unwind(AssertUnwindSafe(|| hook(session))).is_err() {
                 tracing::error!(
@@ -42,6 +44,16 @@ impl SessionHooks {
     /// handler can store state for it any more), the hook runs (it can still
     /// read the state), then the state is dropped.
     pub(crate) fn closed(&self, session: &SessionContext, cause: CloseCause) {
+        #[cfg(feature = "telemetry")]
+        if cause != CloseCause::InitializeFailed {
+            // A failed initialize was never opened: it is not a session that
+            // ended, and the active count never had it.
+            crate::telemetry::metrics::session_closed(
+                cause.as_str(),
+                session.created_instant().elapsed(),
+                session.protocol_version().map(|v| v.label()),
+            );
+        }
         session.mark_closed();
         self.fire_closed(session, cause);
         session.clear_state();

@@ -34,7 +34,7 @@ impl McpSessionLayer {
     pub fn new(store: impl IntoSessionStore) -> Self {
         Self {
             config: Arc::new(SessionConfig {
-                store: store.into_session_store(),
+                store: metered(store.into_session_store()),
                 principal: None,
                 allow_delete: true,
                 legacy_alias: false,
@@ -47,6 +47,13 @@ impl McpSessionLayer {
             rejection: JsonRpcRejection,
         }
     }
+}
+
+/// The store, timed per call when the `telemetry` feature is on.
+fn metered(store: Arc<dyn SessionStore>) -> Arc<dyn SessionStore> {
+    #[cfg(feature = "telemetry")]
+    let store = crate::telemetry::MeteredStore::wrap(store);
+    store
 }
 
 impl<R> McpSessionLayer<R> {

@@ -579,6 +579,10 @@ impl SessionStore for MokaSessionStore {
         self.shared.counters.rejected(reason);
     }
 
+    fn backend_name(&self) -> &'static str {
+        "moka"
+    }
+
     fn stats(&self) -> SessionStats {
         self.shared.stats()
     }

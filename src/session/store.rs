@@ -284,6 +284,13 @@ pub trait SessionStore: Send + Sync + 'static {
     /// A snapshot of the counters.
     fn stats(&self) -> SessionStats;
 
+    /// The store's name in metrics (the `store` label of
+    /// `mcp_tower_guard.session_store.duration`, feature `telemetry`):
+    /// `moka`, `redis`, or `custom` by default.
+    fn backend_name(&self) -> &'static str {
+        "custom"
+    }
+
     /// Closes every session with [`CloseCause::Shutdown`] and refuses new ones.
     fn shutdown(&self) -> StoreCall<()>;
 }

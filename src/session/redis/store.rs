@@ -191,6 +191,10 @@ impl SessionStore for RedisSessionStore {
         self.shared.counters.rejected(reason);
     }
 
+    fn backend_name(&self) -> &'static str {
+        "redis"
+    }
+
     fn stats(&self) -> SessionStats {
         self.shared.stats()
     }

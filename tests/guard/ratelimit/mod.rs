@@ -51,9 +51,9 @@ fn peer(i: u32) -> SocketAddr {
     SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 40000))
 }
 
-async fn status<S>(svc: &mut S, req: Request<Body>) -> StatusCode
+async fn status<S, B>(svc: &mut S, req: Request<Body>) -> StatusCode
 where
-    S: Service<Request<Body>, Response = axum::response::Response>,
+    S: Service<Request<Body>, Response = http::Response<B>>,
     S::Error: std::fmt::Debug,
 {
     svc.ready().await.unwrap().call(req).await.unwrap().status()

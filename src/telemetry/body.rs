@@ -1,0 +1,151 @@
+//! The response body of a measured request: it holds the span (entered
+//! while it streams) and records the operation's duration when it ends.
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Buf;
+use http_body::{Body, Frame, SizeHint};
+use metrics::Label;
+use pin_project_lite::pin_project;
+use tokio::time::Instant;
+use tracing::Span;
+
+use super::labels;
+use super::metrics::OPERATION_DURATION;
+use super::span;
+
+pin_project! {
+    /// The response body of [`McpTelemetry`](super::McpTelemetry): the inner
+    /// body, frame for frame. The request's span closes, and its duration is
+    /// recorded, when the body ends, fails or is dropped (a client that went
+    /// away), so a streamed answer is measured to its end.
+    pub struct TelemetryBody<B> {
+        #[pin]
+        inner: B,
+        finish: Option<Finish>,
+    }
+}
+
+impl<B> TelemetryBody<B> {
+    /// A body nobody measures.
+    pub(crate) fn bare(inner: B) -> Self {
+        Self {
+            inner,
+            finish: None,
+        }
+    }
+
+    pub(crate) fn measured(inner: B, finish: Finish) -> Self {
+        Self {
+            inner,
+            finish: Some(finish),
+        }
+    }
+
+    /// The inner body.
+    pub fn into_inner(self) -> B {
+        self.inner
+    }
+}
+
+impl<B: Default> Default for TelemetryBody<B> {
+    fn default() -> Self {
+        Self::bare(B::default())
+    }
+}
+
+impl<B: fmt::Debug> fmt::Debug for TelemetryBody<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TelemetryBody")
+            .field("inner", &self.inner)
+            .field("measured", &self.finish.is_some())
+            .finish()
+    }
+}
+
+impl<B> Body for TelemetryBody<B>
+where
+    B: Body,
+    B::Data: Buf,
+{
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let polled = {
+            let _entered = this.finish.as_ref().map(|f| f.span.enter());
+            this.inner.poll_frame(cx)
+        };
+        match &polled {
+            Poll::Ready(None) => drop(this.finish.take()),
+            Poll::Ready(Some(Err(_))) => {
+                if let Some(mut finish) = this.finish.take() {
+                    finish.failed();
+                }
+            }
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The end of a measured request: recorded when dropped.
+pub(crate) struct Finish {
+    span: Span,
+    start: Instant,
+    // The histogram's labels; None when no recorder is installed or the
+    // request carried no JSON-RPC method.
+    labels: Option<Vec<Label>>,
+}
+
+impl Finish {
+    pub(crate) fn new(span: Span, start: Instant, labels: Option<Vec<Label>>) -> Self {
+        Self {
+            span,
+            start,
+            labels,
+        }
+    }
+
+    /// The body failed mid-stream.
+    fn failed(&mut self) {
+        span::record_body_error(&self.span);
+        if let Some(labels) = &mut self.labels {
+            if !labels.iter().any(|l| l.key() == "error.type") {
+                labels.push(Label::from_static_parts("error.type", labels::OTHER));
+            }
+        }
+    }
+}
+
+impl Drop for Finish {
+    fn drop(&mut self) {
+        if let Some(labels) = self.labels.take() {
+            metrics::histogram!(OPERATION_DURATION, labels)
+                .record(self.start.elapsed().as_secs_f64());
+        }
+    }
+}
+
+impl fmt::Debug for Finish {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Finish")
+            .field("span", &self.span)
+            .field("start", &self.start)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,113 @@
+//! Session store calls, timed: a [`SessionStore`] that forwards every call
+//! to the store the session layer was given and records how long it took.
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use super::metrics;
+use crate::session::{
+    CloseCause, Principal, RejectReason, Reservation, SessionContext, SessionId, SessionStats,
+    SessionStore, StoreCall, StoreError,
+};
+
+/// The session layer's store, timed. Crate-internal: the layer wraps the
+/// store it is given, so every backend is measured the same way.
+pub(crate) struct MeteredStore(Arc<dyn SessionStore>);
+
+impl MeteredStore {
+    pub(crate) fn wrap(store: Arc<dyn SessionStore>) -> Arc<dyn SessionStore> {
+        Arc::new(Self(store))
+    }
+
+    /// Runs `call`, timing it when a recorder is installed: a ready answer
+    /// now, a pending one when its future resolves.
+    fn timed<T, F>(&self, operation: &'static str, ok: fn(&T) -> bool, call: F) -> StoreCall<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn SessionStore) -> StoreCall<T>,
+    {
+        if !metrics::recording() {
+            return call(&*self.0);
+        }
+        let store = self.0.backend_name();
+        let start = Instant::now();
+        match call(&*self.0) {
+            StoreCall::Ready(value) => {
+                metrics::store_call(store, operation, ok(&value), start.elapsed());
+                StoreCall::Ready(value)
+            }
+            StoreCall::Pending(future) => StoreCall::pending(async move {
+                let value = future.await;
+                metrics::store_call(store, operation, ok(&value), start.elapsed());
+                value
+            }),
+        }
+    }
+}
+
+fn is_ok<T>(result: &Result<T, StoreError>) -> bool {
+    result.is_ok()
+}
+
+impl SessionStore for MeteredStore {
+    fn reserve(
+        &self,
+        id: &SessionId,
+        principal: Option<&Principal>,
+    ) -> StoreCall<Result<Reservation, StoreError>> {
+        self.timed("reserve", is_ok, |s| s.reserve(id, principal))
+    }
+
+    fn commit(
+        &self,
+        reservation: Reservation,
+        session: SessionContext,
+    ) -> StoreCall<Result<(), StoreError>> {
+        self.timed("commit", is_ok, |s| s.commit(reservation, session))
+    }
+
+    fn release(&self, reservation: Reservation) {
+        self.0.release(reservation);
+    }
+
+    fn abandon(&self, reservation: Reservation, session: &SessionContext) {
+        self.0.abandon(reservation, session);
+    }
+
+    fn get(&self, id: &SessionId) -> StoreCall<Result<Option<SessionContext>, StoreError>> {
+        self.timed("get", is_ok, |s| s.get(id))
+    }
+
+    fn remove(&self, id: &SessionId, cause: CloseCause) -> StoreCall<Result<bool, StoreError>> {
+        self.timed("remove", is_ok, |s| s.remove(id, cause))
+    }
+
+    fn request_started(&self, id: &SessionId) {
+        self.0.request_started(id);
+    }
+
+    fn lookup_refused(&self, id: &SessionId) {
+        self.0.lookup_refused(id);
+    }
+
+    fn touch(&self, id: &SessionId) {
+        self.0.touch(id);
+    }
+
+    fn note_rejected(&self, reason: RejectReason) {
+        self.0.note_rejected(reason);
+    }
+
+    fn stats(&self) -> SessionStats {
+        self.0.stats()
+    }
+
+    fn backend_name(&self) -> &'static str {
+        self.0.backend_name()
+    }
+
+    fn shutdown(&self) -> StoreCall<()> {
+        self.timed("shutdown", |_| true, |s| s.shutdown())
+    }
+}
