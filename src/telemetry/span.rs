@@ -51,7 +51,15 @@ pub(crate) fn new<B>(req: &Request<B>) -> Span {
         client.address = Empty,
         client.port = Empty,
     );
-    if !span.is_disabled() {
+    // A callsite can be enabled by a subscriber on another thread while this
+    // thread has none (thread-local subscribers share the interest cache):
+    // such a span goes to `NoSubscriber` and counts as disabled.
+    if span.is_disabled()
+        || tracing::dispatcher::get_default(|d| d.is::<tracing::subscriber::NoSubscriber>())
+    {
+        return Span::none();
+    }
+    {
         if let Some(peer) = crate::peer::PeerAddr::of(req.extensions()) {
             span.record("network.transport", "tcp");
             span.record("client.address", tracing::field::display(peer.ip()));

@@ -13,6 +13,7 @@
 //! | `auth` | `McpAuthLayer` against a real authorization server on 127.0.0.1 (feature `auth`) |
 //! | `properties` | property tests, and the fuzz corpora replayed |
 //! | `ratelimit` | `McpRateLimitLayer`: exact counts on a paused clock, overlapping rules, bounded keys (feature `ratelimit`) |
+//! | `telemetry` | `McpTelemetryLayer`: spans through the OpenTelemetry SDK, metrics through the Prometheus recorder, the demo's exporters (feature `telemetry`) |
 //! | `readme` | README.md's programs: each block is checked against its example and served |
 //!
 //! Everything talks to 127.0.0.1 only, with bounded loops and timeouts.
@@ -29,6 +30,7 @@ mod readme;
 mod redis;
 mod session;
 mod support;
+mod telemetry;
 
 /// The demo server of `examples/streamable_http.rs`, which the interop and
 /// redis tests drive.

@@ -1,0 +1,608 @@
+//! `McpTelemetryLayer` through `McpGuard`: spans exported by the real
+//! OpenTelemetry SDK through `tracing-opentelemetry` (an in-memory
+//! exporter), metrics rendered by the real Prometheus recorder. Each test
+//! installs its subscriber and recorder for its own thread only (tokio's
+//! current-thread runtime), so tests do not see each other.
+
+#![cfg(feature = "telemetry")]
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use http::{HeaderValue, Request, StatusCode};
+use http_body_util::BodyExt;
+use mcp_tower_guard::ratelimit::{KeyPart, McpRateLimitLayer, Quota, RateLimitRule};
+use mcp_tower_guard::telemetry::{McpTelemetryLayer, DURATION_BUCKETS};
+use mcp_tower_guard::{McpGuard, PeerAddr};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
+use opentelemetry::trace::{SpanId, SpanKind, TraceId, TracerProvider as _};
+use opentelemetry::Value;
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use serde_json::{json, Value as Json};
+use tower::{Service, ServiceExt};
+use tracing_subscriber::layer::SubscriberExt;
+
+const META_PARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+const HEADER_PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+/// Spans of this thread, exported when they end.
+struct Traces {
+    exporter: InMemorySpanExporter,
+    _provider: SdkTracerProvider,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+fn traces() -> Traces {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    let guard = tracing::subscriber::set_default(subscriber);
+    // Other tests' thread-local subscribers share the callsite interest
+    // cache: count this one in now.
+    tracing::callsite::rebuild_interest_cache();
+    Traces {
+        exporter,
+        _provider: provider,
+        _guard: guard,
+    }
+}
+
+impl Traces {
+    fn spans(&self) -> Vec<SpanData> {
+        self.exporter
+            .get_finished_spans()
+            .unwrap()
+            .into_iter()
+            .filter(|s| s.instrumentation_scope.name() == "test")
+            .collect()
+    }
+
+    fn only(&self) -> SpanData {
+        let mut spans = self.spans();
+        assert_eq!(spans.len(), 1, "{spans:#?}");
+        spans.remove(0)
+    }
+}
+
+fn attr(span: &SpanData, key: &str) -> Option<String> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| match &kv.value {
+            Value::String(s) => s.as_str().to_owned(),
+            other => other.as_str().into_owned(),
+        })
+}
+
+fn inner() -> axum::Router {
+    axum::Router::new().fallback(axum::routing::any(|| async {
+        axum::Json(json!({"jsonrpc": "2.0", "id": 1, "result": {"protocolVersion": "2025-11-25"}}))
+    }))
+}
+
+fn peer() -> SocketAddr {
+    "127.0.0.1:40000".parse().unwrap()
+}
+
+/// A 2026-07-28 `tools/call` of `tool`, with `meta` merged into `_meta`.
+fn modern_call(tool: &str, meta: Json) -> Request<Body> {
+    let mut m = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                       "io.modelcontextprotocol/clientCapabilities": {}});
+    if let (Some(m), Some(extra)) = (m.as_object_mut(), meta.as_object()) {
+        m.extend(extra.clone());
+    }
+    let body = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+                      "params": {"name": tool, "arguments": {}, "_meta": m}});
+    let mut req = Request::post("/mcp")
+        .header("host", "localhost")
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", tool)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    req.extensions_mut().insert(PeerAddr(peer()));
+    req
+}
+
+fn legacy(method: &str, session: Option<&HeaderValue>) -> Request<Body> {
+    let params = if method == "initialize" {
+        json!({"protocolVersion": "2025-11-25", "capabilities": {},
+               "clientInfo": {"name": "t", "version": "1"}})
+    } else {
+        json!({})
+    };
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let mut req = Request::post("/mcp")
+        .header("host", "localhost")
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json");
+    if let Some(id) = session {
+        req = req
+            .header("mcp-session-id", id.clone())
+            .header("mcp-protocol-version", "2025-11-25");
+    }
+    let mut req = req.body(Body::from(body.to_string())).unwrap();
+    req.extensions_mut().insert(PeerAddr(peer()));
+    req
+}
+
+async fn send<S, B>(svc: &mut S, req: Request<Body>) -> http::Response<B>
+where
+    S: Service<Request<Body>, Response = http::Response<B>>,
+    S::Error: std::fmt::Debug,
+{
+    svc.ready().await.unwrap().call(req).await.unwrap()
+}
+
+/// Sends `req` and reads the whole answer, so its span ends.
+async fn exchange<S, B>(svc: &mut S, req: Request<Body>) -> StatusCode
+where
+    S: Service<Request<Body>, Response = http::Response<B>>,
+    S::Error: std::fmt::Debug,
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    let response = send(svc, req).await;
+    let status = response.status();
+    response.into_body().collect().await.unwrap();
+    status
+}
+
+fn guard() -> McpGuard {
+    McpGuard::local("127.0.0.1:8000".parse().unwrap()).unwrap()
+}
+
+/// Semantic conventions: span name `{mcp.method.name} {target}`, kind
+/// SERVER, the MCP attributes; SEP-414: the `_meta` trace context is the
+/// parent and the HTTP header's becomes a link.
+#[tokio::test]
+async fn semconv_span_for_a_tool_call_takes_its_parent_from_meta_and_links_the_header() {
+    let traces = traces();
+    let mut svc = guard().into_service(inner());
+    let mut req = modern_call(
+        "echo",
+        json!({"traceparent": META_PARENT, "tracestate": "k=v"}),
+    );
+    req.headers_mut()
+        .insert("traceparent", HEADER_PARENT.parse().unwrap());
+    assert_eq!(exchange(&mut svc, req).await, StatusCode::OK);
+
+    let span = traces.only();
+    assert_eq!(span.name, "tools/call echo");
+    assert_eq!(span.span_kind, SpanKind::Server);
+    assert_eq!(
+        span.span_context.trace_id(),
+        TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap()
+    );
+    assert_eq!(
+        span.parent_span_id,
+        SpanId::from_hex("b7ad6b7169203331").unwrap()
+    );
+    assert_eq!(span.span_context.trace_state().get("k"), Some("v"));
+    let links: Vec<_> = span
+        .links
+        .iter()
+        .map(|l| l.span_context.span_id())
+        .collect();
+    assert_eq!(links, [SpanId::from_hex("00f067aa0ba902b7").unwrap()]);
+    for (key, value) in [
+        ("mcp.method.name", "tools/call"),
+        ("gen_ai.tool.name", "echo"),
+        ("gen_ai.operation.name", "execute_tool"),
+        ("jsonrpc.request.id", "9"),
+        ("mcp.protocol.version", "2026-07-28"),
+        ("network.protocol.name", "http"),
+        ("network.protocol.version", "1.1"),
+        ("network.transport", "tcp"),
+        ("client.address", "127.0.0.1"),
+        ("client.port", "40000"),
+        ("http.response.status_code", "200"),
+    ] {
+        assert_eq!(attr(&span, key).as_deref(), Some(value), "{key}");
+    }
+    assert_eq!(attr(&span, "error.type"), None);
+    assert_eq!(attr(&span, "mcp.session.id"), None, "opt-in only");
+}
+
+/// W3C Trace Context over HTTP: without `_meta` context the header's is
+/// the parent; an invalid one is ignored (a new trace starts).
+#[tokio::test]
+async fn w3c_traceparent_header_is_the_parent_without_meta_context() {
+    let traces = traces();
+    let mut svc = guard().into_service(inner());
+    let mut req = modern_call("echo", json!({}));
+    req.headers_mut()
+        .insert("traceparent", HEADER_PARENT.parse().unwrap());
+    exchange(&mut svc, req).await;
+    let mut req = modern_call("echo", json!({"traceparent": "00-zz-bad-01"}));
+    req.headers_mut()
+        .insert("traceparent", "00-0AF7-invalid-01".parse().unwrap());
+    exchange(&mut svc, req).await;
+
+    let spans = traces.spans();
+    assert_eq!(spans.len(), 2);
+    assert_eq!(
+        spans[0].span_context.trace_id(),
+        TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap()
+    );
+    assert_eq!(
+        spans[0].parent_span_id,
+        SpanId::from_hex("00f067aa0ba902b7").unwrap()
+    );
+    assert!(spans[0].links.is_empty());
+    assert_eq!(spans[1].parent_span_id, SpanId::INVALID, "a root span");
+}
+
+/// A refusal is measured: `error.type` is the rejection kind, and the span
+/// is named after the HTTP method when no JSON-RPC method was read.
+#[tokio::test]
+async fn a_refused_request_gets_a_span_with_its_rejection_kind() {
+    let traces = traces();
+    let mut svc = guard().into_service(inner());
+    let mut req = modern_call("echo", json!({"traceparent": META_PARENT}));
+    req.headers_mut()
+        .insert("host", "evil.example".parse().unwrap());
+    req.headers_mut()
+        .insert("traceparent", HEADER_PARENT.parse().unwrap());
+    assert_eq!(exchange(&mut svc, req).await, StatusCode::FORBIDDEN);
+
+    let span = traces.only();
+    assert_eq!(span.name, "POST");
+    assert_eq!(
+        attr(&span, "error.type").as_deref(),
+        Some("host_not_allowed")
+    );
+    assert_eq!(
+        attr(&span, "http.response.status_code").as_deref(),
+        Some("403")
+    );
+    assert_eq!(
+        attr(&span, "rpc.response.status_code").as_deref(),
+        Some("-32000")
+    );
+    // The body was never read, so the header's context is the parent.
+    assert_eq!(
+        span.parent_span_id,
+        SpanId::from_hex("00f067aa0ba902b7").unwrap()
+    );
+    // A client's mistake is not a server error.
+    assert_eq!(span.status, opentelemetry::trace::Status::Unset);
+}
+
+/// The span ends with the response body, not with its head: a streamed
+/// answer is measured to its end.
+#[tokio::test]
+async fn the_span_stays_open_until_the_response_body_ends() {
+    let traces = traces();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(1);
+    let rx = std::sync::Arc::new(std::sync::Mutex::new(Some(rx)));
+    let streaming = axum::Router::new().fallback(axum::routing::any(move || {
+        let rx = rx.lock().unwrap().take();
+        async move {
+            let rx = rx.expect("one request");
+            http::Response::builder()
+                .header("content-type", "text/event-stream")
+                .body(Body::from_stream(
+                    tokio_stream::wrappers::ReceiverStream::new(rx),
+                ))
+                .unwrap()
+        }
+    }));
+    let mut svc = guard().into_service(streaming);
+    let response = send(&mut svc, modern_call("slow", json!({}))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    tx.send(Ok(bytes::Bytes::from_static(b"data: {}\n\n")))
+        .await
+        .unwrap();
+    let frame = body.frame().await.unwrap().unwrap();
+    assert!(frame.is_data());
+    assert!(traces.spans().is_empty(), "ended before its body");
+    drop(tx);
+    assert!(body.frame().await.is_none());
+    assert_eq!(traces.only().name, "tools/call slow");
+}
+
+/// `mcp.session.id` only when opted in, as the keyed hash the logs use.
+#[tokio::test]
+async fn the_session_id_is_recorded_hashed_when_opted_in() {
+    let traces = traces();
+    let mut svc = guard()
+        .telemetry(McpTelemetryLayer::new().record_session_id(true))
+        .into_service(inner());
+    let response = send(&mut svc, legacy("initialize", None)).await;
+    let id = response.headers()["mcp-session-id"].clone();
+    response.into_body().collect().await.unwrap();
+    exchange(&mut svc, legacy("tools/list", Some(&id))).await;
+
+    let spans = traces.spans();
+    assert_eq!(spans.len(), 2);
+    let tags: Vec<_> = spans.iter().map(|s| attr(s, "mcp.session.id")).collect();
+    assert!(tags[0].as_ref().is_some_and(|t| t.len() == 8), "{tags:?}");
+    assert_eq!(tags[0], tags[1], "one session, one tag");
+    assert_ne!(tags[0].as_deref(), id.to_str().ok(), "never the id itself");
+    assert_eq!(spans[0].name, "initialize");
+    assert_eq!(
+        attr(&spans[1], "mcp.protocol.version").as_deref(),
+        Some("2025-11-25")
+    );
+}
+
+fn prometheus() -> PrometheusRecorder {
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Prefix("mcp.server".into()), DURATION_BUCKETS)
+        .unwrap()
+        .set_buckets_for_metric(
+            Matcher::Full("mcp_tower_guard.session_store.duration".into()),
+            &[0.001, 0.1],
+        )
+        .unwrap()
+        .build_recorder()
+}
+
+/// The line of `metric` that carries every one of `labels`.
+fn line<'a>(rendered: &'a str, metric: &str, labels: &[(&str, &str)]) -> Option<&'a str> {
+    rendered.lines().find(|l| {
+        l.starts_with(metric)
+            && l[metric.len()..].starts_with(['{', ' '])
+            && labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+    })
+}
+
+fn value(line: Option<&str>) -> f64 {
+    line.and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(-1.0)
+}
+
+/// Metrics through the `metrics` facade, rendered by the Prometheus
+/// recorder: the semantic conventions' histogram, requests by era and
+/// method, rejections by kind and status, the session lifecycle and store
+/// latency, and rate-limit outcomes.
+#[tokio::test]
+async fn metrics_cover_operations_rejections_sessions_store_and_rate_limits() {
+    let recorder = prometheus();
+    let handle = recorder.handle();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let limits = McpRateLimitLayer::new([RateLimitRule::new(
+        "per-peer",
+        Quota::per_minute(std::num::NonZeroU32::new(2).unwrap()),
+        [KeyPart::ClientAddr],
+    )
+    .unwrap()])
+    .unwrap();
+    let mut svc = guard().rate_limits(limits).into_service(inner());
+
+    let response = send(&mut svc, legacy("initialize", None)).await;
+    let id = response.headers()["mcp-session-id"].clone();
+    response.into_body().collect().await.unwrap();
+    assert_eq!(
+        exchange(&mut svc, modern_call("echo", json!({}))).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        exchange(&mut svc, modern_call("echo", json!({}))).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let mut forged = modern_call("echo", json!({}));
+    forged
+        .headers_mut()
+        .insert("host", "evil.example".parse().unwrap());
+    assert_eq!(exchange(&mut svc, forged).await, StatusCode::FORBIDDEN);
+    let mut delete = legacy("ping", Some(&id));
+    *delete.method_mut() = http::Method::DELETE;
+    *delete.body_mut() = Body::empty();
+    assert!(exchange(&mut svc, delete).await.is_success());
+
+    let out = handle.render();
+    let duration = "mcp_server_operation_duration_count";
+    let call = [
+        ("mcp_method_name", "tools/call"),
+        ("gen_ai_tool_name", "echo"),
+        ("gen_ai_operation_name", "execute_tool"),
+        ("mcp_protocol_version", "2026-07-28"),
+        ("network_protocol_version", "1.1"),
+        ("network_transport", "tcp"),
+    ];
+    let ok = out
+        .lines()
+        .filter(|l| line(l, duration, &call).is_some())
+        .find(|l| !l.contains("error_type"));
+    assert_eq!(value(ok), 1.0, "{out}");
+    assert_eq!(
+        value(line(
+            &out,
+            duration,
+            &[call[0], ("error_type", "rate_limited")]
+        )),
+        1.0,
+        "{out}"
+    );
+    assert!(
+        line(
+            &out,
+            "mcp_server_operation_duration_bucket",
+            &[("le", "0.01")]
+        )
+        .is_some(),
+        "{out}"
+    );
+    assert_eq!(
+        value(line(&out, duration, &[("mcp_method_name", "initialize")])),
+        1.0,
+        "{out}"
+    );
+
+    let requests = "mcp_tower_guard_requests";
+    assert_eq!(
+        value(line(
+            &out,
+            requests,
+            &[("mcp_era", "modern"), ("mcp_method_name", "tools/call")]
+        )),
+        2.0,
+        "{out}"
+    );
+    assert_eq!(
+        value(line(
+            &out,
+            requests,
+            &[("mcp_era", "legacy"), ("mcp_method_name", "initialize")]
+        )),
+        1.0,
+        "{out}"
+    );
+    assert_eq!(
+        value(line(
+            &out,
+            requests,
+            &[("mcp_era", "legacy"), ("http_request_method", "DELETE")]
+        )),
+        1.0,
+        "{out}"
+    );
+
+    let rejections = "mcp_tower_guard_rejections";
+    assert_eq!(
+        value(line(
+            &out,
+            rejections,
+            &[
+                ("layer", "host"),
+                ("kind", "host_not_allowed"),
+                ("status", "403")
+            ]
+        )),
+        1.0,
+        "{out}"
+    );
+    assert_eq!(
+        value(line(
+            &out,
+            rejections,
+            &[("kind", "rate_limited"), ("status", "429")]
+        )),
+        1.0,
+        "{out}"
+    );
+
+    assert_eq!(
+        value(line(&out, "mcp_tower_guard_sessions_opened", &[])),
+        1.0,
+        "{out}"
+    );
+    assert_eq!(
+        value(line(
+            &out,
+            "mcp_tower_guard_sessions_closed",
+            &[("cause", "deleted")]
+        )),
+        1.0,
+        "{out}"
+    );
+    assert_eq!(
+        value(line(&out, "mcp_tower_guard_sessions_active", &[])),
+        0.0,
+        "{out}"
+    );
+    assert_eq!(
+        value(line(
+            &out,
+            "mcp_server_session_duration_count",
+            &[("mcp_protocol_version", "2025-11-25")]
+        )),
+        1.0,
+        "{out}"
+    );
+    for op in ["reserve", "commit", "remove"] {
+        let l = line(
+            &out,
+            "mcp_tower_guard_session_store_duration_count",
+            &[("store", "moka"), ("operation", op), ("outcome", "ok")],
+        );
+        assert_eq!(value(l), 1.0, "{op}: {out}");
+    }
+
+    // The initialize and the first call pass the rule; the second does not.
+    let decisions = "mcp_tower_guard_rate_limit_decisions";
+    assert_eq!(
+        value(line(
+            &out,
+            decisions,
+            &[("rule", "per-peer"), ("outcome", "allowed")]
+        )),
+        2.0,
+        "{out}"
+    );
+    assert_eq!(
+        value(line(
+            &out,
+            decisions,
+            &[("rule", "per-peer"), ("outcome", "limited")]
+        )),
+        1.0,
+        "{out}"
+    );
+    // Neither session ids nor principals become labels.
+    assert!(!out.contains(id.to_str().unwrap()));
+}
+
+/// Label cardinality is bounded: unknown methods and tool names past the
+/// cap (or outside the known set) are `_OTHER`.
+#[tokio::test]
+async fn tool_names_and_methods_outside_the_bounds_are_other() {
+    let recorder = prometheus();
+    let handle = recorder.handle();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let mut svc = guard()
+        .telemetry(McpTelemetryLayer::new().target_cap(2))
+        .into_service(inner());
+    for tool in ["a", "b", "c", "d", "a"] {
+        exchange(&mut svc, modern_call(tool, json!({}))).await;
+    }
+    let mut known = guard()
+        .telemetry(McpTelemetryLayer::new().known_targets(["deploy"]))
+        .into_service(inner());
+    exchange(&mut known, modern_call("deploy", json!({}))).await;
+    exchange(&mut known, modern_call("attacker-made-this-up", json!({}))).await;
+
+    let out = handle.render();
+    let count = |tool| {
+        value(line(
+            &out,
+            "mcp_server_operation_duration_count",
+            &[("gen_ai_tool_name", tool)],
+        ))
+    };
+    assert_eq!(
+        (count("a"), count("b"), count("deploy")),
+        (2.0, 1.0, 1.0),
+        "{out}"
+    );
+    assert_eq!(count("_OTHER"), 3.0, "{out}");
+    assert!(!out.contains("attacker-made-this-up") && !out.contains("gen_ai_tool_name=\"c\""));
+}
+
+/// With no subscriber and no recorder nothing is measured (no clock, no
+/// slot, no allocation: the body says so); with a recorder, the same guard
+/// measures.
+#[tokio::test]
+async fn nothing_is_measured_without_a_subscriber_or_recorder() {
+    let mut svc = guard().into_service(inner());
+    let response = send(&mut svc, modern_call("echo", json!({}))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = format!("{:?}", response.body());
+    assert!(body.contains("measured: false"), "{body}");
+
+    let recorder = prometheus();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let response = send(&mut svc, modern_call("echo", json!({}))).await;
+    assert!(format!("{:?}", response.body()).contains("measured: true"));
+}
