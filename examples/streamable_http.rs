@@ -4,6 +4,8 @@
 //! cargo run --example streamable_http -- --help
 //! cargo run --example streamable_http                      # http://127.0.0.1:8000/mcp
 //! RUST_LOG=debug cargo run --example streamable_http -- --idle-timeout 2m --heartbeat 5s
+//! # Prometheus text at :9464/metrics, spans to an OTLP/gRPC collector:
+//! cargo run --features telemetry --example streamable_http -- --metrics-addr 127.0.0.1:9464 --otlp-endpoint http://127.0.0.1:4317
 //! # two replicas sharing sessions through Redis:
 //! cargo run --features redis --example streamable_http -- --bind 127.0.0.1:8001 --redis redis://127.0.0.1:6379
 //! cargo run --features redis --example streamable_http -- --bind 127.0.0.1:8002 --redis redis://127.0.0.1:6379
@@ -17,10 +19,15 @@
 mod app;
 #[path = "streamable_http/cli.rs"]
 mod cli;
+#[cfg(feature = "telemetry")]
+#[path = "streamable_http/telemetry.rs"]
+mod telemetry;
 
 use std::io::Write;
 use std::process::ExitCode;
 
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -38,14 +45,64 @@ async fn main() -> ExitCode {
         }
     };
 
-    tracing_subscriber::fmt()
-        .with_env_filter(
+    // Spans to an OTLP receiver, when asked (feature `telemetry`).
+    #[cfg(feature = "telemetry")]
+    let otlp = match config
+        .otlp_endpoint
+        .as_deref()
+        .map(telemetry::otlp_provider)
+    {
+        None => None,
+        Some(Ok(provider)) => Some(provider),
+        Some(Err(err)) => {
+            eprintln!("error: --otlp-endpoint: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let subscriber = tracing_subscriber::registry()
+        .with(
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("info,mcp_tower_guard=debug")),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        );
+    #[cfg(feature = "telemetry")]
+    let subscriber = subscriber.with(otlp.as_ref().map(telemetry::otel_layer));
+    subscriber.init();
+
+    // Prometheus text at --metrics-addr (feature `telemetry`).
+    #[cfg(feature = "telemetry")]
+    if let Some(addr) = config.metrics_addr {
+        let recorder = match telemetry::prometheus_recorder() {
+            Ok(recorder) => recorder,
+            Err(err) => {
+                eprintln!("error: {err}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            eprintln!("error: a metrics recorder is already installed");
+            return ExitCode::FAILURE;
+        }
+        let listener = match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => listener,
+            Err(err) => {
+                eprintln!("error: cannot listen on {addr} for metrics: {err}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let bound = listener.local_addr().map_or(addr, |a| a);
+        tokio::spawn(async move {
+            if let Err(err) = telemetry::serve_metrics(listener, handle).await {
+                tracing::warn!(target: "demo", %err, "metrics endpoint stopped");
+            }
+        });
+        let _ = writeln!(std::io::stdout(), "metrics on http://{bound}/metrics");
+    }
 
     let (router, store) = match app::app_for(&config).await {
         Ok(built) => built,
@@ -98,6 +155,11 @@ async fn main() -> ExitCode {
     if let Err(err) = app::serve(listener, router, shutdown).await {
         eprintln!("error: {err}");
         return ExitCode::FAILURE;
+    }
+    #[cfg(feature = "telemetry")]
+    if let Some(provider) = otlp {
+        // Send what the batch still holds.
+        let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
     }
     tracing::info!(target: "demo", "bye");
     ExitCode::SUCCESS

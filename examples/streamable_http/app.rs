@@ -94,6 +94,10 @@ pub struct DemoConfig {
     pub required_scopes: Vec<ScopeRule>,
     /// `--rate-limit` rules, in `RateLimitRule::parse` form (feature `ratelimit`).
     pub rate_limits: Vec<String>,
+    /// `--metrics-addr`: where to serve Prometheus text (feature `telemetry`).
+    pub metrics_addr: Option<SocketAddr>,
+    /// `--otlp-endpoint`: where to export spans over OTLP/gRPC (feature `telemetry`).
+    pub otlp_endpoint: Option<String>,
     /// Counts of the per-session resources the app holds (shared by clones).
     pub live: Live,
 }
@@ -126,6 +130,8 @@ impl Default for DemoConfig {
             auth_resource: None,
             required_scopes: Vec::new(),
             rate_limits: Vec::new(),
+            metrics_addr: None,
+            otlp_endpoint: None,
             live: Live::default(),
         }
     }
@@ -448,6 +454,11 @@ impl Guards {
             .origins(self.origins)
             .headers(self.headers)
             .session_layer(sessions);
+        // Only the demo's own tool and prompt names become metric labels.
+        #[cfg(feature = "telemetry")]
+        let guard = guard.telemetry(
+            mcp_tower_guard::telemetry::McpTelemetryLayer::new().known_targets(catalog_names()),
+        );
         let handlers = Router::new()
             .route("/mcp", post(mcp_post).get(mcp_get))
             .with_state(state);
@@ -471,6 +482,22 @@ impl Guards {
         };
         Ok(router.route_service("/mcp", guard.into_service(handlers)))
     }
+}
+
+/// The names of the demo's tools and prompts.
+#[cfg(feature = "telemetry")]
+fn catalog_names() -> Vec<String> {
+    let prompts = catalog_request("prompts/list", &json!({})).unwrap_or_default();
+    let names = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let mut all = names(&tools(Era::Modern));
+    all.extend(names(&prompts["prompts"]));
+    all
 }
 
 /// `--rate-limit` rules as a layer.

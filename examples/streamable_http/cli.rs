@@ -51,6 +51,12 @@ FLAGS:
                            deploy=1/m,by=principal,method=tools/call,name=deploy  or
                            sessions=20/m,by=addr,method=initialize
                            (with --redis, counted in Redis: shared by every replica)
+    --metrics-addr ADDR    serve Prometheus text at http://ADDR/metrics: operations,
+                           requests, rejections, sessions, store calls, rate limits
+                           (build with --features telemetry) [default: off]
+    --otlp-endpoint URL    export a span per request over OTLP/gRPC, e.g.
+                           http://127.0.0.1:4317 (build with --features telemetry)
+                           [default: off]
     -h, --help             print this text
 
 DUR is a number with a unit: 500ms, 2s, 30m, 1h (or combined: 1h30m).
@@ -140,6 +146,15 @@ where
             }
             "--redis" => config.redis = Some(value("--redis")?),
             "--rate-limit" => config.rate_limits.push(value("--rate-limit")?),
+            "--metrics-addr" => {
+                let v = value("--metrics-addr")?;
+                config.metrics_addr = Some(v.parse().map_err(|_| {
+                    CliError(format!(
+                        "--metrics-addr {v:?}: expected an IP address with a port, e.g. 127.0.0.1:9464"
+                    ))
+                })?);
+            }
+            "--otlp-endpoint" => config.otlp_endpoint = Some(value("--otlp-endpoint")?),
             "--auth-issuer" => config.auth_issuer = Some(value("--auth-issuer")?),
             "--auth-resource" => config.auth_resource = Some(value("--auth-resource")?),
             "--require-scope" => {
@@ -160,6 +175,15 @@ where
     {
         return Err(CliError(
             "--auth-resource and --require-scope need --auth-issuer (see --help)".to_owned(),
+        ));
+    }
+    if !cfg!(feature = "telemetry")
+        && (config.metrics_addr.is_some() || config.otlp_endpoint.is_some())
+    {
+        return Err(CliError(
+            "--metrics-addr and --otlp-endpoint need the `telemetry` feature: \
+             cargo run --features telemetry --example streamable_http -- ..."
+                .to_owned(),
         ));
     }
     if config.near_cache.is_some() && config.redis.is_none() {

@@ -132,6 +132,7 @@ pub(crate) fn store_call(
 }
 
 /// One rate-limit check of `rule`.
+#[cfg(feature = "ratelimit")]
 pub(crate) fn rate_limit(rule: &str, outcome: &'static str) {
     if !recording() {
         return;
@@ -141,6 +142,7 @@ pub(crate) fn rate_limit(rule: &str, outcome: &'static str) {
 }
 
 /// One authorization decision: `allowed`, or the refusal's kind.
+#[cfg(feature = "auth")]
 pub(crate) fn auth(outcome: &'static str) {
     if !recording() {
         return;

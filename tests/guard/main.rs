@@ -39,6 +39,11 @@ mod app;
 #[allow(dead_code)]
 #[path = "../../examples/streamable_http/cli.rs"]
 mod cli;
+/// The demo's exporters (`--metrics-addr`, `--otlp-endpoint`), which the
+/// telemetry tests drive.
+#[cfg(feature = "telemetry")]
+#[path = "../../examples/streamable_http/telemetry.rs"]
+mod demo_telemetry;
 /// `examples/rmcp_server.rs`, which the interop and auth tests serve.
 #[allow(dead_code)]
 #[path = "../../examples/rmcp_server.rs"]

@@ -6,6 +6,8 @@
 
 #![cfg(feature = "telemetry")]
 
+mod demo;
+
 use std::net::SocketAddr;
 
 use axum::body::Body;
@@ -22,8 +24,8 @@ use serde_json::{json, Value as Json};
 use tower::{Service, ServiceExt};
 use tracing_subscriber::layer::SubscriberExt;
 
-const META_PARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-const HEADER_PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+pub(crate) const META_PARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+pub(crate) const HEADER_PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
 /// Spans of this thread, exported when they end.
 struct Traces {
