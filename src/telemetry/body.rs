@@ -24,7 +24,8 @@ pin_project! {
     pub struct TelemetryBody<B> {
         #[pin]
         inner: B,
-        finish: Option<Finish>,
+        // Boxed: an unmeasured body stays one pointer larger than `B`.
+        finish: Option<Box<Finish>>,
     }
 }
 
@@ -40,7 +41,7 @@ impl<B> TelemetryBody<B> {
     pub(crate) fn measured(inner: B, finish: Finish) -> Self {
         Self {
             inner,
-            finish: Some(finish),
+            finish: Some(Box::new(finish)),
         }
     }
 

@@ -71,6 +71,7 @@ where
 {
     type Output = Result<Response<TelemetryBody<B>>, E>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let Some(measured) = this.measured.as_ref() else {

@@ -128,9 +128,20 @@ where
         self.inner.poll_ready(cx)
     }
 
+    #[inline]
     fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
         let metrics = metrics::recording();
-        let span = span::new(&req);
+        // One atomic load when no subscriber takes INFO: the span's callsite
+        // is not even consulted, and no span is made.
+        let may_trace = tracing::level_enabled!(tracing::Level::INFO);
+        if !metrics && !may_trace {
+            return ResponseFuture::bare(self.inner.call(req));
+        }
+        let span = if may_trace {
+            span::new(&req)
+        } else {
+            tracing::Span::none()
+        };
         if span.is_disabled() && !metrics {
             // Nobody is listening: no clock, no slot, no allocation.
             return ResponseFuture::bare(self.inner.call(req));

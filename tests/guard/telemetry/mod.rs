@@ -608,3 +608,44 @@ async fn nothing_is_measured_without_a_subscriber_or_recorder() {
     let response = send(&mut svc, modern_call("echo", json!({}))).await;
     assert!(format!("{:?}", response.body()).contains("measured: true"));
 }
+
+/// `examples/grafana_dashboard.json` and README's query table say the same
+/// thing, and every metric they query is one the crate records.
+#[test]
+fn the_dashboard_and_readme_queries_name_only_recorded_metrics() {
+    use mcp_tower_guard::telemetry as t;
+    let dashboard: Json =
+        serde_json::from_str(include_str!("../../../examples/grafana_dashboard.json")).unwrap();
+    let readme = include_str!("../../../README.md");
+    let recorded: Vec<String> = [
+        t::OPERATION_DURATION,
+        t::SESSION_DURATION,
+        t::REQUESTS,
+        t::REJECTIONS,
+        t::SESSIONS_ACTIVE,
+        t::SESSIONS_OPENED,
+        t::SESSIONS_CLOSED,
+        t::STORE_DURATION,
+        t::RATE_LIMIT_DECISIONS,
+        t::AUTH_DECISIONS,
+    ]
+    .iter()
+    .map(|name| name.replace('.', "_"))
+    .collect();
+    let panels = dashboard["panels"].as_array().unwrap();
+    assert!(panels.len() >= 10);
+    for panel in panels {
+        let expr = panel["targets"][0]["expr"].as_str().unwrap();
+        assert!(readme.contains(&format!("`{expr}`")), "README lacks {expr}");
+        for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if word.starts_with("mcp_server_") || word.starts_with("mcp_tower_guard_") {
+                let base = word
+                    .strip_suffix("_bucket")
+                    .or_else(|| word.strip_suffix("_count"))
+                    .or_else(|| word.strip_suffix("_sum"))
+                    .unwrap_or(word);
+                assert!(recorded.iter().any(|r| r == base), "{word} is not recorded");
+            }
+        }
+    }
+}
