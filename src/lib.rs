@@ -57,6 +57,7 @@
 //! | `redis` | `session::redis::RedisSessionStore`: one session table for several replicas | `session`, `redis` |
 //! | `auth` | `auth::McpAuthLayer`: an OAuth 2.1 resource server (RFC 9728 metadata, JWT/JWKS and introspection, per-tool scopes) | `headers`, `jsonwebtoken` (pure-Rust crypto), `reqwest` (rustls), `url`, `moka` |
 //! | `ratelimit` | `ratelimit::McpRateLimitLayer`: GCRA rate limits keyed on principal, session, address, method and tool | `headers`, `governor` |
+//! | `telemetry` | `telemetry::McpTelemetryLayer`: OpenTelemetry spans after the MCP semantic conventions, metrics through the `metrics` facade | `headers`, `metrics`, `opentelemetry` (the API only), `tracing-opentelemetry` |
 //!
 //! A server that wants only the Host check builds with
 //! `default-features = false, features = ["host"]` and compiles none of moka,
@@ -71,6 +72,7 @@
 //!
 //! | request path | file | what it decides |
 //! |---|---|---|
+//! | Telemetry | `telemetry/layer.rs`, `telemetry/span.rs` | whether anyone listens; the span, its parent (`telemetry/context.rs` reads W3C trace context) and fields; `telemetry/slot.rs` carries what the inner layers learn back out; `telemetry/metrics.rs` names and records every metric |
 //! | Host | `host/config.rs` | the allowlist and the check; `host/forwarded.rs` reads `Forwarded` / `X-Forwarded-Host` from trusted proxies; `host/bind.rs` is [`LocalBind`] |
 //! | Origin | `origin/config.rs`, `origin/parse.rs` | the Origin allowlist, `null`, Fetch Metadata |
 //! | (both) | `authority.rs` | the host and port grammar Host and Origin share |
