@@ -16,8 +16,8 @@ use std::sync::Arc;
 use http::Extensions;
 
 /// The order, outermost first, as the warning states it.
-const ORDER: &str = "Host, Origin, Headers, Auth (when used), Session (outermost first: \
-    ServiceBuilder::new().layer(HostCheckLayer).layer(OriginGuardLayer).layer(McpHeadersLayer).layer(McpAuthLayer).layer(McpSessionLayer); \
+const ORDER: &str = "Telemetry (when used), Host, Origin, Headers, Auth (when used), Session, RateLimit (when used) (outermost first: \
+    ServiceBuilder::new().layer(McpTelemetryLayer).layer(HostCheckLayer).layer(OriginGuardLayer).layer(McpHeadersLayer).layer(McpAuthLayer).layer(McpSessionLayer).layer(McpRateLimitLayer); \
     axum's Router::layer wraps in the opposite order, so call it with Session first, or pass one ServiceBuilder)";
 
 /// Set once a layer has warned about its place.

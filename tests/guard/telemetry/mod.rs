@@ -649,3 +649,28 @@ fn the_dashboard_and_readme_queries_name_only_recorded_metrics() {
         }
     }
 }
+
+/// Placed inside the headers layer, the telemetry layer would miss every
+/// refusal before it: named once, at warn, with the right order.
+#[tokio::test]
+async fn telemetry_inside_the_headers_layer_is_named_once() {
+    let (logs, _guard) = crate::support::guards::capture_logs();
+    tracing::callsite::rebuild_interest_cache();
+    let wrong = tower::ServiceBuilder::new()
+        .layer(mcp_tower_guard::McpHeadersLayer::new())
+        .layer(McpTelemetryLayer::new())
+        .service(inner());
+    for _ in 0..3 {
+        assert_eq!(
+            exchange(&mut wrong.clone(), modern_call("echo", json!({}))).await,
+            StatusCode::OK
+        );
+    }
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(
+        text.matches("ran before McpTelemetryLayer").count(),
+        1,
+        "{text}"
+    );
+    assert!(text.contains("Telemetry (when used), Host"), "{text}");
+}
