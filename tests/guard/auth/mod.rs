@@ -189,3 +189,33 @@ async fn send(app: &Router, req: Request<Body>) -> Reply {
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
+
+/// With the `telemetry` feature, each decision is counted by outcome:
+/// `allowed`, or the refusal's kind.
+#[cfg(feature = "telemetry")]
+#[tokio::test]
+async fn auth_decisions_are_counted_by_outcome() {
+    bounded(async {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let _local = metrics::set_default_local_recorder(&recorder);
+        let server = AuthServer::start().await;
+        let (app, _store) =
+            app(McpAuthLayer::new(metadata(&server), jwt(&server)).scopes(policy()));
+        let good = server.token(&server.claims("alice", RESOURCE, "mcp"));
+        let ok = send(&app, post(&call("echo"), &[&bearer(&good)], None)).await;
+        assert_eq!(ok.status, StatusCode::OK);
+        let missing = send(&app, post(&call("echo"), &[], None)).await;
+        assert_eq!(missing.status, StatusCode::UNAUTHORIZED);
+        let scope = send(&app, post(&call("deploy"), &[&bearer(&good)], None)).await;
+        assert_eq!(scope.status, StatusCode::FORBIDDEN);
+
+        let out = handle.render();
+        for outcome in ["allowed", "missing_token", "insufficient_scope"] {
+            let line = format!("mcp_tower_guard_auth_decisions{{outcome=\"{outcome}\"}} 1");
+            assert!(out.contains(&line), "{line}\n{out}");
+        }
+        server.shutdown().await;
+    })
+    .await;
+}

@@ -597,6 +597,9 @@ async fn tool_names_and_methods_outside_the_bounds_are_other() {
 /// measures.
 #[tokio::test]
 async fn nothing_is_measured_without_a_subscriber_or_recorder() {
+    // Another test of this binary installs a global subscriber: this
+    // thread's default is "none" whatever it did.
+    let _none = tracing::subscriber::set_default(tracing::subscriber::NoSubscriber::default());
     let mut svc = guard().into_service(inner());
     let response = send(&mut svc, modern_call("echo", json!({}))).await;
     assert_eq!(response.status(), StatusCode::OK);
