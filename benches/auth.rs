@@ -14,7 +14,7 @@ mod keys;
 mod support;
 
 use std::hint::black_box;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use criterion::Criterion;
@@ -28,7 +28,7 @@ use mcp_tower_guard::session::MokaSessionStore;
 use mcp_tower_guard::{HostCheckLayer, McpHeadersLayer, McpSessionLayer, OriginGuardLayer};
 use serde_json::{json, Value};
 use tokio::runtime::Runtime;
-use tower::{Service, ServiceBuilder, ServiceExt};
+use tower::{ServiceBuilder, ServiceExt};
 
 const ISSUER: &str = "https://auth.example.com";
 const RESOURCE: &str = "https://mcp.example.com/mcp";
@@ -123,34 +123,7 @@ fn main() {
         let make = move || with_token(support::post(body, Some(id)), bearer);
         let check = rt.block_on(stack.clone().oneshot(make())).unwrap();
         assert_eq!(check.status(), StatusCode::OK, "{name}");
-        // `AUTH_CASE=<name> AUTH_ITERS=<n>`: that case n times without
-        // criterion, for `valgrind --tool=callgrind` instruction counts.
-        if let (Ok(case), Ok(iters)) = (std::env::var("AUTH_CASE"), std::env::var("AUTH_ITERS")) {
-            if case == name {
-                let iters: u64 = iters.parse().expect("AUTH_ITERS: a number");
-                let mut svc = stack.clone();
-                rt.block_on(async {
-                    for _ in 0..iters {
-                        let svc = svc.ready().await.unwrap();
-                        black_box(svc.call(make()).await.unwrap());
-                    }
-                });
-            }
-            continue;
-        }
-        g.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let mut svc = stack.clone();
-                rt.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        let svc = svc.ready().await.unwrap();
-                        black_box(svc.call(make()).await.unwrap());
-                    }
-                    start.elapsed()
-                })
-            })
-        });
+        support::timed_case(&mut g, &rt, "AUTH", name, stack, make);
     }
 
     if std::env::var("AUTH_CASE").is_ok() {

@@ -15,10 +15,9 @@ mod redis_server;
 #[path = "support/mod.rs"]
 mod support;
 
-use std::hint::black_box;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::Criterion;
@@ -29,7 +28,7 @@ use mcp_tower_guard::session::MokaSessionStore;
 use mcp_tower_guard::{
     HostCheckLayer, McpHeadersLayer, McpSessionLayer, OriginGuardLayer, PeerAddr,
 };
-use tower::{Service, ServiceBuilder, ServiceExt};
+use tower::{ServiceBuilder, ServiceExt};
 
 fn with_peer(mut req: Request<Full<Bytes>>) -> Request<Full<Bytes>> {
     req.extensions_mut()
@@ -106,35 +105,7 @@ fn main() {
             rt.block_on(stack.clone().oneshot(make())).unwrap().status(),
             StatusCode::OK
         );
-        if let (Ok(case), Ok(iters)) = (
-            std::env::var("RATELIMIT_CASE"),
-            std::env::var("RATELIMIT_ITERS"),
-        ) {
-            if case == name {
-                let iters: u64 = iters.parse().expect("RATELIMIT_ITERS: a number");
-                let mut svc = stack.clone();
-                rt.block_on(async {
-                    for _ in 0..iters {
-                        let svc = svc.ready().await.unwrap();
-                        black_box(svc.call(make()).await.unwrap());
-                    }
-                });
-            }
-            continue;
-        }
-        g.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let mut svc = stack.clone();
-                rt.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        let svc = svc.ready().await.unwrap();
-                        black_box(svc.call(make()).await.unwrap());
-                    }
-                    start.elapsed()
-                })
-            })
-        });
+        support::timed_case(&mut g, &rt, "RATELIMIT", name, stack, make);
     }
     g.finish();
     c.final_summary();

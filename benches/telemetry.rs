@@ -16,9 +16,8 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::hint::black_box;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::Criterion;
@@ -138,40 +137,5 @@ fn run<S, B>(
         rt.block_on(stack.clone().oneshot(make())).unwrap().status(),
         StatusCode::OK
     );
-    if let (Ok(case), Ok(iters)) = (
-        std::env::var("TELEMETRY_CASE"),
-        std::env::var("TELEMETRY_ITERS"),
-    ) {
-        if case == name {
-            let iters: u64 = iters.parse().expect("TELEMETRY_ITERS: a number");
-            let mut svc = stack.clone();
-            let elapsed = rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    let svc = svc.ready().await.unwrap();
-                    black_box(svc.call(make()).await.unwrap());
-                }
-                start.elapsed()
-            });
-            // The line benches/support/mintime.sh reads.
-            println!(
-                "{name}: {iters} iterations, {} ns each",
-                elapsed.as_nanos() / u128::from(iters.max(1))
-            );
-        }
-        return;
-    }
-    g.bench_function(name, |b| {
-        b.iter_custom(|iters| {
-            let mut svc = stack.clone();
-            rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    let svc = svc.ready().await.unwrap();
-                    black_box(svc.call(make()).await.unwrap());
-                }
-                start.elapsed()
-            })
-        })
-    });
+    support::timed_case(g, rt, "TELEMETRY", name, stack, make);
 }

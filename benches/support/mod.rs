@@ -160,3 +160,54 @@ pub fn inner() -> Inner {
     }
     service_fn(handle as fn(_) -> _)
 }
+
+/// One case of a bench that sends `make()` to `stack` in a loop.
+///
+/// With `<PREFIX>_CASE=<name>` and `<PREFIX>_ITERS=<n>` set, the case runs n
+/// times without criterion, for `valgrind --tool=callgrind` instruction
+/// counts, and prints the `…, N ns each` line `mintime.sh` reads; every other
+/// case is skipped. Otherwise criterion times it.
+pub fn timed_case<S, B, F>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    rt: &tokio::runtime::Runtime,
+    prefix: &str,
+    name: &str,
+    stack: S,
+    make: F,
+) where
+    S: tower::Service<Request<Full<Bytes>>, Response = Response<B>> + Clone,
+    S::Error: std::fmt::Debug,
+    F: Fn() -> Request<Full<Bytes>>,
+{
+    use std::hint::black_box;
+    use std::time::Instant;
+    use tower::ServiceExt;
+
+    let timed = |iters: u64, svc: &mut S| {
+        rt.block_on(async {
+            let start = Instant::now();
+            for _ in 0..iters {
+                let svc = svc.ready().await.unwrap();
+                black_box(svc.call(make()).await.unwrap());
+            }
+            start.elapsed()
+        })
+    };
+    if let (Ok(case), Ok(iters)) = (
+        std::env::var(format!("{prefix}_CASE")),
+        std::env::var(format!("{prefix}_ITERS")),
+    ) {
+        if case == name {
+            let iters: u64 = iters.parse().expect("<PREFIX>_ITERS: a number");
+            let elapsed = timed(iters, &mut stack.clone());
+            println!(
+                "{name}: {iters} iterations, {} ns each",
+                elapsed.as_nanos() / u128::from(iters.max(1))
+            );
+        }
+        return;
+    }
+    g.bench_function(name, |b| {
+        b.iter_custom(|iters| timed(iters, &mut stack.clone()))
+    });
+}
