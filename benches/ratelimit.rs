@@ -15,26 +15,18 @@ mod redis_server;
 #[path = "support/mod.rs"]
 mod support;
 
-use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::Criterion;
-use http::{HeaderValue, Request, StatusCode};
-use http_body_util::Full;
+use http::{HeaderValue, StatusCode};
 use mcp_tower_guard::ratelimit::{KeyPart, McpRateLimitLayer, Quota, RateLimitRule};
 use mcp_tower_guard::session::MokaSessionStore;
-use mcp_tower_guard::{
-    HostCheckLayer, McpHeadersLayer, McpSessionLayer, OriginGuardLayer, PeerAddr,
-};
+use mcp_tower_guard::{HostCheckLayer, McpHeadersLayer, McpSessionLayer, OriginGuardLayer};
 use tower::{ServiceBuilder, ServiceExt};
 
-fn with_peer(mut req: Request<Full<Bytes>>) -> Request<Full<Bytes>> {
-    req.extensions_mut()
-        .insert(PeerAddr(SocketAddr::from(([127, 0, 0, 1], 50000))));
-    req
-}
+use support::with_peer;
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();

@@ -16,7 +16,6 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -25,19 +24,13 @@ use http::{HeaderValue, Request, StatusCode};
 use http_body_util::Full;
 use mcp_tower_guard::session::MokaSessionStore;
 use mcp_tower_guard::telemetry::McpTelemetryLayer;
-use mcp_tower_guard::{
-    HostCheckLayer, McpHeadersLayer, McpSessionLayer, OriginGuardLayer, PeerAddr,
-};
+use mcp_tower_guard::{HostCheckLayer, McpHeadersLayer, McpSessionLayer, OriginGuardLayer};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 use tracing_subscriber::layer::SubscriberExt;
 
-fn with_peer(mut req: Request<Full<Bytes>>) -> Request<Full<Bytes>> {
-    req.extensions_mut()
-        .insert(PeerAddr(SocketAddr::from(([127, 0, 0, 1], 50000))));
-    req
-}
+use support::with_peer;
 
 /// What listens while a case runs.
 #[derive(Clone, Copy, PartialEq)]

@@ -161,6 +161,17 @@ pub fn inner() -> Inner {
     service_fn(handle as fn(_) -> _)
 }
 
+/// `req` as from a client at 127.0.0.1:50000 (the peer address the rate
+/// limits and the telemetry read).
+pub fn with_peer(mut req: Request<Full<Bytes>>) -> Request<Full<Bytes>> {
+    req.extensions_mut()
+        .insert(mcp_tower_guard::PeerAddr(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            50000,
+        ))));
+    req
+}
+
 /// One case of a bench that sends `make()` to `stack` in a loop.
 ///
 /// With `<PREFIX>_CASE=<name>` and `<PREFIX>_ITERS=<n>` set, the case runs n

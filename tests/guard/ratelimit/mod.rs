@@ -30,19 +30,7 @@ fn inner() -> axum::Router {
 
 /// A 2026-07-28 `tools/call` of `tool` from `peer`.
 fn call(tool: &str, peer: SocketAddr) -> Request<Body> {
-    let body = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {
-        "name": tool, "arguments": {},
-        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                  "io.modelcontextprotocol/clientCapabilities": {}}}});
-    let mut req = Request::post("/mcp")
-        .header("host", "localhost")
-        .header("accept", "application/json, text/event-stream")
-        .header("content-type", "application/json")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", tool)
-        .body(Body::from(body.to_string()))
-        .unwrap();
+    let mut req = crate::support::modern_tools_call(tool, json!({}));
     req.extensions_mut().insert(PeerAddr(peer));
     req
 }

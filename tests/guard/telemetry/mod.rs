@@ -89,24 +89,9 @@ fn peer() -> SocketAddr {
     "127.0.0.1:40000".parse().unwrap()
 }
 
-/// A 2026-07-28 `tools/call` of `tool`, with `meta` merged into `_meta`.
+/// A 2026-07-28 `tools/call` of `tool` from `peer()`, with `meta` merged into `_meta`.
 fn modern_call(tool: &str, meta: Json) -> Request<Body> {
-    let mut m = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                       "io.modelcontextprotocol/clientCapabilities": {}});
-    if let (Some(m), Some(extra)) = (m.as_object_mut(), meta.as_object()) {
-        m.extend(extra.clone());
-    }
-    let body = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
-                      "params": {"name": tool, "arguments": {}, "_meta": m}});
-    let mut req = Request::post("/mcp")
-        .header("host", "localhost")
-        .header("accept", "application/json, text/event-stream")
-        .header("content-type", "application/json")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", tool)
-        .body(Body::from(body.to_string()))
-        .unwrap();
+    let mut req = crate::support::modern_tools_call(tool, meta);
     req.extensions_mut().insert(PeerAddr(peer()));
     req
 }
