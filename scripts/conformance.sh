@@ -13,6 +13,8 @@
 #   CONFORMANCE_CACHE    install folder (default: .cache/conformance in the repo)
 #   CONFORMANCE_VERSION  suite version (default below)
 #   CONFORMANCE_OUT      folder for the per-scenario logs (default: target/conformance)
+#   DEMO_FEATURES        cargo features for the demo (e.g. telemetry; default: none)
+#   DEMO_ARGS            extra demo flags (e.g. --metrics-addr 127.0.0.1:0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,10 +54,11 @@ suite="$cache/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 "$node" --version >/dev/null
 
 # 2. The release demo on a free loopback port.
-cargo build --release --quiet --example streamable_http
+cargo build --release --quiet --example streamable_http ${DEMO_FEATURES:+--features "$DEMO_FEATURES"}
 mkdir -p "$out"
 demo_log="$out/demo.log"
-./target/release/examples/streamable_http --bind 127.0.0.1:0 >"$out/demo.stdout" 2>"$demo_log" &
+# shellcheck disable=SC2086 # DEMO_ARGS is a list of flags
+./target/release/examples/streamable_http --bind 127.0.0.1:0 ${DEMO_ARGS:-} >"$out/demo.stdout" 2>"$demo_log" &
 demo_pid=$!
 trap 'kill "$demo_pid" 2>/dev/null || true; wait "$demo_pid" 2>/dev/null || true' EXIT
 url=""
