@@ -476,6 +476,8 @@ impl<R> Flow<R> {
                     ),
                 },
             };
+            #[cfg(feature = "telemetry")]
+            crate::telemetry::note_protocol(&parts.extensions, protocol);
             parts.extensions.insert(protocol);
         }
         if parts.method == Method::DELETE && !self.config.allow_delete {

@@ -18,7 +18,9 @@ pub const SESSION_DURATION: &str = "mcp.server.session.duration";
 pub const REQUESTS: &str = "mcp_tower_guard.requests";
 /// `mcp_tower_guard.rejections`: refusals by layer, kind and status.
 pub const REJECTIONS: &str = "mcp_tower_guard.rejections";
-/// `mcp_tower_guard.sessions.active`: sessions open in this process.
+/// `mcp_tower_guard.sessions.active`: sessions this process opened minus
+/// those it closed. With Redis a session may close on another replica, so
+/// one replica's value can go below zero: sum over replicas.
 pub const SESSIONS_ACTIVE: &str = "mcp_tower_guard.sessions.active";
 /// `mcp_tower_guard.sessions.opened`: sessions committed.
 pub const SESSIONS_OPENED: &str = "mcp_tower_guard.sessions.opened";
@@ -67,7 +69,10 @@ pub(crate) fn describe() {
         REJECTIONS,
         "Requests refused at the edge, by layer, kind and status"
     );
-    metrics::describe_gauge!(SESSIONS_ACTIVE, "Legacy-era sessions open in this process");
+    metrics::describe_gauge!(
+        SESSIONS_ACTIVE,
+        "Legacy-era sessions opened minus closed by this process (sum over replicas)"
+    );
     metrics::describe_counter!(SESSIONS_OPENED, "Legacy-era sessions opened");
     metrics::describe_counter!(SESSIONS_CLOSED, "Legacy-era sessions closed, by cause");
     metrics::describe_histogram!(STORE_DURATION, Unit::Seconds, "Session store call latency");

@@ -722,3 +722,32 @@ async fn failed_initializes_leave_every_slot_free_in_redis() {
     })
     .await;
 }
+
+/// With `telemetry`, each Redis call is timed under `store="redis"`, the
+/// same histogram the moka store fills.
+#[cfg(feature = "telemetry")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_store_calls_are_timed_under_their_backend_name() {
+    let server = redis_or_skip!();
+    bounded(async {
+        // The test body runs on this thread, and so do the store's calls.
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let _local = metrics::set_default_local_recorder(&recorder);
+        let a = replica(&server, |b| b).await;
+        let res = a.send(initialize()).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let id = session_id(&res);
+        assert_eq!(a.send(ping(&id)).await.status(), StatusCode::OK);
+        assert_eq!(a.send(delete(&id)).await.status(), StatusCode::NO_CONTENT);
+
+        let out = handle.render();
+        for operation in ["reserve", "commit", "get", "remove"] {
+            let count = format!(
+                "mcp_tower_guard_session_store_duration_count{{store=\"redis\",operation=\"{operation}\",outcome=\"ok\"}}"
+            );
+            assert!(out.contains(&count), "{count}\n{out}");
+        }
+    })
+    .await;
+}
