@@ -12,6 +12,7 @@ use pin_project_lite::pin_project;
 use tokio::time::Instant;
 use tracing::Span;
 
+use super::answer;
 use super::labels;
 use super::metrics::OPERATION_DURATION;
 use super::span;
@@ -84,6 +85,11 @@ where
             this.inner.poll_frame(cx)
         };
         match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(finish), Some(data)) = (this.finish.as_mut(), frame.data_ref()) {
+                    finish.scan(data);
+                }
+            }
             Poll::Ready(None) => drop(this.finish.take()),
             Poll::Ready(Some(Err(_))) => {
                 if let Some(mut finish) = this.finish.take() {
@@ -111,6 +117,9 @@ pub(crate) struct Finish {
     // The histogram's labels; None when no recorder is installed or the
     // request carried no JSON-RPC method.
     labels: Option<Vec<Label>>,
+    // The JSON answer so far, read for its outcome (`answer`); None when the
+    // answer is not read.
+    answer: Option<Vec<u8>>,
 }
 
 impl Finish {
@@ -119,11 +128,61 @@ impl Finish {
             span,
             start,
             labels,
+            answer: None,
+        }
+    }
+
+    /// Reads the answer's body as it passes, for its JSON-RPC outcome.
+    pub(crate) fn read_answer(mut self) -> Self {
+        self.answer = Some(Vec::new());
+        self
+    }
+
+    fn scan<D: Buf>(&mut self, data: &D) {
+        let Some(answer) = &mut self.answer else {
+            return;
+        };
+        let chunk = data.chunk();
+        if chunk.len() != data.remaining() || answer.len() + chunk.len() > answer::MAX_SCAN {
+            self.answer = None; // split or too long: not read
+        } else {
+            answer.extend_from_slice(chunk);
+        }
+    }
+
+    /// What the whole answer said: a JSON-RPC error or a tool error goes on
+    /// the span and into the histogram's labels.
+    fn conclude(&mut self) {
+        let Some(outcome) = self.answer.take().and_then(|a| answer::outcome(&a)) else {
+            return;
+        };
+        let error_type = outcome.error_type();
+        let status_code = outcome.status_code();
+        if let Some(code) = &status_code {
+            self.span.record("rpc.response.status_code", code.as_str());
+        }
+        if let Some(error) = &error_type {
+            self.span.record("error.type", error.as_str());
+            self.span.record("otel.status_code", "error");
+            self.span
+                .record("otel.status_description", outcome.message());
+        }
+        if let Some(labels) = &mut self.labels {
+            if labels.iter().any(|l| l.key() == "error.type") {
+                return;
+            }
+            if let Some(error) = error_type {
+                labels.push(Label::new("error.type", error));
+            }
+            if let Some(code) = status_code {
+                labels.push(Label::new("rpc.response.status_code", code));
+            }
         }
     }
 
     /// The body failed mid-stream.
     fn failed(&mut self) {
+        self.answer = None;
         span::record_body_error(&self.span);
         if let Some(labels) = &mut self.labels {
             if !labels.iter().any(|l| l.key() == "error.type") {
@@ -135,6 +194,9 @@ impl Finish {
 
 impl Drop for Finish {
     fn drop(&mut self) {
+        // A body can end without a last poll (hyper stops at
+        // `is_end_stream`), so the answer is judged here.
+        self.conclude();
         if let Some(labels) = self.labels.take() {
             metrics::histogram!(OPERATION_DURATION, labels)
                 .record(self.start.elapsed().as_secs_f64());

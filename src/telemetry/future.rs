@@ -127,7 +127,16 @@ impl Measured {
         } else {
             None
         };
-        Finish::new(self.span, self.start, labels)
+        let read = message.is_some_and(|m| m.kind == crate::envelope::MessageKind::Request)
+            && response.status() == http::StatusCode::OK
+            && response.extensions().get::<Rejection>().is_none()
+            && crate::headers::media::is_json_request(response.headers());
+        let finish = Finish::new(self.span, self.start, labels);
+        if read {
+            finish.read_answer()
+        } else {
+            finish
+        }
     }
 
     /// No response at all (the inner service returned an error).

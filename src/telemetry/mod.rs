@@ -86,6 +86,7 @@
 //! # }
 //! ```
 
+mod answer;
 mod body;
 mod context;
 mod future;

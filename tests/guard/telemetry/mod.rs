@@ -662,3 +662,95 @@ async fn telemetry_inside_the_headers_layer_is_named_once() {
     );
     assert!(text.contains("Telemetry (when used), Host"), "{text}");
 }
+
+/// Semantic conventions: a JSON-RPC error in the answer sets
+/// `rpc.response.status_code`, and `error.type` (with span status ERROR and
+/// the error's message) unless the code is the caller's (-32602 and
+/// friends); a tool result with `isError: true` is `tool_error`.
+#[tokio::test]
+async fn semconv_error_type_comes_from_the_json_rpc_answer() {
+    let traces = traces();
+    let recorder = prometheus();
+    let handle = recorder.handle();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let answering = |answer: Json| {
+        axum::Router::new().fallback(axum::routing::any(move || {
+            let answer = answer.clone();
+            async move { axum::Json(answer) }
+        }))
+    };
+    let cases = [
+        (
+            "boom",
+            json!({"jsonrpc":"2.0","id":9,"error":{"code":-32603,"message":"boom"}}),
+        ),
+        (
+            "nosuch",
+            json!({"jsonrpc":"2.0","id":9,"error":{"code":-32602,"message":"Unknown tool"}}),
+        ),
+        (
+            "failing",
+            json!({"jsonrpc":"2.0","id":9,"result":{"content":[],"isError":true}}),
+        ),
+        (
+            "fine",
+            json!({"jsonrpc":"2.0","id":9,"result":{"content":[],"isError":false}}),
+        ),
+    ];
+    for (tool, answer) in &cases {
+        let mut svc = guard().stateless().into_service(answering(answer.clone()));
+        assert_eq!(
+            exchange(&mut svc, modern_call(tool, json!({}))).await,
+            StatusCode::OK
+        );
+    }
+    let spans = traces.spans();
+    let by_tool = |tool: &str| {
+        spans
+            .iter()
+            .find(|s| attr(s, "gen_ai.tool.name").as_deref() == Some(tool))
+            .unwrap_or_else(|| panic!("no span for {tool}: {spans:#?}"))
+    };
+    let boom = by_tool("boom");
+    assert_eq!(attr(boom, "error.type").as_deref(), Some("-32603"));
+    assert_eq!(
+        attr(boom, "rpc.response.status_code").as_deref(),
+        Some("-32603")
+    );
+    assert_eq!(boom.status, opentelemetry::trace::Status::error("boom"));
+    let nosuch = by_tool("nosuch");
+    assert_eq!(attr(nosuch, "error.type"), None, "the caller's mistake");
+    assert_eq!(
+        attr(nosuch, "rpc.response.status_code").as_deref(),
+        Some("-32602")
+    );
+    assert_eq!(nosuch.status, opentelemetry::trace::Status::Unset);
+    assert_eq!(
+        attr(by_tool("failing"), "error.type").as_deref(),
+        Some("tool_error")
+    );
+    assert_eq!(attr(by_tool("fine"), "error.type"), None);
+
+    let out = handle.render();
+    let count = |tool: &str, error: &str| {
+        value(line(
+            &out,
+            "mcp_server_operation_duration_count",
+            &[("gen_ai_tool_name", tool), ("error_type", error)],
+        ))
+    };
+    assert_eq!(count("boom", "-32603"), 1.0, "{out}");
+    assert_eq!(count("failing", "tool_error"), 1.0, "{out}");
+    assert!(
+        line(
+            &out,
+            "mcp_server_operation_duration_count",
+            &[
+                ("gen_ai_tool_name", "nosuch"),
+                ("rpc_response_status_code", "-32602")
+            ]
+        )
+        .is_some_and(|l| !l.contains("error_type")),
+        "{out}"
+    );
+}
