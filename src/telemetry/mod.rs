@@ -19,7 +19,10 @@
 //! `gen_ai.operation.name` (`execute_tool`), `mcp.resource.uri`,
 //! `jsonrpc.request.id`, `mcp.protocol.version`, `rpc.response.status_code`,
 //! `error.type` (the [`RejectionKind`](crate::RejectionKind) of a refusal,
-//! or the status of a 5xx), `network.*`, `client.address`/`client.port`, and
+//! the status of a 5xx, or, read from an `application/json` answer of up to
+//! 64 KiB, a JSON-RPC error code or `tool_error` for a tool result with
+//! `isError: true`; the codes the conventions call the caller's, such as
+//! -32602, set only `rpc.response.status_code`), `network.*`, `client.address`/`client.port`, and
 //! `mcp.session.id` as a keyed hash when
 //! [`record_session_id`](McpTelemetryLayer::record_session_id) opts in.
 //!
