@@ -2,8 +2,10 @@
 //! tool result with `isError`. The semantic conventions put these in
 //! `error.type` and `rpc.response.status_code`.
 //!
-//! Only a measured `application/json` answer to a request is read, as it
-//! passes, up to [`MAX_SCAN`] bytes; SSE answers are not read.
+//! Only a measured answer to a request is read, as it passes: an
+//! `application/json` body of up to [`MAX_SCAN`] bytes, or a
+//! `text/event-stream` body one event at a time (each event up to
+//! [`MAX_SCAN`]), where the event that carries the JSON-RPC response decides.
 
 use serde::Deserialize;
 
@@ -51,6 +53,84 @@ impl Outcome {
 
 fn caller_error(code: i64) -> bool {
     matches!(code, -32700 | -32600 | -32601 | -32602 | -32002)
+}
+
+/// Reads an answer's bytes as they pass.
+#[derive(Debug)]
+pub(crate) enum Reader {
+    /// A JSON body, whole.
+    Json(Vec<u8>),
+    /// An event stream: the line being read, the current event's data, and
+    /// the outcome of the events so far.
+    Sse {
+        line: Vec<u8>,
+        data: Vec<u8>,
+        outcome: Option<Outcome>,
+    },
+}
+
+impl Reader {
+    pub(crate) fn json() -> Self {
+        Self::Json(Vec::new())
+    }
+
+    pub(crate) fn sse() -> Self {
+        Self::Sse {
+            line: Vec::new(),
+            data: Vec::new(),
+            outcome: None,
+        }
+    }
+
+    /// Takes the next bytes; false when the answer is too long to read.
+    pub(crate) fn feed(&mut self, bytes: &[u8]) -> bool {
+        match self {
+            Self::Json(body) => {
+                body.extend_from_slice(bytes);
+                body.len() <= MAX_SCAN
+            }
+            Self::Sse {
+                line,
+                data,
+                outcome,
+            } => {
+                for piece in bytes.split_inclusive(|b| *b == b'\n') {
+                    line.extend_from_slice(piece);
+                    if line.last() != Some(&b'\n') {
+                        break; // the line goes on in the next bytes
+                    }
+                    line.pop();
+                    if line.last() == Some(&b'\r') {
+                        line.pop();
+                    }
+                    if line.is_empty() {
+                        // The event is complete: a response in it decides.
+                        if !data.is_empty() {
+                            if let Some(found) = self::outcome(data) {
+                                *outcome = Some(found);
+                            }
+                            data.clear();
+                        }
+                    } else if let Some(value) = line.strip_prefix(b"data:") {
+                        if !data.is_empty() {
+                            data.push(b'\n');
+                        }
+                        data.extend_from_slice(value.strip_prefix(b" ").unwrap_or(value));
+                    }
+                    line.clear();
+                }
+                line.len() <= MAX_SCAN && data.len() <= MAX_SCAN
+            }
+        }
+    }
+
+    /// What the answer said, once it has ended.
+    pub(crate) fn finish(self) -> Option<Outcome> {
+        match self {
+            Self::Json(body) => outcome(&body),
+            Self::Sse { outcome, .. } => outcome,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -108,6 +188,30 @@ mod tests {
         .unwrap();
         assert_eq!(caller.error_type(), None);
         assert_eq!(caller.status_code().as_deref(), Some("-32602"));
+    }
+
+    #[test]
+    fn sse_answers_are_read_event_by_event_across_chunks() {
+        let stream = b": priming\r\n\r\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{}}\n\nid: 7\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\n\
+data: \"error\":{\"code\":-32603,\"message\":\"late\"}}\n\n";
+        for split in [1, 7, 40, stream.len()] {
+            let mut reader = Reader::sse();
+            for chunk in stream.chunks(split) {
+                assert!(reader.feed(chunk));
+            }
+            let outcome = reader.finish().expect("the response event decides");
+            assert_eq!(
+                outcome.error_type().as_deref(),
+                Some("-32603"),
+                "split {split}"
+            );
+            assert_eq!(outcome.message(), "late");
+        }
+        let mut reader = Reader::sse();
+        assert!(
+            !reader.feed(&vec![b'x'; MAX_SCAN + 1]),
+            "an endless line is given up"
+        );
     }
 
     #[test]

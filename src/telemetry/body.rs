@@ -117,9 +117,9 @@ pub(crate) struct Finish {
     // The histogram's labels; None when no recorder is installed or the
     // request carried no JSON-RPC method.
     labels: Option<Vec<Label>>,
-    // The JSON answer so far, read for its outcome (`answer`); None when the
+    // The answer so far, read for its outcome (`answer`); None when the
     // answer is not read.
-    answer: Option<Vec<u8>>,
+    answer: Option<answer::Reader>,
 }
 
 impl Finish {
@@ -133,8 +133,8 @@ impl Finish {
     }
 
     /// Reads the answer's body as it passes, for its JSON-RPC outcome.
-    pub(crate) fn read_answer(mut self) -> Self {
-        self.answer = Some(Vec::new());
+    pub(crate) fn read_answer(mut self, reader: answer::Reader) -> Self {
+        self.answer = Some(reader);
         self
     }
 
@@ -143,17 +143,15 @@ impl Finish {
             return;
         };
         let chunk = data.chunk();
-        if chunk.len() != data.remaining() || answer.len() + chunk.len() > answer::MAX_SCAN {
+        if chunk.len() != data.remaining() || !answer.feed(chunk) {
             self.answer = None; // split or too long: not read
-        } else {
-            answer.extend_from_slice(chunk);
         }
     }
 
     /// What the whole answer said: a JSON-RPC error or a tool error goes on
     /// the span and into the histogram's labels.
     fn conclude(&mut self) {
-        let Some(outcome) = self.answer.take().and_then(|a| answer::outcome(&a)) else {
+        let Some(outcome) = self.answer.take().and_then(answer::Reader::finish) else {
             return;
         };
         let error_type = outcome.error_type();

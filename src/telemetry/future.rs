@@ -12,6 +12,7 @@ use pin_project_lite::pin_project;
 use tokio::time::Instant;
 use tracing::Span;
 
+use super::answer;
 use super::body::{Finish, TelemetryBody};
 use super::labels::{self, TargetKind};
 use super::layer::TelemetryConfig;
@@ -127,13 +128,18 @@ impl Measured {
         } else {
             None
         };
-        let read = message.is_some_and(|m| m.kind == crate::envelope::MessageKind::Request)
-            && response.status() == http::StatusCode::OK
-            && response.extensions().get::<Rejection>().is_none()
-            && crate::headers::media::is_json_request(response.headers());
         let finish = Finish::new(self.span, self.start, labels);
-        if read {
-            finish.read_answer()
+        let answers_request = message
+            .is_some_and(|m| m.kind == crate::envelope::MessageKind::Request)
+            && response.status() == http::StatusCode::OK
+            && response.extensions().get::<Rejection>().is_none();
+        let headers = response.headers();
+        if !answers_request {
+            finish
+        } else if crate::headers::media::is_json_request(headers) {
+            finish.read_answer(answer::Reader::json())
+        } else if crate::headers::media::is_event_stream(headers) {
+            finish.read_answer(answer::Reader::sse())
         } else {
             finish
         }

@@ -99,6 +99,10 @@ impl SessionStore for MeteredStore {
         self.0.note_rejected(reason);
     }
 
+    fn note_other_version(&self) {
+        self.0.note_other_version();
+    }
+
     fn stats(&self) -> SessionStats {
         self.0.stats()
     }

@@ -666,7 +666,8 @@ async fn telemetry_inside_the_headers_layer_is_named_once() {
 /// Semantic conventions: a JSON-RPC error in the answer sets
 /// `rpc.response.status_code`, and `error.type` (with span status ERROR and
 /// the error's message) unless the code is the caller's (-32602 and
-/// friends); a tool result with `isError: true` is `tool_error`.
+/// friends); a tool result with `isError: true` is `tool_error`. JSON and
+/// SSE answers alike.
 #[tokio::test]
 async fn semconv_error_type_comes_from_the_json_rpc_answer() {
     let traces = traces();
@@ -704,6 +705,19 @@ async fn semconv_error_type_comes_from_the_json_rpc_answer() {
             StatusCode::OK
         );
     }
+    // The same error, streamed: a progress notification, then the response event.
+    let streaming = axum::Router::new().fallback(axum::routing::any(|| async {
+        (
+            [(http::header::CONTENT_TYPE, "text/event-stream")],
+            "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{}}\n\n\
+             event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":9,\"error\":{\"code\":-32603,\"message\":\"streamed boom\"}}\n\n",
+        )
+    }));
+    let mut svc = guard().stateless().into_service(streaming);
+    assert_eq!(
+        exchange(&mut svc, modern_call("sseboom", json!({}))).await,
+        StatusCode::OK
+    );
     let spans = traces.spans();
     let by_tool = |tool: &str| {
         spans
@@ -730,6 +744,12 @@ async fn semconv_error_type_comes_from_the_json_rpc_answer() {
         Some("tool_error")
     );
     assert_eq!(attr(by_tool("fine"), "error.type"), None);
+    let streamed = by_tool("sseboom");
+    assert_eq!(attr(streamed, "error.type").as_deref(), Some("-32603"));
+    assert_eq!(
+        streamed.status,
+        opentelemetry::trace::Status::error("streamed boom")
+    );
 
     let out = handle.render();
     let count = |tool: &str, error: &str| {
