@@ -329,6 +329,9 @@ pub enum VersionSource {
     Initialize,
     /// No header: the version the request's session negotiated.
     Negotiated,
+    /// The header named another supported revision than the one the
+    /// request's session negotiated; the session's version rules.
+    NegotiatedOverHeader,
     /// No header and nothing else to go by: 2025-03-26, as the spec says.
     Assumed,
 }
@@ -391,6 +394,16 @@ impl RequestProtocol {
         Self {
             version,
             source: VersionSource::Negotiated,
+            ..self
+        }
+    }
+
+    /// The same request, whose header named `self`'s version, judged under
+    /// the version its session negotiated.
+    pub(crate) fn over_header(self, version: ProtocolVersion) -> Self {
+        Self {
+            version,
+            source: VersionSource::NegotiatedOverHeader,
             ..self
         }
     }

@@ -183,12 +183,27 @@ fn read_session_id(headers: &HeaderMap, alias: bool) -> IdHeader {
     }
 }
 
-/// The version a session negotiated rules each of its requests: a request
-/// without `MCP-Protocol-Version` is judged under it (so a batch is refused
-/// where it forbids them), and a header naming another version is refused
-/// without changing the session. A session that knows no version takes the
-/// first legacy header it sees.
-fn hold_negotiated(parts: &mut Parts, session: &SessionContext) -> Result<(), Rejection> {
+/// What [`hold_negotiated`] found.
+enum Negotiated {
+    /// The request is judged under the session's version.
+    Held,
+    /// The request's header named another supported revision: it is served,
+    /// judged under the session's version, and the session keeps its own.
+    OtherVersionServed {
+        requested: ProtocolVersion,
+        negotiated: ProtocolVersion,
+    },
+}
+
+/// The version a session negotiated rules each of its requests. A request
+/// without `MCP-Protocol-Version` is judged under it, and so is one whose
+/// header names another supported legacy revision: the spec allows 400 only
+/// for an "invalid or unsupported" version, and says only that the client
+/// SHOULD send the negotiated one. Either way a batch is refused where the
+/// negotiated version forbids it (the headers layer has already refused one
+/// the header's own version forbids), and the session does not change. A
+/// session that knows no version takes the first legacy header it sees.
+fn hold_negotiated(parts: &mut Parts, session: &SessionContext) -> Result<Negotiated, Rejection> {
     // The version the request sent, as the layer before decided it: the
     // header is not read again.
     let header = parts
@@ -200,45 +215,60 @@ fn hold_negotiated(parts: &mut Parts, session: &SessionContext) -> Result<(), Re
         if let Some(version) = header {
             session.set_protocol_version(version);
         }
-        return Ok(());
+        return Ok(Negotiated::Held);
     };
-    if let Some(requested) = header {
-        if requested != negotiated {
+    let mut held = Negotiated::Held;
+    if let Some(requested) = header.filter(|v| *v != negotiated) {
+        // With the headers layer outside, the header names a version it
+        // supports; alone, this layer supports the known legacy revisions.
+        if !ProtocolVersion::KNOWN.contains(&requested) {
             // "the server MUST respond with 400 Bad Request" to an invalid or
-            // unsupported MCP-Protocol-Version: this session does not speak it.
+            // unsupported MCP-Protocol-Version.
             return Err(Rejection::new(
                 RejectionKind::UnsupportedProtocolVersion,
-                format!(
-                    "Bad Request: MCP-Protocol-Version {requested} differs from the version this session negotiated ({negotiated})"
-                ),
+                format!("Bad Request: unsupported MCP-Protocol-Version {requested}"),
             )
             .with_data(serde_json::json!({
                 "requested": requested.to_string(),
                 "negotiated": negotiated.to_string(),
             })));
         }
-        return Ok(());
+        held = Negotiated::OtherVersionServed {
+            requested,
+            negotiated,
+        };
     }
-    if parts.method == Method::POST
-        && !negotiated.allows_batch()
+    // A batch needs the negotiated version's leave, and the header's (which
+    // the headers layer, when outside, has already asked).
+    let forbidding = [Some(negotiated), header]
+        .into_iter()
+        .flatten()
+        .find(|v| !v.allows_batch());
+    let batch = parts.method == Method::POST
         && parts
             .extensions
             .get::<Envelope>()
-            .is_some_and(Envelope::is_batch)
-    {
+            .is_some_and(Envelope::is_batch);
+    if let Some(forbidding) = forbidding.filter(|_| batch) {
         return Err(Rejection::new(
             RejectionKind::BatchNotAllowed,
-            format!(
-                "Invalid Request: JSON-RPC batches are not allowed in protocol version {negotiated}, which this session negotiated"
-            ),
+            if forbidding == negotiated {
+                format!(
+                    "Invalid Request: JSON-RPC batches are not allowed in protocol version {negotiated}, which this session negotiated"
+                )
+            } else {
+                format!("Invalid Request: JSON-RPC batches are not allowed in protocol version {forbidding}")
+            },
         ));
     }
     if let Some(protocol) = parts.extensions.get_mut::<RequestProtocol>() {
-        if protocol.assumed() {
-            *protocol = protocol.negotiated(negotiated);
+        match held {
+            Negotiated::OtherVersionServed { .. } => *protocol = protocol.over_header(negotiated),
+            Negotiated::Held if protocol.assumed() => *protocol = protocol.negotiated(negotiated),
+            Negotiated::Held => {}
         }
     }
-    Ok(())
+    Ok(held)
 }
 
 fn head(parts: &Parts) -> RequestHead<'_> {
@@ -462,19 +492,42 @@ impl<R> Flow<R> {
                 return Step::Call(Request::from_parts(parts, body), Flight::default());
             }
             let protocol = match header {
-                VersionHeader::Valid(version) => {
+                VersionHeader::Valid(version) if ProtocolVersion::KNOWN.contains(&version) => {
                     RequestProtocol::new(version, Era::Legacy, VersionSource::Header)
                 }
-                _ => match envelope.and_then(Envelope::requested_legacy_version) {
-                    Some(version) => {
-                        RequestProtocol::new(version, Era::Legacy, VersionSource::Initialize)
+                // "If the server receives a request with an invalid or
+                // unsupported MCP-Protocol-Version, it MUST respond with 400
+                // Bad Request": alone, this layer supports the known legacy
+                // revisions, as the headers layer does by default.
+                VersionHeader::Valid(_) | VersionHeader::Invalid(_) => {
+                    let shown = match header {
+                        VersionHeader::Valid(version) => version.to_string(),
+                        VersionHeader::Invalid(raw) => String::from_utf8_lossy(raw).into_owned(),
+                        VersionHeader::Absent => String::new(),
+                    };
+                    let rejection = Rejection::new(
+                        RejectionKind::UnsupportedProtocolVersion,
+                        format!("Bad Request: unsupported MCP-Protocol-Version {shown:?}"),
+                    );
+                    return Step::Respond(self.refuse(
+                        head(&parts),
+                        RejectReason::NegotiatedVersion,
+                        rejection,
+                        None,
+                    ));
+                }
+                VersionHeader::Absent => {
+                    match envelope.and_then(Envelope::requested_legacy_version) {
+                        Some(version) => {
+                            RequestProtocol::new(version, Era::Legacy, VersionSource::Initialize)
+                        }
+                        None => RequestProtocol::new(
+                            ProtocolVersion::LEGACY_DEFAULT,
+                            Era::Legacy,
+                            VersionSource::Assumed,
+                        ),
                     }
-                    None => RequestProtocol::new(
-                        ProtocolVersion::LEGACY_DEFAULT,
-                        Era::Legacy,
-                        VersionSource::Assumed,
-                    ),
-                },
+                }
             };
             #[cfg(feature = "telemetry")]
             crate::telemetry::note_protocol(&parts.extensions, protocol);
@@ -640,14 +693,31 @@ impl<R> Flow<R> {
                 Some(lookup.id.tag()),
             ));
         }
-        if let Err(rejection) = hold_negotiated(&mut parts, &session) {
-            self.config.store.lookup_refused(&lookup.id);
-            return Step::Respond(self.refuse(
-                head(&parts),
-                RejectReason::NegotiatedVersion,
-                rejection,
-                Some(lookup.id.tag()),
-            ));
+        match hold_negotiated(&mut parts, &session) {
+            Ok(Negotiated::Held) => {}
+            Ok(Negotiated::OtherVersionServed {
+                requested,
+                negotiated,
+            }) => {
+                self.config.store.note_other_version();
+                tracing::debug!(
+                    target: TARGET,
+                    session = %lookup.id.tag(),
+                    requested = %requested,
+                    negotiated = %negotiated,
+                    "MCP-Protocol-Version names a supported revision other than the negotiated one; \
+                     served under the negotiated version"
+                );
+            }
+            Err(rejection) => {
+                self.config.store.lookup_refused(&lookup.id);
+                return Step::Respond(self.refuse(
+                    head(&parts),
+                    RejectReason::NegotiatedVersion,
+                    rejection,
+                    Some(lookup.id.tag()),
+                ));
+            }
         }
         if parts.method == Method::DELETE {
             let req = Request::from_parts(parts, body);

@@ -10,7 +10,7 @@
 //! | request (legacy era) | answer |
 //! |---|---|
 //! | POST `initialize`, no session id | limits checked and an id minted *before* the inner service runs; the session is stored only when the answer is a JSON-RPC `result` for the request's id (a JSON answer is read first; an SSE answer carries `Mcp-Session-Id` in its head and commits when the `result` event passes, see below); any other answer (an error status or JSON-RPC error, an empty, cut-off or dropped answer) creates nothing, gives the slot back and fires the close hook with [`CloseCause::InitializeFailed`] |
-//! | a request whose `MCP-Protocol-Version` differs from the version its session negotiated | 400 with the JSON-RPC body and request id; the session keeps its version |
+//! | a request whose `MCP-Protocol-Version` names another supported legacy revision than its session negotiated | served, judged under the negotiated version (a batch it forbids gets 400), counted in [`SessionStats::other_version_served`] and logged at debug; the session keeps its version. The spec allows 400 only for an "invalid or unsupported" version; an unsupported one gets it |
 //! | at the session limit | 429 with `Retry-After` (or the least recently used idle session is evicted, see [`LimitPolicy`]) |
 //! | POST `initialize` **with** a session id | unknown → 404 (a client-chosen id is never adopted); live → 400 JSON-RPC -32600 "session already initialized" (as the TypeScript SDK); re-initializing means a new `initialize` without the header |
 //! | POST, GET or DELETE without the id | 400 |

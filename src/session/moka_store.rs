@@ -579,6 +579,10 @@ impl SessionStore for MokaSessionStore {
         self.shared.counters.rejected(reason);
     }
 
+    fn note_other_version(&self) {
+        self.shared.counters.other_version();
+    }
+
     fn backend_name(&self) -> &'static str {
         "moka"
     }

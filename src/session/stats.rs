@@ -28,6 +28,10 @@ pub struct SessionStats {
     /// `initialize` requests that reached the handler but were not answered
     /// with a JSON-RPC `result`: no session was created, the slot was given back.
     pub initialize_failed: u64,
+    /// Requests served although their `MCP-Protocol-Version` named another
+    /// supported revision than their session negotiated (judged under the
+    /// negotiated one).
+    pub other_version_served: u64,
     /// Requests the session layer refused, by reason.
     pub rejected: RejectedStats,
 }
@@ -61,8 +65,8 @@ pub struct RejectedStats {
     pub principal_limit: u64,
     /// Store errors (503).
     pub store_unavailable: u64,
-    /// A version header other than the one the session negotiated, or a batch
-    /// that version forbids (400).
+    /// An unsupported version header on a session, or a batch the version the
+    /// session negotiated forbids (400).
     pub negotiated_version: u64,
 }
 
@@ -139,6 +143,7 @@ pub(crate) struct Counters {
     pub(crate) created: AtomicU64,
     closed: [AtomicU64; CloseCause::ALL.len()],
     rejected: [AtomicU64; 10],
+    other_version: AtomicU64,
 }
 
 fn reject_index(reason: RejectReason) -> usize {
@@ -161,6 +166,10 @@ impl Counters {
         self.closed[cause.index()].fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn other_version(&self) {
+        self.other_version.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn rejected(&self, reason: RejectReason) {
         self.rejected[reject_index(reason)].fetch_add(1, Ordering::Relaxed);
     }
@@ -178,6 +187,7 @@ impl Counters {
             evicted: c(CloseCause::Evicted),
             shutdown: c(CloseCause::Shutdown),
             initialize_failed: c(CloseCause::InitializeFailed),
+            other_version_served: self.other_version.load(Ordering::Relaxed),
             rejected: RejectedStats {
                 missing_id: r(RejectReason::MissingId),
                 malformed_id: r(RejectReason::MalformedId),

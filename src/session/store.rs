@@ -281,6 +281,11 @@ pub trait SessionStore: Send + Sync + 'static {
         let _ = reason;
     }
 
+    /// Counts a request served although its `MCP-Protocol-Version` named
+    /// another supported revision than its session negotiated (for
+    /// [`SessionStats::other_version_served`]). The default does nothing.
+    fn note_other_version(&self) {}
+
     /// A snapshot of the counters.
     fn stats(&self) -> SessionStats;
 

@@ -191,6 +191,10 @@ impl SessionStore for RedisSessionStore {
         self.shared.counters.rejected(reason);
     }
 
+    fn note_other_version(&self) {
+        self.shared.counters.other_version();
+    }
+
     fn backend_name(&self) -> &'static str {
         "redis"
     }

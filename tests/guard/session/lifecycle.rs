@@ -610,57 +610,68 @@ fn batch(id: &HeaderValue, header: Option<&str>) -> Request<B> {
     .unwrap()
 }
 
-#[tokio::test]
-async fn spec_negotiated_version_holds_for_every_legacy_pair() {
-    // 2025-06-18 basic/transports: "If the server receives a request with an
-    // invalid or unsupported MCP-Protocol-Version, it MUST respond with 400 Bad
-    // Request." A session speaks the one version it negotiated: any other is
-    // unsupported on it, and the session does not change. Batches (removed in
-    // 2025-06-18) are judged under the negotiated version when no header says.
+/// Every legacy revision pair (negotiated, header), with and without a
+/// batch, through `svc`: a supported header naming another revision is
+/// served under the negotiated version; a batch passes only where both the
+/// header's version and the negotiated one allow it; the session keeps its
+/// version. `post` dresses a request for the layers in front.
+async fn every_legacy_pair_is_served_under_the_negotiated_version<S>(
+    svc: &S,
+    store: &MokaSessionStore,
+    seen: &Seen,
+    post: fn(Request<B>) -> Request<B>,
+) where
+    S: tower::Service<Request<B>, Response = http::Response<B>, Error = std::convert::Infallible>
+        + Clone,
+{
     let legacy: Vec<ProtocolVersion> = ProtocolVersion::KNOWN
         .iter()
         .copied()
         .filter(|v| v.era() == Era::Legacy)
         .collect();
     assert_eq!(legacy.len(), 4, "2024-11-05 to 2025-11-25");
-    let seen = Seen::default();
-    let store = MokaSessionStore::new();
-    let svc = service(McpSessionLayer::new(store.clone()), &seen);
+    let mut batches_refused = 0;
     for negotiated in &legacy {
-        let res = send(
-            &svc,
-            Request::post("/mcp")
-                .body(init_body(&negotiated.to_string()))
-                .unwrap(),
-        )
-        .await;
-        let id = session_id(&res);
+        let init = Request::post("/mcp")
+            .body(init_body(&negotiated.to_string()))
+            .unwrap();
+        let id = session_id(&send(svc, post(init)).await);
         for header in &legacy {
-            let mut req = ping(&id);
+            let mut req = post(ping(&id));
             req.headers_mut()
                 .insert("mcp-protocol-version", header.to_string().parse().unwrap());
-            let res = send(&svc, req).await;
-            if header == negotiated {
-                assert_eq!(res.status(), StatusCode::OK, "{negotiated} with {header}");
-                continue;
-            }
-            assert_eq!(
-                res.status(),
-                StatusCode::BAD_REQUEST,
-                "{negotiated} with {header}"
-            );
-            let body = body_json(res).await;
-            assert_eq!(body["id"], 1, "the rejection names the request id");
-            assert_eq!(body["error"]["data"]["negotiated"], negotiated.to_string());
-            assert_eq!(body["error"]["data"]["requested"], header.to_string());
-            // The session still holds its version.
-            send(&svc, ping(&id)).await;
+            let res = send(svc, req).await;
+            assert_eq!(res.status(), StatusCode::OK, "{negotiated} with {header}");
+            let p = seen.protocol.lock().unwrap().unwrap();
+            assert_eq!(p.version(), *negotiated, "judged under {negotiated}");
+            let expected = if header == negotiated {
+                VersionSource::Header
+            } else {
+                VersionSource::NegotiatedOverHeader
+            };
+            assert_eq!(p.source(), expected, "{negotiated} with {header}");
+            assert!(!p.assumed(), "the request sent a version");
             assert_eq!(seen.last().unwrap().protocol_version(), Some(*negotiated));
+
+            let res = send(svc, post(batch(&id, Some(&header.to_string())))).await;
+            if negotiated.allows_batch() && header.allows_batch() {
+                assert_eq!(res.status(), StatusCode::OK, "batch: {negotiated}/{header}");
+            } else {
+                batches_refused += 1;
+                assert_eq!(
+                    res.status(),
+                    StatusCode::BAD_REQUEST,
+                    "batch: {negotiated}/{header}"
+                );
+                let body = json(res).await;
+                assert_eq!(body["error"]["code"], -32600, "{body}");
+            }
         }
-        let res = send(&svc, batch(&id, None)).await;
+        let res = send(svc, post(batch(&id, None))).await;
         let expected = if negotiated.allows_batch() {
             StatusCode::OK
         } else {
+            batches_refused += 1;
             StatusCode::BAD_REQUEST
         };
         assert_eq!(
@@ -668,8 +679,88 @@ async fn spec_negotiated_version_holds_for_every_legacy_pair() {
             expected,
             "batch without header on {negotiated}"
         );
+        // The session still holds its version.
+        send(svc, post(ping(&id))).await;
+        assert_eq!(seen.last().unwrap().protocol_version(), Some(*negotiated));
     }
-    assert_eq!(store.stats().rejected.negotiated_version, 3 * 4 + 2);
+    let stats = store.stats();
+    // Four pairs of each row differ; each differing ping is counted once,
+    // and each differing batch the negotiated version allows is too.
+    assert!(stats.other_version_served >= 4 * 3, "{stats:?}");
+    assert!(
+        batches_refused >= 2 * 4 + 2,
+        "2025-06-18 and 2025-11-25 rows"
+    );
+}
+
+#[tokio::test]
+async fn spec_a_supported_version_other_than_the_negotiated_one_is_served() {
+    // 2025-06-18 and 2025-11-25 basic/transports, "Protocol Version Header":
+    // the client "SHOULD" send the negotiated version, and "If the server
+    // receives a request with an invalid or unsupported MCP-Protocol-Version,
+    // it MUST respond with 400 Bad Request." A supported revision is neither,
+    // so it is served, judged under the negotiated version (which decides on
+    // batches), and the session keeps its version. The stable conformance
+    // suite (0.1.16, server-sse-multiple-streams) sends 2025-03-26 on a
+    // 2025-11-25 session.
+    let seen = Seen::default();
+    let store = MokaSessionStore::new();
+    let alone = service(McpSessionLayer::new(store.clone()), &seen);
+    every_legacy_pair_is_served_under_the_negotiated_version(&alone, &store, &seen, |r| r).await;
+
+    let seen = Seen::default();
+    let store = MokaSessionStore::new();
+    let handler_seen = seen.clone();
+    let guarded = tower::ServiceBuilder::new()
+        .layer(mcp_tower_guard::McpHeadersLayer::new())
+        .layer(McpSessionLayer::new(store.clone()))
+        .service_fn(move |req| handler(handler_seen.clone(), req));
+    let dressed: fn(Request<B>) -> Request<B> = |mut req| {
+        let h = req.headers_mut();
+        h.insert(
+            "accept",
+            HeaderValue::from_static("application/json, text/event-stream"),
+        );
+        h.insert("content-type", HeaderValue::from_static("application/json"));
+        req
+    };
+    every_legacy_pair_is_served_under_the_negotiated_version(&guarded, &store, &seen, dressed)
+        .await;
+}
+
+#[tokio::test]
+async fn spec_an_unsupported_or_malformed_version_on_a_session_keeps_its_400() {
+    // "If the server receives a request with an invalid or unsupported
+    // MCP-Protocol-Version, it MUST respond with 400 Bad Request."
+    let seen = Seen::default();
+    let store = MokaSessionStore::new();
+    let svc = service(McpSessionLayer::new(store.clone()), &seen);
+    let id = session_id(&send(&svc, initialize()).await);
+    let calls = seen.calls();
+    for value in [
+        "2025-01-01",
+        "2099-13-01",
+        "latest",
+        "2025-06-18, 2025-03-26",
+    ] {
+        let mut req = ping(&id);
+        req.headers_mut().insert(
+            "mcp-protocol-version",
+            HeaderValue::from_str(value).unwrap(),
+        );
+        let res = send(&svc, req).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{value}");
+        let body = json(res).await;
+        assert_eq!(body["id"], 1, "the rejection names the request id: {value}");
+    }
+    assert_eq!(seen.calls(), calls, "the handler saw none of them");
+    assert_eq!(store.stats().other_version_served, 0);
+    // The session still holds its version.
+    send(&svc, ping(&id)).await;
+    assert_eq!(
+        seen.last().unwrap().protocol_version(),
+        Some(ProtocolVersion::V2025_06_18)
+    );
 }
 
 #[tokio::test]
