@@ -74,6 +74,9 @@ pub struct Message {
     pub name: Option<String>,
     /// `params.uri`, when a string (resources/read).
     pub uri: Option<String>,
+    /// `params.taskId`, when a string (`tasks/get`, `tasks/update`,
+    /// `tasks/cancel` of the tasks extension).
+    pub task_id: Option<String>,
     /// `params.protocolVersion`, when a string: the revision a legacy `initialize` asks for.
     pub initialize_version: Option<String>,
     meta: Meta,
@@ -236,7 +239,44 @@ impl Envelope {
     }
 }
 
+/// The methods whose `Mcp-Name` header carries a body value, and which
+/// `params` member that is (SEP-2243 for tools, prompts and resources;
+/// SEP-2663, "Streamable HTTP: Routing Headers", for tasks).
+pub(crate) fn named_target(method: &str) -> Option<NamedTarget> {
+    match method {
+        "tools/call" | "prompts/get" => Some(NamedTarget::Name),
+        "resources/read" => Some(NamedTarget::Uri),
+        "tasks/get" | "tasks/update" | "tasks/cancel" => Some(NamedTarget::TaskId),
+        _ => None,
+    }
+}
+
+/// Which `params` member a method names its target by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NamedTarget {
+    /// `params.name`.
+    Name,
+    /// `params.uri`.
+    Uri,
+    /// `params.taskId`.
+    TaskId,
+}
+
 impl Message {
+    /// What the message names, when its method names something: a tool's or
+    /// prompt's `params.name`, a resource's `params.uri`, a task's
+    /// `params.taskId`; else whichever of `name` and `uri` it carries (a
+    /// `resources/subscribe`, a `completion/complete`). The value `Mcp-Name`
+    /// mirrors, and what rate-limit `name` filters and keys compare.
+    pub fn target(&self) -> Option<&str> {
+        match self.method.as_deref().and_then(named_target) {
+            Some(NamedTarget::Name) => self.name.as_deref(),
+            Some(NamedTarget::Uri) => self.uri.as_deref(),
+            Some(NamedTarget::TaskId) => self.task_id.as_deref(),
+            None => self.name.as_deref().or(self.uri.as_deref()),
+        }
+    }
+
     /// `_meta["traceparent"]`, when a string: the W3C trace context the
     /// client's span sends with this message (SEP-414). Not validated here.
     pub fn meta_traceparent(&self) -> Option<&str> {
@@ -294,6 +334,7 @@ impl PartialEq for Message {
             && self.protocol_version == other.protocol_version
             && self.name == other.name
             && self.uri == other.uri
+            && self.task_id == other.task_id
             && self.initialize_version == other.initialize_version
             && self.meta.version == other.meta.version
             && self.meta.capabilities == other.meta.capabilities
@@ -518,6 +559,7 @@ impl RawMessage<'_> {
             protocol_version: params.meta.version_value,
             name: params.name,
             uri: params.uri,
+            task_id: params.task_id,
             initialize_version: params.initialize_version,
             meta,
             arguments: params.arguments.and_then(|raw| span_of(source, raw)),
@@ -610,6 +652,7 @@ struct RawParams<'de> {
     initialize_version: Option<String>,
     name: Option<String>,
     uri: Option<String>,
+    task_id: Option<String>,
     arguments: Option<&'de RawValue>,
 }
 
@@ -632,6 +675,7 @@ impl<'de> Deserialize<'de> for RawParams<'de> {
                         "_meta" => params.meta = map.next_value::<RawMeta<'de>>()?,
                         "name" => params.name = map.next_value::<MaybeString>()?.0,
                         "uri" => params.uri = map.next_value::<MaybeString>()?.0,
+                        "taskId" => params.task_id = map.next_value::<MaybeString>()?.0,
                         "protocolVersion" => {
                             params.initialize_version = map.next_value::<MaybeString>()?.0
                         }

@@ -11,7 +11,7 @@ use super::config::HeadersConfig;
 use super::media::{self, EVENT_STREAM, JSON};
 use super::name::decode_value;
 use super::tools::{ParamHeader, ToolRule};
-use crate::envelope::{Envelope, Field, Message, MessageKind};
+use crate::envelope::{named_target, Envelope, Field, Message, MessageKind};
 use crate::header_names::{MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION, X_ACCEL_BUFFERING};
 use crate::protocol::{
     era_with, Era, ProtocolVersion, RequestProtocol, VersionHeader, VersionSource,
@@ -430,13 +430,12 @@ fn check_standard_headers(
         }
         None => {}
     }
-    // Mcp-Name: params.name for tools/call and prompts/get, params.uri for resources/read.
-    let expected = match method {
-        "tools/call" | "prompts/get" => Some(message.name.as_deref()),
-        "resources/read" => Some(message.uri.as_deref()),
-        _ => None,
-    };
-    if let Some(expected) = expected {
+    // Mcp-Name: params.name for tools/call and prompts/get, params.uri for
+    // resources/read, params.taskId for tasks/get, tasks/update and
+    // tasks/cancel ("the client MUST set the Mcp-Name header ... to the value
+    // of params.taskId", SEP-2663).
+    if named_target(method).is_some() {
+        let expected = message.target();
         match (single(headers, &MCP_NAME)?, expected) {
             (None, None) => {}
             (None, Some(_)) => {

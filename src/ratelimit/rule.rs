@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use http::request::Parts;
 
 use super::store::{KeyStore, TokioClock};
-use crate::envelope::{Envelope, MessageKind};
+use crate::envelope::{Envelope, Message, MessageKind};
 use crate::error::ConfigError;
 use crate::keyed::keyed_hasher;
 
@@ -241,7 +241,7 @@ impl RateLimitRule {
                 && self
                     .target
                     .as_deref()
-                    .is_none_or(|want| m.name.as_deref().or(m.uri.as_deref()) == Some(want))
+                    .is_none_or(|want| m.target() == Some(want))
         });
         u32::try_from(matching.count()).unwrap_or(u32::MAX)
     }
@@ -273,7 +273,7 @@ impl RateLimitRule {
                 KeyPart::Name => {
                     let name = envelope
                         .and_then(Envelope::single)
-                        .and_then(|m| m.name.as_deref().or(m.uri.as_deref()))
+                        .and_then(Message::target)
                         .unwrap_or_default();
                     h.write(name.as_bytes());
                 }

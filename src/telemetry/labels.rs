@@ -31,6 +31,7 @@ const METHODS: &[&str] = &[
     "server/discover",
     "subscriptions/listen",
     "tasks/get",
+    "tasks/update",
     "tasks/result",
     "tasks/list",
     "tasks/cancel",

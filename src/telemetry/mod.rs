@@ -18,9 +18,11 @@
 //! `mcp.method.name`, `gen_ai.tool.name`, `gen_ai.prompt.name`,
 //! `gen_ai.operation.name` (`execute_tool`), `mcp.resource.uri`,
 //! `jsonrpc.request.id`, `mcp.protocol.version`, `rpc.response.status_code`,
+//! `mcp.task.id` (the `params.taskId` of `tasks/get`, `tasks/update` and
+//! `tasks/cancel`: on the span only, never in its name or a metric label),
 //! `error.type` (the [`RejectionKind`](crate::RejectionKind) of a refusal,
 //! the status of a 5xx, or, read from an `application/json` answer of up to
-//! 64 KiB, a JSON-RPC error code or `tool_error` for a tool result with
+//! 64 KiB or an SSE answer event by event, a JSON-RPC error code or `tool_error` for a tool result with
 //! `isError: true`; the codes the conventions call the caller's, such as
 //! -32602, set only `rpc.response.status_code`), `network.*`, `client.address`/`client.port`, and
 //! `mcp.session.id` as a keyed hash when

@@ -38,6 +38,7 @@ pub(crate) fn new<B>(req: &Request<B>) -> Span {
         gen_ai.prompt.name = Empty,
         gen_ai.operation.name = Empty,
         mcp.resource.uri = Empty,
+        mcp.task.id = Empty,
         jsonrpc.request.id = Empty,
         mcp.protocol.version = Empty,
         mcp.session.id = Empty,
@@ -134,6 +135,12 @@ fn record_message(span: &Span, message: &Message, config: &TelemetryConfig) {
     }
     if let Some(uri) = message.uri.as_deref() {
         span.record("mcp.resource.uri", clip(uri, MAX_URI));
+    }
+    // A task is the target of tasks/get, tasks/update and tasks/cancel as a
+    // tool is of tools/call; its id is unbounded, so it goes on the span
+    // only, never into the span's name or a metric label.
+    if let Some(task) = message.task_id.as_deref() {
+        span.record("mcp.task.id", clip(task, MAX_NAME));
     }
     if message.kind == MessageKind::Request {
         if let Some(id) = message.id.as_ref().and_then(|id| id.as_str()) {

@@ -1241,6 +1241,72 @@ async fn spec_2026_07_28_mcp_name_must_match_params_name_or_uri_else_32020() {
     }
 }
 
+/// SEP-2663 (tasks extension), "Streamable HTTP: Routing Headers": "When
+/// `tasks/get`, `tasks/update`, or `tasks/cancel` is sent over the Streamable
+/// HTTP transport, the client MUST set the `Mcp-Name` header (defined by
+/// SEP-2243) to the value of `params.taskId`." The server side is SEP-2243's
+/// rule: "Servers MUST reject requests with a 400 Bad Request HTTP status and
+/// JSON-RPC error code -32020 (HeaderMismatch)" when a required header is
+/// missing or differs from the body.
+#[tokio::test]
+async fn sep_2663_tasks_requests_must_carry_mcp_name_equal_to_params_task_id() {
+    const TASK: &str = "786512e2-9e0d-44bd-8f29-789f320fe840";
+    for method in ["tasks/get", "tasks/update", "tasks/cancel"] {
+        let params = if method == "tasks/update" {
+            json!({"taskId": TASK, "inputResponses": {}})
+        } else {
+            json!({"taskId": TASK})
+        };
+        let cases: [(Option<&[u8]>, bool); 7] = [
+            (Some(TASK.as_bytes()), true),
+            // Optional whitespace around a header value is not part of it.
+            (Some(format!(" {TASK} ").leak().as_bytes()), true),
+            // The Base64 form decodes to the task id.
+            (
+                Some(b"=?base64?Nzg2NTEyZTItOWUwZC00NGJkLThmMjktNzg5ZjMyMGZlODQw?="),
+                true,
+            ),
+            (None, false),
+            (
+                Some(b"sep-2663-wrong-task-id-for-routing-header-mismatch"),
+                false,
+            ),
+            (Some(TASK.to_uppercase().leak().as_bytes()), false),
+            (Some(b"=?base64?b3RoZXI=?="), false), // "other"
+        ];
+        for (name, ok) in cases {
+            let body = modern_body(method, params.clone(), Some(MODERN));
+            let out = send(modern_post(Some(MODERN), Some(method), name, body)).await;
+            if ok {
+                assert_eq!(out.passed(), modern_protocol(), "{method} {name:?}");
+            } else {
+                // 400 -32020 with the request's id (checked by `rejected`).
+                out.rejected(StatusCode::BAD_REQUEST, -32020);
+                assert!(out.message().contains("Mcp-Name"), "{}", out.message());
+            }
+        }
+    }
+}
+
+/// SEP-2663: "`tasks/result` is removed; clients calling it MUST receive
+/// -32601 (Method Not Found)", and `tasks/list` is gone too. Their answer is
+/// -32601 whatever `Mcp-Name` says: the routing rule names only the three
+/// methods it lists.
+#[tokio::test]
+async fn sep_2663_removed_task_methods_get_32601_not_a_header_mismatch() {
+    for method in ["tasks/result", "tasks/list"] {
+        let body = modern_body(method, json!({"taskId": "t-1"}), Some(MODERN));
+        let out = send(modern_post(
+            Some(MODERN),
+            Some(method),
+            Some(b"other"),
+            body,
+        ))
+        .await;
+        out.rejected(StatusCode::NOT_FOUND, -32601);
+    }
+}
+
 #[tokio::test]
 async fn spec_2026_07_28_duplicate_mcp_name_is_32020() {
     let mut req = modern_post(

@@ -165,6 +165,65 @@ async fn overlapping_rules_each_count_and_the_first_to_refuse_answers() {
     assert_eq!(rule_of(fourth).await.as_deref(), Some("per-peer"));
 }
 
+/// A 2026-07-28 `tasks/get` of `task` from `peer`, `Mcp-Name` mirroring it.
+fn task_get(task: &str, peer: SocketAddr) -> Request<Body> {
+    let body = json!({"jsonrpc": "2.0", "id": 9, "method": "tasks/get",
+        "params": {"taskId": task, "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}}}});
+    let mut req = Request::post("/mcp")
+        .header("host", "localhost")
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tasks/get")
+        .header("mcp-name", task)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    req.extensions_mut().insert(PeerAddr(peer));
+    req
+}
+
+/// SEP-2663 makes a task the named target of `tasks/get`, as a tool is of
+/// `tools/call`: a rule's `name` filter and its `name` key part read the
+/// task id.
+#[tokio::test(start_paused = true)]
+async fn task_ids_are_names_for_filters_and_keys() {
+    let limits = McpRateLimitLayer::new([
+        RateLimitRule::new("one-task", Quota::per_minute(n(1)), [KeyPart::ClientAddr])
+            .unwrap()
+            .name("task-a"),
+        RateLimitRule::new("per-task", Quota::per_minute(n(2)), [KeyPart::Name])
+            .unwrap()
+            .method("tasks/get"),
+    ])
+    .unwrap();
+    let mut svc = McpHeadersLayer::new().layer(limits.layer(inner()));
+    assert_eq!(
+        status(&mut svc, task_get("task-a", peer(1))).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(&mut svc, task_get("task-a", peer(1))).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the name filter matched the task id"
+    );
+    // Another task has its own per-task bucket, and the name filter skips it.
+    assert_eq!(
+        status(&mut svc, task_get("task-b", peer(2))).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(&mut svc, task_get("task-b", peer(3))).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(&mut svc, task_get("task-b", peer(4))).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "keyed by the task id, whoever asks"
+    );
+}
+
 /// Placed last, the layer sees only what every earlier layer accepted: a
 /// flood with a forged Host or an unknown session uses up nothing.
 #[tokio::test(start_paused = true)]

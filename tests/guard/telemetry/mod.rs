@@ -774,3 +774,56 @@ async fn semconv_error_type_comes_from_the_json_rpc_answer() {
         "{out}"
     );
 }
+
+/// SEP-2663: a task is the target of `tasks/get`, `tasks/update` and
+/// `tasks/cancel`. Its id goes on the span as `mcp.task.id`; task ids are
+/// unbounded, so they never name the span or become a metric label.
+#[tokio::test]
+async fn task_ids_go_on_the_span_and_never_into_names_or_labels() {
+    let traces = traces();
+    let recorder = prometheus();
+    let handle = recorder.handle();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let mut svc = guard().stateless().into_service(inner());
+    let task = "786512e2-9e0d-44bd-8f29-789f320fe840";
+    for method in ["tasks/get", "tasks/update", "tasks/cancel"] {
+        let body = json!({"jsonrpc": "2.0", "id": 9, "method": method,
+            "params": {"taskId": task, "inputResponses": {}, "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {}}}});
+        let mut req = Request::post("/mcp")
+            .header("host", "localhost")
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", method)
+            .header("mcp-name", task)
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        req.extensions_mut().insert(PeerAddr(peer()));
+        assert_eq!(exchange(&mut svc, req).await, StatusCode::OK, "{method}");
+    }
+    let spans = traces.spans();
+    assert_eq!(spans.len(), 3);
+    for (span, method) in spans
+        .iter()
+        .zip(["tasks/get", "tasks/update", "tasks/cancel"])
+    {
+        assert_eq!(span.name, method, "the span is named by its method alone");
+        assert_eq!(attr(span, "mcp.method.name").as_deref(), Some(method));
+        assert_eq!(attr(span, "mcp.task.id").as_deref(), Some(task));
+    }
+    let out = handle.render();
+    assert!(!out.contains(task), "{out}");
+    for method in ["tasks/get", "tasks/update", "tasks/cancel"] {
+        assert_eq!(
+            value(line(
+                &out,
+                "mcp_server_operation_duration_count",
+                &[("mcp_method_name", method)],
+            )),
+            1.0,
+            "{out}"
+        );
+    }
+}
