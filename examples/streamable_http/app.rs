@@ -50,6 +50,9 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tower::ServiceExt;
 
+#[path = "tasks.rs"]
+mod tasks;
+
 /// Name reported in `serverInfo`.
 pub const SERVER_NAME: &str = "mcp-tower-guard-demo";
 /// Newest legacy revision: the answer to an `initialize` asking for a version we do not speak.
@@ -227,12 +230,17 @@ pub struct AppState {
 struct Inner {
     heartbeat: Duration,
     live: Live,
+    tasks: tasks::Tasks,
 }
 
 impl AppState {
     fn new(heartbeat: Duration, live: Live) -> Self {
         Self {
-            inner: Arc::new(Inner { heartbeat, live }),
+            inner: Arc::new(Inner {
+                heartbeat,
+                live,
+                tasks: tasks::Tasks::default(),
+            }),
         }
     }
 
@@ -954,7 +962,7 @@ fn handle_message_reply(state: &AppState, cx: &Cx, message: &Value) -> Option<Re
     };
     let outcome = match cx.era {
         Era::Legacy => legacy_request(state, cx, method, &params).map(|r| (Vec::new(), r)),
-        _ => modern_request(cx, method, &params),
+        _ => modern_request(state, cx, method, &params),
     };
     Some(match outcome {
         Ok((notes, result)) if notes.is_empty() => {
@@ -1119,8 +1127,14 @@ fn initialize(params: &Value) -> Result<Value, RpcError> {
 /// The layers have already refused what the revision removed (`ping`,
 /// `initialize`, ...) with 404, and checked `_meta`, the `Mcp-*` headers and
 /// the capabilities `tool_rules` requires; this only does the work.
-fn modern_request(cx: &Cx, method: &str, params: &Value) -> Result<(Vec<Value>, Value), RpcError> {
+fn modern_request(
+    state: &AppState,
+    cx: &Cx,
+    method: &str,
+    params: &Value,
+) -> Result<(Vec<Value>, Value), RpcError> {
     let mut notes = Vec::new();
+    let tasks = &state.inner.tasks;
     let mut result = match method {
         "server/discover" => json!({
             "supportedVersions": ProtocolVersion::KNOWN.iter().map(ToString::to_string).collect::<Vec<_>>(),
@@ -1128,19 +1142,38 @@ fn modern_request(cx: &Cx, method: &str, params: &Value) -> Result<(Vec<Value>, 
                 "tools": { "listChanged": false },
                 "prompts": { "listChanged": false },
                 "resources": { "listChanged": false },
+                "extensions": { tasks::EXTENSION: {} },
             },
-            "instructions": "Demo server of mcp-tower-guard. Tools: echo, add, route_query.",
+            "instructions": "Demo server of mcp-tower-guard. Tools: echo, add, route_query, greet, slow_compute (a task).",
             "ttlMs": CATALOG_TTL_MS,
             "cacheScope": "public",
         }),
         "tools/list" => {
             json!({ "tools": tools(Era::Modern), "ttlMs": CATALOG_TTL_MS, "cacheScope": "public" })
         }
+        "tools/call" if params.get("name") == Some(&json!("slow_compute")) => {
+            let (_, args) = tool_call(params)?;
+            let seconds = args.get("seconds").and_then(Value::as_u64).ok_or_else(|| {
+                RpcError::invalid_params("slow_compute: `seconds` must be a whole number")
+            })?;
+            let label = args.get("label").and_then(Value::as_str).unwrap_or("work");
+            tasks.create(label, seconds.min(tasks::MAX_SECONDS))
+        }
         "tools/call" => {
             let (result, logs) = call_tool_stateless(cx, params)?;
             notes = logs;
             result
         }
+        // The extension's methods (SEP-2663): an unknown task is -32602.
+        "tasks/get" => tasks.get(task_id(params)?).ok_or_else(unknown_task)?,
+        "tasks/cancel" => tasks
+            .cancel(task_id(params)?)
+            .then(|| json!({}))
+            .ok_or_else(unknown_task)?,
+        "tasks/update" => tasks
+            .contains(task_id(params)?)
+            .then(|| json!({}))
+            .ok_or_else(unknown_task)?,
         other => catalog_request(other, params)?,
     };
     if let Value::Object(map) = &mut result {
@@ -1155,12 +1188,29 @@ fn modern_request(cx: &Cx, method: &str, params: &Value) -> Result<(Vec<Value>, 
     Ok((notes, result))
 }
 
+/// `params.taskId` of a tasks request.
+fn task_id(params: &Value) -> Result<&str, RpcError> {
+    params
+        .get("taskId")
+        .and_then(Value::as_str)
+        .ok_or_else(|| RpcError::invalid_params("params.taskId must be a string"))
+}
+
+fn unknown_task() -> RpcError {
+    RpcError::invalid_params("Unknown task")
+}
+
 /// The checks `McpHeadersLayer` makes for the demo's tools, from the very
 /// definitions `tools/list` returns: the `x-mcp-header` parameters of
 /// `route_query`, and the sampling capability `test_missing_capability` needs.
 pub fn tool_rules() -> Result<ToolRules, ConfigError> {
     ToolRules::from_tools_list(&tools(Era::Modern))?
-        .require_capabilities("test_missing_capability", json!({ "sampling": {} }))
+        .require_capabilities("test_missing_capability", json!({ "sampling": {} }))?
+        // A task handle is only for clients that declared the extension.
+        .require_capabilities(
+            "slow_compute",
+            json!({ "extensions": { tasks::EXTENSION: {} } }),
+        )
 }
 
 /// The tools of an era. `route_query` mirrors parameters into `Mcp-Param-*`
@@ -1179,6 +1229,27 @@ fn tools(era: Era) -> Value {
 fn conformance_tools() -> Vec<Value> {
     let no_args = json!({ "type": "object", "additionalProperties": false });
     vec![
+        json!({
+            "name": "greet",
+            "description": "Greets `name` at once (a plain result, never a task).",
+            "inputSchema": {
+                "type": "object",
+                "properties": { "name": { "type": "string" } },
+                "required": ["name"],
+            },
+        }),
+        json!({
+            "name": "slow_compute",
+            "description": "Works for `seconds` (at most 600) as a task (tasks extension, SEP-2663): poll it with tasks/get, end it with tasks/cancel.",
+            "inputSchema": {
+                "type": "object",
+                "properties": {
+                    "seconds": { "type": "integer", "minimum": 0 },
+                    "label": { "type": "string" },
+                },
+                "required": ["seconds"],
+            },
+        }),
         json!({
             "name": "test_missing_capability",
             "description": "Needs the client's sampling capability (the edge answers -32021 without it).",
@@ -1324,6 +1395,10 @@ fn call_tool_stateless(_cx: &Cx, params: &Value) -> Result<(Value, Vec<Value>), 
         "session_info" => {
             tool_error("session_info: 2026-07-28 requests are stateless; there is no session")
         }
+        "greet" => match args.get("name").and_then(Value::as_str) {
+            Some(name) => text_result(format!("Hello, {name}!"), None),
+            None => tool_error("greet: argument `name` must be a string"),
+        },
         "test_missing_capability" => text_result(
             "the client declared the sampling capability".to_owned(),
             None,
