@@ -637,6 +637,107 @@ async fn idle_expiry_gives_404_to_a_raw_client_and_a_fresh_client_succeeds() {
 // Tests: rmcp client, 2026-07-28 (stateless)
 // ---------------------------------------------------------------------------
 
+/// The demo serves the tasks extension (SEP-2663) so the suite's
+/// `tasks-request-headers` can run: `slow_compute` answers with a task
+/// handle; `tasks/get` with `Mcp-Name` equal to the task id finds it, and any
+/// other `Mcp-Name` is refused at the edge (400, -32020) before the handler.
+#[tokio::test]
+async fn demo_tasks_are_routed_by_mcp_name_over_tcp() {
+    bounded(async {
+        let demo = Demo::start(DemoConfig::for_tests()).await;
+        let client = http1();
+        let modern = |method: &str, name: &str, params: Value, caps: Value| {
+            let mut body = modern_call(9, method, params);
+            body["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"] = caps;
+            post(
+                &demo.url,
+                body,
+                &[
+                    ("mcp-protocol-version", MODERN),
+                    ("mcp-method", method),
+                    ("mcp-name", name),
+                ],
+            )
+        };
+        let tasks = json!({"extensions": {"io.modelcontextprotocol/tasks": {}}});
+        let start = json!({"name": "slow_compute", "arguments": {"seconds": 60, "label": "t"}});
+
+        // Without the extension in its capabilities, no task handle: -32021.
+        let reply = send(
+            &client,
+            modern("tools/call", "slow_compute", start.clone(), json!({})),
+        )
+        .await;
+        assert_eq!(reply.json()["error"]["code"], -32021, "{}", reply.json());
+
+        let reply = send(
+            &client,
+            modern("tools/call", "slow_compute", start, tasks.clone()),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK);
+        let created = reply.json()["result"].clone();
+        assert_eq!(created["resultType"], "task", "{created}");
+        assert_eq!(created["status"], "working");
+        let stamp = created["createdAt"].as_str().expect("createdAt");
+        assert!(
+            stamp.len() == 20 && stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T',
+            "RFC 3339 UTC: {stamp}"
+        );
+        let id = created["taskId"].as_str().expect("taskId").to_owned();
+
+        let reply = send(
+            &client,
+            modern("tasks/get", &id, json!({"taskId": id}), tasks.clone()),
+        )
+        .await;
+        let got = reply.json()["result"].clone();
+        assert_eq!(
+            (got["taskId"].as_str(), got["status"].as_str()),
+            (Some(&*id), Some("working"))
+        );
+        assert_eq!(got["resultType"], "complete", "{got}");
+
+        // SEP-2663: Mcp-Name MUST equal params.taskId; the edge refuses a mismatch.
+        let reply = send(
+            &client,
+            modern(
+                "tasks/get",
+                "another-task",
+                json!({"taskId": id}),
+                tasks.clone(),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        assert_eq!(reply.json()["error"]["code"], -32020);
+        assert_eq!(reply.json()["id"], 9, "the request's id");
+
+        let reply = send(
+            &client,
+            modern("tasks/cancel", &id, json!({"taskId": id}), tasks.clone()),
+        )
+        .await;
+        assert_eq!(reply.json()["result"]["resultType"], "complete");
+        let reply = send(
+            &client,
+            modern("tasks/get", &id, json!({"taskId": id}), tasks.clone()),
+        )
+        .await;
+        assert_eq!(reply.json()["result"]["status"], "cancelled");
+
+        // An unknown task is the handler's -32602.
+        let reply = send(
+            &client,
+            modern("tasks/get", "nope", json!({"taskId": "nope"}), tasks),
+        )
+        .await;
+        assert_eq!(reply.json()["error"]["code"], -32602);
+        demo.shutdown().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn rmcp_client_in_discover_mode_is_served_statelessly() {
     bounded(async {
@@ -662,8 +763,10 @@ async fn rmcp_client_in_discover_mode_is_served_statelessly() {
             [
                 "add",
                 "echo",
+                "greet",
                 "route_query",
                 "session_info",
+                "slow_compute",
                 "test_logging_tool",
                 "test_missing_capability",
                 "test_streaming_elicitation"
