@@ -55,11 +55,28 @@
 //! | `http://localhost:3000` | that port only |
 //! | `http://localhost:*` | any port, including the default |
 //! | `https://*.example.com` | `https://a.example.com`, `https://a.b.example.com`; **not** `https://example.com` |
+//! | `chrome-extension://<id>` | that Chrome extension (the id is checked: 32 letters a-p) |
+//! | `moz-extension://*`, `vscode-webview://*` | every origin of that scheme: `*` as the whole host is for non-web schemes only (Firefox gives each installation of an extension its own UUID, so an id cannot be listed ahead) |
 //! | `null` | the opaque origin, same as [`OriginGuardLayer::allow_null_origin`] |
 //!
 //! Entries are `scheme://host[:port]`; one trailing `/` is tolerated, any other
 //! path, a query, fragment or userinfo is a
-//! [`ConfigError::InvalidOrigin`](crate::ConfigError::InvalidOrigin).
+//! [`ConfigError::InvalidOrigin`](crate::ConfigError::InvalidOrigin), and so
+//! is `*` as the host of `http`, `https`, `ws` or `wss`, a `chrome-extension`
+//! id that is not 32 letters a-p, and a `moz-extension` host that is neither
+//! a UUID nor `*`.
+//!
+//! ```
+//! use mcp_tower_guard::{ConfigError, OriginGuardLayer};
+//!
+//! let guard = OriginGuardLayer::localhost()
+//!     .allow_origins(["chrome-extension://abcdefghijklmnopabcdefghijklmnop", "moz-extension://*"])?;
+//! let list = guard.allowed_origins();
+//! assert!(list.matches(&"moz-extension://8b0bb1b6-a1f4-4a4c-9b8b-3f9a0b1c2d3e".parse().unwrap()));
+//! assert!(!list.matches(&"chrome-extension://ponmlkjihgfedcbaponmlkjihgfedcba".parse().unwrap()));
+//! assert!(matches!(OriginGuardLayer::new(["https://*"]), Err(ConfigError::InvalidOrigin { .. })));
+//! # Ok::<(), ConfigError>(())
+//! ```
 //!
 //! # Matching rules
 //!

@@ -95,16 +95,54 @@ enum OriginPort {
     Exact(Option<u16>),
 }
 
+/// The host half of an origin entry.
+#[derive(Clone, PartialEq, Eq)]
+enum OriginHost {
+    /// A host, or `*.domain`.
+    Match(HostMatch),
+    /// `*`: every host of a scheme that is not a web scheme
+    /// (`moz-extension://*`, whose ids differ per installation).
+    Any,
+}
+
 /// One origin allowlist entry.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct OriginPattern {
     scheme: Box<str>,
-    host: HostMatch,
+    host: OriginHost,
     port: OriginPort,
 }
 
+/// Browser-extension and webview schemes whose hosts have a known shape: an
+/// entry with another shape is a pasting mistake, refused at build time.
+fn check_known_scheme(scheme: &str, host: &str) -> Result<(), &'static str> {
+    if scheme.eq_ignore_ascii_case("chrome-extension") {
+        // Chrome extension ids: 32 letters a to p.
+        if host.len() != 32
+            || !host
+                .bytes()
+                .all(|b| (b'a'..=b'p').contains(&b.to_ascii_lowercase()))
+        {
+            return Err("a chrome-extension id is 32 letters a-p (chrome://extensions shows it)");
+        }
+    } else if scheme.eq_ignore_ascii_case("moz-extension") {
+        // Firefox gives each installation its own UUID.
+        let groups: Vec<&str> = host.split('-').collect();
+        let lens = groups.iter().map(|g| g.len()).collect::<Vec<_>>();
+        if lens != [8, 4, 4, 4, 12]
+            || !groups
+                .iter()
+                .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err("a moz-extension host is the installation's UUID (about:debugging shows it), or '*'");
+        }
+    }
+    Ok(())
+}
+
 impl OriginPattern {
-    /// Parses `scheme://host[:port|:*]`, host possibly `*.domain`. A single
+    /// Parses `scheme://host[:port|:*]`, host possibly `*.domain`, or `*` for
+    /// every host of a scheme that is not http, https, ws or wss. A single
     /// trailing `/` is tolerated (people paste `http://localhost:3000/`).
     pub(crate) fn parse(entry: &str) -> Result<Self, &'static str> {
         let s = entry.trim();
@@ -115,7 +153,24 @@ impl OriginPattern {
             return Err("invalid scheme");
         }
         let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if rest == "*" {
+            if default_port(scheme).is_some() {
+                return Err(
+                    "'*' as the whole host is only for non-web schemes (moz-extension://*); \
+                            list web origins, or use '*.example.com'",
+                );
+            }
+            return Ok(Self {
+                scheme: scheme.to_ascii_lowercase().into_boxed_str(),
+                host: OriginHost::Any,
+                port: OriginPort::Exact(None),
+            });
+        }
         let (host, port) = parse_host_pattern(rest)?;
+        if let HostMatch::Exact(name) = &host {
+            check_known_scheme(scheme, &name.to_string())?;
+        }
+        let host = OriginHost::Match(host);
         let port = match port {
             PortSpec::Unspecified => OriginPort::Exact(default_port(scheme)),
             PortSpec::Any => OriginPort::Any,
@@ -130,11 +185,23 @@ impl OriginPattern {
 
     pub(crate) fn matches(&self, origin: &TupleOrigin<'_>) -> bool {
         self.scheme.eq_ignore_ascii_case(origin.scheme)
-            && self.host.matches(&origin.host)
+            && match &self.host {
+                OriginHost::Match(host) => host.matches(&origin.host),
+                OriginHost::Any => true,
+            }
             && match self.port {
                 OriginPort::Any => true,
                 OriginPort::Exact(port) => port == origin.port,
             }
+    }
+}
+
+impl fmt::Display for OriginHost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Match(host) => write!(f, "{host}"),
+            Self::Any => f.write_str("*"),
+        }
     }
 }
 
@@ -227,7 +294,10 @@ mod tests {
             (b"http://0x7f.0.0.1:3000", NotAllowed403),
             (b"http://2130706433:3000", NotAllowed403),
             (b"http://[::ffff:127.0.0.1]:3000", NotAllowed403),
-            (b"chrome-extension://abcdefghijklmnop", NotAllowed403),
+            (
+                b"chrome-extension://abcdefghijklmnopabcdefghijklmnop",
+                NotAllowed403,
+            ),
             // null
             (b"null", Null403),
             (b"NULL", Null403),
@@ -275,6 +345,9 @@ mod tests {
         }
     }
 
+    const CHROME: &str = "chrome-extension://abcdefghijklmnopabcdefghijklmnop";
+    const FIREFOX: &str = "moz-extension://8b0bb1b6-a1f4-4a4c-9b8b-3f9a0b1c2d3e";
+
     #[test]
     fn entries_parse_and_match() {
         // (entry, origin, should match)
@@ -300,16 +373,37 @@ mod tests {
                 true,
             ),
             ("http://[::1]:*", "http://[0::1]:9", true),
+            (CHROME, CHROME, true),
             (
-                "chrome-extension://abcdefghijklmnop",
-                "chrome-extension://abcdefghijklmnop",
+                CHROME,
+                "chrome-extension://ABCDEFGHIJKLMNOPABCDEFGHIJKLMNOP",
                 true,
             ),
             (
-                "chrome-extension://abcdefghijklmnop",
-                "chrome-extension://abcdefghijklmnop:1",
+                CHROME,
+                "chrome-extension://abcdefghijklmnopabcdefghijklmnoa",
                 false,
             ),
+            (
+                CHROME,
+                "chrome-extension://abcdefghijklmnopabcdefghijklmnop:1",
+                false,
+            ),
+            (CHROME, "https://abcdefghijklmnopabcdefghijklmnop", false),
+            ("moz-extension://*", FIREFOX, true),
+            ("moz-extension://*", "moz-extension://anything-at-all", true),
+            ("moz-extension://*", "moz-extension://x:8080", false),
+            ("moz-extension://*", CHROME, false),
+            ("moz-extension://*", "https://evil.example", false),
+            ("chrome-extension://*", CHROME, true),
+            (FIREFOX, FIREFOX, true),
+            (
+                FIREFOX,
+                "moz-extension://9b0bb1b6-a1f4-4a4c-9b8b-3f9a0b1c2d3e",
+                false,
+            ),
+            ("vscode-webview://*", "vscode-webview://1a2b3c4d5e6f", true),
+            ("vscode-webview://*", "vscode-file://vscode-app", false),
             ("http://127.0.0.1:*", "http://127.1", false),
         ];
         for (entry, origin, want) in rows {
@@ -338,6 +432,17 @@ mod tests {
             "http://localhost:abc",
             "http://localhost:99999",
             "http://*",
+            "https://*",
+            "ws://*",
+            "wss://*",
+            "HTTPS://*",
+            "https://*:*",
+            "moz-extension://*:*",
+            "chrome-extension://abcdefghijklmnop",
+            "chrome-extension://abcdefghijklmnopabcdefghijklmnoz",
+            "chrome-extension://abcdefghijklmnopabcdefghijklmnop/path",
+            "moz-extension://not-a-uuid",
+            "moz-extension://8b0bb1b6a1f44a4c9b8b3f9a0b1c2d3e",
             "http://*.",
             "http://a.*.com",
             "http://::1",
@@ -352,6 +457,24 @@ mod tests {
                 "entry {entry:?} should be refused"
             );
         }
+    }
+
+    #[test]
+    fn scheme_entries_explain_their_refusal() {
+        let reason = OriginPattern::parse("https://*").err().unwrap();
+        assert!(reason.contains("non-web schemes"), "{reason}");
+        let reason = OriginPattern::parse("chrome-extension://abc")
+            .err()
+            .unwrap();
+        assert!(reason.contains("32 letters"), "{reason}");
+        let reason = OriginPattern::parse("moz-extension://abc").err().unwrap();
+        assert!(reason.contains("UUID"), "{reason}");
+        assert_eq!(
+            OriginPattern::parse("MOZ-Extension://*")
+                .unwrap()
+                .to_string(),
+            "moz-extension://*"
+        );
     }
 
     #[test]

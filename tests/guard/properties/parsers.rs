@@ -459,7 +459,7 @@ proptest! {
     /// point (its own normal form) and also accepts `o`.
     #[test]
     fn origin_normal_form_is_a_fixed_point(
-        scheme in prop_oneof![Just("http"), Just("https"), Just("HTTPS"), Just("ws"), Just("wss"), Just("chrome-extension"), Just("x+y.z")],
+        scheme in prop_oneof![Just("http"), Just("https"), Just("HTTPS"), Just("ws"), Just("wss"), Just("vscode-webview"), Just("x+y.z")],
         host in prop_oneof![
             dns_name(),
             any_v4().prop_map(|ip| ip.to_string()),
