@@ -237,6 +237,21 @@ impl McpGuard {
                  none: no request will use the store. Call .stateless(), or allow a legacy revision"
             );
         }
+        // Bearer clients from unlisted origins are admitted only where a
+        // token is verified: without an auth layer the mode fails closed.
+        #[cfg(feature = "auth")]
+        let origin = if self.origin.admits_bearer_clients() && self.auth.is_none() {
+            tracing::error!(
+                target: "mcp_tower_guard::order",
+                "OriginGuardLayer::admit_bearer_clients needs an McpAuthLayer to verify the tokens, and this \
+                 McpGuard has none: the mode is off, so unlisted origins get 403. Add McpGuard::auth"
+            );
+            self.origin.admit_bearer_clients(false)
+        } else {
+            self.origin
+        };
+        #[cfg(not(feature = "auth"))]
+        let origin = self.origin;
         #[cfg(feature = "ratelimit")]
         let inner = match self.rate_limits {
             Some(limits) => Optional::On(limits.into_service(inner)),
@@ -252,7 +267,7 @@ impl McpGuard {
             None => Optional::Off(inner),
         };
         let headers = self.headers.into_service(inner);
-        let guarded = self.host.into_service(self.origin.into_service(headers));
+        let guarded = self.host.into_service(origin.into_service(headers));
         #[cfg(feature = "telemetry")]
         let guarded = tower_layer::Layer::layer(&self.telemetry, guarded);
         guarded

@@ -117,6 +117,8 @@ pub mod body;
 #[cfg(feature = "cors")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cors")))]
 pub mod cors;
+#[cfg(all(feature = "origin", feature = "auth"))]
+mod deferred_origin;
 #[cfg(feature = "envelope")]
 #[cfg_attr(docsrs, doc(cfg(feature = "envelope")))]
 pub mod envelope;

@@ -153,6 +153,7 @@ where
                         Err((parts, rejection)) => State::Ready {
                             response: Some(refuse(
                                 RequestHead::of_parts(&parts),
+                                &parts.extensions,
                                 rejection,
                                 &pending.rejection,
                             )),
@@ -189,6 +190,7 @@ where
                         Err(rejection) => State::Ready {
                             response: Some(refuse(
                                 RequestHead::of_parts(&parts),
+                                &parts.extensions,
                                 rejection,
                                 &pending.rejection,
                             )),

@@ -23,9 +23,16 @@ pub(crate) const LAYER: &str = "auth";
 /// (feature `telemetry`), then rejected.
 pub(crate) fn refuse<B, R: RejectionResponse<B>>(
     head: RequestHead<'_>,
+    extensions: &http::Extensions,
     rejection: Rejection,
     responder: &R,
 ) -> http::Response<B> {
+    // A request the Origin layer passed on for its bearer token: without a
+    // valid one, the answer is the Origin's 403.
+    #[cfg(feature = "origin")]
+    let rejection = crate::deferred_origin::settle(extensions, rejection);
+    #[cfg(not(feature = "origin"))]
+    let _ = extensions;
     #[cfg(feature = "telemetry")]
     crate::telemetry::metrics::auth(rejection.kind().as_str());
     reject(LAYER, head, rejection, responder)
@@ -94,7 +101,12 @@ where
             Err(error) => {
                 let rejection = bearer_refused(config, error);
                 let head = RequestHead::of(&req);
-                return ResponseFuture::ready(refuse(head, rejection, &self.rejection));
+                return ResponseFuture::ready(refuse(
+                    head,
+                    req.extensions(),
+                    rejection,
+                    &self.rejection,
+                ));
             }
         };
         // The scope policy reads the envelope; parse it here only when no
@@ -105,7 +117,12 @@ where
         {
             if let Err(rejection) = config.body_limits.check_content_length(req.headers()) {
                 let head = RequestHead::of(&req);
-                return ResponseFuture::ready(refuse(head, rejection, &self.rejection));
+                return ResponseFuture::ready(refuse(
+                    head,
+                    req.extensions(),
+                    rejection,
+                    &self.rejection,
+                ));
             }
             let token: Box<str> = token.into();
             let service = take_ready(&mut self.inner);
@@ -133,6 +150,7 @@ where
                     }
                     Err(rejection) => ResponseFuture::ready(refuse(
                         RequestHead::of_parts(&parts),
+                        &parts.extensions,
                         rejection,
                         &self.rejection,
                     )),
@@ -141,7 +159,7 @@ where
             Poll::Ready(Err(error)) => {
                 let rejection = refused(config, &error, token);
                 let head = RequestHead::of(&req);
-                ResponseFuture::ready(refuse(head, rejection, &self.rejection))
+                ResponseFuture::ready(refuse(head, req.extensions(), rejection, &self.rejection))
             }
             Poll::Pending => {
                 let token: Box<str> = token.into();

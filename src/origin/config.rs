@@ -143,7 +143,20 @@ pub(crate) struct OriginConfig {
     pub(crate) report_only: bool,
     pub(crate) fetch_metadata: bool,
     pub(crate) allow_same_site: bool,
+    /// [`admit_bearer_clients`](super::OriginGuardLayer::admit_bearer_clients).
+    pub(crate) bearer_clients: bool,
     pub(crate) order_warned: crate::order::WarnOnce,
+}
+
+/// What the Origin layer decided.
+#[derive(Debug)]
+pub(crate) enum Verdict {
+    /// Passed.
+    Pass,
+    /// An unlisted `Origin` on a bearer-only request: passed on for the auth
+    /// layer to decide (the origin, for its message).
+    #[cfg_attr(not(feature = "auth"), allow(dead_code))]
+    Deferred(Box<str>),
 }
 
 /// `Sec-Fetch-Site` (Fetch Metadata): what a browser says about where a request comes from.
@@ -157,6 +170,7 @@ impl OriginConfig {
             report_only: false,
             fetch_metadata: true,
             allow_same_site: true,
+            bearer_clients: false,
             order_warned: crate::order::WarnOnce::default(),
         }
     }
@@ -194,18 +208,38 @@ impl OriginConfig {
 
     /// The pure decision: `Ok` lets the request through.
     pub(crate) fn check(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        self.verdict(headers).map(|_| ())
+    }
+
+    /// The decision, telling a pass from a deferral to the auth layer.
+    pub(crate) fn verdict(&self, headers: &HeaderMap) -> Result<Verdict, Rejection> {
         let mut values = headers.get_all(header::ORIGIN).iter();
         match (values.next(), values.next()) {
             (None, _) if self.require_origin => Err(Rejection::new(
                 RejectionKind::MissingOrigin,
                 "missing Origin header",
             )),
-            (None, _) => self.check_fetch_site(headers),
+            (None, _) => self.check_fetch_site(headers).map(|()| Verdict::Pass),
             (Some(_), Some(_)) => Err(Rejection::new(
                 RejectionKind::MalformedOrigin,
                 "more than one Origin header",
             )),
-            (Some(value), None) => self.list.decide(value.as_bytes()),
+            (Some(value), None) => match self.list.decide(value.as_bytes()) {
+                Ok(()) => Ok(Verdict::Pass),
+                // A well-formed origin that is not listed, on a request whose
+                // only credential is a bearer token: the auth layer decides.
+                #[cfg(feature = "auth")]
+                Err(rejection)
+                    if self.bearer_clients
+                        && rejection.kind() == RejectionKind::OriginNotAllowed
+                        && crate::deferred_origin::bearer_only(headers) =>
+                {
+                    Ok(Verdict::Deferred(
+                        String::from_utf8_lossy(value.as_bytes()).into(),
+                    ))
+                }
+                Err(rejection) => Err(rejection),
+            },
         }
     }
 }

@@ -169,6 +169,60 @@ impl<R> OriginGuardLayer<R> {
         self
     }
 
+    /// Lets clients that authenticate with a bearer token call from an
+    /// `Origin` that is not listed (browser extensions, web clients of a
+    /// remote server), provided an [`McpAuthLayer`](crate::auth::McpAuthLayer)
+    /// inside verifies the token. Off by default.
+    ///
+    /// The decision is the auth layer's, because only it can verify the
+    /// token: this layer passes on a request from a well-formed, unlisted
+    /// `Origin` only when its sole credential is one `Authorization: Bearer`
+    /// header and it carries no `Cookie`, and marks it. The auth layer then
+    /// admits it on a valid token (scopes checked as usual), and answers 403
+    /// [`OriginNotAllowed`](crate::RejectionKind::OriginNotAllowed) where it
+    /// would have answered 401 or 400 for the credential. A request without
+    /// a bearer token, or with a cookie, from an unlisted origin gets 403
+    /// here, as before; malformed and `null` origins are refused as before.
+    ///
+    /// Why this is safe: a token a page holds in a script is no ambient
+    /// credential, so a forged cross-site request cannot carry one, and the
+    /// Host check (which runs first, and is not relaxed) still stops DNS
+    /// rebinding. See SECURITY.md.
+    ///
+    /// **Put an `McpAuthLayer` inside this layer**, as
+    /// [`McpGuard`](crate::McpGuard) does: without one, nothing verifies the
+    /// token. `McpGuard` turns this mode off (with an `error` event) when it
+    /// has no auth layer.
+    ///
+    /// ```
+    /// use http::Request;
+    /// use mcp_tower_guard::OriginGuardLayer;
+    ///
+    /// let guard = tower_layer::Layer::layer(&OriginGuardLayer::localhost().admit_bearer_clients(true), ());
+    /// let from = |cookie: bool| {
+    ///     let mut req = Request::post("/mcp")
+    ///         .header("origin", "https://web-client.example")
+    ///         .header("authorization", "Bearer eyJ...");
+    ///     if cookie {
+    ///         req = req.header("cookie", "sid=1");
+    ///     }
+    ///     req.body(()).unwrap()
+    /// };
+    /// assert!(guard.check(&from(false)).is_ok()); // for the auth layer to verify
+    /// assert!(guard.check(&from(true)).is_err()); // a cookie is ambient: 403
+    /// ```
+    #[cfg(feature = "auth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
+    pub fn admit_bearer_clients(mut self, admit: bool) -> Self {
+        Arc::make_mut(&mut self.config).bearer_clients = admit;
+        self
+    }
+
+    /// Whether [`admit_bearer_clients`](OriginGuardLayer::admit_bearer_clients) is on.
+    pub fn admits_bearer_clients(&self) -> bool {
+        self.config.bearer_clients
+    }
+
     /// Report-only mode: a request that would be refused is logged with
     /// `tracing::warn!` (target `mcp_tower_guard::rejection`, field
     /// `report_only = true`) and passed on. For rolling out an allowlist

@@ -5,7 +5,7 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower_service::Service;
 
-use super::config::OriginConfig;
+use super::config::{OriginConfig, Verdict};
 use crate::future::ResponseFuture;
 use crate::rejection::{reject, report_only, RejectionResponse, RequestHead};
 use crate::{JsonRpcRejection, Rejection};
@@ -81,8 +81,17 @@ where
             false,
             &self.config.order_warned,
         );
-        match self.check(&request) {
-            Ok(()) => ResponseFuture::inner(self.inner.call(request)),
+        match self.config.verdict(request.headers()) {
+            Ok(Verdict::Pass) => ResponseFuture::inner(self.inner.call(request)),
+            #[cfg_attr(not(feature = "auth"), allow(unused_variables, unused_mut))]
+            Ok(Verdict::Deferred(origin)) => {
+                let mut request = request;
+                #[cfg(feature = "auth")]
+                request
+                    .extensions_mut()
+                    .insert(crate::deferred_origin::UnlistedOrigin::new(&origin));
+                ResponseFuture::inner(self.inner.call(request))
+            }
             Err(rejection) if self.config.report_only => {
                 report_only("origin", RequestHead::of(&request), &rejection);
                 ResponseFuture::inner(self.inner.call(request))

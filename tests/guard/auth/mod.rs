@@ -9,6 +9,7 @@
 mod attacks;
 mod demo;
 mod flow;
+mod origin;
 
 use std::time::Duration;
 
