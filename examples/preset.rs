@@ -29,15 +29,18 @@ async fn mcp(Json(message): Json<Value>) -> Json<Value> {
 }
 
 /// `/mcp` behind the whole guard (Host, Origin, Headers, Session, in that
-/// order); `/health` beside it, not guarded.
+/// order); `/health` beside it, and any other path, behind the Host check.
 pub fn app(addr: SocketAddr) -> Result<Router, ConfigError> {
     let guard = McpGuard::local(addr)?; // refuses a non-loopback addr
     Ok(Router::new()
+        .route("/health", get(|| async { "ok" }))
+        // Host on every route above and on the 404 of unknown paths, so a
+        // DNS-rebinding page reaches none of them; /mcp is added after.
+        .layer(guard.host_check())
         .route_service(
             "/mcp",
             guard.into_service(Router::new().fallback(post(mcp))),
-        )
-        .route("/health", get(|| async { "ok" })))
+        ))
 }
 
 #[tokio::main]

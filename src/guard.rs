@@ -130,6 +130,32 @@ impl McpGuard {
         self
     }
 
+    /// The guard's Host check, to put in front of the routes served beside
+    /// the MCP endpoint: a DNS-rebinding page must reach none of a local
+    /// server's routes (health checks, OAuth metadata, the 404 of an unknown
+    /// path), not only the MCP one.
+    ///
+    /// With axum, layer the other routes (and the fallback) with it, then add
+    /// the guarded endpoint, so `/mcp` is not checked twice:
+    ///
+    /// ```
+    /// use axum::routing::{get, post};
+    /// use mcp_tower_guard::McpGuard;
+    ///
+    /// # fn main() -> Result<(), mcp_tower_guard::ConfigError> {
+    /// let guard = McpGuard::local("127.0.0.1:8000".parse().unwrap())?;
+    /// let mcp = axum::Router::new().fallback(post(|| async { "{}" }));
+    /// let app: axum::Router = axum::Router::new()
+    ///     .route("/health", get(|| async { "ok" }))
+    ///     .layer(guard.host_check()) // every route above, and the 404 of any other path
+    ///     .route_service("/mcp", guard.into_service(mcp));
+    /// # let _ = app;
+    /// # Ok(()) }
+    /// ```
+    pub fn host_check(&self) -> HostCheckLayer {
+        self.host.clone()
+    }
+
     /// Replaces the Origin check (for example
     /// `OriginGuardLayer::localhost().allow_origin("https://app.example.com")?`).
     pub fn origins(mut self, origin: OriginGuardLayer) -> Self {

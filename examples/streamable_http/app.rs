@@ -278,9 +278,10 @@ impl AppState {
 
 /// Builds the demo's router and its in-memory session store.
 ///
-/// The four layers wrap the MCP endpoint, outermost first: `HostCheckLayer`,
-/// `OriginGuardLayer` (on the whole router, so unknown paths are checked too),
-/// `McpHeadersLayer`, `McpSessionLayer` (on the `/mcp` route only).
+/// `McpGuard` wraps the MCP endpoint (Host, Origin, Headers, then with their
+/// features Auth and rate limits, and Session); the Host check also covers
+/// every other route and the 404 of unknown paths, so a DNS-rebinding page
+/// reaches nothing.
 ///
 /// # Errors
 ///
@@ -488,7 +489,12 @@ impl Guards {
             }
             None => guard,
         };
-        Ok(router.route_service("/mcp", guard.into_service(handlers)))
+        // The Host check on every other route (the OAuth metadata) and on the
+        // 404 of unknown paths; /mcp is added after, so it is checked once.
+        Ok(router
+            .fallback(|| async { StatusCode::NOT_FOUND })
+            .layer(guard.host_check())
+            .route_service("/mcp", guard.into_service(handlers)))
     }
 }
 

@@ -176,7 +176,8 @@ fn session_of(reply: &Reply) -> String {
 }
 
 /// The quick start: `/mcp` guarded (a legacy session, a forged Host
-/// refused), `/health` beside it not MCP-checked.
+/// refused), `/health` beside it and unknown paths Host-checked but not
+/// MCP-checked.
 #[tokio::test]
 async fn readme_preset_program_serves_a_guarded_endpoint() {
     bounded(async {
@@ -197,6 +198,12 @@ async fn readme_preset_program_serves_a_guarded_endpoint() {
         assert_eq!(forged.status, StatusCode::FORBIDDEN);
         let health = send(addr, http::Method::GET, "/health", &host, None, None).await;
         assert_eq!(health.status, StatusCode::OK);
+        for path in ["/health", "/not-mcp"] {
+            let forged = send(addr, http::Method::GET, path, "evil.example", None, None).await;
+            assert_eq!(forged.status, StatusCode::FORBIDDEN, "{path}");
+        }
+        let unknown = send(addr, http::Method::GET, "/not-mcp", &host, None, None).await;
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND);
         let _ = stop.send(());
     })
     .await;
@@ -245,16 +252,10 @@ async fn readme_axum_app_program_composes_the_layers_by_hand() {
         assert_eq!(store.stats().deleted, 1);
         let health = send(addr, http::Method::GET, "/health", &host, None, None).await;
         assert_eq!(health.status, StatusCode::OK);
-        let forged = send(
-            addr,
-            http::Method::GET,
-            "/health",
-            "evil.example",
-            None,
-            None,
-        )
-        .await;
-        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        for path in ["/health", "/not-mcp"] {
+            let forged = send(addr, http::Method::GET, path, "evil.example", None, None).await;
+            assert_eq!(forged.status, StatusCode::FORBIDDEN, "{path}");
+        }
         let _ = stop.send(());
     })
     .await;

@@ -47,6 +47,12 @@ async fn demo_with_auth_flags_challenges_serves_metadata_and_steps_up() {
         assert_eq!(doc.status, StatusCode::OK);
         assert_eq!(doc.body["authorization_servers"], json!([server.issuer]));
         assert_eq!(doc.body["resource_name"], "mcp-tower-guard demo");
+        // ... behind the Host check too: a DNS-rebinding page cannot read it.
+        let req = Request::get("/.well-known/oauth-protected-resource/mcp")
+            .header("host", "evil.example")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(send(&app, req).await.status, StatusCode::FORBIDDEN);
         // 3. A token with `mcp` only: 403 for `add`, naming `math`.
         let token = server.token(&server.claims("alice", RESOURCE, "mcp"));
         let reply = send(&app, post(&add, &[&bearer(&token)], None)).await;

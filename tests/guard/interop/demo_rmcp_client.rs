@@ -637,6 +637,52 @@ async fn idle_expiry_gives_404_to_a_raw_client_and_a_fresh_client_succeeds() {
 // Tests: rmcp client, 2026-07-28 (stateless)
 // ---------------------------------------------------------------------------
 
+/// DNS rebinding reaches no route of the demo: the Host check covers every
+/// path (an unknown one gets 403, not 404), while the MCP rules stay on
+/// `/mcp` (an unknown path with a good Host is a plain 404).
+#[tokio::test]
+async fn a_forged_host_gets_403_on_every_route_not_only_mcp() {
+    bounded(async {
+        let demo = Demo::start(DemoConfig::for_tests()).await;
+        let client = http1();
+        let base = demo.url.trim_end_matches("/mcp").to_owned();
+        for (method, path) in [
+            (Method::GET, "/not-mcp"),
+            (Method::GET, "/"),
+            (Method::POST, "/not-mcp"),
+            (Method::GET, "/.well-known/oauth-protected-resource/mcp"),
+            (Method::POST, "/mcp"),
+        ] {
+            let forged = Request::builder()
+                .method(method.clone())
+                .uri(format!("{base}{path}"))
+                .header("host", "evil.example")
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            let reply = send(&client, forged).await;
+            assert_eq!(reply.status, StatusCode::FORBIDDEN, "{method} {path}");
+            let message = reply.json()["error"]["message"].clone();
+            assert!(
+                message
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("host not allowed")),
+                "{method} {path}: {message}"
+            );
+            let good = Request::builder()
+                .method(method.clone())
+                .uri(format!("{base}{path}"))
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            let reply = send(&client, good).await;
+            if path != "/mcp" {
+                assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method} {path}");
+            }
+        }
+        demo.shutdown().await;
+    })
+    .await;
+}
+
 /// The demo serves the tasks extension (SEP-2663) so the suite's
 /// `tasks-request-headers` can run: `slow_compute` answers with a task
 /// handle; `tasks/get` with `Mcp-Name` equal to the task id finds it, and any
