@@ -218,7 +218,7 @@ impl<R> OriginGuardLayer<R> {
         self
     }
 
-    /// Whether [`admit_bearer_clients`](OriginGuardLayer::admit_bearer_clients) is on.
+    /// Whether `admit_bearer_clients` (feature `auth`) is on.
     pub fn admits_bearer_clients(&self) -> bool {
         self.config.bearer_clients
     }
