@@ -170,9 +170,37 @@ impl McpGuard {
     }
 
     /// Keeps legacy-era sessions in `store` (a [`MokaSessionStore`] with your
-    /// limits and hooks, a Redis store, or your own).
+    /// limits and hooks, a Redis store, or your own). The guard mints the ids;
+    /// the inner service is stateless for them.
     pub fn sessions(mut self, store: impl IntoSessionStore) -> Self {
         self.session = Sessions::Layer(McpSessionLayer::new(store));
+        self
+    }
+
+    /// The inner server owns its sessions, and the guard governs them, in
+    /// `store`: the mode for real SDK servers (rmcp with its default
+    /// `LocalSessionManager`), which keep what only they can keep, such as
+    /// pending sampling and elicitation requests, GET streams and resumable
+    /// event logs. The guard records the id the server mints on a successful
+    /// `initialize`, enforces its limits, expiry and principal binding,
+    /// refuses unknown ids before the server sees them, forwards a client's
+    /// DELETE, and closes a session on the server with a DELETE when it ends
+    /// one itself. See [`SessionOwner`](crate::session::SessionOwner) for the
+    /// three ways to run sessions.
+    ///
+    /// ```
+    /// use mcp_tower_guard::{McpGuard, MokaSessionStore};
+    ///
+    /// # fn main() -> Result<(), mcp_tower_guard::ConfigError> {
+    /// let store = MokaSessionStore::builder().max_sessions(100).build()?;
+    /// let guard = McpGuard::local("127.0.0.1:8000".parse().unwrap())?.server_sessions(store);
+    /// # let _ = guard;
+    /// # Ok(()) }
+    /// ```
+    pub fn server_sessions(mut self, store: impl IntoSessionStore) -> Self {
+        self.session = Sessions::Layer(
+            McpSessionLayer::new(store).owner(crate::session::SessionOwner::Server),
+        );
         self
     }
 

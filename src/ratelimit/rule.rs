@@ -221,6 +221,16 @@ impl RateLimitRule {
     /// not apply): one per matching message of the envelope, one for a
     /// request without a body.
     pub(crate) fn cells(&self, parts: &Parts) -> u32 {
+        // The session layer's own DELETE, telling the inner server of a
+        // session the guard closed: no client's request, so no client's quota.
+        #[cfg(feature = "session")]
+        if parts
+            .extensions
+            .get::<crate::session::GuardClose>()
+            .is_some()
+        {
+            return 0;
+        }
         let Some(envelope) = parts.extensions.get::<Envelope>() else {
             let method = parts.method.as_str();
             return u32::from(

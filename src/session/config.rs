@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::id::IdGenerator;
+use super::owner::{ServerSessions, SessionOwner};
 use super::principal::ResolvePrincipal;
 use super::store::SessionStore;
 use crate::read::BodyLimits;
@@ -18,6 +19,10 @@ pub(crate) struct SessionConfig {
     pub(crate) ids: Arc<dyn IdGenerator>,
     pub(crate) body_limits: BodyLimits,
     pub(crate) streams_keep_alive: bool,
+    /// Who mints and keeps the sessions.
+    pub(crate) owner: SessionOwner,
+    /// With [`SessionOwner::Server`]: the endpoint, the close listener, warnings.
+    pub(crate) server: Arc<ServerSessions>,
     /// Set once this layer has warned that its inner service mints session ids.
     pub(crate) warned_inner_sessions: crate::order::WarnOnce,
     /// Set once this layer has warned that it sits behind a 2026-07-28-only
@@ -35,6 +40,7 @@ impl fmt::Debug for SessionConfig {
             .field("ids", &"<dyn IdGenerator>")
             .field("body_limits", &self.body_limits)
             .field("streams_keep_alive", &self.streams_keep_alive)
+            .field("owner", &self.owner)
             .finish()
     }
 }

@@ -131,6 +131,18 @@ impl SessionContext {
         }
     }
 
+    /// The same new session under another id: the one the inner server
+    /// chose for it ([`SessionOwner::Server`](super::SessionOwner::Server)).
+    /// Only for a session not stored yet.
+    pub(crate) fn rekeyed(&self, id: SessionId) -> Self {
+        Self::new(
+            id,
+            self.inner.principal.clone(),
+            self.inner.client.clone(),
+            self.protocol_version(),
+        )
+    }
+
     /// Rebuilds a session that a store keeps outside this process (a shared
     /// store such as Redis, a database) from its stored fields.
     ///

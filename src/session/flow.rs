@@ -16,6 +16,7 @@ use super::context::{ClientInfo, SessionContext};
 use super::id::{generate_valid, SessionId, Tag};
 use super::initialize::{self, judge, Answer, Pending, Scan, SseScan, MAX_ANSWER_BYTES};
 use super::keep_alive::KeepAlive;
+use super::owner::{self, ServerId, SessionOwner};
 use super::principal::Principal;
 use super::stats::RejectReason;
 use super::store::{CloseCause, LimitScope, Reservation, StoreCall, StoreError};
@@ -106,9 +107,11 @@ pub(crate) struct Flight {
     pub(crate) session: Option<SessionContext>,
     /// For an `initialize` that reserved a session (boxed: rare, and large).
     pub(crate) creation: Option<Box<Creation>>,
-    /// The id to put on the response.
     /// The session id header to put on the response.
     pub(crate) echo: Option<HeaderValue>,
+    /// A client's DELETE forwarded to a server that owns its sessions: its
+    /// answer decides whether the record closes.
+    pub(crate) delete: bool,
 }
 
 /// A session being created: its slot is reserved until the answer decides.
@@ -590,7 +593,9 @@ impl<R> Flow<R> {
         let (parts, body) = req.into_parts();
         let principal = self.resolve(&parts);
         let req = Request::from_parts(parts, body);
-        let id = if retried {
+        // A server that owns its sessions chooses the id: the slot is held
+        // under one nobody sees until its answer names it.
+        let id = if retried || self.config.owner == SessionOwner::Server {
             SessionId::new_random()
         } else {
             generate_valid(&*self.config.ids)
@@ -635,17 +640,26 @@ impl<R> Flow<R> {
             .and_then(Envelope::single)
             .and_then(|m| m.id.clone());
         let session = SessionContext::new(id, principal, ClientInfo::from_parts(&parts), version);
-        let live = session.begin_activity(&self.config.store);
-        parts.extensions.insert(live.clone());
+        // The handler sees the pending session, unless the server owns the
+        // sessions: it has not chosen the id yet.
+        let live = if self.config.owner == SessionOwner::Server {
+            self.config.server.remember(&parts.uri, &parts.headers);
+            None
+        } else {
+            let live = session.begin_activity(&self.config.store);
+            parts.extensions.insert(live.clone());
+            Some(live)
+        };
         let creation = Box::new(Creation {
             pending: Pending::new(Arc::clone(&self.config.store), reservation, session),
             request,
             uri: parts.uri.clone(),
         });
         let flight = Flight {
-            session: Some(live),
+            session: live,
             creation: Some(creation),
             echo: None,
+            delete: false,
         };
         Step::Call(Request::from_parts(parts, body), flight)
     }
@@ -719,7 +733,9 @@ impl<R> Flow<R> {
                 ));
             }
         }
-        if parts.method == Method::DELETE {
+        let server_delete =
+            parts.method == Method::DELETE && self.config.owner == SessionOwner::Server;
+        if parts.method == Method::DELETE && !server_delete {
             let req = Request::from_parts(parts, body);
             return match self.config.store.remove(&lookup.id, CloseCause::Deleted) {
                 StoreCall::Ready(result) => self.after_remove(req, &lookup.id, result),
@@ -753,6 +769,7 @@ impl<R> Flow<R> {
             session: Some(live),
             creation: None,
             echo: Some(echo),
+            delete: server_delete,
         };
         Step::Call(Request::from_parts(parts, body), flight)
     }
@@ -817,14 +834,21 @@ impl<R> Flow<R> {
             session,
             creation,
             echo,
+            delete,
         } = flight;
-        if response.headers().contains_key(MCP_SESSION_ID) {
+        let server_owned = self.config.owner == SessionOwner::Server;
+        if !server_owned && response.headers().contains_key(MCP_SESSION_ID) {
             warn_inner_sessions(&self.config);
         }
         if let Some(creation) = creation {
             // In-flight work is over (unless the handler kept a clone of the context).
             drop(session);
             return self.decide_initialize(response, *creation);
+        }
+        if server_owned {
+            if let Some(session) = &session {
+                self.server_answered(session.id(), delete, response.status());
+            }
         }
         if let Some(id) = echo {
             response.headers_mut().insert(MCP_SESSION_ID, id);
@@ -872,6 +896,40 @@ impl<R> Flow<R> {
             pending.fail("the initialize request has no id");
             return Step::Respond(response);
         };
+        let pending = if self.config.owner == SessionOwner::Server {
+            match owner::server_id(response.headers()) {
+                ServerId::Valid(id) => pending.rekey(id),
+                ServerId::Absent => {
+                    if self.config.server.warned_no_id.first() {
+                        tracing::warn!(
+                            target: TARGET,
+                            "the inner server set no Mcp-Session-Id on a successful initialize, but the \
+                             session layer expects it to own the sessions (SessionOwner::Server): no \
+                             session was recorded. Keep the server's sessions on (rmcp: the default \
+                             LocalSessionManager), or use SessionOwner::Guard"
+                        );
+                    }
+                    pending.fail("the inner server set no session id");
+                    return Step::Respond(response);
+                }
+                ServerId::Invalid => {
+                    if self.config.server.warned_bad_id.first() {
+                        tracing::warn!(
+                            target: TARGET,
+                            "the inner server answered initialize with an Mcp-Session-Id that is not 1 to 256 \
+                             visible ASCII characters, or with two: no session was recorded, and the answer \
+                             is replaced by 502"
+                        );
+                    }
+                    pending.fail("the inner server set an invalid session id");
+                    let mut response = Response::new(ResB::default());
+                    *response.status_mut() = StatusCode::BAD_GATEWAY;
+                    return Step::Respond(response);
+                }
+            }
+        } else {
+            pending
+        };
         let json = crate::headers::media::is_json_request(response.headers());
         let sse = !json && crate::headers::media::is_event_stream(response.headers());
         if !json && !sse {
@@ -918,6 +976,28 @@ impl<R> Flow<R> {
         // A body type this crate cannot read without changing it: trust the status.
         warn_uninspectable::<ResB>();
         self.commit(response, pending, None, uri)
+    }
+
+    /// A server that owns its sessions answered a request on `id`: a 2xx to
+    /// a client's DELETE closes the record as `Deleted`; a 404 means the
+    /// server no longer has the session (its own keep-alive ended it), so
+    /// the record closes as `ServerClosed`.
+    fn server_answered(&self, id: &SessionId, delete: bool, status: StatusCode) {
+        let cause = if status == StatusCode::NOT_FOUND {
+            CloseCause::ServerClosed
+        } else if delete && status.is_success() {
+            CloseCause::Deleted
+        } else {
+            return;
+        };
+        tracing::debug!(
+            target: TARGET,
+            session = %id.tag(),
+            cause = cause.as_str(),
+            status = status.as_u16(),
+            "the inner server ended the session; closing its record"
+        );
+        owner::close_record(&self.config.store, id, cause);
     }
 
     /// An `initialize` answer read whole (`Err` when it could not be).

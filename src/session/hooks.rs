@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use super::context::SessionContext;
 use super::store::CloseCause;
@@ -23,9 +23,20 @@ type ClosedHook = Arc<dyn Fn(&SessionContext, CloseCause) + Send + Sync>;
 pub(crate) struct SessionHooks {
     pub(crate) on_created: Option<CreatedHook>,
     pub(crate) on_closed: Option<ClosedHook>,
+    /// Added after the store is built ([`SessionStore::subscribe_closed`](super::SessionStore::subscribe_closed)),
+    /// shared by every clone of the hooks.
+    listeners: Arc<RwLock<Vec<ClosedHook>>>,
 }
 
 impl SessionHooks {
+    /// Adds a listener run on every close after the `on_closed` hook.
+    pub(crate) fn subscribe(&self, listener: ClosedHook) {
+        self.listeners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(listener);
+    }
+
     pub(crate) fn created(&self, session: &SessionContext) {
         #[cfg(feature = "telemetry")]
         crate::telemetry::metrics::session_opened();
@@ -60,7 +71,8 @@ impl SessionHooks {
     }
 
     fn fire_closed(&self, session: &SessionContext, cause: CloseCause) {
-        if let Some(hook) = &self.on_closed {
+        let listeners = self.listeners.read().unwrap_or_else(PoisonError::into_inner);
+        for hook in self.on_closed.iter().chain(listeners.iter()) {
             if catch_unwind(AssertUnwindSafe(|| hook(session, cause))).is_err() {
                 tracing::error!(
                     target: super::TARGET,

@@ -239,8 +239,19 @@ impl Pending {
         }
     }
 
+    /// The id the session will have: the reservation's, or the one the
+    /// inner server chose ([`rekey`](Self::rekey)).
     pub(crate) fn id(&self) -> Option<&SessionId> {
-        self.slot.as_ref().map(|(r, _)| r.id())
+        self.slot.as_ref().map(|(_, s)| s.id())
+    }
+
+    /// The session under the id the inner server chose for it
+    /// (`SessionOwner::Server`); the slot stays the one reserved.
+    pub(crate) fn rekey(mut self, id: SessionId) -> Self {
+        if let Some((_, session)) = &mut self.slot {
+            *session = session.rekeyed(id);
+        }
+        self
     }
 
     /// Commits the session, negotiated at `version` when the server named one.

@@ -7,6 +7,7 @@ use tower_layer::Layer;
 
 use super::config::SessionConfig;
 use super::id::{IdGenerator, UuidV4};
+use super::owner::SessionOwner;
 use super::principal::ResolvePrincipal;
 use super::service::McpSession;
 use super::store::{IntoSessionStore, SessionStore};
@@ -41,6 +42,8 @@ impl McpSessionLayer {
                 ids: Arc::new(UuidV4),
                 body_limits: BodyLimits::default(),
                 streams_keep_alive: true,
+                owner: SessionOwner::Guard,
+                server: Arc::default(),
                 warned_inner_sessions: Default::default(),
                 warned_modern_only: Default::default(),
             }),
@@ -117,6 +120,39 @@ impl<R> McpSessionLayer<R> {
     /// [`SessionContext`](super::SessionContext) in the stream instead.
     pub fn streams_keep_alive(mut self, keep_alive: bool) -> Self {
         self.config_mut().streams_keep_alive = keep_alive;
+        self
+    }
+
+    /// Who mints and keeps the sessions (default [`SessionOwner::Guard`]).
+    ///
+    /// With [`SessionOwner::Server`] the inner MCP server keeps its own
+    /// sessions (rmcp's default `LocalSessionManager`, so sampling,
+    /// elicitation, GET streams and resumability work) and this layer
+    /// governs them:
+    ///
+    /// - an `initialize` takes a slot (429 at the limits) before it reaches
+    ///   the server; the session is recorded under the id the server sets on
+    ///   its answer when that answer is a JSON-RPC `result` for the request
+    ///   (any other outcome gives the slot back; a server that sets no id is
+    ///   named once at warn);
+    /// - every later legacy request must carry an id the store holds, open,
+    ///   of the same principal: otherwise the layer's own 400 or 404, and the
+    ///   server never sees it;
+    /// - a client's DELETE goes to the server, then closes the record; a 404
+    ///   from the server for a held session closes the record
+    ///   ([`CloseCause::ServerClosed`](super::CloseCause::ServerClosed));
+    /// - when the layer closes a session (idle or absolute expiry, eviction,
+    ///   shutdown), it tells the server with a `DELETE` carrying the id, sent
+    ///   through the inner service (at most 5 s; a failure is logged once).
+    ///
+    /// ```
+    /// use mcp_tower_guard::session::{McpSessionLayer, MokaSessionStore, SessionOwner};
+    ///
+    /// let layer = McpSessionLayer::new(MokaSessionStore::new()).owner(SessionOwner::Server);
+    /// # let _ = layer;
+    /// ```
+    pub fn owner(mut self, owner: SessionOwner) -> Self {
+        self.config_mut().owner = owner;
         self
     }
 

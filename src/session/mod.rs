@@ -121,6 +121,7 @@ mod initialize;
 mod keep_alive;
 mod layer;
 mod moka_store;
+mod owner;
 mod principal;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
@@ -136,9 +137,12 @@ pub use id::{IdGenerator, InvalidSessionId, SessionId, Tag, UuidV4, MAX_SESSION_
 pub use initialize::MAX_ANSWER_BYTES;
 pub use layer::McpSessionLayer;
 pub use moka_store::{LimitPolicy, MokaSessionStore, MokaSessionStoreBuilder};
+pub(crate) use owner::GuardClose;
+pub use owner::SessionOwner;
 pub use principal::{AuthorizationHash, Principal, ResolvePrincipal};
 pub use service::McpSession;
 pub use stats::{RejectReason, RejectedStats, SessionStats};
 pub use store::{
-    CloseCause, IntoSessionStore, LimitScope, Reservation, SessionStore, StoreCall, StoreError,
+    CloseCause, CloseListener, IntoSessionStore, LimitScope, Reservation, SessionStore, StoreCall,
+    StoreError,
 };

@@ -400,9 +400,11 @@ impl Shared {
         });
         // Counted before it becomes visible, so a concurrent close never underflows.
         self.counters.active.fetch_add(1, Ordering::AcqRel);
+        // Under the session's id: the reservation's, or the one the inner
+        // server chose (SessionOwner::Server).
         let stored = self
             .cache
-            .entry(reservation.id().clone())
+            .entry(session.id().clone())
             .or_insert_with(|| Arc::clone(&entry));
         if !stored.is_fresh() {
             self.counters.active.fetch_sub(1, Ordering::AcqRel);
@@ -581,6 +583,11 @@ impl SessionStore for MokaSessionStore {
 
     fn note_other_version(&self) {
         self.shared.counters.other_version();
+    }
+
+    fn subscribe_closed(&self, listener: crate::session::CloseListener) -> bool {
+        self.shared.core.hooks.subscribe(listener);
+        true
     }
 
     fn backend_name(&self) -> &'static str {

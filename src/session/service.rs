@@ -12,6 +12,7 @@ use tower_service::Service;
 use super::config::SessionConfig;
 use super::flow::Flow;
 use super::future::ResponseFuture;
+use super::owner::{ServerSessions, SessionOwner};
 use crate::body::ReplayBody;
 use crate::rejection::{JsonRpcRejection, RejectionResponse};
 
@@ -43,11 +44,16 @@ impl<S: fmt::Debug, R> fmt::Debug for McpSession<S, R> {
     }
 }
 
+/// The `Send + 'static` bounds are for [`SessionOwner::Server`](super::SessionOwner::Server):
+/// the layer keeps a clone of the inner service to send the server a
+/// `DELETE` from its own task when it closes a session.
 impl<S, ReqB, ResB, R> Service<Request<ReqB>> for McpSession<S, R>
 where
-    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
-    ReqB: Body + ReplayBody,
-    ResB: Body + Default + 'static,
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: 'static,
+    ReqB: Body + ReplayBody + Send + 'static,
+    ResB: Body + Default + Send + 'static,
     R: RejectionResponse<ResB>,
 {
     type Response = Response<ResB>;
@@ -59,6 +65,10 @@ where
     }
 
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+        let config = &self.flow.config;
+        if config.owner == SessionOwner::Server {
+            ServerSessions::subscribe(&config.server, &config.store, &self.inner);
+        }
         let step = self.flow.begin(req);
         ResponseFuture::new(self.flow.clone(), &mut self.inner, step)
     }

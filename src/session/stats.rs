@@ -25,6 +25,9 @@ pub struct SessionStats {
     pub evicted: u64,
     /// Sessions closed by `shutdown`.
     pub shutdown: u64,
+    /// Sessions the inner server ended itself (it answered 404 for them), with
+    /// [`SessionOwner::Server`](super::SessionOwner::Server).
+    pub server_closed: u64,
     /// `initialize` requests that reached the handler but were not answered
     /// with a JSON-RPC `result`: no session was created, the slot was given back.
     pub initialize_failed: u64,
@@ -187,6 +190,7 @@ impl Counters {
             evicted: c(CloseCause::Evicted),
             shutdown: c(CloseCause::Shutdown),
             initialize_failed: c(CloseCause::InitializeFailed),
+            server_closed: c(CloseCause::ServerClosed),
             other_version_served: self.other_version.load(Ordering::Relaxed),
             rejected: RejectedStats {
                 missing_id: r(RejectReason::MissingId),

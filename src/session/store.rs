@@ -114,17 +114,23 @@ pub enum CloseCause {
     /// dropped response). The created hook never fired for it; the closed hook
     /// does, so state a handler made for the id can be freed.
     InitializeFailed,
+    /// The inner MCP server ended the session itself (with
+    /// [`SessionOwner::Server`](super::SessionOwner::Server)): it answered
+    /// 404 for a session the guard still held, for example after its own
+    /// keep-alive timed out.
+    ServerClosed,
 }
 
 impl CloseCause {
     /// Every cause, in a fixed order ([`index`](Self::index) is the position).
-    pub(crate) const ALL: [CloseCause; 6] = [
+    pub(crate) const ALL: [CloseCause; 7] = [
         Self::Deleted,
         Self::IdleExpired,
         Self::LifetimeExpired,
         Self::Evicted,
         Self::Shutdown,
         Self::InitializeFailed,
+        Self::ServerClosed,
     ];
 
     /// The position in [`ALL`](Self::ALL): the one conversion to a number
@@ -137,6 +143,7 @@ impl CloseCause {
             Self::Evicted => 3,
             Self::Shutdown => 4,
             Self::InitializeFailed => 5,
+            Self::ServerClosed => 6,
         }
     }
 
@@ -161,6 +168,7 @@ impl CloseCause {
             Self::Evicted => "evicted",
             Self::Shutdown => "shutdown",
             Self::InitializeFailed => "initialize_failed",
+            Self::ServerClosed => "server_closed",
         }
     }
 }
@@ -205,14 +213,21 @@ impl fmt::Debug for Reservation {
     }
 }
 
+/// A function run on every close of a session ([`SessionStore::subscribe_closed`]).
+pub type CloseListener = std::sync::Arc<dyn Fn(&SessionContext, CloseCause) + Send + Sync>;
+
 /// Storage for legacy-era sessions. Object safe; the layer holds an
 /// `Arc<dyn SessionStore>`.
 ///
 /// Contract:
 /// - `reserve` counts a slot against the limits atomically (global and per
 ///   principal) and never exceeds them under concurrency.
-/// - `commit` stores the session and fires the created hook; the slot becomes the
-///   session's. On error the store releases the slot itself.
+/// - `commit` stores the session under `session.id()` and fires the created
+///   hook; the slot becomes the session's. The id is the reservation's, except
+///   when the inner server mints the ids ([`SessionOwner::Server`](super::SessionOwner::Server)):
+///   the slot was then reserved under an id nobody sees, before the server
+///   chose its own. An id already held is [`StoreError::IdInUse`]. On error
+///   the store releases the slot itself.
 /// - `release` gives back an uncommitted slot. It must not block.
 /// - `abandon` gives back the slot of an `initialize` the handler saw fail, and
 ///   fires the closed hook with [`CloseCause::InitializeFailed`] on this
@@ -279,6 +294,17 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Counts a rejected request (for [`SessionStats::rejected`]). The default does nothing.
     fn note_rejected(&self, reason: RejectReason) {
         let _ = reason;
+    }
+
+    /// Adds `listener` to the functions run on every close of a session, after
+    /// the store's own closed hook (the same rules: quick, never blocking, no
+    /// calls back into the store). `false` when the store cannot (the
+    /// default): then the session layer cannot tell an inner server that owns
+    /// its sessions ([`SessionOwner::Server`](super::SessionOwner::Server))
+    /// that one closed, and says so once at warn.
+    fn subscribe_closed(&self, listener: CloseListener) -> bool {
+        let _ = listener;
+        false
     }
 
     /// Counts a request served although its `MCP-Protocol-Version` named

@@ -103,6 +103,10 @@ impl SessionStore for MeteredStore {
         self.0.note_other_version();
     }
 
+    fn subscribe_closed(&self, listener: crate::session::CloseListener) -> bool {
+        self.0.subscribe_closed(listener)
+    }
+
     fn stats(&self) -> SessionStats {
         self.0.stats()
     }

@@ -195,6 +195,11 @@ impl SessionStore for RedisSessionStore {
         self.shared.counters.other_version();
     }
 
+    fn subscribe_closed(&self, listener: crate::session::CloseListener) -> bool {
+        self.shared.core.hooks.subscribe(listener);
+        true
+    }
+
     fn backend_name(&self) -> &'static str {
         "redis"
     }

@@ -41,9 +41,14 @@ impl Seen {
 fn inner(
     seen: Seen,
     answer: impl Fn() -> Response<Full<Bytes>> + Clone + Send + 'static,
-) -> impl Service<Request<Full<Bytes>>, Response = Response<Full<Bytes>>, Error = Infallible>
-       + Clone
-       + Send {
+) -> impl Service<
+    Request<Full<Bytes>>,
+    Response = Response<Full<Bytes>>,
+    Error = Infallible,
+    Future = impl Send + 'static,
+> + Clone
+       + Send
+       + 'static {
     tower::service_fn(move |req: Request<Full<Bytes>>| {
         let seen = seen.clone();
         let answer = answer.clone();
