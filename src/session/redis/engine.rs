@@ -235,14 +235,18 @@ impl Shared {
         reservation: Reservation,
         session: SessionContext,
     ) -> Result<(), StoreError> {
-        let id = reservation.id().clone();
+        // The session's id is the reservation's, or the one an inner server
+        // chose (SessionOwner::Server): the script moves the slot to it.
+        let reserved = reservation.id().clone();
+        let id = session.id().clone();
         if let Err(err) = self.check_open() {
-            self.spawn_discard(id);
+            self.spawn_discard(reserved);
             return Err(err);
         }
         let epoch = self.near.as_ref().map(NearCache::epoch);
         let mut inv = self.invocation(&self.scripts.commit);
-        inv.arg(id.as_str())
+        inv.arg(reserved.as_str())
+            .arg(id.as_str())
             .arg(millis(self.core.idle_timeout))
             .arg(millis(self.core.max_lifetime));
         if let Some(version) = session.protocol_version() {
@@ -261,11 +265,16 @@ impl Shared {
         let reply = match self.run("commit", &inv).await {
             Ok(reply) => reply,
             Err(failure) => {
-                // Never leave behind a session whose id nobody was given.
-                self.spawn_discard(id);
+                // Never leave behind a session whose id nobody was given. (An
+                // id an inner server chose is left to expire: discarding it
+                // could end another session that holds the same id.)
+                self.spawn_discard(reserved);
                 return Err(self.failure(failure));
             }
         };
+        if reply.status == "in_use" {
+            return Err(StoreError::IdInUse);
+        }
         if reply.status != "ok" {
             return Err(self.unavailable(
                 "the reservation lapsed before the session was committed \

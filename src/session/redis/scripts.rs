@@ -157,14 +157,24 @@ if p then redis.call('HINCRBY', PCOUNT, p, 1) end
 return reply('ok')
 "#;
 
-/// `ARGV[4]` id, `[5]` idle ms, `[6]` lifetime ms, `[7..]` field/value pairs.
-/// Status: `ok` (extra: created ms), `gone` (the reservation lapsed).
+/// `ARGV[4]` the reservation's id, `[5]` the session's id (the same, or the
+/// one an inner server chose), `[6]` idle ms, `[7]` lifetime ms, `[8..]`
+/// field/value pairs. Status: `ok` (extra: created ms), `gone` (the
+/// reservation lapsed), `in_use` (the session's id is held; the slot is given
+/// back).
 const COMMIT: &str = r#"
-local id, idle, lifetime = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+local rid, id, idle, lifetime = ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
 prune()
-local m = meta_of(id)
+local m = meta_of(rid)
 if not m or m.kind ~= 'r' then return reply('gone') end
-redis.call('ZREM', PENDING, id)
+redis.call('ZREM', PENDING, rid)
+if id ~= rid then
+  redis.call('HDEL', IDX, rid)
+  if redis.call('HEXISTS', IDX, id) == 1 or redis.call('EXISTS', PFX .. 's:' .. id) == 1 then
+    uncount(m.p)
+    return reply('in_use')
+  end
+end
 local life = NOW + lifetime
 local deadline = math.min(NOW + idle, life)
 local key = PFX .. 's:' .. id
@@ -174,7 +184,7 @@ if m.p then
   fields[#fields + 1] = 'p'
   fields[#fields + 1] = m.p
 end
-for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', key, unpack(fields))
 redis.call('PEXPIREAT', key, deadline)
 redis.call('ZADD', LIVE, deadline, id)
