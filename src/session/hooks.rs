@@ -71,7 +71,10 @@ impl SessionHooks {
     }
 
     fn fire_closed(&self, session: &SessionContext, cause: CloseCause) {
-        let listeners = self.listeners.read().unwrap_or_else(PoisonError::into_inner);
+        let listeners = self
+            .listeners
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         for hook in self.on_closed.iter().chain(listeners.iter()) {
             if catch_unwind(AssertUnwindSafe(|| hook(session, cause))).is_err() {
                 tracing::error!(

@@ -100,20 +100,21 @@ impl ServerSessions {
         }
         let sessions = Arc::downgrade(this);
         let inner = Mutex::new(inner.clone());
-        let subscribed = store.subscribe_closed(Arc::new(move |session: &SessionContext, cause| {
-            // The server already knows of these, or never had the session.
-            if matches!(
-                cause,
-                CloseCause::Deleted | CloseCause::ServerClosed | CloseCause::InitializeFailed
-            ) {
-                return;
-            }
-            let Some(sessions) = sessions.upgrade() else {
-                return;
-            };
-            let service = inner.lock().unwrap_or_else(PoisonError::into_inner).clone();
-            sessions.close_on_server(service, session, cause);
-        }));
+        let subscribed =
+            store.subscribe_closed(Arc::new(move |session: &SessionContext, cause| {
+                // The server already knows of these, or never had the session.
+                if matches!(
+                    cause,
+                    CloseCause::Deleted | CloseCause::ServerClosed | CloseCause::InitializeFailed
+                ) {
+                    return;
+                }
+                let Some(sessions) = sessions.upgrade() else {
+                    return;
+                };
+                let service = inner.lock().unwrap_or_else(PoisonError::into_inner).clone();
+                sessions.close_on_server(service, session, cause);
+            }));
         if !subscribed && this.warned_cannot_subscribe.first() {
             tracing::warn!(
                 target: TARGET,
@@ -126,8 +127,12 @@ impl ServerSessions {
 
     /// Sends `DELETE` with the session's id through the inner service, the
     /// spec's way to end a session, bounded by [`CLOSE_TIMEOUT`].
-    fn close_on_server<S, ReqB, ResB>(&self, mut service: S, session: &SessionContext, cause: CloseCause)
-    where
+    fn close_on_server<S, ReqB, ResB>(
+        &self,
+        mut service: S,
+        session: &SessionContext,
+        cause: CloseCause,
+    ) where
         S: Service<Request<ReqB>, Response = Response<ResB>> + Send + 'static,
         S::Future: Send + 'static,
         S::Error: 'static,
@@ -135,7 +140,11 @@ impl ServerSessions {
         ResB: Send + 'static,
     {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            self.close_failed(session.id(), cause, "no tokio runtime on the closing thread");
+            self.close_failed(
+                session.id(),
+                cause,
+                "no tokio runtime on the closing thread",
+            );
             return;
         };
         let Some((uri, host)) = self.endpoint() else {

@@ -10,3 +10,5 @@ mod guards;
 mod preset;
 /// Rmcp StreamableHttpService behind the layers.
 mod rmcp_server;
+/// rmcp keeping its own sessions, governed by the guard (`SessionOwner::Server`).
+mod server_sessions;
