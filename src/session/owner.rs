@@ -4,7 +4,6 @@
 //! module holds what that takes: the server's id read off its `initialize`
 //! answer, and the DELETE that tells the server when the guard closes one.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -235,14 +234,10 @@ pub(crate) fn close_record(store: &Arc<dyn SessionStore>, id: &SessionId, cause:
         StoreCall::Ready(_) => {}
         StoreCall::Pending(call) => {
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(drain(call));
+                runtime.spawn(async move {
+                    let _ = call.await;
+                });
             }
         }
-    }
-}
-
-fn drain<F: Future + Send + 'static>(call: F) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        let _ = call.await;
     }
 }
