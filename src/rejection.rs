@@ -112,6 +112,11 @@ pub enum RejectionKind {
     TooManySessions,
     /// The session store did not answer in time (503 with `Retry-After`).
     StoreUnavailable,
+    /// A session whose inner server runs on another replica
+    /// ([`SessionOwner::Server`](crate::session::SessionOwner::Server) with a
+    /// shared store): 421 Misdirected Request, naming the replica in
+    /// `Mcp-Session-Replica`, for a load balancer to route on.
+    SessionOnOtherReplica,
     /// No bearer token, or another authentication scheme (401 with a
     /// `WWW-Authenticate: Bearer` challenge and no `error`, RFC 6750 §3.1).
     MissingToken,
@@ -164,6 +169,7 @@ impl RejectionKind {
             SessionNotFound | MethodNotFound => StatusCode::NOT_FOUND,
             HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             TooManySessions | RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            SessionOnOtherReplica => StatusCode::MISDIRECTED_REQUEST,
             StoreUnavailable | AuthUnavailable | RateLimitUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -217,6 +223,7 @@ impl RejectionKind {
             SessionNotFound => "session_not_found",
             TooManySessions => "too_many_sessions",
             StoreUnavailable => "store_unavailable",
+            SessionOnOtherReplica => "session_on_other_replica",
             MissingToken => "missing_token",
             InvalidToken => "invalid_token",
             InsufficientScope => "insufficient_scope",

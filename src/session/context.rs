@@ -3,7 +3,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, Weak};
 use std::time::SystemTime;
 
 use http::request::Parts;
@@ -56,6 +56,9 @@ struct SessionInner {
     version: AtomicU32,
     active: AtomicUsize,
     state: RwLock<State>,
+    /// The replica whose inner server holds the session (`SessionOwner::Server`
+    /// with a shared store).
+    replica: OnceLock<Arc<str>>,
 }
 
 /// Per-session values, and whether the session has closed (then nothing more
@@ -126,6 +129,7 @@ impl SessionContext {
                 version: AtomicU32::new(version.map_or(0, ProtocolVersion::to_bits)),
                 active: AtomicUsize::new(0),
                 state: RwLock::new(State::default()),
+                replica: OnceLock::new(),
             }),
             _activity: None,
         }
@@ -199,9 +203,25 @@ impl SessionContext {
                 version: AtomicU32::new(version.map_or(0, ProtocolVersion::to_bits)),
                 active: AtomicUsize::new(0),
                 state: RwLock::new(State::default()),
+                replica: OnceLock::new(),
             }),
             _activity: None,
         }
+    }
+
+    /// The replica whose inner server holds this session, when the inner
+    /// server owns the sessions
+    /// ([`SessionOwner::Server`](super::SessionOwner::Server)) and the store is
+    /// shared by several replicas (the Redis store's
+    /// `replica_id`); `None` otherwise.
+    pub fn replica(&self) -> Option<&str> {
+        self.inner.replica.get().map(|r| &**r)
+    }
+
+    /// Records the replica that holds the session (once; later calls keep
+    /// the first).
+    pub(crate) fn set_replica(&self, replica: Arc<str>) {
+        let _ = self.inner.replica.set(replica);
     }
 
     /// The session id (also in the `Mcp-Session-Id` header). Do not log it; use

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body::Body;
 
 use super::config::SessionConfig;
@@ -694,6 +694,20 @@ impl<R> Flow<R> {
                 &lookup.id,
             ));
         }
+        if let Some(owner) = self.other_replica(&session) {
+            self.config.store.lookup_refused(&lookup.id);
+            let rejection = Rejection::new(
+                RejectionKind::SessionOnOtherReplica,
+                "Misdirected Request: this session is served by another replica",
+            )
+            .with_header(HeaderName::from_static("mcp-session-replica"), owner);
+            return Step::Respond(self.refuse(
+                head(&parts),
+                RejectReason::OtherReplica,
+                rejection,
+                Some(lookup.id.tag()),
+            ));
+        }
         if lookup.initialize {
             self.config.store.lookup_refused(&lookup.id);
             let rejection = Rejection::new(
@@ -898,7 +912,7 @@ impl<R> Flow<R> {
         };
         let pending = if self.config.owner == SessionOwner::Server {
             match owner::server_id(response.headers()) {
-                ServerId::Valid(id) => pending.rekey(id),
+                ServerId::Valid(id) => pending.rekey(id, self.config.store.replica_id()),
                 ServerId::Absent => {
                     if self.config.server.warned_no_id.first() {
                         tracing::warn!(
@@ -976,6 +990,20 @@ impl<R> Flow<R> {
         // A body type this crate cannot read without changing it: trust the status.
         warn_uninspectable::<ResB>();
         self.commit(response, pending, None, uri)
+    }
+
+    /// The replica that holds `session`, when the inner server owns the
+    /// sessions and that replica is not this one: only its server knows the
+    /// session.
+    fn other_replica(&self, session: &SessionContext) -> Option<HeaderValue> {
+        if self.config.owner != SessionOwner::Server {
+            return None;
+        }
+        let owner = session.replica()?;
+        let me = self.config.store.replica_id()?;
+        (owner != &*me)
+            .then(|| HeaderValue::from_str(owner).ok())
+            .flatten()
     }
 
     /// A server that owns its sessions answered a request on `id`: a 2xx to

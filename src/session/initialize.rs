@@ -246,10 +246,14 @@ impl Pending {
     }
 
     /// The session under the id the inner server chose for it
-    /// (`SessionOwner::Server`); the slot stays the one reserved.
-    pub(crate) fn rekey(mut self, id: SessionId) -> Self {
+    /// (`SessionOwner::Server`), held by `replica` when the store is shared;
+    /// the slot stays the one reserved.
+    pub(crate) fn rekey(mut self, id: SessionId, replica: Option<Arc<str>>) -> Self {
         if let Some((_, session)) = &mut self.slot {
             *session = session.rekeyed(id);
+            if let Some(replica) = replica {
+                session.set_replica(replica);
+            }
         }
         self
     }

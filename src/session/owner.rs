@@ -99,6 +99,7 @@ impl ServerSessions {
         }
         let sessions = Arc::downgrade(this);
         let inner = Mutex::new(inner.clone());
+        let me = store.replica_id();
         let subscribed =
             store.subscribe_closed(Arc::new(move |session: &SessionContext, cause| {
                 // The server already knows of these, or never had the session.
@@ -106,6 +107,11 @@ impl ServerSessions {
                     cause,
                     CloseCause::Deleted | CloseCause::ServerClosed | CloseCause::InitializeFailed
                 ) {
+                    return;
+                }
+                // With a shared store every replica hears of every close;
+                // only the one whose server holds the session tells it.
+                if session.replica() != me.as_deref() {
                     return;
                 }
                 let Some(sessions) = sessions.upgrade() else {

@@ -71,6 +71,8 @@ pub struct RejectedStats {
     /// An unsupported version header on a session, or a batch the version the
     /// session negotiated forbids (400).
     pub negotiated_version: u64,
+    /// A session whose inner server runs on another replica (421).
+    pub other_replica: u64,
 }
 
 impl RejectedStats {
@@ -86,6 +88,7 @@ impl RejectedStats {
             + self.principal_limit
             + self.store_unavailable
             + self.negotiated_version
+            + self.other_replica
     }
 }
 
@@ -113,6 +116,8 @@ pub enum RejectReason {
     StoreUnavailable,
     /// See [`RejectedStats::negotiated_version`].
     NegotiatedVersion,
+    /// See [`RejectedStats::other_replica`].
+    OtherReplica,
 }
 
 impl RejectReason {
@@ -129,6 +134,7 @@ impl RejectReason {
             Self::PrincipalLimit => "principal_limit",
             Self::StoreUnavailable => "store_unavailable",
             Self::NegotiatedVersion => "negotiated_version",
+            Self::OtherReplica => "other_replica",
         }
     }
 }
@@ -145,7 +151,7 @@ pub(crate) struct Counters {
     pub(crate) active: AtomicU64,
     pub(crate) created: AtomicU64,
     closed: [AtomicU64; CloseCause::ALL.len()],
-    rejected: [AtomicU64; 10],
+    rejected: [AtomicU64; 11],
     other_version: AtomicU64,
 }
 
@@ -161,6 +167,7 @@ fn reject_index(reason: RejectReason) -> usize {
         RejectReason::PrincipalLimit => 7,
         RejectReason::StoreUnavailable => 8,
         RejectReason::NegotiatedVersion => 9,
+        RejectReason::OtherReplica => 10,
     }
 }
 
@@ -203,6 +210,7 @@ impl Counters {
                 principal_limit: r(RejectReason::PrincipalLimit),
                 store_unavailable: r(RejectReason::StoreUnavailable),
                 negotiated_version: r(RejectReason::NegotiatedVersion),
+                other_replica: r(RejectReason::OtherReplica),
             },
         }
     }

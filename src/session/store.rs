@@ -296,6 +296,15 @@ pub trait SessionStore: Send + Sync + 'static {
         let _ = reason;
     }
 
+    /// This process's name among the replicas that share the store, when it
+    /// is shared (the Redis store: `replica_id`). With
+    /// [`SessionOwner::Server`](super::SessionOwner::Server) each session is
+    /// recorded with the replica whose inner server holds it, and a request
+    /// reaching another replica gets 421. `None` (the default): one process.
+    fn replica_id(&self) -> Option<std::sync::Arc<str>> {
+        None
+    }
+
     /// Adds `listener` to the functions run on every close of a session, after
     /// the store's own closed hook (the same rules: quick, never blocking, no
     /// calls back into the store). `false` when the store cannot (the

@@ -107,6 +107,10 @@ impl SessionStore for MeteredStore {
         self.0.subscribe_closed(listener)
     }
 
+    fn replica_id(&self) -> Option<std::sync::Arc<str>> {
+        self.0.replica_id()
+    }
+
     fn stats(&self) -> SessionStats {
         self.0.stats()
     }

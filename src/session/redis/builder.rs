@@ -55,6 +55,8 @@ pub(super) struct Config {
     pub(super) near_cache_ttl: Option<Duration>,
     pub(super) near_cache_capacity: u64,
     pub(super) maintenance_interval: Duration,
+    /// This replica's name (`replica_id`).
+    pub(super) replica: std::sync::Arc<str>,
 }
 
 impl Default for Config {
@@ -66,6 +68,7 @@ impl Default for Config {
             near_cache_ttl: None,
             near_cache_capacity: 100_000,
             maintenance_interval: Duration::from_secs(1),
+            replica: random_replica_id().into(),
         }
     }
 }
@@ -82,6 +85,14 @@ pub(super) fn slack(idle_timeout: Duration) -> Duration {
 /// the idle timeout so busy sessions are refreshed well before they lapse.
 pub(super) fn tick(maintenance_interval: Duration, idle_timeout: Duration) -> Duration {
     maintenance_interval.min(idle_timeout / 4).max(MIN_TICK)
+}
+
+/// A random replica name: 64 bits from the standard library's OS-seeded
+/// hasher keys.
+fn random_replica_id() -> String {
+    use std::hash::BuildHasher;
+    let n = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
+    format!("{n:016x}")
 }
 
 /// Configures a [`RedisSessionStore`].
@@ -131,6 +142,19 @@ impl RedisSessionStoreBuilder {
     /// Most ids in the near cache (default 100 000).
     pub fn near_cache_capacity(mut self, capacity: u64) -> Self {
         self.config.near_cache_capacity = capacity;
+        self
+    }
+
+    /// This replica's name among those sharing the store (default: 16 random
+    /// hex digits, new each start). With
+    /// [`SessionOwner::Server`](crate::session::SessionOwner::Server) a
+    /// session is recorded with the replica whose inner server holds it, and
+    /// a request that reaches another replica gets 421 Misdirected Request
+    /// with `Mcp-Session-Replica: <name>`, for a load balancer to route on (or
+    /// route sessions stickily). Name replicas the way your load balancer
+    /// knows them. 1 to 64 characters of `A-Z a-z 0-9 - _ .`.
+    pub fn replica_id(mut self, name: impl Into<String>) -> Self {
+        self.config.replica = name.into().into();
         self
     }
 
@@ -251,6 +275,16 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
         return Err(ConfigError::InvalidSetting {
             setting: "key_prefix",
             reason: "must be non-empty, without { or }".to_owned(),
+        });
+    }
+    let name_ok = (1..=64).contains(&c.replica.len())
+        && c.replica
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !name_ok {
+        return Err(ConfigError::InvalidSetting {
+            setting: "replica_id",
+            reason: "must be 1 to 64 characters of A-Z a-z 0-9 - _ .".to_owned(),
         });
     }
     let zero: [(&'static str, bool); 5] = [

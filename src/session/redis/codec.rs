@@ -68,6 +68,7 @@ pub(super) fn restore(id: &SessionId, fields: &[Value]) -> SessionContext {
     let mut user_agent = None;
     let mut origin = None;
     let mut peer = None;
+    let mut replica = None;
     for pair in fields.chunks_exact(2) {
         let (Some(name), value) = (as_bytes(&pair[0]), &pair[1]) else {
             continue;
@@ -80,6 +81,7 @@ pub(super) fn restore(id: &SessionId, fields: &[Value]) -> SessionContext {
             b"ua" => user_agent = as_bytes(value).and_then(|b| HeaderValue::from_bytes(b).ok()),
             b"o" => origin = as_bytes(value).and_then(|b| HeaderValue::from_bytes(b).ok()),
             b"a" => peer = as_string(value).and_then(|a| a.parse().ok()),
+            b"r" => replica = as_string(value),
             _ => {}
         }
     }
@@ -87,14 +89,18 @@ pub(super) fn restore(id: &SessionId, fields: &[Value]) -> SessionContext {
         ms.map_or_else(SystemTime::now, |ms| UNIX_EPOCH + Duration::from_millis(ms))
     };
     let created = at(created);
-    SessionContext::restore(
+    let session = SessionContext::restore(
         id.clone(),
         principal,
         ClientInfo::new(user_agent, origin, peer),
         version,
         created,
         seen.map_or(created, |ms| UNIX_EPOCH + Duration::from_millis(ms)),
-    )
+    );
+    if let Some(replica) = replica {
+        session.set_replica(replica.into());
+    }
+    session
 }
 
 #[cfg(test)]

@@ -259,6 +259,9 @@ impl Shared {
         if let Some(origin) = client.origin_bytes() {
             inv.arg("o").arg(origin);
         }
+        if let Some(replica) = session.replica() {
+            inv.arg("r").arg(replica);
+        }
         if let Some(peer) = client.peer_addr() {
             inv.arg("a").arg(peer.to_string());
         }

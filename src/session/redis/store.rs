@@ -195,6 +195,10 @@ impl SessionStore for RedisSessionStore {
         self.shared.counters.other_version();
     }
 
+    fn replica_id(&self) -> Option<std::sync::Arc<str>> {
+        Some(std::sync::Arc::clone(&self.shared.config.replica))
+    }
+
     fn subscribe_closed(&self, listener: crate::session::CloseListener) -> bool {
         self.shared.core.hooks.subscribe(listener);
         true
