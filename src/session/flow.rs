@@ -912,7 +912,10 @@ impl<R> Flow<R> {
         };
         let pending = if self.config.owner == SessionOwner::Server {
             match owner::server_id(response.headers()) {
-                ServerId::Valid(id) => pending.rekey(id, self.config.store.replica_id()),
+                ServerId::Valid(id) => {
+                    self.config.server.hold(id.clone());
+                    pending.rekey(id, self.config.store.replica_id())
+                }
                 ServerId::Absent => {
                     if self.config.server.warned_no_id.first() {
                         tracing::warn!(

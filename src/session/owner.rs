@@ -4,6 +4,7 @@
 //! module holds what that takes: the server's id read off its `initialize`
 //! answer, and the DELETE that tells the server when the guard closes one.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -59,6 +60,10 @@ pub(crate) struct ServerSessions {
     endpoint: Mutex<Option<(Uri, Option<HeaderValue>)>>,
     /// Set once the close listener is in the store.
     subscribed: AtomicBool,
+    /// The sessions this process's inner server holds: with a shared store
+    /// every replica hears of every close, and only the holder tells its
+    /// server.
+    held: Mutex<HashSet<SessionId>>,
     pub(crate) warned_no_id: WarnOnce,
     pub(crate) warned_bad_id: WarnOnce,
     warned_close_failed: WarnOnce,
@@ -72,6 +77,21 @@ impl ServerSessions {
         if endpoint.as_ref().is_none_or(|(u, _)| u != uri) {
             *endpoint = Some((uri.clone(), headers.get(http::header::HOST).cloned()));
         }
+    }
+
+    /// Notes that this process's inner server holds `id`.
+    pub(crate) fn hold(&self, id: SessionId) {
+        self.held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id);
+    }
+
+    fn release(&self, id: &SessionId) -> bool {
+        self.held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id)
     }
 
     fn endpoint(&self) -> Option<(Uri, Option<HeaderValue>)> {
@@ -99,9 +119,16 @@ impl ServerSessions {
         }
         let sessions = Arc::downgrade(this);
         let inner = Mutex::new(inner.clone());
-        let me = store.replica_id();
         let subscribed =
             store.subscribe_closed(Arc::new(move |session: &SessionContext, cause| {
+                let Some(sessions) = sessions.upgrade() else {
+                    return;
+                };
+                // With a shared store every replica hears of every close;
+                // only the one whose server holds the session tells it.
+                if !sessions.release(session.id()) {
+                    return;
+                }
                 // The server already knows of these, or never had the session.
                 if matches!(
                     cause,
@@ -109,14 +136,6 @@ impl ServerSessions {
                 ) {
                     return;
                 }
-                // With a shared store every replica hears of every close;
-                // only the one whose server holds the session tells it.
-                if session.replica() != me.as_deref() {
-                    return;
-                }
-                let Some(sessions) = sessions.upgrade() else {
-                    return;
-                };
                 let service = inner.lock().unwrap_or_else(PoisonError::into_inner).clone();
                 sessions.close_on_server(service, session, cause);
             }));

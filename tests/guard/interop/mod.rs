@@ -11,4 +11,4 @@ mod preset;
 /// Rmcp StreamableHttpService behind the layers.
 mod rmcp_server;
 /// rmcp keeping its own sessions, governed by the guard (`SessionOwner::Server`).
-mod server_sessions;
+pub(crate) mod server_sessions;

@@ -19,7 +19,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use mcp_tower_guard::session::{
-    CloseCause, McpSessionLayer, MokaSessionStore, Principal, SessionOwner,
+    CloseCause, McpSessionLayer, MokaSessionStore, Principal, SessionOwner, SessionStore,
 };
 use mcp_tower_guard::McpGuard;
 use rmcp::model::{
@@ -101,24 +101,24 @@ impl ServerHandler for Asker {
 
 /// What reached rmcp: the `Mcp-Session-Id` of each request (or `-`).
 #[derive(Clone, Default)]
-struct Reached(Arc<Mutex<Vec<String>>>);
+pub(crate) struct Reached(Arc<Mutex<Vec<String>>>);
 
 impl Reached {
-    fn ids(&self) -> Vec<String> {
+    pub(crate) fn ids(&self) -> Vec<String> {
         self.0.lock().unwrap().clone()
     }
 }
 
-struct Setup {
-    store: MokaSessionStore,
+pub(crate) struct Setup<St> {
+    pub(crate) store: St,
     /// rmcp's keep-alive (its own idle timeout); long unless a test needs it.
-    keep_alive: Duration,
+    pub(crate) keep_alive: Duration,
     /// Bind sessions to the `x-user` header.
-    by_user: bool,
+    pub(crate) by_user: bool,
 }
 
-impl Setup {
-    fn new(store: MokaSessionStore) -> Self {
+impl<St> Setup<St> {
+    pub(crate) fn new(store: St) -> Self {
         Self {
             store,
             keep_alive: Duration::from_secs(300),
@@ -127,17 +127,17 @@ impl Setup {
     }
 }
 
-struct Guarded {
-    url: String,
-    addr: SocketAddr,
-    store: MokaSessionStore,
+pub(crate) struct Guarded<St> {
+    pub(crate) url: String,
+    pub(crate) addr: SocketAddr,
+    pub(crate) store: St,
     /// rmcp's own session table.
-    sessions: Arc<LocalSessionManager>,
-    reached: Reached,
+    pub(crate) sessions: Arc<LocalSessionManager>,
+    pub(crate) reached: Reached,
 }
 
-impl Guarded {
-    async fn start(setup: Setup) -> Self {
+impl<St: SessionStore + Clone> Guarded<St> {
+    pub(crate) async fn start(setup: Setup<St>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut manager = LocalSessionManager::default();
@@ -184,7 +184,7 @@ impl Guarded {
         }
     }
 
-    async fn server_sessions(&self) -> usize {
+    pub(crate) async fn server_sessions(&self) -> usize {
         self.sessions.sessions.read().await.len()
     }
 }
@@ -248,14 +248,14 @@ fn http() -> Http {
     Client::builder(TokioExecutor::new()).build_http()
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: http::HeaderMap,
-    body: Bytes,
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: http::HeaderMap,
+    pub(crate) body: Bytes,
 }
 
 impl Reply {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         // A JSON body, or the data of the first SSE event.
         serde_json::from_slice(&self.body).unwrap_or_else(|_| {
             let text = String::from_utf8_lossy(&self.body);
@@ -267,7 +267,7 @@ impl Reply {
     }
 }
 
-async fn send(req: Request<Full<Bytes>>) -> Reply {
+pub(crate) async fn send(req: Request<Full<Bytes>>) -> Reply {
     let res = http().request(req).await.expect("sent");
     let (parts, body) = res.into_parts();
     Reply {
@@ -277,7 +277,7 @@ async fn send(req: Request<Full<Bytes>>) -> Reply {
     }
 }
 
-fn post(url: &str, body: Value, extra: &[(&str, &str)]) -> Request<Full<Bytes>> {
+pub(crate) fn post(url: &str, body: Value, extra: &[(&str, &str)]) -> Request<Full<Bytes>> {
     let mut req = Request::post(url)
         .header("accept", "application/json, text/event-stream")
         .header("content-type", "application/json");
@@ -287,14 +287,14 @@ fn post(url: &str, body: Value, extra: &[(&str, &str)]) -> Request<Full<Bytes>> 
     req.body(Full::new(Bytes::from(body.to_string()))).unwrap()
 }
 
-fn initialize_body() -> Value {
+pub(crate) fn initialize_body() -> Value {
     json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": LEGACY, "capabilities": {},
         "clientInfo": {"name": "raw", "version": "1"}}})
 }
 
 /// A raw `initialize` (plus `notifications/initialized`): the server's id.
-async fn raw_session(url: &str, extra: &[(&str, &str)]) -> String {
+pub(crate) async fn raw_session(url: &str, extra: &[(&str, &str)]) -> String {
     let reply = send(post(url, initialize_body(), extra)).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     let id = reply.headers["mcp-session-id"].to_str().unwrap().to_owned();
@@ -311,7 +311,7 @@ async fn raw_session(url: &str, extra: &[(&str, &str)]) -> String {
     id
 }
 
-fn ping(url: &str, id: &str, extra: &[(&str, &str)]) -> Request<Full<Bytes>> {
+pub(crate) fn ping(url: &str, id: &str, extra: &[(&str, &str)]) -> Request<Full<Bytes>> {
     let mut headers = vec![("mcp-session-id", id), ("mcp-protocol-version", LEGACY)];
     headers.extend_from_slice(extra);
     post(
@@ -321,7 +321,7 @@ fn ping(url: &str, id: &str, extra: &[(&str, &str)]) -> Request<Full<Bytes>> {
     )
 }
 
-fn delete(url: &str, id: &str) -> Request<Full<Bytes>> {
+pub(crate) fn delete(url: &str, id: &str) -> Request<Full<Bytes>> {
     Request::delete(url)
         .header("mcp-session-id", id)
         .header("mcp-protocol-version", LEGACY)
@@ -329,14 +329,14 @@ fn delete(url: &str, id: &str) -> Request<Full<Bytes>> {
         .unwrap()
 }
 
-async fn bounded<F: Future<Output = ()>>(body: F) {
+pub(crate) async fn bounded<F: Future<Output = ()>>(body: F) {
     tokio::time::timeout(TEST_TIMEOUT, body)
         .await
         .expect("test timed out");
 }
 
 /// Waits (bounded) for an async condition.
-async fn eventually<F, Fut>(what: &str, mut check: F)
+pub(crate) async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,

@@ -6,5 +6,7 @@
 mod demo;
 /// RedisRateLimits against a real redis-server (feature `ratelimit`).
 mod ratelimit;
+/// SessionOwner::Server: two rmcp replicas share one session record.
+mod server_sessions;
 /// RedisSessionStore against a real redis-server.
 mod store;
