@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use http::StatusCode;
 use mcp_tower_guard::session::redis::RedisSessionStore;
-use mcp_tower_guard::session::SessionStore;
 
 use crate::interop::server_sessions::{
     bounded, eventually, ping, raw_session, send, Guarded, Setup,
