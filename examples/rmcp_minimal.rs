@@ -8,11 +8,11 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use mcp_tower_guard::{ConfigError, McpGuard, SessionContext};
+use mcp_tower_guard::{ConfigError, McpGuard, MokaSessionStore, SessionContext};
 // `Extension` here is rmcp's, which hands the tool the HTTP request parts.
 use rmcp::handler::server::common::Extension;
 use rmcp::model::{ServerCapabilities, ServerConfig};
-use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{tool, tool_handler, tool_router, ServerHandler};
 
@@ -21,6 +21,8 @@ struct MyServer;
 
 #[tool_router]
 impl MyServer {
+    /// rmcp keeps the session (so sampling, elicitation and GET streams
+    /// work); the guard's record of it rides along in the request parts.
     #[tool(description = "Which session this request belongs to.")]
     fn whoami(&self, Extension(parts): Extension<http::request::Parts>) -> String {
         match parts.extensions.get::<SessionContext>() {
@@ -38,16 +40,16 @@ impl ServerHandler for MyServer {
 }
 
 pub fn app(addr: SocketAddr) -> Result<axum::Router, ConfigError> {
-    let config = StreamableHttpServerConfig::default()
-        .with_legacy_session_mode(false) // sessions: the guard's
-        .with_json_response(true)
-        .disable_allowed_hosts(); // Host: the guard's one list
+    // rmcp keeps its own sessions (its default); the guard governs them.
+    let config = StreamableHttpServerConfig::default().disable_allowed_hosts(); // Host: the guard's one list
     let rmcp = StreamableHttpService::new(
         || Ok(MyServer),
-        Arc::new(NeverSessionManager::default()),
+        Arc::new(LocalSessionManager::default()),
         config,
     );
-    let guard = McpGuard::local(addr)?; // refuses a non-loopback addr
+    let sessions = MokaSessionStore::builder().max_sessions(1_000).build()?;
+    let guard = McpGuard::local(addr)? // refuses a non-loopback addr
+        .server_sessions(sessions); // limits, expiry, binding, DELETE over rmcp's sessions
     Ok(axum::Router::new().route_service("/mcp", guard.into_service(rmcp)))
 }
 

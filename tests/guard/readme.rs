@@ -261,10 +261,11 @@ async fn readme_axum_app_program_composes_the_layers_by_hand() {
     .await;
 }
 
-/// The rmcp server, driven by rmcp's client: the tool sees the session the
-/// guard minted (rmcp stateless, so one session table).
+/// The rmcp server, driven by rmcp's client: rmcp keeps its session, and
+/// the tool sees the guard's record of it (the same id: the guard mints
+/// none in this mode).
 #[tokio::test]
-async fn readme_rmcp_program_serves_rmcp_clients_with_guard_sessions() {
+async fn readme_rmcp_program_keeps_rmcp_sessions_governed_by_the_guard() {
     bounded(async {
         let (addr, stop) = serve(|addr| rmcp_minimal::app(addr).expect("loopback")).await;
         let client = ()
