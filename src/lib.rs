@@ -9,7 +9,7 @@
 //! | [`HostCheckLayer`] | `Host` / `:authority` allowlist, loopback by default (DNS rebinding) | 400, 403 |
 //! | [`OriginGuardLayer`] | `Origin` allowlist; a present, invalid Origin is refused | 403 |
 //! | [`McpHeadersLayer`] | `MCP-Protocol-Version` for both eras; for 2026-07-28 the required `_meta`, removed methods, `Mcp-Method`/`Mcp-Name`/`Mcp-Param-*` against the body, required client capabilities; Accept, Content-Type | 400, 404, 405, 406, 408, 413, 415, 431 |
-//! | [`McpSessionLayer`] | legacy-era sessions in a moka cache: expiry, limits, DELETE, user binding | 400, 404, 429 |
+//! | [`McpSessionLayer`] | legacy-era sessions in a moka cache (or Redis), its own or the inner server's governed ([`SessionOwner`](session::SessionOwner)): expiry, limits, DELETE, user binding | 400, 404, 421, 429 |
 //!
 //! [`McpGuard`] applies all four in the one right order, outermost first:
 //! Host, Origin, Headers, Session. Each layer decides before calling the inner

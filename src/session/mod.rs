@@ -1,11 +1,27 @@
-//! Legacy-era sessions (`Mcp-Session-Id`, protocol 2024-11-05 to 2025-11-25),
-//! owned by a layer so the MCP service behind it can stay stateless.
+//! Legacy-era sessions (`Mcp-Session-Id`, protocol 2024-11-05 to 2025-11-25):
+//! owned by a layer so the MCP service behind it can stay stateless, or owned
+//! by the MCP server and governed by the layer.
 //!
 //! [`McpSessionLayer`] creates, checks, expires and deletes sessions, in a
 //! [`SessionStore`] you build once and share ([`MokaSessionStore`] in memory, or
 //! `redis::RedisSessionStore`, shared by several replicas, with feature `redis`).
 //! Requests of the 2026-07-28 era (sessionless) pass through untouched: no id is
 //! minted, echoed or checked, even if the client sends one.
+//!
+//! **Who owns the sessions** ([`SessionOwner`]). By default the layer mints
+//! the ids and the inner service is stateless for them (the table below).
+//! With [`SessionOwner::Server`] the inner server (rmcp's
+//! `LocalSessionManager`) mints and keeps them, so sampling, elicitation, GET
+//! streams and resumption work, and the layer governs them: it takes the slot
+//! before the `initialize` reaches the server and records the id the server
+//! sets on a successful answer; it refuses unknown, expired and foreign ids
+//! before the server sees them; it forwards a client's DELETE and then closes
+//! the record; it closes the record when the server answers 404 for a held
+//! session ([`CloseCause::ServerClosed`]); and when it closes a session itself
+//! (expiry, eviction, shutdown) it sends the server a `DELETE` with the id,
+//! through the inner service. With a shared store, the replica whose server
+//! holds a session is recorded with it, and another replica answers 421 with
+//! `Mcp-Session-Replica` naming it: route such sessions stickily.
 //!
 //! | request (legacy era) | answer |
 //! |---|---|
