@@ -129,15 +129,19 @@ enum Target {
     RmcpDefault,
     /// `examples/rmcp_server.rs`: rmcp stateless behind the four layers.
     RmcpGuarded,
+    /// rmcp with the same defaults as `RmcpDefault` (its own sessions),
+    /// behind `McpGuard::server_sessions`: the guard governs rmcp's sessions.
+    RmcpGoverned,
 }
 
 impl Target {
-    const ALL: [Target; 5] = [
+    const ALL: [Target; 6] = [
         Target::Unguarded,
         Target::Guarded,
         Target::Demo,
         Target::RmcpDefault,
         Target::RmcpGuarded,
+        Target::RmcpGoverned,
     ];
 
     fn name(self) -> &'static str {
@@ -147,6 +151,7 @@ impl Target {
             Target::Demo => "demo",
             Target::RmcpDefault => "rmcp_default",
             Target::RmcpGuarded => "rmcp_guarded",
+            Target::RmcpGoverned => "rmcp_governed",
         }
     }
 
@@ -157,6 +162,7 @@ impl Target {
             Target::Demo => "demo (examples/streamable_http)",
             Target::RmcpDefault => "rmcp default (LocalSessionManager)",
             Target::RmcpGuarded => "rmcp stateless + 4 layers",
+            Target::RmcpGoverned => "rmcp default + McpGuard server_sessions",
         }
     }
 }
@@ -210,6 +216,24 @@ fn build(target: Target, max_sessions: usize) -> (Router, Server) {
             (
                 Router::new().route_service("/mcp", service),
                 blank(None, Some(Box::new(move || cancel.cancel()))),
+            )
+        }
+        Target::RmcpGoverned => {
+            // The very configuration of RmcpDefault, behind the whole guard.
+            let config = StreamableHttpServerConfig::default();
+            let cancel = config.cancellation_token.clone();
+            let service = StreamableHttpService::new(
+                || Ok(rmcp_server::DemoTools),
+                Arc::new(LocalSessionManager::default()),
+                config,
+            );
+            let store = store();
+            let guard = mcp_tower_guard::McpGuard::local(SocketAddr::from(([127, 0, 0, 1], 0)))
+                .expect("loopback")
+                .server_sessions(store.clone());
+            (
+                Router::new().route_service("/mcp", guard.into_service(service)),
+                blank(Some(store), Some(Box::new(move || cancel.cancel()))),
             )
         }
         Target::RmcpGuarded => {
@@ -770,6 +794,14 @@ fn main() {
         println!(
             "demo vs rmcp default: {demo:.0} vs {rmcp:.0} req/s ({:.2}x), p99 {demo_p99:.1} vs {rmcp_p99:.1} µs",
             demo / rmcp
+        );
+    }
+    if let (Some((_, governed, gov_p99, gov_cpu)), Some((_, bare, bare_p99, bare_cpu))) =
+        (find(Target::RmcpGoverned), find(Target::RmcpDefault))
+    {
+        println!(
+            "rmcp governed/bare throughput ratio: {:.3} ({governed:.0} / {bare:.0} req/s; p99 {gov_p99:.1} vs {bare_p99:.1} µs; server CPU per request {gov_cpu:.1} vs {bare_cpu:.1} µs)",
+            governed / bare
         );
     }
     match (find(Target::Guarded), find(Target::Unguarded)) {
