@@ -287,8 +287,9 @@ fn warn_inner_sessions(config: &SessionConfig) {
         tracing::warn!(
             target: TARGET,
             "the inner service sets its own Mcp-Session-Id under McpSessionLayer: it keeps sessions \
-             itself, and its ids are replaced by the layer's. Leave sessions to the layer (rmcp: \
-             StreamableHttpServerConfig::default().with_legacy_session_mode(false)), or drop McpSessionLayer"
+             itself, and its ids are replaced by the layer's. Let the server own them and the layer \
+             govern them (McpGuard::server_sessions, or McpSessionLayer::owner(SessionOwner::Server)), \
+             or leave sessions to the layer (rmcp: StreamableHttpServerConfig::default().with_legacy_session_mode(false))"
         );
     }
 }

@@ -31,7 +31,9 @@ use crate::order::WarnOnce;
 /// | limits, idle and absolute expiry, principal binding, hooks, stats, Redis | the guard's | the guard's: it refuses an unknown, expired or foreign id before the server sees it, and tells the server of every close it makes with a `DELETE` |
 /// | client `DELETE` | answered 204 by the guard | forwarded to the server, then closed in the store |
 ///
-/// Requests of the 2026-07-28 era have no sessions either way.
+/// Requests of the 2026-07-28 era have no sessions either way. With `Server`,
+/// an `initialize` that fails before the server names an id reaches the close
+/// hook ([`CloseCause::InitializeFailed`]) under an id nobody saw: the slot's.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SessionOwner {

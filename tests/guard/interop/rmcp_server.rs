@@ -478,6 +478,7 @@ async fn rmcp_default_config_under_the_guard_is_named_once_with_the_setting() {
             "{text}"
         );
         assert!(text.contains("with_legacy_session_mode(false)"), "{text}");
+        assert!(text.contains("McpGuard::server_sessions"), "{text}");
         task.abort();
     })
     .await;
