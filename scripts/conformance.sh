@@ -20,6 +20,8 @@
 #   CONFORMANCE_OUT      folder for the per-scenario logs (default: target/conformance)
 #   DEMO_FEATURES        cargo features for the demo (e.g. telemetry; default: none)
 #   DEMO_ARGS            extra demo flags (e.g. --metrics-addr 127.0.0.1:0)
+#   CONFORMANCE_RMCP     0 skips the rmcp stage (examples/rmcp_fixtures bare and
+#                        guarded under --suite all; runs when no SCENARIO is given)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -129,8 +131,58 @@ for version in "${builds[@]}"; do
     done
 done
 
+kill "$demo_pid" 2>/dev/null || true
+
+# 4. A full-featured rmcp server (examples/rmcp_fixtures.rs: every fixture
+#    of the suite, rmcp keeping its own sessions), bare and then behind
+#    McpGuard::server_sessions, under the newest build's whole suite for both
+#    revisions. The guarded run must pass every check the bare run passes.
+rmcp_status=0
+if [ "$#" -eq 0 ] && [ "${CONFORMANCE_RMCP:-1}" != 0 ] && [[ " ${builds[*]} " == *" $newest_version "* ]]; then
+    cargo build --release --quiet --example rmcp_fixtures
+    dir="$cache/$newest_version"
+    node="$dir/node_modules/.bin/node"
+    suite="$dir/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+    rm -rf "$out/rmcp"
+    for mode in bare guarded; do
+        flag=""
+        [ "$mode" = guarded ] && flag="--guarded"
+        mkdir -p "$out/rmcp/$mode"
+        # shellcheck disable=SC2086 # flag is empty or one word
+        ./target/release/examples/rmcp_fixtures --bind 127.0.0.1:0 $flag \
+            >"$out/rmcp/$mode.stdout" 2>"$out/rmcp/$mode.log" &
+        fixtures_pid=$!
+        rmcp_url=""
+        for _ in $(seq 1 100); do
+            rmcp_url=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$out/rmcp/$mode.stdout" | head -n1)
+            [ -n "$rmcp_url" ] && break
+            sleep 0.1
+        done
+        [ -n "$rmcp_url" ] || { echo "rmcp_fixtures ($mode) did not start" >&2; exit 1; }
+        if [ "$mode" = guarded ]; then
+            # The guard is really in front: a forged Host gets its JSON-RPC 403.
+            if command -v curl >/dev/null; then
+                forged=$(curl -s -H 'Host: evil.example' -X POST "$rmcp_url" || true)
+                [[ "$forged" == *"host not allowed"* ]] || { echo "rmcp_fixtures --guarded: no guard in front ($forged)" >&2; exit 1; }
+            fi
+        fi
+        for rev in 2025-11-25 2026-07-28; do
+            timeout 600 "$node" "$suite" server --url "$rmcp_url" --suite all --spec-version "$rev" \
+                -o "$out/rmcp/$mode/$rev" >"$out/rmcp/$mode-$rev.log" 2>&1 || true
+            echo "rmcp $mode $rev: $(grep -E '^Total:' "$out/rmcp/$mode-$rev.log" | tail -n1)"
+        done
+        kill "$fixtures_pid" 2>/dev/null || true
+        wait "$fixtures_pid" 2>/dev/null || true
+    done
+    python3 scripts/conformance_compare.py "$out/rmcp/bare" "$out/rmcp/guarded" || rmcp_status=$?
+fi
+
 if [ "${#failed[@]}" -gt 0 ]; then
     echo "== conformance: ${#failed[@]} scenario(s) failed: ${failed[*]}"
+    exit 1
+fi
+if [ "$rmcp_status" -ne 0 ]; then
+    echo "== conformance: the guard broke checks the bare rmcp server passes (see above)"
     exit 1
 fi
 echo "== conformance: all $total scenarios passed (builds: ${builds[*]})"

@@ -153,6 +153,7 @@ pub use id::{IdGenerator, InvalidSessionId, SessionId, Tag, UuidV4, MAX_SESSION_
 pub use initialize::MAX_ANSWER_BYTES;
 pub use layer::McpSessionLayer;
 pub use moka_store::{LimitPolicy, MokaSessionStore, MokaSessionStoreBuilder};
+#[cfg(feature = "ratelimit")]
 pub(crate) use owner::GuardClose;
 pub use owner::SessionOwner;
 pub use principal::{AuthorizationHash, Principal, ResolvePrincipal};
