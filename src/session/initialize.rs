@@ -55,10 +55,13 @@ pub(crate) enum Answer {
 
 /// Judges one JSON-RPC message (a JSON body, or the data of one SSE event)
 /// against the `initialize` id. `None` when it is not the answer to that id: a
-/// notification, a server request, another id, or not JSON-RPC.
+/// notification, a server request (it has a `method`, even when it reuses the
+/// id: ids are per sender), another id, or not JSON-RPC.
 pub(crate) fn judge(message: &[u8], id: &RequestId) -> Option<Answer> {
     #[derive(Deserialize)]
     struct Message<'a> {
+        #[serde(borrow)]
+        method: Option<&'a RawValue>,
         #[serde(borrow)]
         id: Option<&'a RawValue>,
         #[serde(borrow)]
@@ -72,7 +75,7 @@ pub(crate) fn judge(message: &[u8], id: &RequestId) -> Option<Answer> {
         protocol_version: Option<&'a str>,
     }
     let message: Message<'_> = serde_json::from_slice(message).ok()?;
-    if !same_id(message.id?, id) {
+    if message.method.is_some() || !same_id(message.id?, id) {
         return None;
     }
     match (message.result, message.error) {
@@ -137,6 +140,9 @@ pub(crate) struct SseScan {
     line: Vec<u8>,
     data: Vec<u8>,
     has_data: bool,
+    /// The event being read named a type other than `message` (MCP clients
+    /// read only `message` events, the default type).
+    other_type: bool,
     /// The previous chunk ended in CR: a leading LF now belongs to it.
     after_cr: bool,
     /// Past the first line (a UTF-8 BOM is stripped from the first only).
@@ -188,7 +194,7 @@ impl SseScan {
             text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
         }
         let answer = if text.is_empty() {
-            let answer = if self.has_data {
+            let answer = if self.has_data && !self.other_type {
                 // The final LF of the joined data lines is not part of the data.
                 self.data.pop();
                 judge(&self.data, id)
@@ -197,6 +203,7 @@ impl SseScan {
             };
             self.data.clear();
             self.has_data = false;
+            self.other_type = false;
             answer
         } else {
             let (field, value) = match text.iter().position(|&b| b == b':') {
@@ -210,6 +217,8 @@ impl SseScan {
                 self.data.extend_from_slice(value);
                 self.data.push(b'\n');
                 self.has_data = true;
+            } else if field == b"event" {
+                self.other_type = !value.is_empty() && value != b"message";
             }
             None
         };
@@ -494,6 +503,37 @@ mod tests {
                 got,
                 Scan::Answered(Answer::Result { version: None }),
                 "split at {split}"
+            );
+        }
+    }
+
+    /// Issue 26, finding 14: a server-to-client request (a `method`) that
+    /// reuses the `initialize` id, and an event of another type than
+    /// `message`, are not the answer; the `result` that follows commits.
+    #[test]
+    fn finding_14_server_requests_and_named_events_are_not_the_answer() {
+        let id = num("0");
+        let request = br#"{"jsonrpc":"2.0","id":0,"method":"elicitation/create","error":{"code":1,"message":"x"}}"#;
+        assert_eq!(
+            judge(request, &id),
+            None,
+            "a request, whatever else it says"
+        );
+        let streams: [&[u8]; 3] = [
+            b"data: {\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"sampling/createMessage\",\"params\":{}}\n\n\
+data: {\"jsonrpc\":\"2.0\",\"id\":0,\"result\":{}}\n\n",
+            b"event: debug\ndata: {\"jsonrpc\":\"2.0\",\"id\":0,\"error\":{\"code\":-1,\"message\":\"x\"}}\n\n\
+event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":0,\"result\":{}}\n\n",
+            b"event: ping\ndata: {\"jsonrpc\":\"2.0\",\"id\":0,\"error\":{\"code\":-1,\"message\":\"x\"}}\n\n\
+data: {\"jsonrpc\":\"2.0\",\"id\":0,\"result\":{}}\n\n",
+        ];
+        for stream in streams {
+            let mut scan = SseScan::default();
+            assert_eq!(
+                scan.feed(stream, &id),
+                Scan::Answered(Answer::Result { version: None }),
+                "{}",
+                String::from_utf8_lossy(stream)
             );
         }
     }
