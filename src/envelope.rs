@@ -80,7 +80,18 @@ pub struct Message {
     /// `params.protocolVersion`, when a string: the revision a legacy `initialize` asks for.
     pub initialize_version: Option<String>,
     meta: Meta,
+    shape: ParamsShape,
     arguments: Option<Range<usize>>,
+}
+
+/// What `params` was, and whether its `name`, `uri` and `taskId` were strings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct ParamsShape {
+    /// `params` was a JSON array (by-position params).
+    array: bool,
+    name: Field,
+    uri: Field,
+    task_id: Field,
 }
 
 /// Whether a `_meta` field was sent, and in the type it must have.
@@ -262,7 +273,52 @@ pub(crate) enum NamedTarget {
     TaskId,
 }
 
+impl Field {
+    /// A field that was sent: valid when it parsed as the type it must have.
+    fn of<T>(value: &Option<T>) -> Self {
+        if value.is_some() {
+            Self::Valid
+        } else {
+            Self::WrongType
+        }
+    }
+}
+
+/// The methods whose `params` the layers key on (scopes, rate-limit names,
+/// `Mcp-Name`): their `params` must be an object, and the member that names
+/// their target a string.
+const KEYED_METHODS: [(&str, NamedTarget); 7] = [
+    ("tools/call", NamedTarget::Name),
+    ("prompts/get", NamedTarget::Name),
+    ("resources/read", NamedTarget::Uri),
+    ("completion/complete", NamedTarget::Name),
+    ("tasks/get", NamedTarget::TaskId),
+    ("tasks/update", NamedTarget::TaskId),
+    ("tasks/cancel", NamedTarget::TaskId),
+];
+
 impl Message {
+    /// Why the message's `params` cannot be keyed on, for the methods the
+    /// layers key on: by-position (array) params, or a `name`, `uri` or
+    /// `taskId` that is not a string. A handler that reads params loosely
+    /// would otherwise run what no check looked at.
+    pub(crate) fn params_problem(&self) -> Option<&'static str> {
+        let method = self.method.as_deref()?;
+        let (_, target) = KEYED_METHODS.iter().find(|(m, _)| *m == method)?;
+        if self.shape.array {
+            return Some("params must be an object");
+        }
+        let (field, what) = match target {
+            // completion/complete names its target in params.ref (checked by
+            // the scope policy); its own params.name is not a key.
+            NamedTarget::Name if method == "completion/complete" => return None,
+            NamedTarget::Name => (self.shape.name, "params.name must be a string"),
+            NamedTarget::Uri => (self.shape.uri, "params.uri must be a string"),
+            NamedTarget::TaskId => (self.shape.task_id, "params.taskId must be a string"),
+        };
+        (field == Field::WrongType).then_some(what)
+    }
+
     /// What the message names, when its method names something: a tool's or
     /// prompt's `params.name`, a resource's `params.uri`, a task's
     /// `params.taskId`; else whichever of `name` and `uri` it carries (a
@@ -336,6 +392,7 @@ impl PartialEq for Message {
             && self.uri == other.uri
             && self.task_id == other.task_id
             && self.initialize_version == other.initialize_version
+            && self.shape == other.shape
             && self.meta.version == other.meta.version
             && self.meta.capabilities == other.meta.capabilities
             && self.arguments.is_some() == other.arguments.is_some()
@@ -562,6 +619,7 @@ impl RawMessage<'_> {
             task_id: params.task_id,
             initialize_version: params.initialize_version,
             meta,
+            shape: params.shape,
             arguments: params.arguments.and_then(|raw| span_of(source, raw)),
         })
     }
@@ -653,6 +711,7 @@ struct RawParams<'de> {
     name: Option<String>,
     uri: Option<String>,
     task_id: Option<String>,
+    shape: ParamsShape,
     arguments: Option<&'de RawValue>,
 }
 
@@ -666,16 +725,27 @@ impl<'de> Deserialize<'de> for RawParams<'de> {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawParams<'de>, A::Error> {
                 while seq.next_element::<Skip>()?.is_some() {}
-                Ok(RawParams::default())
+                let mut params = RawParams::default();
+                params.shape.array = true;
+                Ok(params)
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawParams<'de>, A::Error> {
                 let mut params = RawParams::default();
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                     match &*key {
                         "_meta" => params.meta = map.next_value::<RawMeta<'de>>()?,
-                        "name" => params.name = map.next_value::<MaybeString>()?.0,
-                        "uri" => params.uri = map.next_value::<MaybeString>()?.0,
-                        "taskId" => params.task_id = map.next_value::<MaybeString>()?.0,
+                        "name" => {
+                            params.name = map.next_value::<MaybeString>()?.0;
+                            params.shape.name = Field::of(&params.name);
+                        }
+                        "uri" => {
+                            params.uri = map.next_value::<MaybeString>()?.0;
+                            params.shape.uri = Field::of(&params.uri);
+                        }
+                        "taskId" => {
+                            params.task_id = map.next_value::<MaybeString>()?.0;
+                            params.shape.task_id = Field::of(&params.task_id);
+                        }
                         "protocolVersion" => {
                             params.initialize_version = map.next_value::<MaybeString>()?.0
                         }

@@ -214,6 +214,7 @@ impl HeadersConfig {
                 ));
             }
         }
+        check_params(envelope)?;
         Ok(protocol)
     }
 
@@ -248,6 +249,7 @@ impl HeadersConfig {
                 format!("Method not found: {method} is not part of protocol version {version}"),
             ));
         }
+        check_params(envelope)?;
         check_meta(message, version)?;
         check_standard_headers(headers, message, method)?;
         if method == "tools/call" && message.kind == MessageKind::Request {
@@ -406,6 +408,16 @@ fn check_meta(message: &Message, version: ProtocolVersion) -> Result<(), Rejecti
         }
     }
     Ok(())
+}
+
+/// Issue 26, finding 6: the `params` of the methods the layers key on must be
+/// an object, and its `name`/`uri`/`taskId` a string (400, -32602), so no
+/// check is skipped by an oddly shaped call a loose handler would still run.
+fn check_params(envelope: &Envelope) -> Result<(), Rejection> {
+    match envelope.messages().iter().find_map(Message::params_problem) {
+        Some(problem) => Err(invalid_params(problem)),
+        None => Ok(()),
+    }
 }
 
 /// `Mcp-Method` (required on every request) and `Mcp-Name` (for the methods that

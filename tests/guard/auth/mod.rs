@@ -8,6 +8,7 @@
 
 mod attacks;
 mod demo;
+mod findings;
 mod flow;
 mod origin;
 

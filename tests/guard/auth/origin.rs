@@ -17,7 +17,7 @@ const UNLISTED: &str = "chrome-extension://abcdefghijklmnopabcdefghijklmnop";
 
 /// `McpGuard` (stateless, auth when given) around a handler that names the
 /// verified subject, served on 127.0.0.1 port 0.
-async fn serve(origins: OriginGuardLayer, auth: Option<McpAuthLayer>) -> SocketAddr {
+pub(super) async fn serve(origins: OriginGuardLayer, auth: Option<McpAuthLayer>) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let handler = Router::new().fallback(axum::routing::post(

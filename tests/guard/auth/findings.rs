@@ -1,0 +1,100 @@
+//! Issue 26's findings in the authorization path, each a regression test
+//! named after it, over real TCP against `McpGuard` with `McpAuthLayer`.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use mcp_tower_guard::OriginGuardLayer;
+
+use super::*;
+
+/// A raw POST of `body` to `addr` with a bearer token and, for 2026-07-28,
+/// the mirrored headers.
+async fn post_raw(
+    addr: SocketAddr,
+    body: Value,
+    token: &str,
+    modern: Option<(&str, &str)>,
+) -> (StatusCode, Value) {
+    let mut req = Request::post(format!("http://{addr}/mcp"))
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header("authorization", bearer(token));
+    if let Some((method, name)) = modern {
+        req = req
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", method)
+            .header("mcp-name", name);
+    } else {
+        req = req.header("mcp-protocol-version", "2025-03-26");
+    }
+    let req = req.body(Full::new(Bytes::from(body.to_string()))).unwrap();
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let res = client.request(req).await.expect("sent");
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+const META: &str = r#"{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+
+/// Finding 6: per-tool scopes fail open on odd params. A `tools/call` whose
+/// `params` is an array, or whose `name` is not a string, must not reach a
+/// handler that reads params loosely with only the default scopes checked:
+/// 400, -32602, with the request's id, in both eras (and for the other
+/// methods the checks key on).
+#[tokio::test]
+async fn finding_6_odd_params_are_refused_at_the_edge_with_32602() {
+    bounded(async {
+        let server = AuthServer::start().await;
+        let auth = McpAuthLayer::new(metadata(&server), jwt(&server)).scopes(policy());
+        let addr = super::origin::serve(OriginGuardLayer::localhost(), Some(auth)).await;
+        let token = server.token(&server.claims("alice", RESOURCE, "mcp"));
+        let meta: Value = serde_json::from_str(META).unwrap();
+        let cases = [
+            ("tools/call", json!(["deploy", {"a": 1}])),
+            ("tools/call", json!({"name": ["deploy"], "arguments": {}})),
+            ("tools/call", json!({"name": 7})),
+            ("tools/call", json!({"name": null})),
+            ("prompts/get", json!({"name": {"n": "secret"}})),
+            ("resources/read", json!({"uri": ["file:///secret"]})),
+            ("tasks/get", json!({"taskId": 12})),
+            ("completion/complete", json!(["ref"])),
+        ];
+        for (method, params) in cases {
+            // Legacy: no header mirrors the body.
+            let body = json!({"jsonrpc": "2.0", "id": "odd-1", "method": method, "params": params});
+            let (status, reply) = post_raw(addr, body, &token, None).await;
+            assert_eq!(
+                status,
+                StatusCode::BAD_REQUEST,
+                "legacy {method} {params}: {reply}"
+            );
+            assert_eq!(reply["error"]["code"], -32602, "{reply}");
+            assert_eq!(reply["id"], "odd-1", "{reply}");
+            // 2026-07-28: `_meta` where an object allows it.
+            let mut params = params.clone();
+            if let Some(obj) = params.as_object_mut() {
+                obj.insert("_meta".into(), meta.clone());
+            }
+            let body = json!({"jsonrpc": "2.0", "id": 2, "method": method, "params": params});
+            let (status, reply) = post_raw(addr, body, &token, Some((method, "deploy"))).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "modern {method}: {reply}");
+            assert_eq!(reply["error"]["code"], -32602, "{reply}");
+            assert_eq!(reply["id"], 2, "{reply}");
+        }
+        // The well-formed call still meets the scope policy: 403 for `deploy`.
+        let body = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+            "params": {"name": "deploy", "arguments": {}}});
+        let (status, reply) = post_raw(addr, body, &token, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{reply}");
+        server.shutdown().await;
+    })
+    .await;
+}
