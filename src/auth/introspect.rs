@@ -13,7 +13,7 @@ use url::Url;
 use super::fetch::{same_origin, FetchError, HttpFetcher};
 use super::jwks::discover;
 use super::jwt::verified_token;
-use super::metadata::{checked_url, issuer_id};
+use super::metadata::checked_url;
 use super::verifier::{
     Lookup, TokenCache, TokenVerifier, VerifiedToken, VerifyError, VerifyFuture,
 };
@@ -220,7 +220,7 @@ impl IntrospectionVerifierBuilder {
         };
         Ok(IntrospectionVerifier {
             inner: Arc::new(Inner {
-                issuer: issuer_id(&issuer_url),
+                issuer: self.issuer.clone(),
                 issuer_url,
                 audiences: self.audiences,
                 require_audience: self.require_audience,
@@ -270,7 +270,7 @@ impl Inner {
         if let Some(url) = self.discovered.read().ok().and_then(|d| d.clone()) {
             return Ok(url);
         }
-        let metadata = discover(&self.fetcher, &self.issuer_url)
+        let metadata = discover(&self.fetcher, &self.issuer_url, &self.issuer)
             .await
             .map_err(|e| self.unavailable(e))?;
         let url = metadata

@@ -12,7 +12,6 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::fetch::{same_origin, FetchError, HttpFetcher};
-use super::metadata::issuer_id;
 use super::verifier::VerifyError;
 use super::TARGET;
 
@@ -329,7 +328,7 @@ impl Keys {
             (Source::Uri(uri), _) => uri.clone(),
             (Source::Discover(_), Some(uri)) => uri,
             (Source::Discover(issuer), None) => {
-                let metadata = discover(fetcher, issuer).await?;
+                let metadata = discover(fetcher, issuer, &self.issuer).await?;
                 let uri = metadata
                     .get("jwks_uri")
                     .and_then(Value::as_str)
@@ -358,9 +357,13 @@ impl Keys {
 
 /// The issuer's metadata, tried in the order MCP clients use: RFC 8414 with
 /// path insertion, OpenID Connect with path insertion, OpenID Connect with
-/// path appending. The document's `issuer` must equal the configured one.
-pub(crate) async fn discover(fetcher: &HttpFetcher, issuer: &Url) -> Result<Value, String> {
-    let expected = issuer_id(issuer);
+/// path appending. The document's `issuer` must be identical to the
+/// configured one, byte for byte (RFC 8414 §3.3).
+pub(crate) async fn discover(
+    fetcher: &HttpFetcher,
+    issuer: &Url,
+    expected: &str,
+) -> Result<Value, String> {
     let origin = issuer.origin().ascii_serialization();
     let path = issuer.path().trim_end_matches('/');
     let mut candidates = vec![
@@ -378,7 +381,7 @@ pub(crate) async fn discover(fetcher: &HttpFetcher, issuer: &Url) -> Result<Valu
         match fetcher.get_json(&url).await {
             Ok(document) => {
                 let named = document.get("issuer").and_then(Value::as_str);
-                if named.map(|n| n.trim_end_matches('/')) == Some(expected.trim_end_matches('/')) {
+                if named == Some(expected) {
                     return Ok(document);
                 }
                 last = format!("{url}: its issuer is not {expected}");

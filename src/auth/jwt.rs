@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::fetch::HttpFetcher;
 use super::jwks::{family, Family, KeyTimes, Keys, Source};
-use super::metadata::{checked_url, issuer_id};
+use super::metadata::checked_url;
 use super::scope::Scopes;
 use super::verifier::{
     Lookup, TokenCache, TokenVerifier, VerifiedToken, VerifyError, VerifyFuture,
@@ -208,7 +208,8 @@ impl JwtVerifierBuilder {
     pub fn build(self) -> Result<JwtVerifier, ConfigError> {
         install_crypto_provider();
         let issuer_url = checked_url("issuer", &self.issuer)?;
-        let issuer = issuer_id(&issuer_url);
+        // Compared with `iss` byte for byte (RFC 9068, RFC 8414 §3.3).
+        let issuer = self.issuer.clone();
         if self.algorithms.is_empty() {
             return Err(ConfigError::InvalidSetting {
                 setting: "algorithms",

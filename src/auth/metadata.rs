@@ -72,12 +72,15 @@ impl ResourceMetadata {
             path => path.to_owned(),
         };
         let resource = format!("{origin}{path}");
-        let issuer = checked_url("authorization_server", authorization_server)?;
+        // An issuer identifier is compared byte for byte (RFC 8414 §3.3),
+        // so it is advertised exactly as configured: `https://x.auth0.com/`
+        // keeps its slash.
+        checked_url("authorization_server", authorization_server)?;
         Ok(Self {
             resource,
             origin,
             path,
-            authorization_servers: vec![issuer_id(&issuer)],
+            authorization_servers: vec![authorization_server.to_owned()],
             scopes_supported: None,
             optional: Map::new(),
         })
@@ -89,9 +92,9 @@ impl ResourceMetadata {
     ///
     /// As for [`new`](Self::new).
     pub fn authorization_server(mut self, issuer: &str) -> Result<Self, ConfigError> {
-        let issuer = issuer_id(&checked_url("authorization_server", issuer)?);
-        if !self.authorization_servers.contains(&issuer) {
-            self.authorization_servers.push(issuer);
+        checked_url("authorization_server", issuer)?;
+        if !self.authorization_servers.iter().any(|s| s == issuer) {
+            self.authorization_servers.push(issuer.to_owned());
         }
         Ok(self)
     }
@@ -219,16 +222,6 @@ impl ResourceMetadata {
             doc.insert(k.clone(), v.clone());
         }
         Value::Object(doc)
-    }
-}
-
-/// An issuer identifier as RFC 8414 writes it: the URL without a trailing
-/// slash on a bare origin.
-pub(crate) fn issuer_id(url: &Url) -> String {
-    let origin = url.origin().ascii_serialization();
-    match url.path() {
-        "/" => origin,
-        path => format!("{origin}{path}"),
     }
 }
 

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use mcp_tower_guard::auth::TokenVerifier;
 use mcp_tower_guard::OriginGuardLayer;
 
 use super::*;
@@ -94,6 +95,46 @@ async fn finding_6_odd_params_are_refused_at_the_edge_with_32602() {
             "params": {"name": "deploy", "arguments": {}}});
         let (status, reply) = post_raw(addr, body, &token, None).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{reply}");
+        server.shutdown().await;
+    })
+    .await;
+}
+
+/// Finding 8: the issuer is compared, not normalised. An issuer identifier
+/// with a trailing slash (Auth0's `https://TENANT.auth0.com/`) must verify
+/// its own tokens (RFC 8414 §3.3, RFC 9068: byte for byte), its metadata
+/// must name it verbatim, and the slash-less spelling is another issuer.
+#[tokio::test]
+async fn finding_8_an_issuer_with_a_trailing_slash_is_compared_verbatim() {
+    bounded(async {
+        let server = AuthServer::start_slashed().await;
+        assert!(server.issuer.ends_with('/'), "{}", server.issuer);
+        let metadata = ResourceMetadata::new(RESOURCE, &server.issuer).expect("metadata");
+        assert_eq!(
+            metadata.authorization_servers(),
+            [server.issuer.clone()],
+            "advertised verbatim"
+        );
+        let verifier = JwtVerifier::builder(&server.issuer, RESOURCE)
+            .fetcher(fetcher())
+            .build()
+            .expect("verifier");
+        let token = server.token(&server.claims("alice", RESOURCE, "mcp"));
+        let verified = verifier
+            .verify(&token)
+            .await
+            .expect("its own tokens verify");
+        assert_eq!(verified.issuer(), server.issuer);
+        // A token whose `iss` lacks the slash comes from another issuer.
+        let mut claims = server.claims("alice", RESOURCE, "mcp");
+        claims["iss"] = json!(server.issuer.trim_end_matches('/'));
+        assert!(verifier.verify(&server.token(&claims)).await.is_err());
+        // And a verifier configured without the slash does not accept either.
+        let other = JwtVerifier::builder(server.issuer.trim_end_matches('/'), RESOURCE)
+            .fetcher(fetcher())
+            .build()
+            .expect("verifier");
+        assert!(other.verify(&token).await.is_err());
         server.shutdown().await;
     })
     .await;

@@ -101,6 +101,16 @@ impl AuthServer {
 
     /// On `addr` (the development server in `examples/dev_auth_server.rs`).
     pub(crate) async fn start_on(addr: SocketAddr) -> Self {
+        Self::start_with(addr, false).await
+    }
+
+    /// With an issuer identifier that ends in `/`, as Auth0's do
+    /// (`https://TENANT.auth0.com/`): in its metadata and its tokens' `iss`.
+    pub(crate) async fn start_slashed() -> Self {
+        Self::start_with(SocketAddr::from(([127, 0, 0, 1], 0)), true).await
+    }
+
+    async fn start_with(addr: SocketAddr, trailing_slash: bool) -> Self {
         let _ = jsonwebtoken::crypto::CryptoProvider::install_default(
             &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER,
         );
@@ -108,7 +118,11 @@ impl AuthServer {
             .await
             .expect("bind the authorization server");
         let addr = listener.local_addr().expect("its address");
-        let issuer = format!("http://{addr}");
+        let issuer = if trailing_slash {
+            format!("http://{addr}/")
+        } else {
+            format!("http://{addr}")
+        };
         let shared = Arc::new(Shared {
             issuer: issuer.clone(),
             keys: Mutex::new(Keys {
@@ -165,11 +179,11 @@ impl AuthServer {
     }
 
     pub(crate) fn jwks_url(&self) -> String {
-        format!("{}/jwks", self.issuer)
+        format!("{}/jwks", self.issuer.trim_end_matches('/'))
     }
 
     pub(crate) fn introspection_url(&self) -> String {
-        format!("{}/introspect", self.issuer)
+        format!("{}/introspect", self.issuer.trim_end_matches('/'))
     }
 
     pub(crate) fn claims(&self, sub: &str, aud: &str, scope: &str) -> Value {
@@ -288,12 +302,13 @@ impl AuthServer {
 async fn metadata(State(shared): State<Arc<Shared>>) -> Response {
     shared.metadata_fetches.fetch_add(1, Ordering::Relaxed);
     let issuer = &shared.issuer;
+    let base = issuer.trim_end_matches('/');
     axum::Json(json!({
         "issuer": issuer,
-        "jwks_uri": shared.jwks_uri.lock().unwrap().clone().unwrap_or_else(|| format!("{issuer}/jwks")),
-        "introspection_endpoint": format!("{issuer}/introspect"),
-        "token_endpoint": format!("{issuer}/token"),
-        "authorization_endpoint": format!("{issuer}/authorize"),
+        "jwks_uri": shared.jwks_uri.lock().unwrap().clone().unwrap_or_else(|| format!("{base}/jwks")),
+        "introspection_endpoint": format!("{base}/introspect"),
+        "token_endpoint": format!("{base}/token"),
+        "authorization_endpoint": format!("{base}/authorize"),
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
         "response_types_supported": ["code"],
     }))
