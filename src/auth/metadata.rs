@@ -439,9 +439,11 @@ mod tests {
             .resource_name("Example");
         let doc = m.document(&Scopes::default());
         assert_eq!(doc["resource"], "https://mcp.example.com/mcp");
+        // Issuer identifiers are advertised as configured (RFC 8414 §3.3:
+        // compared byte for byte), trailing slash included.
         assert_eq!(
             doc["authorization_servers"],
-            json!(["https://as.example", "https://as2.example/tenant"])
+            json!(["https://as.example/", "https://as2.example/tenant"])
         );
         assert_eq!(doc["bearer_methods_supported"], json!(["header"]));
         assert_eq!(doc["resource_name"], "Example");
