@@ -34,6 +34,24 @@ impl Outcome {
         }
     }
 
+    /// [`error_type`](Self::error_type) as a bounded label value: a code
+    /// outside the specification's is `_OTHER`.
+    pub(crate) fn error_label(&self) -> Option<&'static str> {
+        match self {
+            Self::Error { code, .. } if caller_error(*code) => None,
+            Self::Error { code, .. } => Some(super::labels::error_code(*code)),
+            Self::ToolError => Some("tool_error"),
+        }
+    }
+
+    /// [`status_code`](Self::status_code) as a bounded label value.
+    pub(crate) fn status_label(&self) -> Option<&'static str> {
+        match self {
+            Self::Error { code, .. } => Some(super::labels::error_code(*code)),
+            Self::ToolError => None,
+        }
+    }
+
     /// `rpc.response.status_code`: the code of any JSON-RPC error.
     pub(crate) fn status_code(&self) -> Option<String> {
         match self {

@@ -169,11 +169,12 @@ impl Finish {
             if labels.iter().any(|l| l.key() == "error.type") {
                 return;
             }
-            if let Some(error) = error_type {
-                labels.push(Label::new("error.type", error));
+            // Bounded: a code outside the specification's is `_OTHER`.
+            if let Some(error) = outcome.error_label() {
+                labels.push(Label::from_static_parts("error.type", error));
             }
-            if let Some(code) = status_code {
-                labels.push(Label::new("rpc.response.status_code", code));
+            if let Some(code) = outcome.status_label() {
+                labels.push(Label::from_static_parts("rpc.response.status_code", code));
             }
         }
     }

@@ -42,6 +42,33 @@ const METHODS: &[&str] = &[
     "notifications/tasks/status",
 ];
 
+/// The JSON-RPC error codes the MCP specification and this crate use: the
+/// only ones that become label values (issue 26, finding 12), so a handler
+/// cannot grow the number of series with codes of its own.
+const ERROR_CODES: &[(i64, &str)] = &[
+    (-32700, "-32700"),
+    (-32600, "-32600"),
+    (-32601, "-32601"),
+    (-32602, "-32602"),
+    (-32603, "-32603"),
+    (-32000, "-32000"),
+    (-32001, "-32001"),
+    (-32002, "-32002"),
+    (-32020, "-32020"),
+    (-32021, "-32021"),
+    (-32022, "-32022"),
+    (-32042, "-32042"),
+];
+
+/// `code` as a label value when it is a code of the specification (or this
+/// crate's), else `_OTHER`.
+pub(crate) fn error_code(code: i64) -> &'static str {
+    ERROR_CODES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(OTHER, |(_, label)| label)
+}
+
 /// `method` when it is an MCP method, else `_OTHER`.
 pub(crate) fn method(method: &str) -> &'static str {
     METHODS

@@ -827,3 +827,42 @@ async fn task_ids_go_on_the_span_and_never_into_names_or_labels() {
         );
     }
 }
+
+/// Issue 26, finding 12: labels from handler error codes are bounded. Any
+/// JSON-RPC error code a handler answers used to become a label value; now
+/// only the specification's codes do, and the rest are `_OTHER` (the span
+/// still carries the real code).
+#[tokio::test]
+async fn finding_12_error_code_labels_are_bounded_to_the_specs_codes() {
+    let recorder = prometheus();
+    let handle = recorder.handle();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    for code in [12345, -1, -31999, 7, -32603] {
+        let answer = json!({"jsonrpc":"2.0","id":9,"error":{"code":code,"message":"x"}});
+        let app = axum::Router::new().fallback(axum::routing::any(move || {
+            let answer = answer.clone();
+            async move { axum::Json(answer) }
+        }));
+        let mut svc = guard().stateless().into_service(app);
+        assert_eq!(
+            exchange(&mut svc, modern_call("coded", json!({}))).await,
+            StatusCode::OK
+        );
+    }
+    let out = handle.render();
+    for made_up in ["12345", "\"-1\"", "-31999", "\"7\""] {
+        assert!(!out.contains(made_up), "{made_up} became a label: {out}");
+    }
+    let other = value(line(
+        &out,
+        "mcp_server_operation_duration_count",
+        &[("gen_ai_tool_name", "coded"), ("error_type", "_OTHER")],
+    ));
+    assert_eq!(other, 4.0, "{out}");
+    let known = value(line(
+        &out,
+        "mcp_server_operation_duration_count",
+        &[("gen_ai_tool_name", "coded"), ("error_type", "-32603")],
+    ));
+    assert_eq!(known, 1.0, "{out}");
+}
