@@ -107,6 +107,14 @@ impl Measured {
         let facts = self.slot.take();
         let named = self.settle_span(&facts);
         let message = facts.envelope.as_ref().and_then(Envelope::single);
+        // A tool or prompt name is learned as a label only from a request the
+        // inner service answered (issue 26, finding 11): one refused by a
+        // layer (a 401, a 403) teaches nothing.
+        let answered =
+            response.extensions().get::<Rejection>().is_none() && response.status().is_success();
+        if let Some(message) = message.filter(|_| answered) {
+            span::learn_target(message, &self.config);
+        }
         let protocol = facts
             .protocol
             .filter(|p| !p.assumed())
@@ -203,10 +211,9 @@ impl Measured {
             labels::method(method),
         ));
         if let (Some(kind), Some(name)) = (labels::target_kind(method), message.name.as_deref()) {
-            labels.push(Label::new(
-                kind.attribute(),
-                self.config.targets.label(name),
-            ));
+            // Learned (or not) in `head`, from the answer.
+            let label = self.config.targets.known_label(name);
+            labels.push(Label::new(kind.attribute(), label));
             if kind == TargetKind::Tool {
                 labels.push(Label::from_static_parts(
                     "gen_ai.operation.name",

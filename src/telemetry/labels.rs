@@ -124,7 +124,20 @@ impl Targets {
         }
     }
 
-    /// The label for `name`: the name itself when it is allowed, else `_OTHER`.
+    /// The label for `name` without learning it: the name itself when it is
+    /// known or already seen, else `_OTHER`.
+    pub(crate) fn known_label(&self, name: &str) -> SharedString {
+        match self {
+            Self::Known(known) => known.get(name).cloned(),
+            Self::FirstSeen { seen, .. } => seen.read().ok().and_then(|s| s.get(name).cloned()),
+        }
+        .map_or(SharedString::const_str(OTHER), SharedString::from)
+    }
+
+    /// The label for `name`: the name itself when it is allowed, else
+    /// `_OTHER`; a first-seen set learns it while there is room. Only for
+    /// requests the inner service answered (issue 26, finding 11: names in
+    /// refused requests would squat the set).
     pub(crate) fn label(&self, name: &str) -> SharedString {
         match self {
             Self::Known(known) => known.get(name).cloned(),

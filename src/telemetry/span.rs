@@ -114,6 +114,19 @@ pub(crate) fn adopt(waiting: &Waiting, envelope: &Envelope) {
 }
 
 /// The message's fields, and the span's name.
+/// Learns the message's tool or prompt name as a label: the inner service
+/// answered it. (The span was named when its body was read, before any
+/// answer, from the names known then: a name's first request is named by
+/// its method alone.)
+pub(crate) fn learn_target(message: &Message, config: &TelemetryConfig) {
+    let Some(method) = message.method.as_deref() else {
+        return;
+    };
+    if let (Some(_), Some(target)) = (labels::target_kind(method), message.name.as_deref()) {
+        let _ = config.targets.label(target);
+    }
+}
+
 fn record_message(span: &Span, message: &Message, config: &TelemetryConfig) {
     let Some(method) = message.method.as_deref() else {
         return;
@@ -124,7 +137,8 @@ fn record_message(span: &Span, message: &Message, config: &TelemetryConfig) {
     let mut name = method_label.to_owned();
     if let (Some(kind), Some(target)) = (kind, message.name.as_deref()) {
         span.record(kind.attribute(), clip(target, MAX_NAME));
-        let label = config.targets.label(target);
+        // The span is named before anything answered: no learning here.
+        let label = config.targets.known_label(target);
         if &*label != labels::OTHER {
             name.push(' ');
             name.push_str(&label);

@@ -150,7 +150,11 @@ fn guard() -> McpGuard {
 #[tokio::test]
 async fn semconv_span_for_a_tool_call_takes_its_parent_from_meta_and_links_the_header() {
     let traces = traces();
-    let mut svc = guard().into_service(inner());
+    // A first-seen name is learned from its answer; a known one names the
+    // span from the first request.
+    let mut svc = guard()
+        .telemetry(McpTelemetryLayer::new().known_targets(["echo"]))
+        .into_service(inner());
     let mut req = modern_call(
         "echo",
         json!({"traceparent": META_PARENT, "tracestate": "k=v"}),
@@ -280,7 +284,9 @@ async fn the_span_stays_open_until_the_response_body_ends() {
                 .unwrap()
         }
     }));
-    let mut svc = guard().into_service(streaming);
+    let mut svc = guard()
+        .telemetry(McpTelemetryLayer::new().known_targets(["slow"]))
+        .into_service(streaming);
     let response = send(&mut svc, modern_call("slow", json!({}))).await;
     assert_eq!(response.status(), StatusCode::OK);
     let mut body = response.into_body();
@@ -865,4 +871,49 @@ async fn finding_12_error_code_labels_are_bounded_to_the_specs_codes() {
         &[("gen_ai_tool_name", "coded"), ("error_type", "-32603")],
     ));
     assert_eq!(known, 1.0, "{out}");
+}
+
+/// Issue 26, finding 11: tool-name labels could be squatted before
+/// authentication. Names in requests a layer refused after reading the body
+/// (here, 64 made-up tools in legacy calls without a session: the session
+/// layer's 400, as an auth layer's 401 would be) no longer fill the
+/// first-seen set; the real tool, answered by the server, is learned, and
+/// its later spans are named after it.
+#[tokio::test]
+async fn finding_11_refused_requests_do_not_squat_tool_name_labels() {
+    let traces = traces();
+    let recorder = prometheus();
+    let handle = recorder.handle();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let mut svc = guard().into_service(inner());
+    for i in 0..64 {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": format!("squat{i}"), "arguments": {}}});
+        let req = Request::post("/mcp")
+            .header("host", "localhost")
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        assert_eq!(exchange(&mut svc, req).await, StatusCode::BAD_REQUEST);
+    }
+    for _ in 0..2 {
+        assert_eq!(
+            exchange(&mut svc, modern_call("real_tool", json!({}))).await,
+            StatusCode::OK
+        );
+    }
+    let out = handle.render();
+    assert!(!out.contains("squat"), "{out}");
+    let real = value(line(
+        &out,
+        "mcp_server_operation_duration_count",
+        &[("gen_ai_tool_name", "real_tool")],
+    ));
+    assert_eq!(real, 2.0, "{out}");
+    let spans = traces.spans();
+    assert_eq!(
+        spans.last().map(|s| s.name.to_string()).as_deref(),
+        Some("tools/call real_tool")
+    );
 }
