@@ -112,7 +112,7 @@ async fn finding_8_an_issuer_with_a_trailing_slash_is_compared_verbatim() {
         let metadata = ResourceMetadata::new(RESOURCE, &server.issuer).expect("metadata");
         assert_eq!(
             metadata.authorization_servers(),
-            [server.issuer.clone()],
+            std::slice::from_ref(&server.issuer),
             "advertised verbatim"
         );
         let verifier = JwtVerifier::builder(&server.issuer, RESOURCE)
