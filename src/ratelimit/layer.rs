@@ -247,32 +247,40 @@ where
             );
         }
         for (index, armed) in self.config.rules.iter().enumerate() {
-            let Some(cells) = nonzero(armed.rule.cells(&parts)) else {
-                continue;
-            };
-            let key = armed.rule.key(index, &parts, &self.proxies);
-            let wait = match armed.limiter.check_key_n(&key, cells) {
-                Ok(Ok(_)) => {
-                    #[cfg(feature = "telemetry")]
-                    crate::telemetry::metrics::rate_limit(armed.rule.rule_name(), "allowed");
+            for (key, cells) in armed.rule.charges(index, &parts, &self.proxies) {
+                let Some(cells) = nonzero(cells) else {
                     continue;
-                }
-                Ok(Err(not_until)) => not_until.wait_time_from(armed.clock.now()),
-                // More cells than the burst: this request can never pass.
-                Err(_) => armed.rule.quota.burst_size_replenished_in(),
-            };
-            tracing::info!(
-                target: TARGET,
-                rule = armed.rule.rule_name(),
-                key = %format_args!("{:08x}", key as u32),
-                wait_ms = wait.as_millis() as u64,
-                "rate limited"
-            );
-            #[cfg(feature = "telemetry")]
-            crate::telemetry::metrics::rate_limit(armed.rule.rule_name(), "limited");
-            let rejection = limited(&armed.rule, wait);
-            let head = RequestHead::of_parts(&parts);
-            return ResponseFuture::ready(reject("ratelimit", head, rejection, &self.rejection));
+                };
+                let rejection = match armed.limiter.check_key_n(&key, cells) {
+                    Ok(Ok(_)) => {
+                        #[cfg(feature = "telemetry")]
+                        crate::telemetry::metrics::rate_limit(armed.rule.rule_name(), "allowed");
+                        continue;
+                    }
+                    Ok(Err(not_until)) => {
+                        let wait = not_until.wait_time_from(armed.clock.now());
+                        tracing::info!(
+                            target: TARGET,
+                            rule = armed.rule.rule_name(),
+                            key = %format_args!("{:08x}", key as u32),
+                            wait_ms = wait.as_millis() as u64,
+                            "rate limited"
+                        );
+                        limited(&armed.rule, wait)
+                    }
+                    // More cells than the burst: no wait lets it pass.
+                    Err(_) => beyond_burst(&armed.rule, cells.get()),
+                };
+                #[cfg(feature = "telemetry")]
+                crate::telemetry::metrics::rate_limit(armed.rule.rule_name(), "limited");
+                let head = RequestHead::of_parts(&parts);
+                return ResponseFuture::ready(reject(
+                    "ratelimit",
+                    head,
+                    rejection,
+                    &self.rejection,
+                ));
+            }
         }
         ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
     }
@@ -291,19 +299,20 @@ fn redis_checks(
         .rules
         .iter()
         .enumerate()
-        .filter_map(|(index, armed)| {
-            let cells = armed.rule.cells(parts);
-            (cells > 0).then(|| {
-                (
-                    armed.rule.clone(),
-                    armed.rule.key(index, parts, proxies),
-                    cells,
-                )
-            })
+        .flat_map(|(index, armed)| {
+            armed
+                .rule
+                .charges(index, parts, proxies)
+                .into_iter()
+                .filter(|(_, cells)| *cells > 0)
+                .map(|(key, cells)| (armed.rule.clone(), key, cells))
         })
         .collect();
     Box::pin(async move {
         for (rule, key, cells) in checks {
+            if cells > rule.quota.burst_size().get() {
+                return Err(beyond_burst(&rule, cells));
+            }
             match redis.check(rule.rule_name(), key, rule.quota, cells).await {
                 super::redis::RedisDecision::Allowed => {}
                 super::redis::RedisDecision::Limited(wait) => {
@@ -332,6 +341,32 @@ fn redis_checks(
 /// 429 with `Retry-After`, `RateLimit-Policy: "<rule>";q=<burst>;w=<seconds>`
 /// and `RateLimit: "<rule>";r=0;t=<seconds>` (IETF RateLimit header
 /// fields), and `error.data` naming the rule.
+/// A request (a batch) that needs more cells than the rule's burst: no wait
+/// would let it pass, so there is no `Retry-After` to give. 429, saying so,
+/// with the sizes, so the client sends smaller batches.
+fn beyond_burst(rule: &RateLimitRule, cells: u32) -> Rejection {
+    let burst = rule.quota.burst_size().get();
+    tracing::info!(
+        target: TARGET,
+        rule = rule.rule_name(),
+        cells,
+        burst,
+        "rate limited: the batch is larger than the burst"
+    );
+    Rejection::new(
+        RejectionKind::RateLimited,
+        format!(
+            "Too Many Requests: this batch needs {cells} calls of rate limit {}, which allows at most {burst} at once; send smaller batches",
+            rule.rule_name()
+        ),
+    )
+    .with_data(json!({
+        "rule": rule.rule_name(),
+        "cells": cells,
+        "burst": burst,
+    }))
+}
+
 fn limited(rule: &RateLimitRule, wait: Duration) -> Rejection {
     let quota = rule.quota;
     let window = quota.burst_size_replenished_in().as_secs().max(1);

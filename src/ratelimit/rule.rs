@@ -217,10 +217,35 @@ impl RateLimitRule {
         self.quota
     }
 
-    /// How many cells this request takes under the rule (0: the rule does
-    /// not apply): one per matching message of the envelope, one for a
-    /// request without a body.
-    pub(crate) fn cells(&self, parts: &Parts) -> u32 {
+    /// Whether `message` counts under the rule.
+    fn matches(&self, m: &Message) -> bool {
+        let counted = match m.kind {
+            MessageKind::Request => true,
+            MessageKind::Notification => self.count_notifications,
+            MessageKind::Response => false,
+        };
+        counted
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|want| m.method.as_deref() == Some(want))
+            && self
+                .target
+                .as_deref()
+                .is_none_or(|want| m.target() == Some(want))
+    }
+
+    /// What this request is charged under the rule: each key with its cells
+    /// (none: the rule does not apply). A message of a batch is keyed
+    /// exactly as the same message sent alone (issue 26, finding 2: a batch
+    /// used to open a bucket of its own), and messages with one key share
+    /// its cells. A request without a body takes one cell.
+    pub(crate) fn charges(
+        &self,
+        index: usize,
+        parts: &Parts,
+        proxies: &[IpAddr],
+    ) -> Vec<(u64, u32)> {
         // The session layer's own DELETE, telling the inner server of a
         // session the guard closed: no client's request, so no client's quota.
         #[cfg(feature = "session")]
@@ -229,40 +254,42 @@ impl RateLimitRule {
             .get::<crate::session::GuardClose>()
             .is_some()
         {
-            return 0;
+            return Vec::new();
         }
         let Some(envelope) = parts.extensions.get::<Envelope>() else {
             let method = parts.method.as_str();
-            return u32::from(
-                self.target.is_none() && self.method.as_deref().is_none_or(|m| m == method),
-            );
-        };
-        let matching = envelope.messages().iter().filter(|m| {
-            let counted = match m.kind {
-                MessageKind::Request => true,
-                MessageKind::Notification => self.count_notifications,
-                MessageKind::Response => false,
+            let applies =
+                self.target.is_none() && self.method.as_deref().is_none_or(|m| m == method);
+            return if applies {
+                vec![(self.key(index, parts, proxies, None), 1)]
+            } else {
+                Vec::new()
             };
-            counted
-                && self
-                    .method
-                    .as_deref()
-                    .is_none_or(|want| m.method.as_deref() == Some(want))
-                && self
-                    .target
-                    .as_deref()
-                    .is_none_or(|want| m.target() == Some(want))
-        });
-        u32::try_from(matching.count()).unwrap_or(u32::MAX)
+        };
+        let mut charges: Vec<(u64, u32)> = Vec::new();
+        for message in envelope.messages().iter().filter(|m| self.matches(m)) {
+            let key = self.key(index, parts, proxies, Some(message));
+            match charges.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, cells)) => *cells = cells.saturating_add(1),
+                None => charges.push((key, 1)),
+            }
+        }
+        charges
     }
 
-    /// The key of this request under the rule: a keyed hash of the rule's
-    /// parts (so memory per key is fixed, and keys cannot be aimed at).
-    pub(crate) fn key(&self, index: usize, parts: &Parts, proxies: &[IpAddr]) -> u64 {
+    /// The key of `message` (or of the bodyless request) under the rule: a
+    /// keyed hash of the rule's parts (so memory per key is fixed, and keys
+    /// cannot be aimed at).
+    fn key(
+        &self,
+        index: usize,
+        parts: &Parts,
+        proxies: &[IpAddr],
+        message: Option<&Message>,
+    ) -> u64 {
         use std::hash::Hasher as _;
         let mut h = keyed_hasher();
         h.write_usize(index);
-        let envelope = parts.extensions.get::<Envelope>();
         for part in &self.parts {
             // A separator per part, so ("ab", "c") and ("a", "bc") differ.
             h.write_u8(0xff);
@@ -275,16 +302,13 @@ impl RateLimitRule {
                     None => {}
                 },
                 KeyPart::Method => {
-                    let method = envelope
-                        .and_then(Envelope::method)
+                    let method = message
+                        .and_then(|m| m.method.as_deref())
                         .unwrap_or(parts.method.as_str());
                     h.write(method.as_bytes());
                 }
                 KeyPart::Name => {
-                    let name = envelope
-                        .and_then(Envelope::single)
-                        .and_then(Message::target)
-                        .unwrap_or_default();
+                    let name = message.and_then(Message::target).unwrap_or_default();
                     h.write(name.as_bytes());
                 }
             }

@@ -455,3 +455,72 @@ async fn mcp_guard_applies_rate_limits_innermost() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+/// A legacy (2025-03-26, batches allowed) POST of `body` from `peer`.
+fn legacy_post(body: Value, peer: SocketAddr) -> Request<Body> {
+    let mut req = Request::post("/mcp")
+        .header("host", "localhost")
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header("mcp-protocol-version", "2025-03-26")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    req.extensions_mut().insert(PeerAddr(peer));
+    req
+}
+
+fn add_call(id: u32) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": "add", "arguments": {"a": 1, "b": 2}}})
+}
+
+/// Issue 26, finding 2: batches opened a second bucket. A batch's key had
+/// method `POST` and no name, so `[add, add]` after two single `add` calls
+/// on a 2/m rule passed. Each message of a batch is now keyed exactly as
+/// the same message alone; a batch larger than the burst can never pass and
+/// says so (no `Retry-After` it could never meet).
+#[tokio::test(start_paused = true)]
+async fn finding_2_a_batch_is_keyed_as_its_single_requests() {
+    let rule = RateLimitRule::parse("add=2/m,by=method+name,method=tools/call,name=add").unwrap();
+    let limits = McpRateLimitLayer::new([rule]).unwrap();
+    let mut svc = McpHeadersLayer::new().layer(limits.layer(inner()));
+    for id in 1..=2 {
+        assert_eq!(
+            status(&mut svc, legacy_post(add_call(id), peer(1))).await,
+            StatusCode::OK
+        );
+    }
+    let batch = json!([add_call(3), add_call(4)]);
+    assert_eq!(
+        status(&mut svc, legacy_post(batch, peer(1))).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the batch's calls count in the same bucket"
+    );
+    // A batch with other methods only is not charged under the rule.
+    let other = json!([{"jsonrpc": "2.0", "id": 5, "method": "ping"},
+        {"jsonrpc": "2.0", "id": 6, "method": "tools/list"}]);
+    assert_eq!(
+        status(&mut svc, legacy_post(other, peer(1))).await,
+        StatusCode::OK
+    );
+
+    // Three calls on a burst of two: never, whatever the wait.
+    let fresh = McpRateLimitLayer::new([RateLimitRule::parse(
+        "add=2/m,by=method+name,method=tools/call,name=add",
+    )
+    .unwrap()])
+    .unwrap();
+    let svc = McpHeadersLayer::new().layer(fresh.layer(inner()));
+    let batch = json!([add_call(1), add_call(2), add_call(3)]);
+    let res = svc.oneshot(legacy_post(batch, peer(2))).await.unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().get("retry-after").is_none(), "no wait helps");
+    let body: Value =
+        serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["error"]["data"]["cells"], 3, "{body}");
+    assert_eq!(body["error"]["data"]["burst"], 2, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("smaller batches"));
+}
