@@ -32,7 +32,7 @@ fn process_key() -> &'static std::collections::hash_map::RandomState {
 /// A hasher with the process key, for keys built from several parts
 /// without first copying them into one buffer.
 #[allow(dead_code)] // not every feature set builds keys this way
-pub(crate) fn keyed_hasher() -> impl Hasher {
+pub(crate) fn keyed_hasher() -> std::collections::hash_map::DefaultHasher {
     process_key().build_hasher()
 }
 

@@ -13,7 +13,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::future::ResponseFuture;
-use super::rule::{nonzero, Armed, RateLimitRule};
+use super::rule::{nonzero, Armed, KeyHash, RateLimitRule};
 use super::TARGET;
 use crate::error::{not_positive, ConfigError};
 use crate::rejection::{
@@ -247,7 +247,10 @@ where
             );
         }
         for (index, armed) in self.config.rules.iter().enumerate() {
-            for (key, cells) in armed.rule.charges(index, &parts, &self.proxies) {
+            for (key, cells) in armed
+                .rule
+                .charges(index, &parts, &self.proxies, KeyHash::Process)
+            {
                 let Some(cells) = nonzero(cells) else {
                     continue;
                 };
@@ -302,7 +305,7 @@ fn redis_checks(
         .flat_map(|(index, armed)| {
             armed
                 .rule
-                .charges(index, parts, proxies)
+                .charges(index, parts, proxies, KeyHash::Stable)
                 .into_iter()
                 .filter(|(_, cells)| *cells > 0)
                 .map(|(key, cells)| (armed.rule.clone(), key, cells))

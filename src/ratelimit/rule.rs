@@ -17,6 +17,59 @@ use crate::envelope::{Envelope, Message, MessageKind};
 use crate::error::ConfigError;
 use crate::keyed::keyed_hasher;
 
+/// How a rule's keys are hashed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KeyHash {
+    /// With this process's random key: keys nobody outside can aim at, for
+    /// buckets kept in this process.
+    Process,
+    /// SipHash-2-4 with fixed keys, the same in every process and across
+    /// restarts, for buckets shared through Redis (issue 26, finding 1: a
+    /// per-process key gave each replica buckets of its own). The hashed
+    /// parts are validated facts (verified principal, session id, address,
+    /// method, name); finding another input with a given 64-bit hash, to
+    /// share a victim's bucket, costs about 2^64 hashes.
+    Stable,
+}
+
+/// The hasher of a [`KeyHash`].
+enum RuleHasher {
+    Process(std::collections::hash_map::DefaultHasher),
+    #[allow(deprecated)] // SipHasher is SipHash-2-4 by definition: a stable algorithm
+    Stable(std::hash::SipHasher),
+}
+
+impl std::hash::Hasher for RuleHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        match self {
+            Self::Process(h) => h.write(bytes),
+            Self::Stable(h) => h.write(bytes),
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        match self {
+            Self::Process(h) => h.finish(),
+            Self::Stable(h) => h.finish(),
+        }
+    }
+}
+
+impl KeyHash {
+    fn hasher(self) -> RuleHasher {
+        match self {
+            Self::Process => RuleHasher::Process(keyed_hasher()),
+            // Fixed keys ("mcp-tower-guard" rate limits), never changed: a
+            // change would reset every shared quota.
+            #[allow(deprecated)]
+            Self::Stable => RuleHasher::Stable(std::hash::SipHasher::new_with_keys(
+                0x6d63_702d_746f_7765,
+                0x722d_6775_6172_6421,
+            )),
+        }
+    }
+}
+
 /// What a rule's key is made of; combine several (`[Principal, Method]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -245,6 +298,7 @@ impl RateLimitRule {
         index: usize,
         parts: &Parts,
         proxies: &[IpAddr],
+        hash: KeyHash,
     ) -> Vec<(u64, u32)> {
         // The session layer's own DELETE, telling the inner server of a
         // session the guard closed: no client's request, so no client's quota.
@@ -261,14 +315,14 @@ impl RateLimitRule {
             let applies =
                 self.target.is_none() && self.method.as_deref().is_none_or(|m| m == method);
             return if applies {
-                vec![(self.key(index, parts, proxies, None), 1)]
+                vec![(self.key(index, parts, proxies, None, hash), 1)]
             } else {
                 Vec::new()
             };
         };
         let mut charges: Vec<(u64, u32)> = Vec::new();
         for message in envelope.messages().iter().filter(|m| self.matches(m)) {
-            let key = self.key(index, parts, proxies, Some(message));
+            let key = self.key(index, parts, proxies, Some(message), hash);
             match charges.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, cells)) => *cells = cells.saturating_add(1),
                 None => charges.push((key, 1)),
@@ -286,10 +340,12 @@ impl RateLimitRule {
         parts: &Parts,
         proxies: &[IpAddr],
         message: Option<&Message>,
+        hash: KeyHash,
     ) -> u64 {
         use std::hash::Hasher as _;
-        let mut h = keyed_hasher();
-        h.write_usize(index);
+        let mut h = hash.hasher();
+        // The rule's position, as a fixed-width integer (usize differs by platform).
+        h.write_u64(index as u64);
         for part in &self.parts {
             // A separator per part, so ("ab", "c") and ("a", "bc") differ.
             h.write_u8(0xff);

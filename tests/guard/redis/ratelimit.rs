@@ -196,3 +196,91 @@ async fn replica_layers_share_quotas_through_redis() {
     );
     assert!(closed.headers().contains_key("retry-after"));
 }
+
+/// Issue 26, finding 1: Redis-shared limits were not shared between
+/// processes (each hashed its keys with its own random key, so N replicas
+/// allowed N times the quota, and a restart reset every quota). Two real
+/// demo processes on one `redis-server`, six alternating calls on a 3/m
+/// rule: exactly three pass.
+#[tokio::test]
+async fn finding_1_two_processes_share_one_quota() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    // The demo binary `cargo test --all-features` built beside this one.
+    let demo = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("examples/streamable_http")))
+        .filter(|path| path.exists());
+    let Some(demo) = demo else {
+        panic!(
+            "examples/streamable_http is not built: run the tests with `cargo test --all-features`"
+        );
+    };
+    let start = |demo: &std::path::Path| {
+        let mut child = tokio::process::Command::new(demo)
+            .args([
+                "--bind",
+                "127.0.0.1:0",
+                "--redis",
+                &redis.url(),
+                "--rate-limit",
+            ])
+            .arg("add=3/m,by=method,method=tools/call,name=add")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the demo starts");
+        let stdout = child.stdout.take().expect("stdout");
+        (child, stdout)
+    };
+    let url_of = |stdout| async move {
+        use tokio::io::AsyncBufReadExt;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(url) = line.strip_prefix("listening on ") {
+                return url.to_owned();
+            }
+        }
+        panic!("the demo printed no address");
+    };
+    let (_a, out_a) = start(&demo);
+    let (_b, out_b) = start(&demo);
+    let urls = tokio::time::timeout(Duration::from_secs(30), async {
+        [url_of(out_a).await, url_of(out_b).await]
+    })
+    .await
+    .expect("both demos listen");
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let mut passed = 0;
+    for i in 0..6 {
+        let url = &urls[i % 2];
+        let body = serde_json::json!({"jsonrpc": "2.0", "id": i, "method": "tools/call",
+            "params": {"name": "add", "arguments": {"a": 1, "b": 2}, "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {}}}});
+        let req = http::Request::post(url)
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", "add")
+            .body(http_body_util::Full::new(bytes::Bytes::from(
+                body.to_string(),
+            )))
+            .unwrap();
+        let status = tokio::time::timeout(Duration::from_secs(10), client.request(req))
+            .await
+            .expect("answered in time")
+            .expect("sent")
+            .status();
+        match status {
+            http::StatusCode::OK => passed += 1,
+            http::StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("call {i}: {other}"),
+        }
+    }
+    assert_eq!(passed, 3, "one quota over both processes");
+}
