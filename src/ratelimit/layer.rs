@@ -13,7 +13,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::future::ResponseFuture;
-use super::rule::{nonzero, Armed, KeyHash, RateLimitRule};
+use super::rule::{nonzero, Armed, Clients, KeyHash, RateLimitRule};
 use super::TARGET;
 use crate::error::{not_positive, ConfigError};
 use crate::rejection::{
@@ -40,7 +40,7 @@ impl fmt::Debug for RateLimitConfig {
 #[must_use]
 pub struct McpRateLimitLayer<R = JsonRpcRejection> {
     config: Arc<RateLimitConfig>,
-    proxies: Arc<[IpAddr]>,
+    clients: Clients,
     shared: Shared,
     rejection: R,
 }
@@ -101,7 +101,7 @@ impl McpRateLimitLayer {
             config: Arc::new(RateLimitConfig {
                 rules: rules.into_iter().map(|r| Armed::new(r, max_keys)).collect(),
             }),
-            proxies: Arc::from([]),
+            clients: Clients::default(),
             shared: Shared::default(),
             rejection: JsonRpcRejection,
         })
@@ -126,8 +126,34 @@ impl<R> McpRateLimitLayer<R> {
     /// `HostCheckLayer::trust_forwarded_host`: make the proxy append the
     /// client's address.
     pub fn trust_forwarded_for(mut self, proxies: impl IntoIterator<Item = IpAddr>) -> Self {
-        self.proxies = self.proxies.iter().copied().chain(proxies).collect();
+        // `::ffff:a.b.c.d` is `a.b.c.d`, as the Host layer reads it.
+        self.clients.proxies = self
+            .clients
+            .proxies
+            .iter()
+            .copied()
+            .chain(proxies.into_iter().map(|ip| ip.to_canonical()))
+            .collect();
         self
+    }
+
+    /// How many leading bits of an IPv6 client address key `ClientAddr`
+    /// (default 64): a host that holds a routed /64 (the usual delegation)
+    /// would otherwise get a fresh quota per address. 128 keys each
+    /// address; any length from 1 to 128.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidSetting`] for 0 or more than 128.
+    pub fn ipv6_prefix(mut self, bits: u8) -> Result<Self, ConfigError> {
+        if !(1..=128).contains(&bits) {
+            return Err(ConfigError::InvalidSetting {
+                setting: "ipv6_prefix",
+                reason: format!("{bits}: a prefix length from 1 to 128"),
+            });
+        }
+        self.clients.v6_prefix = bits;
+        Ok(self)
     }
 
     /// Keys each rule holds now (for tests and metrics).
@@ -143,7 +169,7 @@ impl<R> McpRateLimitLayer<R> {
     pub fn with_rejection<R2: Clone>(self, rejection: R2) -> McpRateLimitLayer<R2> {
         McpRateLimitLayer {
             config: self.config,
-            proxies: self.proxies,
+            clients: self.clients,
             shared: self.shared,
             rejection,
         }
@@ -154,7 +180,7 @@ impl<R> McpRateLimitLayer<R> {
         McpRateLimit {
             inner,
             config: self.config,
-            proxies: self.proxies,
+            clients: self.clients,
             shared: self.shared,
             rejection: self.rejection,
         }
@@ -165,7 +191,7 @@ impl<R: Clone> Clone for McpRateLimitLayer<R> {
     fn clone(&self) -> Self {
         Self {
             config: Arc::clone(&self.config),
-            proxies: Arc::clone(&self.proxies),
+            clients: self.clients.clone(),
             shared: self.shared.clone(),
             rejection: self.rejection.clone(),
         }
@@ -187,7 +213,7 @@ impl<S, R: Clone> Layer<S> for McpRateLimitLayer<R> {
         McpRateLimit {
             inner,
             config: Arc::clone(&self.config),
-            proxies: Arc::clone(&self.proxies),
+            clients: self.clients.clone(),
             shared: self.shared.clone(),
             rejection: self.rejection.clone(),
         }
@@ -199,7 +225,7 @@ impl<S, R: Clone> Layer<S> for McpRateLimitLayer<R> {
 pub struct McpRateLimit<S, R = JsonRpcRejection> {
     inner: S,
     config: Arc<RateLimitConfig>,
-    proxies: Arc<[IpAddr]>,
+    clients: Clients,
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     shared: Shared,
     rejection: R,
@@ -237,7 +263,7 @@ where
         let (parts, body) = req.into_parts();
         #[cfg(feature = "redis")]
         if let Some(redis) = &self.shared {
-            let checks = redis_checks(redis.clone(), &self.config, &parts, &self.proxies);
+            let checks = redis_checks(redis.clone(), &self.config, &parts, &self.clients);
             let service = crate::future::take_ready(&mut self.inner);
             return ResponseFuture::checking(
                 checks,
@@ -249,7 +275,7 @@ where
         for (index, armed) in self.config.rules.iter().enumerate() {
             for (key, cells) in armed
                 .rule
-                .charges(index, &parts, &self.proxies, KeyHash::Process)
+                .charges(index, &parts, &self.clients, KeyHash::Process)
             {
                 let Some(cells) = nonzero(cells) else {
                     continue;
@@ -296,7 +322,7 @@ fn redis_checks(
     redis: Arc<super::redis::RedisRateLimits>,
     config: &RateLimitConfig,
     parts: &http::request::Parts,
-    proxies: &[IpAddr],
+    clients: &Clients,
 ) -> super::future::Checks {
     let checks: Vec<(RateLimitRule, u64, u32)> = config
         .rules
@@ -305,7 +331,7 @@ fn redis_checks(
         .flat_map(|(index, armed)| {
             armed
                 .rule
-                .charges(index, parts, proxies, KeyHash::Stable)
+                .charges(index, parts, clients, KeyHash::Stable)
                 .into_iter()
                 .filter(|(_, cells)| *cells > 0)
                 .map(|(key, cells)| (armed.rule.clone(), key, cells))

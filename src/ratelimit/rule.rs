@@ -297,7 +297,7 @@ impl RateLimitRule {
         &self,
         index: usize,
         parts: &Parts,
-        proxies: &[IpAddr],
+        clients: &Clients,
         hash: KeyHash,
     ) -> Vec<(u64, u32)> {
         // The session layer's own DELETE, telling the inner server of a
@@ -315,14 +315,14 @@ impl RateLimitRule {
             let applies =
                 self.target.is_none() && self.method.as_deref().is_none_or(|m| m == method);
             return if applies {
-                vec![(self.key(index, parts, proxies, None, hash), 1)]
+                vec![(self.key(index, parts, clients, None, hash), 1)]
             } else {
                 Vec::new()
             };
         };
         let mut charges: Vec<(u64, u32)> = Vec::new();
         for message in envelope.messages().iter().filter(|m| self.matches(m)) {
-            let key = self.key(index, parts, proxies, Some(message), hash);
+            let key = self.key(index, parts, clients, Some(message), hash);
             match charges.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, cells)) => *cells = cells.saturating_add(1),
                 None => charges.push((key, 1)),
@@ -338,7 +338,7 @@ impl RateLimitRule {
         &self,
         index: usize,
         parts: &Parts,
-        proxies: &[IpAddr],
+        clients: &Clients,
         message: Option<&Message>,
         hash: KeyHash,
     ) -> u64 {
@@ -352,9 +352,15 @@ impl RateLimitRule {
             match part {
                 KeyPart::Principal => principal(parts, &mut h),
                 KeyPart::Session => session(parts, &mut h),
-                KeyPart::ClientAddr => match client_addr(parts, proxies) {
+                KeyPart::ClientAddr => match client_addr(parts, &clients.proxies) {
                     Some(IpAddr::V4(ip)) => h.write(&ip.octets()),
-                    Some(IpAddr::V6(ip)) => h.write(&ip.octets()),
+                    // A host's /64 (by default) is one client.
+                    Some(IpAddr::V6(ip)) => {
+                        let keep = u32::from(clients.v6_prefix.min(128));
+                        let mask = u128::MAX.checked_shl(128 - keep).unwrap_or(0);
+                        h.write(&(u128::from(ip) & mask).to_be_bytes());
+                        h.write_u8(clients.v6_prefix);
+                    }
                     None => {}
                 },
                 KeyPart::Method => {
@@ -391,7 +397,9 @@ impl fmt::Debug for RateLimitRule {
 /// rule as `HostCheckLayer::trust_forwarded_host`: only named proxies, only
 /// the value they appended). A missing or malformed value leaves the peer.
 pub(crate) fn client_addr(parts: &Parts, proxies: &[IpAddr]) -> Option<IpAddr> {
-    let peer = crate::PeerAddr::of(&parts.extensions)?.ip();
+    // `::ffff:a.b.c.d` (a dual-stack socket's view of an IPv4 peer) is
+    // `a.b.c.d`, for the proxy check and the key alike.
+    let peer = crate::PeerAddr::of(&parts.extensions)?.ip().to_canonical();
     if !proxies.contains(&peer) {
         return Some(peer);
     }
@@ -402,8 +410,35 @@ pub(crate) fn client_addr(parts: &Parts, proxies: &[IpAddr]) -> Option<IpAddr> {
         .next_back()
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.rsplit(',').next())
-        .and_then(|last| last.trim().parse::<IpAddr>().ok());
+        .and_then(|last| forwarded_ip(last.trim()));
     Some(forwarded.unwrap_or(peer))
+}
+
+/// An `X-Forwarded-For` element: an address, or an address with a port
+/// (`1.2.3.4:5678`, `[2001:db8::1]:443`), which some proxies write.
+fn forwarded_ip(value: &str) -> Option<IpAddr> {
+    let ip = value
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| value.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))?;
+    Some(ip.to_canonical())
+}
+
+/// Who a request's client is: the proxies whose `X-Forwarded-For` is read,
+/// and how much of an IPv6 address keys a client.
+#[derive(Clone, Debug)]
+pub(crate) struct Clients {
+    pub(crate) proxies: std::sync::Arc<[IpAddr]>,
+    pub(crate) v6_prefix: u8,
+}
+
+impl Default for Clients {
+    fn default() -> Self {
+        Self {
+            proxies: std::sync::Arc::from([]),
+            v6_prefix: 64,
+        }
+    }
 }
 
 fn principal(parts: &Parts, h: &mut impl std::hash::Hasher) {

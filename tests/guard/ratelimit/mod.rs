@@ -524,3 +524,84 @@ async fn finding_2_a_batch_is_keyed_as_its_single_requests() {
         .unwrap()
         .contains("smaller batches"));
 }
+
+/// Issue 26, finding 3: IPv6 and proxies. `by=addr` keyed each full IPv6
+/// address, so a routed /64 gave unlimited fresh quotas; a dual-stack
+/// `::ffff:a.b.c.d` peer missed the trusted-proxy check; an `ip:port` in
+/// `X-Forwarded-For` fell back to the proxy's address.
+#[tokio::test(start_paused = true)]
+async fn finding_3_ipv6_prefixes_mapped_proxies_and_ports_in_forwarded_for() {
+    let rule = || {
+        RateLimitRule::new("per-client", Quota::per_minute(n(1)), [KeyPart::ClientAddr]).unwrap()
+    };
+    let v6 = |addr: &str| SocketAddr::new(addr.parse().unwrap(), 40000);
+    let limits = McpRateLimitLayer::new([rule()]).unwrap();
+    let mut svc = McpHeadersLayer::new().layer(limits.layer(inner()));
+    assert_eq!(
+        status(&mut svc, call("echo", v6("2001:db8:1:2::1"))).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(&mut svc, call("echo", v6("2001:db8:1:2:ffff::9"))).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "one /64, one client"
+    );
+    assert_eq!(
+        status(&mut svc, call("echo", v6("2001:db8:1:3::1"))).await,
+        StatusCode::OK,
+        "another /64"
+    );
+    // A /128 policy keys each address.
+    let per_address = McpRateLimitLayer::new([rule()])
+        .unwrap()
+        .ipv6_prefix(128)
+        .unwrap();
+    let mut svc = McpHeadersLayer::new().layer(per_address.layer(inner()));
+    assert_eq!(
+        status(&mut svc, call("echo", v6("2001:db8::1"))).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(&mut svc, call("echo", v6("2001:db8::2"))).await,
+        StatusCode::OK
+    );
+    assert!(McpRateLimitLayer::new([rule()])
+        .unwrap()
+        .ipv6_prefix(0)
+        .is_err());
+    assert!(McpRateLimitLayer::new([rule()])
+        .unwrap()
+        .ipv6_prefix(129)
+        .is_err());
+
+    // The trusted proxy 10.0.0.1, seen by a dual-stack socket as ::ffff:10.0.0.1,
+    // forwarding two clients, one written with a port.
+    let proxied = McpRateLimitLayer::new([rule()])
+        .unwrap()
+        .trust_forwarded_for(["10.0.0.1".parse().unwrap()]);
+    let mut svc = McpHeadersLayer::new().layer(proxied.layer(inner()));
+    let via_proxy = |forwarded: &str| {
+        let mut req = call("echo", v6("::ffff:10.0.0.1"));
+        req.headers_mut()
+            .insert("x-forwarded-for", forwarded.parse().unwrap());
+        req
+    };
+    assert_eq!(
+        status(&mut svc, via_proxy("203.0.113.7")).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(&mut svc, via_proxy("203.0.113.7:5678")).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the same client, with a port"
+    );
+    assert_eq!(
+        status(&mut svc, via_proxy("198.51.100.2:443")).await,
+        StatusCode::OK,
+        "another client, not the proxy"
+    );
+    assert_eq!(
+        status(&mut svc, via_proxy("[2001:db8::5]:443")).await,
+        StatusCode::OK
+    );
+}
