@@ -60,9 +60,10 @@ const SHARDS: usize = 16;
 /// shards behind their own lock. A key whose TAT has passed is at a full
 /// burst, exactly like a key never seen, so it can be forgotten at no cost.
 /// At the cap a shard first drops those; if that frees less than an eighth
-/// of it, it drops arbitrary keys down to seven eighths (they start over
-/// with a full burst), so a flood of new keys costs amortized O(1) and no
-/// request is ever refused for lack of room.
+/// of it, it drops the keys nearest to a full burst down to seven eighths
+/// (they start over with a full burst: the least they gain), so a flood of
+/// new keys costs amortized O(1), no request is ever refused for lack of
+/// room, and a throttled key outlives every fuller one.
 #[derive(Clone)]
 pub(crate) struct KeyStore {
     shards: Arc<[Mutex<Cells>]>,
@@ -95,10 +96,16 @@ impl KeyStore {
         cells.retain(|_, tat| *tat > now);
         let floor = self.per_shard - self.per_shard / 8;
         if cells.len() > floor {
+            // The keys nearest to refilled go first (the smallest theoretical
+            // arrival time): a throttled key is never dropped before a fuller
+            // one, so minting keys cannot reset one's own throttled bucket
+            // (issue 26, finding 4). One linear selection per 1/8 of the
+            // shard's room: amortized O(1) per new key.
             let excess = cells.len() - floor;
-            let victims: Vec<u64> = cells.keys().take(excess).copied().collect();
-            for key in victims {
-                cells.remove(&key);
+            let mut by_tat: Vec<(u64, u64)> = cells.iter().map(|(k, t)| (*t, *k)).collect();
+            by_tat.select_nth_unstable(excess - 1);
+            for (_, key) in &by_tat[..excess] {
+                cells.remove(key);
             }
         }
     }
@@ -143,5 +150,31 @@ mod tests {
             assert!(r.is_ok());
         }
         assert!(store.len() <= 1_008, "{}", store.len());
+    }
+
+    /// Issue 26, finding 4: eviction at the key cap could reset a throttled
+    /// key (arbitrary keys went once the refilled ones were gone). Keys are
+    /// now dropped nearest-to-refilled first: a flood of fresh keys never
+    /// drops the one throttled far into the future.
+    #[test]
+    fn finding_4_a_throttled_key_outlives_a_flood_of_fuller_keys() {
+        let store = KeyStore::new(128, TokioClock::new());
+        let now = store.clock.now().as_u64();
+        let throttled = 7u64 << 60; // lands in shard 7
+        let far = now.saturating_add(3_600_000_000_000);
+        let r: Result<(), ()> =
+            store.measure_and_replace(&throttled, |_| Ok(((), Nanos::from(far))));
+        assert!(r.is_ok());
+        // Fresh keys in the same shard, each a little in the future (just used).
+        for i in 1..10_000u64 {
+            let key = throttled | i;
+            let r: Result<(), ()> =
+                store.measure_and_replace(&key, |_| Ok(((), Nanos::from(now + 1_000 + i))));
+            assert!(r.is_ok());
+        }
+        let seen: Result<Option<u64>, ()> = store.measure_and_replace(&throttled, |previous| {
+            Ok((previous.map(|p| p.as_u64()), Nanos::from(far)))
+        });
+        assert_eq!(seen, Ok(Some(far)), "the throttled key kept its state");
     }
 }
