@@ -17,6 +17,38 @@ use crate::envelope::{Envelope, Message, MessageKind};
 use crate::error::ConfigError;
 use crate::keyed::keyed_hasher;
 
+/// What a request is charged under one rule: keys with their cells. The
+/// first key is kept inline, so a single request allocates nothing.
+#[derive(Debug, Default)]
+pub(crate) struct Charges {
+    first: Option<(u64, u32)>,
+    rest: Vec<(u64, u32)>,
+}
+
+impl Charges {
+    /// One more cell on `key`.
+    fn add(&mut self, key: u64) {
+        match &mut self.first {
+            None => self.first = Some((key, 1)),
+            Some((k, cells)) if *k == key => *cells = cells.saturating_add(1),
+            Some(_) => match self.rest.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, cells)) => *cells = cells.saturating_add(1),
+                None => self.rest.push((key, 1)),
+            },
+        }
+    }
+}
+
+impl IntoIterator for Charges {
+    type Item = (u64, u32);
+    type IntoIter =
+        std::iter::Chain<std::option::IntoIter<(u64, u32)>, std::vec::IntoIter<(u64, u32)>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.rest)
+    }
+}
+
 /// How a rule's keys are hashed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum KeyHash {
@@ -299,7 +331,8 @@ impl RateLimitRule {
         parts: &Parts,
         clients: &Clients,
         hash: KeyHash,
-    ) -> Vec<(u64, u32)> {
+    ) -> Charges {
+        let mut charges = Charges::default();
         // The session layer's own DELETE, telling the inner server of a
         // session the guard closed: no client's request, so no client's quota.
         #[cfg(feature = "session")]
@@ -308,25 +341,17 @@ impl RateLimitRule {
             .get::<crate::session::GuardClose>()
             .is_some()
         {
-            return Vec::new();
+            return charges;
         }
         let Some(envelope) = parts.extensions.get::<Envelope>() else {
             let method = parts.method.as_str();
-            let applies =
-                self.target.is_none() && self.method.as_deref().is_none_or(|m| m == method);
-            return if applies {
-                vec![(self.key(index, parts, clients, None, hash), 1)]
-            } else {
-                Vec::new()
-            };
-        };
-        let mut charges: Vec<(u64, u32)> = Vec::new();
-        for message in envelope.messages().iter().filter(|m| self.matches(m)) {
-            let key = self.key(index, parts, clients, Some(message), hash);
-            match charges.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, cells)) => *cells = cells.saturating_add(1),
-                None => charges.push((key, 1)),
+            if self.target.is_none() && self.method.as_deref().is_none_or(|m| m == method) {
+                charges.add(self.key(index, parts, clients, None, hash));
             }
+            return charges;
+        };
+        for message in envelope.messages().iter().filter(|m| self.matches(m)) {
+            charges.add(self.key(index, parts, clients, Some(message), hash));
         }
         charges
     }
