@@ -81,7 +81,19 @@ pub struct Message {
     pub initialize_version: Option<String>,
     meta: Meta,
     shape: ParamsShape,
+    completion_ref: Option<CompletionRef>,
     arguments: Option<Range<usize>>,
+}
+
+/// The target of a `completion/complete`: `params.ref`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum CompletionRef {
+    /// `{"type": "ref/prompt", "name": ...}`
+    Prompt(String),
+    /// `{"type": "ref/resource", "uri": ...}`
+    Resource(String),
+    /// A `ref` of another type, or whose name or uri is not a string.
+    Malformed,
 }
 
 /// What `params` was, and whether its `name`, `uri` and `taskId` were strings.
@@ -309,14 +321,23 @@ impl Message {
             return Some("params must be an object");
         }
         let (field, what) = match target {
-            // completion/complete names its target in params.ref (checked by
-            // the scope policy); its own params.name is not a key.
-            NamedTarget::Name if method == "completion/complete" => return None,
+            // completion/complete names its target in params.ref, which the
+            // scope policy reads: it must name a prompt or a resource.
+            NamedTarget::Name if method == "completion/complete" => {
+                return matches!(self.completion_ref, Some(CompletionRef::Malformed)).then_some(
+                    "params.ref must be {\"type\":\"ref/prompt\",\"name\":string} or {\"type\":\"ref/resource\",\"uri\":string}",
+                );
+            }
             NamedTarget::Name => (self.shape.name, "params.name must be a string"),
             NamedTarget::Uri => (self.shape.uri, "params.uri must be a string"),
             NamedTarget::TaskId => (self.shape.task_id, "params.taskId must be a string"),
         };
         (field == Field::WrongType).then_some(what)
+    }
+
+    /// The prompt or resource a `completion/complete` completes for.
+    pub(crate) fn completion_ref(&self) -> Option<&CompletionRef> {
+        self.completion_ref.as_ref()
     }
 
     /// What the message names, when its method names something: a tool's or
@@ -393,6 +414,7 @@ impl PartialEq for Message {
             && self.task_id == other.task_id
             && self.initialize_version == other.initialize_version
             && self.shape == other.shape
+            && self.completion_ref == other.completion_ref
             && self.meta.version == other.meta.version
             && self.meta.capabilities == other.meta.capabilities
             && self.arguments.is_some() == other.arguments.is_some()
@@ -620,6 +642,7 @@ impl RawMessage<'_> {
             initialize_version: params.initialize_version,
             meta,
             shape: params.shape,
+            completion_ref: params.completion_ref,
             arguments: params.arguments.and_then(|raw| span_of(source, raw)),
         })
     }
@@ -712,6 +735,7 @@ struct RawParams<'de> {
     uri: Option<String>,
     task_id: Option<String>,
     shape: ParamsShape,
+    completion_ref: Option<CompletionRef>,
     arguments: Option<&'de RawValue>,
 }
 
@@ -746,6 +770,7 @@ impl<'de> Deserialize<'de> for RawParams<'de> {
                             params.task_id = map.next_value::<MaybeString>()?.0;
                             params.shape.task_id = Field::of(&params.task_id);
                         }
+                        "ref" => params.completion_ref = Some(map.next_value::<RawRef>()?.0),
                         "protocolVersion" => {
                             params.initialize_version = map.next_value::<MaybeString>()?.0
                         }
@@ -762,6 +787,69 @@ impl<'de> Deserialize<'de> for RawParams<'de> {
                     }
                 }
                 Ok(params)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `params.ref` of a `completion/complete`.
+struct RawRef(CompletionRef);
+
+impl<'de> Deserialize<'de> for RawRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawRef;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a completion reference")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawRef, A::Error> {
+                let (mut kind, mut name, mut uri) = (None, None, None);
+                let mut malformed = false;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    let slot = match &*key {
+                        "type" => &mut kind,
+                        "name" => &mut name,
+                        "uri" => &mut uri,
+                        _ => {
+                            map.next_value::<Skip>()?;
+                            continue;
+                        }
+                    };
+                    let value = map.next_value::<MaybeString>()?.0;
+                    malformed |= value.is_none();
+                    *slot = value;
+                }
+                Ok(RawRef(match (kind.as_deref(), name, uri) {
+                    _ if malformed => CompletionRef::Malformed,
+                    (Some("ref/prompt"), Some(name), _) => CompletionRef::Prompt(name),
+                    (Some("ref/resource"), _, Some(uri)) => CompletionRef::Resource(uri),
+                    _ => CompletionRef::Malformed,
+                }))
+            }
+            // Anything but an object: not a reference.
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawRef, A::Error> {
+                while seq.next_element::<Skip>()?.is_some() {}
+                Ok(RawRef(CompletionRef::Malformed))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<RawRef, E> {
+                Ok(RawRef(CompletionRef::Malformed))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<RawRef, E> {
+                Ok(RawRef(CompletionRef::Malformed))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<RawRef, E> {
+                Ok(RawRef(CompletionRef::Malformed))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<RawRef, E> {
+                Ok(RawRef(CompletionRef::Malformed))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<RawRef, E> {
+                Ok(RawRef(CompletionRef::Malformed))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<RawRef, E> {
+                Ok(RawRef(CompletionRef::Malformed))
             }
         }
         d.deserialize_any(V)

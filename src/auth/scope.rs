@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
-use crate::envelope::{Envelope, MessageKind};
+use crate::envelope::{CompletionRef, Envelope, MessageKind};
 use crate::error::ConfigError;
 
 /// A set of OAuth scopes: case-sensitive, order-free (RFC 6749 §3.3).
@@ -339,6 +339,13 @@ impl ScopePolicy {
             let name = match Target::of(method) {
                 Some(Target::Resource) => message.uri.as_deref().map(|u| (Target::Resource, u)),
                 Some(target) => message.name.as_deref().map(|n| (target, n)),
+                // A completion for a prompt or resource needs that prompt's
+                // or resource's scopes (issue 26, finding 7).
+                None if method == "completion/complete" => match message.completion_ref() {
+                    Some(CompletionRef::Prompt(name)) => Some((Target::Prompt, name.as_str())),
+                    Some(CompletionRef::Resource(uri)) => Some((Target::Resource, uri.as_str())),
+                    _ => None,
+                },
                 None => None,
             };
             if let Some((target, name)) = name {

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use mcp_tower_guard::auth::TokenVerifier;
+use mcp_tower_guard::auth::{ScopePolicy, TokenVerifier};
 use mcp_tower_guard::OriginGuardLayer;
 
 use super::*;
@@ -135,6 +135,63 @@ async fn finding_8_an_issuer_with_a_trailing_slash_is_compared_verbatim() {
             .build()
             .expect("verifier");
         assert!(other.verify(&token).await.is_err());
+        server.shutdown().await;
+    })
+    .await;
+}
+
+/// Finding 7: `completion/complete` skipped prompt and resource scopes. A
+/// completion for a protected prompt or resource (named by `params.ref`)
+/// now needs that prompt's or resource's scopes; a `ref` that names
+/// neither is 400 -32602.
+#[tokio::test]
+async fn finding_7_completions_need_the_scopes_of_their_prompt_or_resource() {
+    bounded(async {
+        let server = AuthServer::start().await;
+        let policy = ScopePolicy::new()
+            .require(["mcp"])
+            .unwrap()
+            .prompt("secret_prompt", ["prompts:secret"])
+            .unwrap()
+            .resource("file:///secret", ["files:secret"])
+            .unwrap();
+        let auth = McpAuthLayer::new(metadata(&server), jwt(&server)).scopes(policy);
+        let addr = super::origin::serve(OriginGuardLayer::localhost(), Some(auth)).await;
+        let plain = server.token(&server.claims("alice", RESOURCE, "mcp"));
+        let granted =
+            server.token(&server.claims("alice", RESOURCE, "mcp prompts:secret files:secret"));
+        let complete = |reference: Value| {
+            json!({"jsonrpc": "2.0", "id": 4, "method": "completion/complete", "params": {
+                "ref": reference, "argument": {"name": "x", "value": "y"}}})
+        };
+        let prompt = json!({"type": "ref/prompt", "name": "secret_prompt"});
+        let resource = json!({"type": "ref/resource", "uri": "file:///secret"});
+        for reference in [&prompt, &resource] {
+            let (status, reply) = post_raw(addr, complete(reference.clone()), &plain, None).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{reference}: {reply}");
+            assert_eq!(
+                reply["error"]["data"]["error"], "insufficient_scope",
+                "{reply}"
+            );
+            let (status, reply) = post_raw(addr, complete(reference.clone()), &granted, None).await;
+            assert_eq!(status, StatusCode::OK, "{reference}: {reply}");
+        }
+        // Another prompt needs only the default scopes.
+        let open = json!({"type": "ref/prompt", "name": "open_prompt"});
+        assert_eq!(
+            post_raw(addr, complete(open), &plain, None).await.0,
+            StatusCode::OK
+        );
+        // A ref that names neither a prompt nor a resource: 400 -32602.
+        for malformed in [
+            json!({"type": "ref/prompt", "name": ["secret_prompt"]}),
+            json!({"type": "ref/other", "name": "secret_prompt"}),
+            json!("secret_prompt"),
+        ] {
+            let (status, reply) = post_raw(addr, complete(malformed.clone()), &plain, None).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{malformed}: {reply}");
+            assert_eq!(reply["error"]["code"], -32602, "{reply}");
+        }
         server.shutdown().await;
     })
     .await;
