@@ -139,6 +139,7 @@ pub mod headers;
 pub mod host;
 pub mod jsonrpc;
 mod keyed;
+mod log_budget;
 mod order;
 #[cfg(feature = "origin")]
 #[cfg_attr(docsrs, doc(cfg(feature = "origin")))]

@@ -657,7 +657,11 @@ fn event(
     if report_only {
         tracing::warn!(target: "mcp_tower_guard::rejection", layer, kind, status, method, path, reason, report_only, "request would be rejected (report-only)");
     } else if rejection.kind.is_security() {
-        tracing::warn!(target: "mcp_tower_guard::rejection", layer, kind, status, method, path, reason, "request rejected");
+        // A flood of forged Hosts or bad tokens: a few lines a second per
+        // kind, and the count of the rest (issue 26, finding 13).
+        if let Some(suppressed) = crate::log_budget::allow(rejection.kind as usize) {
+            tracing::warn!(target: "mcp_tower_guard::rejection", layer, kind, status, method, path, reason, suppressed, "request rejected");
+        }
     } else {
         tracing::debug!(target: "mcp_tower_guard::rejection", layer, kind, status, method, path, reason, "request rejected");
     }

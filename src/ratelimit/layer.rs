@@ -288,13 +288,7 @@ where
                     }
                     Ok(Err(not_until)) => {
                         let wait = not_until.wait_time_from(armed.clock.now());
-                        tracing::info!(
-                            target: TARGET,
-                            rule = armed.rule.rule_name(),
-                            key = %format_args!("{:08x}", key as u32),
-                            wait_ms = wait.as_millis() as u64,
-                            "rate limited"
-                        );
+                        log_limited(armed.rule.rule_name(), key, wait);
                         limited(&armed.rule, wait)
                     }
                     // More cells than the burst: no wait lets it pass.
@@ -345,13 +339,7 @@ fn redis_checks(
             match redis.check(rule.rule_name(), key, rule.quota, cells).await {
                 super::redis::RedisDecision::Allowed => {}
                 super::redis::RedisDecision::Limited(wait) => {
-                    tracing::info!(
-                        target: TARGET,
-                        rule = rule.rule_name(),
-                        key = %format_args!("{:08x}", key as u32),
-                        wait_ms = wait.as_millis() as u64,
-                        "rate limited"
-                    );
+                    log_limited(rule.rule_name(), key, wait);
                     return Err(limited(&rule, wait));
                 }
                 super::redis::RedisDecision::Unavailable => {
@@ -370,18 +358,38 @@ fn redis_checks(
 /// 429 with `Retry-After`, `RateLimit-Policy: "<rule>";q=<burst>;w=<seconds>`
 /// and `RateLimit: "<rule>";r=0;t=<seconds>` (IETF RateLimit header
 /// fields), and `error.data` naming the rule.
+/// Refusals are logged a few a second (issue 26, finding 13: a flood of
+/// 429s would otherwise fill the disk); the metrics count every one.
+const LIMITED_LOGS: usize = crate::log_budget::RATE_LIMITED;
+
+fn log_limited(rule: &str, key: u64, wait: Duration) {
+    if let Some(suppressed) = crate::log_budget::allow(LIMITED_LOGS) {
+        tracing::info!(
+            target: TARGET,
+            rule,
+            key = %format_args!("{:08x}", key as u32),
+            wait_ms = wait.as_millis() as u64,
+            suppressed,
+            "rate limited"
+        );
+    }
+}
+
 /// A request (a batch) that needs more cells than the rule's burst: no wait
 /// would let it pass, so there is no `Retry-After` to give. 429, saying so,
 /// with the sizes, so the client sends smaller batches.
 fn beyond_burst(rule: &RateLimitRule, cells: u32) -> Rejection {
     let burst = rule.quota.burst_size().get();
-    tracing::info!(
-        target: TARGET,
-        rule = rule.rule_name(),
-        cells,
-        burst,
-        "rate limited: the batch is larger than the burst"
-    );
+    if let Some(suppressed) = crate::log_budget::allow(LIMITED_LOGS) {
+        tracing::info!(
+            target: TARGET,
+            rule = rule.rule_name(),
+            cells,
+            burst,
+            suppressed,
+            "rate limited: the batch is larger than the burst"
+        );
+    }
     Rejection::new(
         RejectionKind::RateLimited,
         format!(

@@ -605,3 +605,57 @@ async fn finding_3_ipv6_prefixes_mapped_proxies_and_ports_in_forwarded_for() {
         StatusCode::OK
     );
 }
+
+/// Issue 26, finding 13: log amplification. Every refused token logged a
+/// warn and every 429 an info; a flood could fill the disk. Now each kind
+/// logs a few lines a second, the next one saying how many were suppressed
+/// (the metrics still count every refusal).
+#[tokio::test(flavor = "current_thread")]
+async fn finding_13_floods_of_refusals_log_a_few_lines_a_second() {
+    let (logs, _guard) = crate::support::guards::capture_logs();
+    let limits = McpRateLimitLayer::new([RateLimitRule::new(
+        "tight",
+        Quota::per_minute(n(1)),
+        [KeyPart::ClientAddr],
+    )
+    .unwrap()])
+    .unwrap();
+    let svc = mcp_tower_guard::HostCheckLayer::localhost()
+        .layer(McpHeadersLayer::new().layer(limits.layer(inner())));
+    let mut limited = 0;
+    let mut forged = 0;
+    for _ in 0..300 {
+        if svc
+            .clone()
+            .oneshot(call("echo", peer(9)))
+            .await
+            .unwrap()
+            .status()
+            == StatusCode::TOO_MANY_REQUESTS
+        {
+            limited += 1;
+        }
+        let mut req = call("echo", peer(10));
+        req.headers_mut()
+            .insert("host", "evil.example".parse().unwrap());
+        if svc.clone().oneshot(req).await.unwrap().status() == StatusCode::FORBIDDEN {
+            forged += 1;
+        }
+    }
+    assert_eq!((limited, forged), (299, 300));
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let rate_lines = text.matches("rate limited").count();
+    let host_lines = text
+        .lines()
+        .filter(|l| l.contains("host_not_allowed"))
+        .count();
+    // At most two seconds' worth each, however slow the machine.
+    assert!(
+        (1..=20).contains(&rate_lines),
+        "{rate_lines} rate-limit lines"
+    );
+    assert!(
+        (1..=20).contains(&host_lines),
+        "{host_lines} forged-Host lines"
+    );
+}
