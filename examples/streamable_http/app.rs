@@ -519,7 +519,7 @@ fn catalog_names() -> Vec<String> {
 fn rate_limit_layer(
     config: &DemoConfig,
 ) -> Result<Option<mcp_tower_guard::ratelimit::McpRateLimitLayer>, ConfigError> {
-    use mcp_tower_guard::ratelimit::{McpRateLimitLayer, RateLimitRule};
+    use mcp_tower_guard::ratelimit::{KeyPart, McpRateLimitLayer, RateLimitRule};
     if config.rate_limits.is_empty() {
         return Ok(None);
     }
@@ -528,6 +528,20 @@ fn rate_limit_layer(
         .iter()
         .map(|r| RateLimitRule::parse(r))
         .collect::<Result<Vec<_>, _>>()?;
+    // Without a verified user every request has the same principal: a rule
+    // keyed on it alone would be one bucket for everybody.
+    if config.auth_issuer.is_none() {
+        if let Some(rule) = rules.iter().find(|r| r.key_parts() == [KeyPart::Principal]) {
+            return Err(ConfigError::InvalidSetting {
+                setting: "--rate-limit",
+                reason: format!(
+                    "{}: by=principal needs --auth-issuer (without a verified user every request \
+                     shares one bucket); key by addr, or add addr",
+                    rule.rule_name()
+                ),
+            });
+        }
+    }
     McpRateLimitLayer::new(rules).map(Some)
 }
 

@@ -47,9 +47,11 @@ FLAGS:
     --rate-limit RULE      a rate limit (repeatable; build with --features ratelimit):
                            NAME=COUNT/UNIT[,burst=N][,by=principal+session+addr+method+name]
                            [,method=M][,name=N][,notifications], e.g.
-                           per-user=100/s,by=principal  or
-                           deploy=1/m,by=principal,method=tools/call,name=deploy  or
-                           sessions=20/m,by=addr,method=initialize
+                           per-client=100/s,by=addr  or
+                           sessions=20/m,by=addr,method=initialize  or, with --auth-issuer,
+                           deploy=1/m,by=principal,method=tools/call,name=deploy
+                           (by=principal needs --auth-issuer: without a verified user
+                           every request shares one bucket)
                            (with --redis, counted in Redis: shared by every replica)
     --metrics-addr ADDR    serve Prometheus text at http://ADDR/metrics: operations,
                            requests, rejections, sessions, store calls, rate limits

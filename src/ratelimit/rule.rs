@@ -107,10 +107,16 @@ impl KeyHash {
 #[non_exhaustive]
 pub enum KeyPart {
     /// The verified principal: `McpAuthLayer`'s issuer and subject, else the
-    /// session's principal. Requests without one share one key.
+    /// session's principal. Requests without one share one key, so without
+    /// an auth layer or a principal resolver a `Principal`-only rule is one
+    /// global bucket for everybody: combine it with `ClientAddr`, or key by
+    /// address.
     Principal,
     /// The legacy session (`Mcp-Session-Id`, as the session layer checked
-    /// it). Requests without one (2026-07-28, `initialize`) share one key.
+    /// it). An `initialize` is keyed by the id minted for it, so each one
+    /// gets a fresh quota: limit `initialize` by address or principal
+    /// instead. Requests without a session (every 2026-07-28 request) share
+    /// one key: combine `Session` with `ClientAddr` or `Principal`.
     Session,
     /// The client's IP address ([`PeerAddr`](crate::PeerAddr), or a bare
     /// `SocketAddr`, in the extensions).
@@ -295,6 +301,11 @@ impl RateLimitRule {
     /// The rule's name.
     pub fn rule_name(&self) -> &str {
         &self.name
+    }
+
+    /// What the rule's key is made of.
+    pub fn key_parts(&self) -> &[KeyPart] {
+        &self.parts
     }
 
     /// The rule's quota.

@@ -659,3 +659,32 @@ async fn finding_13_floods_of_refusals_log_a_few_lines_a_second() {
         "{host_lines} forged-Host lines"
     );
 }
+
+/// Issue 26, finding 5: `by=principal` without an auth layer is one global
+/// bucket (every request has no principal). The demo refuses it at start,
+/// naming the fix, and its `--help` no longer offers it first.
+#[test]
+fn finding_5_the_demo_refuses_by_principal_without_auth() {
+    let parse = |rule: &str| {
+        let args = ["--bind", "127.0.0.1:0", "--rate-limit", rule];
+        match crate::cli::parse(args).expect("valid flags") {
+            crate::cli::Command::Serve(config) => config,
+            crate::cli::Command::Help => panic!("not help"),
+        }
+    };
+    let err = crate::app::app(&parse("per-user=1/s,by=principal"))
+        .map(|_| ())
+        .expect_err("refused");
+    assert!(err.to_string().contains("--auth-issuer"), "{err}");
+    assert!(crate::app::app(&parse("per-user=1/s,by=principal+addr")).is_ok());
+    assert!(crate::app::app(&parse("per-client=1/s,by=addr")).is_ok());
+    let help = crate::cli::USAGE;
+    let by_addr = help
+        .find("per-client=100/s,by=addr")
+        .expect("an address example");
+    let by_principal = help
+        .find("deploy=1/m,by=principal")
+        .expect("a principal example");
+    assert!(by_addr < by_principal, "the address example comes first");
+    assert!(help.contains("by=principal needs --auth-issuer"), "{help}");
+}
