@@ -315,12 +315,26 @@ impl McpGuard {
             Some(session) => Optional::On(session.into_service(inner)),
             None => Optional::Off(inner),
         };
+        // Authorization in two halves: the identity before anything reads
+        // the body (a request without a valid token gets 401 at once, and
+        // learns nothing about tools), the scopes behind the headers layer,
+        // whose envelope names the tool.
+        #[cfg(feature = "auth")]
+        let gate = self
+            .auth
+            .as_ref()
+            .map(crate::auth::McpAuthLayer::identity_gate);
         #[cfg(feature = "auth")]
         let inner = match self.auth {
             Some(auth) => Optional::On(auth.into_service(inner)),
             None => Optional::Off(inner),
         };
         let headers = self.headers.into_service(inner);
+        #[cfg(feature = "auth")]
+        let headers = match gate {
+            Some(gate) => Optional::On(gate.into_service(headers)),
+            None => Optional::Off(headers),
+        };
         let guarded = self.host.into_service(origin.into_service(headers));
         #[cfg(feature = "telemetry")]
         let guarded = tower_layer::Layer::layer(&self.telemetry, guarded);
@@ -329,10 +343,12 @@ impl McpGuard {
 }
 
 /// The service [`McpGuard`] makes around `S`: (with feature `telemetry`)
-/// the telemetry span, then Host, Origin, Headers, then (with their
-/// features) Auth, Session and rate limits.
-pub type Guarded<S> =
-    MaybeTelemetry<HostCheck<OriginGuard<McpHeaders<MaybeAuth<MaybeSession<MaybeRateLimit<S>>>>>>>;
+/// the telemetry span, then Host, Origin, (with feature `auth`) the token's
+/// verification, Headers, then (with their features) the scope check,
+/// Session and rate limits.
+pub type Guarded<S> = MaybeTelemetry<
+    HostCheck<OriginGuard<MaybeAuth<McpHeaders<MaybeAuth<MaybeSession<MaybeRateLimit<S>>>>>>>,
+>;
 
 /// The telemetry part of a [`Guarded`] service (feature `telemetry`;
 /// without it, `S` itself).

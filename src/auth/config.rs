@@ -22,6 +22,9 @@ pub(crate) struct AuthConfig {
     pub(crate) strip_authorization: bool,
     pub(crate) max_token_bytes: usize,
     pub(crate) body_limits: BodyLimits,
+    /// The identity gate in front of the body read: it verifies the token
+    /// and leaves the scopes to this layer behind the headers layer.
+    pub(crate) identity_only: bool,
     pub(crate) order_warned: crate::order::WarnOnce,
 }
 
@@ -37,6 +40,7 @@ impl AuthConfig {
             strip_authorization: true,
             max_token_bytes: super::bearer::DEFAULT_MAX_TOKEN_BYTES,
             body_limits: BodyLimits::default(),
+            identity_only: false,
             order_warned: crate::order::WarnOnce::default(),
         };
         config.derive();

@@ -100,6 +100,21 @@ impl<R> McpAuthLayer<R> {
         }
     }
 
+    /// The identity half of this layer, for the front of the stack, before
+    /// anything reads the body (issue 26, finding 9): it refuses a request
+    /// without a valid token (401, 400) at once, and passes a verified one on
+    /// with its identity, which this layer, behind the headers layer, then
+    /// reuses for the scope check without verifying again. `McpGuard` puts
+    /// the two halves in place.
+    pub(crate) fn identity_gate(&self) -> Self
+    where
+        R: Clone,
+    {
+        let mut gate = self.clone();
+        gate.config().identity_only = true;
+        gate
+    }
+
     /// Wraps `inner`.
     pub fn into_service<S>(self, inner: S) -> McpAuth<S, R> {
         McpAuth::new(inner, self.config, self.rejection)

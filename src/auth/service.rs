@@ -9,7 +9,7 @@ use tower_service::Service;
 
 use super::bearer::bearer_token;
 use super::config::AuthConfig;
-use super::flow::{admit, bearer_refused, refused};
+use super::flow::{admit, bearer_refused, refused, EarlyIdentity};
 use super::future::ResponseFuture;
 use crate::body::ReplayBody;
 use crate::envelope::Envelope;
@@ -94,7 +94,29 @@ where
         if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
             && config.document.serves(req.uri().path())
         {
+            if config.identity_only {
+                // The metadata is public: the layer behind answers it.
+                return ResponseFuture::inner(self.inner.call(req));
+            }
             return ResponseFuture::ready(config.document.respond(req.method()));
+        }
+        // Verified by the gate in front of the body read: only the scopes are left.
+        if !config.identity_only {
+            if let Some(EarlyIdentity(verified)) = req.extensions().get::<EarlyIdentity>().cloned()
+            {
+                let (mut parts, body) = req.into_parts();
+                return match admit(config, &mut parts, verified) {
+                    Ok(()) => {
+                        ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
+                    }
+                    Err(rejection) => ResponseFuture::ready(refuse(
+                        RequestHead::of_parts(&parts),
+                        &parts.extensions,
+                        rejection,
+                        &self.rejection,
+                    )),
+                };
+            }
         }
         let token = match bearer_token(req.headers(), req.uri(), config.max_token_bytes) {
             Ok(token) => token,
@@ -112,6 +134,7 @@ where
         // The scope policy reads the envelope; parse it here only when no
         // earlier layer did (the headers layer normally has).
         if config.policy.reads_envelope()
+            && !config.identity_only
             && req.method() == Method::POST
             && req.extensions().get::<Envelope>().is_none()
         {

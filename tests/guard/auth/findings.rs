@@ -196,3 +196,83 @@ async fn finding_7_completions_need_the_scopes_of_their_prompt_or_resource() {
     })
     .await;
 }
+
+/// Finding 9: authorization happened after the body was read. Now the
+/// token is verified before anything reads the body: a stalled body
+/// without a token gets 401 at once (not 408 after the 30 s read timeout),
+/// and an unauthenticated 2026-07-28 call to a tool with `x-mcp-header`
+/// parameters gets 401, not a -32020 that names the tool's parameters.
+#[tokio::test]
+async fn finding_9_a_missing_token_is_refused_before_the_body_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    bounded(async {
+        let server = AuthServer::start().await;
+        let auth = McpAuthLayer::new(metadata(&server), jwt(&server)).scopes(policy());
+        let tools = json!([{"name": "route_query", "inputSchema": {"type": "object",
+            "properties": {"region": {"type": "string", "x-mcp-header": "Region"}}}}]);
+        let headers = mcp_tower_guard::McpHeadersLayer::new()
+            .tool_rules(mcp_tower_guard::headers::ToolRules::from_tools_list(&tools).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handler = Router::new().fallback(axum::routing::post(|| async {
+            axum::Json(json!({"jsonrpc": "2.0", "id": 1, "result": {"content": []}}))
+        }));
+        let guard = mcp_tower_guard::McpGuard::local(addr)
+            .unwrap()
+            .headers(headers)
+            .auth(auth)
+            .stateless();
+        let app = Router::new().route_service("/mcp", guard.into_service(handler));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+
+        // A body announced and never sent, no token: 401 now.
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST /mcp HTTP/1.1\r\nhost: {addr}\r\naccept: application/json, text/event-stream\r\n\
+             content-type: application/json\r\ncontent-length: 100\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 1024];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("answered before the body read would time out")
+            .unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]);
+        assert!(text.starts_with("HTTP/1.1 401"), "{text}");
+
+        // An unauthenticated modern call with a mirrored parameter missing.
+        let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
+            "name": "route_query", "arguments": {"region": "eu"},
+            "_meta": serde_json::from_str::<Value>(META).unwrap()}});
+        let req = Request::post(format!("http://{addr}/mcp"))
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", "route_query")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .unwrap();
+        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+        let res = client.request(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("Region"),
+            "nothing about the tool leaks: {text}"
+        );
+        // With a token, the header rule applies as before.
+        let token = server.token(&server.claims("alice", RESOURCE, "mcp"));
+        let (status, reply) = post_raw(
+            addr,
+            body.clone(),
+            &token,
+            Some(("tools/call", "route_query")),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{reply}");
+        assert_eq!(reply["error"]["code"], -32020, "{reply}");
+        server.shutdown().await;
+    })
+    .await;
+}

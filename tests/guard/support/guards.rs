@@ -95,5 +95,9 @@ pub(crate) fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
         .with_ansi(false)
         .with_max_level(tracing::Level::TRACE)
         .finish();
-    (logs, tracing::subscriber::set_default(subscriber))
+    let guard = tracing::subscriber::set_default(subscriber);
+    // Other tests' subscribers share the callsite interest cache: count
+    // this one in now, so no callsite stays cached as "never".
+    tracing::callsite::rebuild_interest_cache();
+    (logs, guard)
 }
