@@ -333,16 +333,23 @@ impl<R> Flow<R> {
     /// The request's principal: the configured resolver's, else the
     /// identity an `McpAuthLayer` outside verified (its issuer and subject).
     fn resolve(&self, parts: &Parts) -> Option<Principal> {
-        match &self.config.principal {
-            Some(resolver) => resolver.resolve(parts),
-            #[cfg(feature = "auth")]
-            None => parts
+        let resolved = self
+            .config
+            .principal
+            .as_ref()
+            .and_then(|resolver| resolver.resolve(parts));
+        // The verified identity when the resolver finds none: behind an
+        // auth layer, which removes `Authorization`, a resolver that reads it
+        // (`Principal::authorization_hash`) finds nothing, and the session
+        // would be bound to nobody (issue 26, finding 10).
+        #[cfg(feature = "auth")]
+        let resolved = resolved.or_else(|| {
+            parts
                 .extensions
                 .get::<crate::auth::AuthContext>()
-                .map(|auth| Principal::new(auth.principal_arc().clone())),
-            #[cfg(not(feature = "auth"))]
-            None => None,
-        }
+                .map(|auth| Principal::new(auth.principal_arc().clone()))
+        });
+        resolved
     }
 
     /// Rejects with a session reason: counts it, logs it, builds the response.

@@ -53,6 +53,9 @@ impl Principal {
     /// header resolve to no principal. This binds a session to a credential, not
     /// to a user: a client that refreshes its token loses its session (404, then
     /// re-initializes). Prefer a resolver that reads your auth layer's user id.
+    /// Behind `McpAuthLayer` (which removes `Authorization` by default) this
+    /// finds nothing, and the session layer binds to the verified identity
+    /// instead, as it does with no resolver.
     ///
     /// ```
     /// use mcp_tower_guard::session::{Principal, ResolvePrincipal};

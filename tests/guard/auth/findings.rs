@@ -276,3 +276,66 @@ async fn finding_9_a_missing_token_is_refused_before_the_body_is_read() {
     })
     .await;
 }
+
+/// Finding 10 (one of the smaller auth points): `Principal::authorization_hash()`
+/// resolved nothing once the auth layer had stripped `Authorization`, so
+/// sessions were bound to nobody and another user's token could use one.
+/// The session layer now falls back to the verified identity.
+#[tokio::test]
+async fn finding_10_authorization_hash_behind_the_auth_layer_still_binds_sessions() {
+    bounded(async {
+        let server = AuthServer::start().await;
+        let auth = McpAuthLayer::new(metadata(&server), jwt(&server)).scopes(policy());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handler = Router::new().fallback(axum::routing::post(|| async {
+            axum::Json(
+                json!({"jsonrpc": "2.0", "id": 1, "result": {"protocolVersion": "2025-11-25"}}),
+            )
+        }));
+        let sessions = McpSessionLayer::new(MokaSessionStore::new())
+            .principal(mcp_tower_guard::session::Principal::authorization_hash());
+        let guard = mcp_tower_guard::McpGuard::local(addr)
+            .unwrap()
+            .auth(auth)
+            .session_layer(sessions);
+        let app = Router::new().route_service("/mcp", guard.into_service(handler));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let alice = server.token(&server.claims("alice", RESOURCE, "mcp"));
+        let bob = server.token(&server.claims("bob", RESOURCE, "mcp"));
+        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+        let send = |token: &str, body: Value, session: Option<&str>| {
+            let mut req = Request::post(format!("http://{addr}/mcp"))
+                .header("accept", "application/json, text/event-stream")
+                .header("content-type", "application/json")
+                .header("authorization", bearer(token));
+            if let Some(session) = session {
+                req = req
+                    .header("mcp-session-id", session)
+                    .header("mcp-protocol-version", "2025-11-25");
+            }
+            client.request(req.body(Full::new(Bytes::from(body.to_string()))).unwrap())
+        };
+        let init = send(&alice, initialize(), None).await.unwrap();
+        assert_eq!(init.status(), StatusCode::OK);
+        let sid = init.headers()["mcp-session-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let ping = json!({"jsonrpc": "2.0", "id": 2, "method": "ping"});
+        assert_eq!(
+            send(&alice, ping.clone(), Some(&sid))
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            send(&bob, ping, Some(&sid)).await.unwrap().status(),
+            StatusCode::NOT_FOUND,
+            "bound to alice"
+        );
+        server.shutdown().await;
+    })
+    .await;
+}
