@@ -337,7 +337,8 @@ impl Inner {
             return Err(VerifyError::invalid("inactive (introspection)"));
         }
         match answer.get("iss").and_then(Value::as_str) {
-            Some(iss) if iss.trim_end_matches('/') != self.issuer.trim_end_matches('/') => {
+            // Byte for byte, as for JWTs (RFC 8414 §3.3).
+            Some(iss) if iss != self.issuer => {
                 return Err(VerifyError::invalid("issued by another issuer (iss)"))
             }
             Some(_) => {}
@@ -360,27 +361,45 @@ impl Inner {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        if let Some(exp) = answer.get("exp").and_then(Value::as_u64) {
+        // A refresh token is no access token (issue 26, finding 10).
+        let refresh = |v: Option<&Value>| {
+            v.and_then(Value::as_str).is_some_and(|t| {
+                t.eq_ignore_ascii_case("refresh_token") || t.eq_ignore_ascii_case("refresh")
+            })
+        };
+        if refresh(answer.get("token_type")) || refresh(answer.get("typ")) {
+            return Err(VerifyError::invalid("not an access token (token_type)"));
+        }
+        // NumericDate may be fractional (RFC 7519 §2): a float counts too.
+        if let Some(exp) = answer.get("exp").and_then(super::jwt::numeric_date) {
             if exp + self.leeway <= now {
                 return Err(VerifyError::invalid("expired (exp)"));
             }
+            // Normalised, so the cache keeps the answer no longer than this.
+            answer.insert("exp".to_owned(), Value::from(exp));
         }
-        if let Some(nbf) = answer.get("nbf").and_then(Value::as_u64) {
+        if let Some(nbf) = answer.get("nbf").and_then(super::jwt::numeric_date) {
             if nbf > now + self.leeway {
                 return Err(VerifyError::invalid("not valid yet (nbf)"));
             }
         }
         if !answer.contains_key("sub") {
             // RFC 7662 makes `sub` optional: the user name or the client
-            // then stands for the principal.
-            let who = answer
-                .get("username")
-                .or_else(|| answer.get("client_id"))
-                .cloned()
-                .ok_or_else(|| {
-                    VerifyError::invalid("no sub, username or client_id (introspection)")
-                })?;
-            answer.insert("sub".to_owned(), who);
+            // then stands for the principal, each in a namespace of its own,
+            // so neither can pass for a user's `sub` (issue 26, finding 10).
+            let who = match (
+                answer.get("username").and_then(Value::as_str),
+                answer.get("client_id").and_then(Value::as_str),
+            ) {
+                (Some(user), _) => format!("username:{user}"),
+                (None, Some(client)) => format!("client:{client}"),
+                (None, None) => {
+                    return Err(VerifyError::invalid(
+                        "no sub, username or client_id (introspection)",
+                    ))
+                }
+            };
+            answer.insert("sub".to_owned(), Value::String(who));
         }
         verified_token(answer)
     }

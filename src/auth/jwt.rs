@@ -375,8 +375,19 @@ pub(crate) fn verified_token(claims: Map<String, Value>) -> Result<VerifiedToken
     if let Some(client) = text("client_id").or_else(|| text("azp")) {
         verified = verified.with_client_id(client);
     }
-    if let Some(exp) = claims.get("exp").and_then(Value::as_u64) {
+    // A fractional exp (RFC 7519 NumericDate) bounds the cache too (issue
+    // 26, finding 10: a float was ignored, and the token cached for the full TTL).
+    if let Some(exp) = claims.get("exp").and_then(numeric_date) {
         verified = verified.with_expiry(UNIX_EPOCH + Duration::from_secs(exp));
     }
     Ok(verified.with_claims(claims))
+}
+
+/// An RFC 7519 NumericDate: whole seconds, or a fractional number of them
+/// (rounded down); `None` for anything else, negative or not finite.
+pub(crate) fn numeric_date(value: &Value) -> Option<u64> {
+    value.as_u64().or_else(|| {
+        let f = value.as_f64()?;
+        (f.is_finite() && f >= 0.0 && f < u64::MAX as f64).then(|| f.floor() as u64)
+    })
 }

@@ -339,3 +339,61 @@ async fn finding_10_authorization_hash_behind_the_auth_layer_still_binds_session
     })
     .await;
 }
+
+/// Finding 10, the token points: a fractional `exp` bounds the cached
+/// identity (it was ignored, and the token cached for the full TTL); an
+/// introspection answer for a refresh token is refused; one without `sub`
+/// names the user or client in a namespace of its own, never a user's `sub`.
+#[tokio::test]
+async fn finding_10_float_exp_refresh_tokens_and_sub_namespaces() {
+    bounded(async {
+        let server = AuthServer::start().await;
+        let verifier = jwt(&server);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let mut claims = server.claims("alice", RESOURCE, "mcp");
+        claims["exp"] = json!(now as f64 + 120.5);
+        let verified = verifier
+            .verify(&server.token(&claims))
+            .await
+            .expect("a float exp verifies");
+        let expires = verified.expires_at().expect("the float exp is read");
+        let secs = expires
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert_eq!(secs, now + 120, "rounded down");
+
+        let introspection = introspection(&server);
+        let mut refresh = server.claims("alice", RESOURCE, "mcp");
+        refresh["token_type"] = json!("refresh_token");
+        assert!(
+            introspection
+                .verify(&server.opaque_token(&refresh))
+                .await
+                .is_err(),
+            "a refresh token"
+        );
+        let mut nameless = server.claims("ignored", RESOURCE, "mcp");
+        nameless.as_object_mut().unwrap().remove("sub");
+        let verified = introspection
+            .verify(&server.opaque_token(&nameless))
+            .await
+            .expect("client_id stands in for sub");
+        assert_eq!(verified.subject(), "client:test-client");
+        nameless["username"] = json!("alice");
+        let verified = introspection
+            .verify(&server.opaque_token(&nameless))
+            .await
+            .unwrap();
+        assert_eq!(
+            verified.subject(),
+            "username:alice",
+            "never the sub `alice`"
+        );
+        server.shutdown().await;
+    })
+    .await;
+}
