@@ -63,6 +63,7 @@ struct Inner {
     leeway: u64,
     keys: Keys,
     cache: TokenCache,
+    require_at_jwt: bool,
 }
 
 /// Builds a [`JwtVerifier`].
@@ -78,6 +79,7 @@ pub struct JwtVerifierBuilder {
     times: KeyTimes,
     cache_bytes: u64,
     cache_ttl: Duration,
+    require_at_jwt: bool,
 }
 
 impl JwtVerifier {
@@ -105,6 +107,7 @@ impl JwtVerifier {
             },
             cache_bytes: 16 * 1024 * 1024,
             cache_ttl: Duration::from_secs(5 * 60),
+            require_at_jwt: false,
         }
     }
 
@@ -156,6 +159,16 @@ impl JwtVerifierBuilder {
     /// The HTTP client (default: [`HttpFetcher::new`]).
     pub fn fetcher(mut self, fetcher: HttpFetcher) -> Self {
         self.fetcher = Some(fetcher);
+        self
+    }
+
+    /// Requires the RFC 9068 header `typ: at+jwt` (or `application/at+jwt`),
+    /// which keeps an ID token or another JWT of the issuer from passing for
+    /// an access token (default off: major providers, Auth0 and Entra ID
+    /// among them, do not set it; the `aud` check already refuses an ID
+    /// token issued to a client rather than to this resource).
+    pub fn require_access_token_type(mut self, require: bool) -> Self {
+        self.require_at_jwt = require;
         self
     }
 
@@ -285,6 +298,7 @@ impl JwtVerifierBuilder {
                 leeway: self.leeway.as_secs(),
                 keys,
                 cache: TokenCache::new(self.cache_bytes, self.cache_ttl),
+                require_at_jwt: self.require_at_jwt,
             }),
         })
     }
@@ -322,6 +336,15 @@ impl Inner {
         if header.crit.is_some() {
             // RFC 7515: every `crit` extension must be understood; none is.
             return Err(VerifyError::invalid("the JWT header has crit extensions"));
+        }
+        if self.require_at_jwt
+            && !header.typ.as_deref().is_some_and(|t| {
+                t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
+            })
+        {
+            return Err(VerifyError::invalid(
+                "not an RFC 9068 access token (typ is not at+jwt)",
+            ));
         }
         if !self.algorithms.contains(&header.alg) {
             return Err(VerifyError::invalid(format!(

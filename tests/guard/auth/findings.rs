@@ -397,3 +397,31 @@ async fn finding_10_float_exp_refresh_tokens_and_sub_namespaces() {
     })
     .await;
 }
+
+/// Finding 10, `typ`: RFC 9068's `at+jwt` check is offered, off by
+/// default (major providers do not set it): on, a token whose header `typ`
+/// is `JWT` or absent (an ID token, say) is refused.
+#[tokio::test]
+async fn finding_10_the_at_jwt_type_check_is_opt_in() {
+    bounded(async {
+        let server = AuthServer::start().await;
+        let claims = server.claims("alice", RESOURCE, "mcp");
+        let typed = server.token_typed(&claims, Some("at+jwt"));
+        let plain = server.token_typed(&claims, Some("JWT"));
+        let bare = server.token_typed(&claims, None);
+        let lenient = jwt(&server);
+        for token in [&typed, &plain, &bare] {
+            assert!(lenient.verify(token).await.is_ok(), "off by default");
+        }
+        let strict = JwtVerifier::builder(&server.issuer, RESOURCE)
+            .fetcher(fetcher())
+            .require_access_token_type(true)
+            .build()
+            .unwrap();
+        assert!(strict.verify(&typed).await.is_ok());
+        assert!(strict.verify(&plain).await.is_err(), "typ JWT");
+        assert!(strict.verify(&bare).await.is_err(), "no typ");
+        server.shutdown().await;
+    })
+    .await;
+}

@@ -219,6 +219,22 @@ impl AuthServer {
         self.token_with_kid(claims, kid)
     }
 
+    /// RS256 with the current RSA key and the header `typ` given (`None`:
+    /// no `typ`), as providers that do not follow RFC 9068 sign.
+    pub(crate) fn token_typed(&self, claims: &Value, typ: Option<&str>) -> String {
+        let (kid, pem) = {
+            let keys = self.shared.keys.lock().unwrap();
+            (keys.rsa_kid, keys.rsa_pem)
+        };
+        let key = EncodingKey::from_rsa_pem(pem.as_bytes()).expect("RSA key");
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(kid.to_owned());
+        header.typ = typ.map(str::to_owned);
+        let token = encode(&header, claims, &key).expect("sign");
+        self.remember(&token, claims);
+        token
+    }
+
     /// RS256 with the current RSA key, under the caller's `kid`.
     pub(crate) fn token_with_kid(&self, claims: &Value, kid: &str) -> String {
         let pem = self.shared.keys.lock().unwrap().rsa_pem;
