@@ -1,10 +1,11 @@
 //! [`IntrospectionVerifier`]: opaque (or any) tokens checked with the
 //! issuer's RFC 7662 introspection endpoint.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::future::ready;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
@@ -68,7 +69,12 @@ struct Inner {
     inactive_ttl: Duration,
     leeway: u64,
     down: AtomicBool,
+    /// Introspections under way, by token: concurrent requests with one
+    /// token share one outbound call (issue 26, finding 9).
+    inflight: Mutex<HashMap<Box<str>, Arc<tokio::sync::OnceCell<Outcome>>>>,
 }
+
+type Outcome = Result<Arc<VerifiedToken>, VerifyError>;
 
 /// Builds an [`IntrospectionVerifier`].
 #[derive(Clone)]
@@ -232,6 +238,7 @@ impl IntrospectionVerifierBuilder {
                 inactive_ttl: self.inactive_ttl,
                 leeway: self.leeway.as_secs(),
                 down: AtomicBool::new(false),
+                inflight: Mutex::default(),
             }),
         })
     }
@@ -246,13 +253,34 @@ impl TokenVerifier for IntrospectionVerifier {
             }
             Lookup::Unknown => {}
         }
+        // The cheap form check before any outbound call: a garbage token
+        // costs the issuer nothing (issue 26, finding 9).
+        if !super::bearer::is_b64token(token.as_bytes()) {
+            return Box::pin(ready(Err(VerifyError::invalid(
+                "the token is not a b64token (RFC 6750)",
+            ))));
+        }
         let inner = self.inner.clone();
         let token: Box<str> = token.into();
-        Box::pin(async move { inner.verify(&token).await })
+        Box::pin(async move { inner.verify_once(token).await })
     }
 }
 
 impl Inner {
+    /// [`verify`](Self::verify), once for concurrent requests with one token.
+    async fn verify_once(&self, token: Box<str>) -> Outcome {
+        let cell = {
+            let mut inflight = self.inflight.lock().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(inflight.entry(token.clone()).or_default())
+        };
+        let outcome = cell.get_or_init(|| self.verify(&token)).await.clone();
+        let mut inflight = self.inflight.lock().unwrap_or_else(PoisonError::into_inner);
+        if inflight.get(&token).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+            inflight.remove(&token);
+        }
+        outcome
+    }
+
     fn unavailable(&self, error: String) -> VerifyError {
         if !self.down.swap(true, Ordering::Relaxed) {
             tracing::warn!(target: TARGET, issuer = %self.issuer, %error, "cannot introspect tokens");

@@ -425,3 +425,29 @@ async fn finding_10_the_at_jwt_type_check_is_opt_in() {
     })
     .await;
 }
+
+/// Finding 9, introspection: garbage tokens cost the issuer nothing (the
+/// `b64token` form is checked before any outbound call), and concurrent
+/// requests with one new token share one introspection call.
+#[tokio::test]
+async fn finding_9_introspection_is_single_flight_and_skips_garbage() {
+    bounded(async {
+        let server = AuthServer::start().await;
+        let verifier = introspection(&server);
+        for garbage in ["not a token", "ünïcode", "a,b"] {
+            assert!(verifier.verify(garbage).await.is_err());
+        }
+        assert_eq!(server.introspection_calls(), 0, "no call for garbage");
+        let token = server.opaque_token(&server.claims("alice", RESOURCE, "mcp"));
+        let calls: Vec<_> = (0..20).map(|_| verifier.verify(&token)).collect();
+        let outcomes = futures_util::future::join_all(calls).await;
+        assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+        assert_eq!(
+            server.introspection_calls(),
+            1,
+            "one call for twenty requests"
+        );
+        server.shutdown().await;
+    })
+    .await;
+}
