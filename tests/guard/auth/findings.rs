@@ -451,3 +451,39 @@ async fn finding_9_introspection_is_single_flight_and_skips_garbage() {
     })
     .await;
 }
+
+/// Finding 10, `kid` floods: a forged `kid` every so often keeps the
+/// refetch cool-down running, but the first unknown `kid` after each
+/// cool-down fetches again, so a token signed with a just-rotated key is
+/// refused (401 `invalid_token`) for at most one `refetch_interval` (here
+/// 300 ms), never for as long as the flood lasts.
+#[tokio::test]
+async fn finding_10_a_kid_flood_delays_a_rotated_key_by_one_cool_down_at_most() {
+    bounded(async {
+        let server = AuthServer::start().await;
+        let verifier = jwt(&server); // refetch_interval 300 ms
+        let claims = server.claims("alice", RESOURCE, "mcp");
+        assert!(verifier.verify(&server.token(&claims)).await.is_ok());
+        server.rotate_rsa();
+        let rotated = server.token(&server.claims("alice", RESOURCE, "mcp"));
+        let started = std::time::Instant::now();
+        let mut accepted_after = None;
+        // A forged kid every 50 ms, and the rotated token between them.
+        for _ in 0..40 {
+            let forged =
+                server.token_with_kid(&server.claims("mallory", RESOURCE, "mcp"), "forged");
+            assert!(verifier.verify(&forged).await.is_err());
+            if verifier.verify(&rotated).await.is_ok() {
+                accepted_after = Some(started.elapsed());
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(
+            accepted_after.is_some(),
+            "the rotated key was never fetched under the flood"
+        );
+        server.shutdown().await;
+    })
+    .await;
+}
