@@ -20,20 +20,15 @@
 //! | sessions: minting the id on `initialize`, 404 for unknown/expired ids, idle and absolute expiry, limits (429), DELETE | `McpSessionLayer` + `MokaSessionStore` |
 //! | JSON-RPC, tools, `initialize` negotiation, `server/discover` | rmcp |
 //!
-//! Why not rmcp's session mode under our session layer? Then there would be two
-//! session tables with two ids and two expiry clocks (rmcp's 5-minute keep-alive
-//! worker): rmcp would answer 404 for sessions our store still holds, or keep
-//! workers for sessions our store already closed. With rmcp stateless there is
-//! exactly one session table, and it has the limits, the absolute lifetime, the
-//! 404-on-DELETE and the per-user binding rmcp lacks.
-//!
-//! What is given up: server-to-client messages that are not part of a request
-//! (rmcp's standalone GET stream) — a GET with a valid session reaches rmcp,
-//! which answers 405, and rmcp's client then simply runs without that stream.
-//! Notifications sent *during* a request (progress, logging) still arrive, on
-//! that request's SSE response. A server that needs a standalone stream keeps
-//! rmcp's legacy session mode and uses only the Host, Origin and headers layers
-//! (see the README).
+//! This is the guard-owned setup (`McpGuard::sessions`). What it gives up:
+//! server-to-client requests (sampling, elicitation) and rmcp's standalone GET
+//! stream: a GET with a valid session reaches rmcp, which answers 405, and
+//! rmcp's client then simply runs without that stream. Notifications sent
+//! *during* a request (progress, logging) still arrive, on that request's SSE
+//! response. A server that needs those keeps rmcp's own sessions and lets the
+//! guard govern them: `McpGuard::server_sessions` (the README's rmcp recipe,
+//! and `examples/rmcp_fixtures.rs --guarded`, which passes the whole
+//! conformance suite).
 //!
 //! Handlers still see the session: rmcp puts the HTTP request parts into the
 //! request context, and the session layer put its `SessionContext` into those
