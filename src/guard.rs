@@ -1,4 +1,4 @@
-//! [`McpGuard`]: the four layers in the one right order, from one call.
+//! [`McpGuard`]: every layer in the one right order, from one call.
 //!
 //! ```
 //! use std::net::SocketAddr;

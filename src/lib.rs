@@ -11,8 +11,12 @@
 //! | [`McpHeadersLayer`] | `MCP-Protocol-Version` for both eras; for 2026-07-28 the required `_meta`, removed methods, `Mcp-Method`/`Mcp-Name`/`Mcp-Param-*` against the body, required client capabilities; Accept, Content-Type | 400, 404, 405, 406, 408, 413, 415, 431 |
 //! | [`McpSessionLayer`] | legacy-era sessions in a moka cache (or Redis), its own or the inner server's governed ([`SessionOwner`](session::SessionOwner)): expiry, limits, DELETE, user binding | 400, 404, 421, 429 |
 //!
-//! [`McpGuard`] applies all four in the one right order, outermost first:
-//! Host, Origin, Headers, Session. Each layer decides before calling the inner
+//! With their features, `auth::McpAuthLayer` (OAuth 2.1 resource server),
+//! `ratelimit::McpRateLimitLayer` (GCRA limits) and
+//! `telemetry::McpTelemetryLayer` (OpenTelemetry spans and metrics) join
+//! them. [`McpGuard`] applies them in the one right order, outermost first:
+//! Telemetry, Host, Origin, the token's verification, Headers, the scope
+//! check, Session, rate limits. Each layer decides before calling the inner
 //! service; a rejected request creates nothing. Rejections are JSON-RPC error
 //! bodies carrying the request's id (see [`rejection`]).
 //!
@@ -36,7 +40,7 @@
 //!
 //! Composed by hand, the same order with `ServiceBuilder`, the Host check from
 //! `LocalBind::new(addr).host_check()?` ([`McpGuard::layers`] hands you the
-//! four). A CORS layer goes between Host and Origin (`Host → CORS → Origin →
+//! four core ones). A CORS layer goes between Host and Origin (`Host → CORS → Origin →
 //! Headers → Session`); around an `McpGuard`, wrap the whole guard
 //! (`cors::mcp_cors`, feature `cors`, builds it from the Origin allowlist).
 //!
