@@ -11,6 +11,7 @@ use super::bearer::bearer_token;
 use super::config::AuthConfig;
 use super::flow::{admit, bearer_refused, refused, EarlyIdentity};
 use super::future::ResponseFuture;
+use super::verifier::VerifiedToken;
 use crate::body::ReplayBody;
 use crate::envelope::Envelope;
 use crate::future::take_ready;
@@ -72,6 +73,31 @@ impl<S: fmt::Debug, R> fmt::Debug for McpAuth<S, R> {
     }
 }
 
+impl<S, R> McpAuth<S, R> {
+    /// Admits a verified request now (scopes, identity, `Authorization`) and
+    /// calls the inner service, or answers the refusal.
+    fn admit_now<ReqB, ResB>(
+        &mut self,
+        req: Request<ReqB>,
+        verified: Arc<VerifiedToken>,
+    ) -> ResponseFuture<S, ReqB, R, ResB>
+    where
+        S: Service<Request<ReqB>, Response = Response<ResB>>,
+        R: RejectionResponse<ResB>,
+    {
+        let (mut parts, body) = req.into_parts();
+        match admit(&self.config, &mut parts, verified) {
+            Ok(()) => ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body))),
+            Err(rejection) => ResponseFuture::ready(refuse(
+                RequestHead::of_parts(&parts),
+                &parts.extensions,
+                rejection,
+                &self.rejection,
+            )),
+        }
+    }
+}
+
 impl<S, R, ReqB, ResB> Service<Request<ReqB>> for McpAuth<S, R>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
@@ -104,18 +130,7 @@ where
         if !config.identity_only {
             if let Some(EarlyIdentity(verified)) = req.extensions().get::<EarlyIdentity>().cloned()
             {
-                let (mut parts, body) = req.into_parts();
-                return match admit(config, &mut parts, verified) {
-                    Ok(()) => {
-                        ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
-                    }
-                    Err(rejection) => ResponseFuture::ready(refuse(
-                        RequestHead::of_parts(&parts),
-                        &parts.extensions,
-                        rejection,
-                        &self.rejection,
-                    )),
-                };
+                return self.admit_now(req, verified);
             }
         }
         let token = match bearer_token(req.headers(), req.uri(), config.max_token_bytes) {
@@ -165,20 +180,7 @@ where
             .as_mut()
             .poll(&mut Context::from_waker(Waker::noop()))
         {
-            Poll::Ready(Ok(verified)) => {
-                let (mut parts, body) = req.into_parts();
-                match admit(config, &mut parts, verified) {
-                    Ok(()) => {
-                        ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
-                    }
-                    Err(rejection) => ResponseFuture::ready(refuse(
-                        RequestHead::of_parts(&parts),
-                        &parts.extensions,
-                        rejection,
-                        &self.rejection,
-                    )),
-                }
-            }
+            Poll::Ready(Ok(verified)) => self.admit_now(req, verified),
             Poll::Ready(Err(error)) => {
                 let rejection = refused(config, &error, token);
                 let head = RequestHead::of(&req);
