@@ -602,3 +602,66 @@ async fn a_server_side_close_is_noticed() {
     })
     .await;
 }
+
+/// An inner server that mints no id, or an unusable one, in this mode:
+/// nothing is recorded and the slot is given back; a missing id is named
+/// once at warn, an invalid one (not 1 to 256 visible ASCII characters, or
+/// two of them) turns the answer into 502.
+#[tokio::test(flavor = "current_thread")]
+async fn an_inner_server_without_usable_ids_is_named_and_records_nothing() {
+    let (logs, _guard) = crate::support::guards::capture_logs();
+    let answer = |session: Option<&'static [&'static str]>| {
+        tower::service_fn(move |_req: Request<Body>| async move {
+            let mut res = http::Response::new(Body::from(
+                r#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-11-25","capabilities":{}}}"#,
+            ));
+            res.headers_mut().insert(
+                "content-type",
+                http::HeaderValue::from_static("application/json"),
+            );
+            for id in session.unwrap_or_default() {
+                res.headers_mut()
+                    .append("mcp-session-id", http::HeaderValue::from_static(id));
+            }
+            Ok::<_, std::convert::Infallible>(res)
+        })
+    };
+    let initialize = || {
+        Request::post("/mcp")
+            .header("host", "127.0.0.1:8000")
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .body(Body::from(initialize_body().to_string()))
+            .unwrap()
+    };
+    let guard = |store: &MokaSessionStore| {
+        McpGuard::local("127.0.0.1:8000".parse().unwrap())
+            .unwrap()
+            .server_sessions(store.clone())
+    };
+    use tower::ServiceExt as _;
+    // No id: the answer passes, nothing is recorded, one warn for two.
+    let store = MokaSessionStore::new();
+    let svc = guard(&store).into_service(answer(None));
+    for _ in 0..2 {
+        let res = svc.clone().oneshot(initialize()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let stats = store.stats();
+    assert_eq!(
+        (stats.active, stats.reserved, stats.initialize_failed),
+        (0, 0, 2),
+        "{stats:?}"
+    );
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(text.matches("set no Mcp-Session-Id").count(), 1, "{text}");
+    // Two ids, or one that is not visible ASCII: 502, nothing recorded.
+    for ids in [&["a", "b"][..], &["has space"][..]] {
+        let store = MokaSessionStore::new();
+        let svc = guard(&store).into_service(answer(Some(ids)));
+        let res = svc.oneshot(initialize()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_GATEWAY, "{ids:?}");
+        let stats = store.stats();
+        assert_eq!((stats.active, stats.reserved), (0, 0), "{ids:?}");
+    }
+}
