@@ -206,34 +206,22 @@ fn build(target: Target, max_sessions: usize) -> (Router, Server) {
             (router, blank(Some(store), None))
         }
         Target::RmcpDefault => {
-            let config = StreamableHttpServerConfig::default();
-            let cancel = config.cancellation_token.clone();
-            let service = StreamableHttpService::new(
-                || Ok(rmcp_server::DemoTools),
-                Arc::new(LocalSessionManager::default()),
-                config,
-            );
+            let (service, cancel) = rmcp_default();
             (
                 Router::new().route_service("/mcp", service),
-                blank(None, Some(Box::new(move || cancel.cancel()))),
+                blank(None, Some(cancel)),
             )
         }
         Target::RmcpGoverned => {
             // The very configuration of RmcpDefault, behind the whole guard.
-            let config = StreamableHttpServerConfig::default();
-            let cancel = config.cancellation_token.clone();
-            let service = StreamableHttpService::new(
-                || Ok(rmcp_server::DemoTools),
-                Arc::new(LocalSessionManager::default()),
-                config,
-            );
+            let (service, cancel) = rmcp_default();
             let store = store();
             let guard = mcp_tower_guard::McpGuard::local(SocketAddr::from(([127, 0, 0, 1], 0)))
                 .expect("loopback")
                 .server_sessions(store.clone());
             (
                 Router::new().route_service("/mcp", guard.into_service(service)),
-                blank(Some(store), Some(Box::new(move || cancel.cancel()))),
+                blank(Some(store), Some(cancel)),
             )
         }
         Target::RmcpGuarded => {
@@ -247,6 +235,22 @@ fn build(target: Target, max_sessions: usize) -> (Router, Server) {
             )
         }
     }
+}
+
+/// rmcp's `StreamableHttpService` with its defaults (`LocalSessionManager`,
+/// legacy session mode, SSE answers), and what cancels its sessions.
+fn rmcp_default() -> (
+    StreamableHttpService<rmcp_server::DemoTools, LocalSessionManager>,
+    Box<dyn FnOnce()>,
+) {
+    let config = StreamableHttpServerConfig::default();
+    let cancel = config.cancellation_token.clone();
+    let service = StreamableHttpService::new(
+        || Ok(rmcp_server::DemoTools),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    (service, Box::new(move || cancel.cancel()))
 }
 
 /// Starts `target` on 127.0.0.1, port 0, on the server runtime.
