@@ -296,38 +296,30 @@ impl Field {
     }
 }
 
-/// The methods whose `params` the layers key on (scopes, rate-limit names,
-/// `Mcp-Name`): their `params` must be an object, and the member that names
-/// their target a string.
-const KEYED_METHODS: [(&str, NamedTarget); 7] = [
-    ("tools/call", NamedTarget::Name),
-    ("prompts/get", NamedTarget::Name),
-    ("resources/read", NamedTarget::Uri),
-    ("completion/complete", NamedTarget::Name),
-    ("tasks/get", NamedTarget::TaskId),
-    ("tasks/update", NamedTarget::TaskId),
-    ("tasks/cancel", NamedTarget::TaskId),
-];
-
 impl Message {
     /// Why the message's `params` cannot be keyed on, for the methods the
     /// layers key on: by-position (array) params, or a `name`, `uri` or
     /// `taskId` that is not a string. A handler that reads params loosely
     /// would otherwise run what no check looked at.
+    /// The methods keyed on are those with a [`named_target`], and
+    /// `completion/complete`, which names its target in `params.ref`.
     pub(crate) fn params_problem(&self) -> Option<&'static str> {
         let method = self.method.as_deref()?;
-        let (_, target) = KEYED_METHODS.iter().find(|(m, _)| *m == method)?;
+        let target = named_target(method);
+        let completion = method == "completion/complete";
+        if target.is_none() && !completion {
+            return None;
+        }
         if self.shape.array {
             return Some("params must be an object");
         }
+        let Some(target) = target else {
+            // The scope policy reads params.ref: it must name a prompt or a resource.
+            return matches!(self.completion_ref, Some(CompletionRef::Malformed)).then_some(
+                "params.ref must be {\"type\":\"ref/prompt\",\"name\":string} or {\"type\":\"ref/resource\",\"uri\":string}",
+            );
+        };
         let (field, what) = match target {
-            // completion/complete names its target in params.ref, which the
-            // scope policy reads: it must name a prompt or a resource.
-            NamedTarget::Name if method == "completion/complete" => {
-                return matches!(self.completion_ref, Some(CompletionRef::Malformed)).then_some(
-                    "params.ref must be {\"type\":\"ref/prompt\",\"name\":string} or {\"type\":\"ref/resource\",\"uri\":string}",
-                );
-            }
             NamedTarget::Name => (self.shape.name, "params.name must be a string"),
             NamedTarget::Uri => (self.shape.uri, "params.uri must be a string"),
             NamedTarget::TaskId => (self.shape.task_id, "params.taskId must be a string"),

@@ -9,6 +9,9 @@ use http::HeaderName;
 pub const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 /// `X-Session-Id`: an older alias some clients still send (opt-in, see the session layer).
 pub const X_SESSION_ID: HeaderName = HeaderName::from_static("x-session-id");
+/// `Mcp-Session-Replica`: on a 421, the replica whose MCP server holds the
+/// session (`SessionOwner::Server` with a shared store).
+pub const MCP_SESSION_REPLICA: HeaderName = HeaderName::from_static("mcp-session-replica");
 /// `MCP-Protocol-Version`: the protocol revision a request speaks.
 pub const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 /// `Mcp-Method`: the JSON-RPC method of a 2026-07-28 request (SEP-2243).

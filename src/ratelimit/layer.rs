@@ -327,7 +327,6 @@ fn redis_checks(
                 .rule
                 .charges(index, parts, clients, KeyHash::Stable)
                 .into_iter()
-                .filter(|(_, cells)| *cells > 0)
                 .map(|(key, cells)| (armed.rule.clone(), key, cells))
         })
         .collect();

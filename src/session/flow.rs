@@ -8,12 +8,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use http::request::Parts;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body::Body;
 
 use super::config::SessionConfig;
 use super::context::{ClientInfo, SessionContext};
-use super::id::{generate_valid, SessionId, Tag};
+use super::id::{self, generate_valid, SessionId, Tag};
 use super::initialize::{self, judge, Answer, Pending, Scan, SseScan, MAX_ANSWER_BYTES};
 use super::keep_alive::KeepAlive;
 use super::owner::{self, ServerId, SessionOwner};
@@ -22,7 +22,7 @@ use super::stats::RejectReason;
 use super::store::{CloseCause, LimitScope, Reservation, StoreCall, StoreError};
 use crate::body::ReplayBody;
 use crate::envelope::Envelope;
-use crate::header_names::{MCP_SESSION_ID, X_SESSION_ID};
+use crate::header_names::{MCP_SESSION_ID, MCP_SESSION_REPLICA, X_SESSION_ID};
 use crate::jsonrpc::RequestId;
 use crate::protocol::{
     era_with, request_era, Era, ProtocolVersion, RequestProtocol, VersionHeader, VersionSource,
@@ -149,19 +149,11 @@ enum IdHeader {
 
 /// Reads `Mcp-Session-Id` (and `X-Session-Id` when `alias`): one value, valid.
 fn read_session_id(headers: &HeaderMap, alias: bool) -> IdHeader {
-    fn single(headers: &HeaderMap, name: &http::HeaderName) -> Result<Option<SessionId>, ()> {
-        let mut values = headers.get_all(name).iter();
-        match (values.next(), values.next()) {
-            (None, _) => Ok(None),
-            (Some(v), None) => SessionId::parse(v.as_bytes()).map(Some).map_err(|_| ()),
-            (Some(_), Some(_)) => Err(()),
-        }
-    }
-    let Ok(canonical) = single(headers, &MCP_SESSION_ID) else {
+    let Ok(canonical) = id::one_in(headers, &MCP_SESSION_ID) else {
         return IdHeader::Malformed;
     };
     let aliased = if alias {
-        match single(headers, &X_SESSION_ID) {
+        match id::one_in(headers, &X_SESSION_ID) {
             Ok(v) => v,
             Err(()) => return IdHeader::Malformed,
         }
@@ -708,7 +700,7 @@ impl<R> Flow<R> {
                 RejectionKind::SessionOnOtherReplica,
                 "Misdirected Request: this session is served by another replica",
             )
-            .with_header(HeaderName::from_static("mcp-session-replica"), owner);
+            .with_header(MCP_SESSION_REPLICA, owner);
             return Step::Respond(self.refuse(
                 head(&parts),
                 RejectReason::OtherReplica,

@@ -42,6 +42,20 @@ pub enum InvalidSessionId {
     InvalidByte,
 }
 
+/// The session id in header `name`: `Ok(None)` when absent, `Err` when it
+/// is repeated or not a valid id.
+pub(crate) fn one_in(
+    headers: &http::HeaderMap,
+    name: &http::HeaderName,
+) -> Result<Option<SessionId>, ()> {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (None, _) => Ok(None),
+        (Some(v), None) => SessionId::parse(v.as_bytes()).map(Some).map_err(|_| ()),
+        (Some(_), Some(_)) => Err(()),
+    }
+}
+
 impl SessionId {
     /// Validates raw bytes (a header value) as a session id.
     pub fn parse(bytes: &[u8]) -> Result<Self, InvalidSessionId> {

@@ -116,7 +116,8 @@ impl ServerSessions {
         ReqB: ReplayBody + Send + 'static,
         ResB: Send + 'static,
     {
-        if this.subscribed.swap(true, Ordering::AcqRel) {
+        // Checked on every request: a plain load once subscribed.
+        if this.subscribed.load(Ordering::Acquire) || this.subscribed.swap(true, Ordering::AcqRel) {
             return;
         }
         let sessions = Arc::downgrade(this);
@@ -242,14 +243,10 @@ pub(crate) enum ServerId {
 
 /// Reads the inner server's `Mcp-Session-Id` off its answer.
 pub(crate) fn server_id(headers: &HeaderMap) -> ServerId {
-    let mut values = headers.get_all(MCP_SESSION_ID).iter();
-    match (values.next(), values.next()) {
-        (None, _) => ServerId::Absent,
-        (Some(value), None) => match SessionId::parse(value.as_bytes()) {
-            Ok(id) => ServerId::Valid(id),
-            Err(_) => ServerId::Invalid,
-        },
-        (Some(_), Some(_)) => ServerId::Invalid,
+    match super::id::one_in(headers, &MCP_SESSION_ID) {
+        Ok(None) => ServerId::Absent,
+        Ok(Some(id)) => ServerId::Valid(id),
+        Err(()) => ServerId::Invalid,
     }
 }
 

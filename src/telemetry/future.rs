@@ -113,7 +113,7 @@ impl Measured {
         let answered =
             response.extensions().get::<Rejection>().is_none() && response.status().is_success();
         if let Some(message) = message.filter(|_| answered) {
-            span::learn_target(message, &self.config);
+            self.config.targets.learn(message);
         }
         let protocol = facts
             .protocol

@@ -124,6 +124,17 @@ impl Targets {
         }
     }
 
+    /// Learns `message`'s tool or prompt name as a label: the inner service
+    /// answered it. (The span was named when the body was read, before any
+    /// answer, from the names known then: a name's first request is named
+    /// by its method alone.)
+    pub(crate) fn learn(&self, message: &crate::envelope::Message) {
+        let name = message.name.as_deref();
+        if let (Some(_), Some(name)) = (message.method.as_deref().and_then(target_kind), name) {
+            let _ = self.label(name);
+        }
+    }
+
     /// The label for `name` without learning it: the name itself when it is
     /// known or already seen, else `_OTHER`.
     pub(crate) fn known_label(&self, name: &str) -> SharedString {

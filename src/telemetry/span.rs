@@ -114,19 +114,6 @@ pub(crate) fn adopt(waiting: &Waiting, envelope: &Envelope) {
 }
 
 /// The message's fields, and the span's name.
-/// Learns the message's tool or prompt name as a label: the inner service
-/// answered it. (The span was named when its body was read, before any
-/// answer, from the names known then: a name's first request is named by
-/// its method alone.)
-pub(crate) fn learn_target(message: &Message, config: &TelemetryConfig) {
-    let Some(method) = message.method.as_deref() else {
-        return;
-    };
-    if let (Some(_), Some(target)) = (labels::target_kind(method), message.name.as_deref()) {
-        let _ = config.targets.label(target);
-    }
-}
-
 fn record_message(span: &Span, message: &Message, config: &TelemetryConfig) {
     let Some(method) = message.method.as_deref() else {
         return;
