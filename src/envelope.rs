@@ -328,6 +328,7 @@ impl Message {
     }
 
     /// The prompt or resource a `completion/complete` completes for.
+    #[cfg(feature = "auth")]
     pub(crate) fn completion_ref(&self) -> Option<&CompletionRef> {
         self.completion_ref.as_ref()
     }

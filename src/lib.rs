@@ -38,11 +38,11 @@
 //! # }
 //! ```
 //!
-//! Composed by hand, the same order with `ServiceBuilder`, the Host check from
-//! `LocalBind::new(addr).host_check()?` ([`McpGuard::layers`] hands you the
-//! four core ones). A CORS layer goes between Host and Origin (`Host → CORS → Origin →
-//! Headers → Session`); around an `McpGuard`, wrap the whole guard
-//! (`cors::mcp_cors`, feature `cors`, builds it from the Origin allowlist).
+//! Composed by hand, the same order with `ServiceBuilder` ([`Guarded`](guard::Guarded)
+//! names it), the Host check from `LocalBind::new(addr).host_check()?`. A CORS
+//! layer goes between Host and Origin (`Host → CORS → Origin → Headers →
+//! Session`); around an `McpGuard`, wrap the whole guard (`cors::mcp_cors`,
+//! feature `cors`, builds it from the Origin allowlist).
 //!
 //! # Features
 //!
@@ -144,13 +144,14 @@ pub mod host;
 pub mod jsonrpc;
 mod keyed;
 mod log_budget;
+mod observe;
 mod order;
 #[cfg(feature = "origin")]
 #[cfg_attr(docsrs, doc(cfg(feature = "origin")))]
 pub mod origin;
 mod peer;
-#[cfg(feature = "headers")]
-#[cfg_attr(docsrs, doc(cfg(feature = "headers")))]
+#[cfg(feature = "envelope")]
+#[cfg_attr(docsrs, doc(cfg(feature = "envelope")))]
 pub mod protocol;
 #[cfg(feature = "ratelimit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ratelimit")))]

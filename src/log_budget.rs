@@ -58,6 +58,7 @@ impl LogBudget {
 const BUDGETS: usize = 64;
 
 /// The budget of the rate-limit layer's 429 events.
+#[cfg(feature = "ratelimit")]
 pub(crate) const RATE_LIMITED: usize = BUDGETS - 1;
 
 thread_local! {

@@ -40,7 +40,6 @@ impl ProtocolVersion {
 
     /// The revision as a `'static` label: a known revision's date, or
     /// `_OTHER` for a later one (metrics labels stay bounded).
-    #[cfg(feature = "telemetry")]
     pub(crate) const fn label(self) -> &'static str {
         match self.date {
             20241105 => "2024-11-05",

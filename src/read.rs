@@ -216,11 +216,9 @@ where
         Poll::Ready(match outcome {
             Ok(bytes) => match Envelope::parse_bytes(bytes.clone()) {
                 Ok(envelope) => {
-                    #[cfg(feature = "telemetry")]
-                    let park = crate::telemetry::note_envelope(&parts.extensions, &envelope);
+                    let park = crate::observe::envelope(&parts.extensions, &envelope);
                     parts.extensions.insert(envelope);
                     let request = Request::from_parts(parts, B::from_bytes(bytes));
-                    #[cfg(feature = "telemetry")]
                     if park {
                         *this.parked = Some(Box::new(request));
                         cx.waker().wake_by_ref();

@@ -595,8 +595,7 @@ where
         None => rejection,
     };
     event(layer, request.method, request.uri, &rejection, false);
-    #[cfg(feature = "telemetry")]
-    crate::telemetry::metrics::rejection(layer, rejection.kind.as_str(), rejection.status());
+    crate::observe::rejection(layer, rejection.kind.as_str(), rejection.status());
     let mut response = responder.rejection_response(&rejection);
     let headers = response.headers_mut();
     if let Some(allow) = rejection.allow() {

@@ -15,7 +15,27 @@ use super::scope::Scopes;
 use super::verifier::{AuthContext, VerifiedToken, VerifyError};
 use super::TARGET;
 use crate::envelope::Envelope;
-use crate::rejection::{Rejection, RejectionKind};
+use crate::rejection::{reject, Rejection, RejectionKind, RejectionResponse, RequestHead};
+
+pub(crate) const LAYER: &str = "auth";
+
+/// Every refusal of the auth layer: counted as an authorization outcome
+/// (feature `telemetry`), then rejected.
+pub(crate) fn refuse<B, R: RejectionResponse<B>>(
+    head: RequestHead<'_>,
+    extensions: &http::Extensions,
+    rejection: Rejection,
+    responder: &R,
+) -> http::Response<B> {
+    // A request the Origin layer passed on for its bearer token: without a
+    // valid one, the answer is the Origin's 403.
+    #[cfg(feature = "origin")]
+    let rejection = crate::deferred_origin::settle(extensions, rejection);
+    #[cfg(not(feature = "origin"))]
+    let _ = extensions;
+    crate::observe::auth(rejection.kind().as_str());
+    reject(LAYER, head, rejection, responder)
+}
 
 /// The identity the gate in front of the body read verified; the layer
 /// behind the headers layer checks the scopes with it instead of verifying
@@ -113,8 +133,7 @@ pub(crate) fn admit(
         return Err(insufficient_scope(config, &required, &missing));
     }
     parts.extensions.insert(AuthContext::new(token));
-    #[cfg(feature = "telemetry")]
-    crate::telemetry::metrics::auth("allowed");
+    crate::observe::auth("allowed");
     if config.strip_authorization {
         parts.headers.remove(header::AUTHORIZATION);
     }

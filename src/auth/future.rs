@@ -11,8 +11,7 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::config::AuthConfig;
-use super::flow::{admit, refused};
-use super::service::refuse;
+use super::flow::{admit, refuse, refused};
 use super::verifier::VerifyFuture;
 use crate::body::ReplayBody;
 use crate::read::ReadEnvelope;

@@ -9,35 +9,14 @@ use tower_service::Service;
 
 use super::bearer::bearer_token;
 use super::config::AuthConfig;
-use super::flow::{admit, bearer_refused, refused, EarlyIdentity};
+use super::flow::{admit, bearer_refused, refuse, refused, EarlyIdentity};
 use super::future::ResponseFuture;
 use super::verifier::VerifiedToken;
 use crate::body::ReplayBody;
 use crate::envelope::Envelope;
 use crate::future::take_ready;
 use crate::read::ReadEnvelope;
-use crate::rejection::{reject, JsonRpcRejection, Rejection, RejectionResponse, RequestHead};
-
-pub(crate) const LAYER: &str = "auth";
-
-/// Every refusal of the auth layer: counted as an authorization outcome
-/// (feature `telemetry`), then rejected.
-pub(crate) fn refuse<B, R: RejectionResponse<B>>(
-    head: RequestHead<'_>,
-    extensions: &http::Extensions,
-    rejection: Rejection,
-    responder: &R,
-) -> http::Response<B> {
-    // A request the Origin layer passed on for its bearer token: without a
-    // valid one, the answer is the Origin's 403.
-    #[cfg(feature = "origin")]
-    let rejection = crate::deferred_origin::settle(extensions, rejection);
-    #[cfg(not(feature = "origin"))]
-    let _ = extensions;
-    #[cfg(feature = "telemetry")]
-    crate::telemetry::metrics::auth(rejection.kind().as_str());
-    reject(LAYER, head, rejection, responder)
-}
+use crate::rejection::{JsonRpcRejection, RejectionResponse, RequestHead};
 
 /// Middleware that admits only requests with a valid bearer token and the
 /// scopes their operation needs.

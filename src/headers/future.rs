@@ -184,8 +184,7 @@ pub(super) fn admit(
     if !config.serves_legacy() {
         parts.extensions.insert(crate::order::ModernOnlyRoute);
     }
-    #[cfg(feature = "telemetry")]
-    crate::telemetry::note_protocol(&parts.extensions, protocol);
+    crate::observe::protocol(&parts.extensions, protocol);
     parts.extensions.insert(protocol);
     inspect
 }

@@ -282,8 +282,7 @@ where
                 };
                 let rejection = match armed.limiter.check_key_n(&key, cells) {
                     Ok(Ok(_)) => {
-                        #[cfg(feature = "telemetry")]
-                        crate::telemetry::metrics::rate_limit(armed.rule.rule_name(), "allowed");
+                        crate::observe::rate_limit(armed.rule.rule_name(), "allowed");
                         continue;
                     }
                     Ok(Err(not_until)) => {
@@ -294,8 +293,7 @@ where
                     // More cells than the burst: no wait lets it pass.
                     Err(_) => beyond_burst(&armed.rule, cells.get()),
                 };
-                #[cfg(feature = "telemetry")]
-                crate::telemetry::metrics::rate_limit(armed.rule.rule_name(), "limited");
+                crate::observe::rate_limit(armed.rule.rule_name(), "limited");
                 let head = RequestHead::of_parts(&parts);
                 return ResponseFuture::ready(reject(
                     "ratelimit",

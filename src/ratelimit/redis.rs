@@ -124,8 +124,7 @@ impl RedisRateLimits {
     /// Takes `cells` from `key` under `rule`'s `quota`.
     pub async fn check(&self, rule: &str, key: u64, quota: Quota, cells: u32) -> RedisDecision {
         let decision = self.decide(rule, key, quota, cells).await;
-        #[cfg(feature = "telemetry")]
-        crate::telemetry::metrics::rate_limit(
+        crate::observe::rate_limit(
             rule,
             match decision {
                 RedisDecision::Allowed if self.down.load(Ordering::Relaxed) => "failed_open",

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::SystemTime;
 
 use http::request::Parts;
@@ -12,7 +12,6 @@ use tokio::time::Instant;
 
 use super::id::SessionId;
 use super::principal::Principal;
-use super::store::SessionStore;
 use crate::protocol::ProtocolVersion;
 
 /// The session a legacy-era request belongs to, found in the request extensions.
@@ -40,8 +39,8 @@ use crate::protocol::ProtocolVersion;
 #[derive(Clone)]
 pub struct SessionContext {
     inner: Arc<SessionInner>,
-    /// Held for its `Drop`: this request's activity mark.
-    _activity: Option<Arc<Activity>>,
+    /// Held for its `Drop`: this request's activity mark (`activity.rs`).
+    _activity: Option<Arc<dyn Send + Sync>>,
 }
 
 struct SessionInner {
@@ -73,23 +72,6 @@ struct State {
 struct Seen {
     at: SystemTime,
     instant: Instant,
-}
-
-/// Marks a session busy for as long as it lives (one per request).
-struct Activity {
-    session: Arc<SessionInner>,
-    store: Weak<dyn SessionStore>,
-}
-
-impl Drop for Activity {
-    fn drop(&mut self) {
-        if self.session.active.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.session.touch_seen();
-            if let Some(store) = self.store.upgrade() {
-                store.touch(&self.session.id);
-            }
-        }
-    }
 }
 
 impl SessionInner {
@@ -368,20 +350,25 @@ impl SessionContext {
         }
     }
 
-    /// A context marking the session busy until it and all its clones are dropped.
-    pub(crate) fn begin_activity(&self, store: &Arc<dyn SessionStore>) -> Self {
+    /// The same session marked busy, with `guard` held until it and all its
+    /// clones are dropped ([`activity`](super::activity) makes the guard).
+    pub(crate) fn with_activity(&self, guard: Arc<dyn Send + Sync>) -> Self {
         self.inner.active.fetch_add(1, Ordering::AcqRel);
         self.inner.touch_seen();
-        let activity = Arc::new(Activity {
-            session: Arc::clone(&self.inner),
-            store: Arc::downgrade(store),
-        });
-        // Let the store recompute the entry's deadline now that it is busy.
-        store.request_started(&self.inner.id);
         Self {
             inner: Arc::clone(&self.inner),
-            _activity: Some(activity),
+            _activity: Some(guard),
         }
+    }
+
+    /// One request ended; true when it was the last one running, so the
+    /// session is idle from now.
+    pub(crate) fn end_activity(&self) -> bool {
+        if self.inner.active.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.inner.touch_seen();
+            return true;
+        }
+        false
     }
 
     pub(crate) fn set_protocol_version(&self, version: ProtocolVersion) {

@@ -11,6 +11,7 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body::Body;
 
+use super::close::CloseCause;
 use super::config::SessionConfig;
 use super::context::{ClientInfo, SessionContext};
 use super::id::{self, generate_valid, SessionId, Tag};
@@ -19,7 +20,7 @@ use super::keep_alive::KeepAlive;
 use super::owner::{self, ServerId, SessionOwner};
 use super::principal::Principal;
 use super::stats::RejectReason;
-use super::store::{CloseCause, LimitScope, Reservation, StoreCall, StoreError};
+use super::store::{LimitScope, Reservation, StoreCall, StoreError};
 use crate::body::ReplayBody;
 use crate::envelope::Envelope;
 use crate::header_names::{MCP_SESSION_ID, MCP_SESSION_REPLICA, X_SESSION_ID};
@@ -532,8 +533,7 @@ impl<R> Flow<R> {
                     }
                 }
             };
-            #[cfg(feature = "telemetry")]
-            crate::telemetry::note_protocol(&parts.extensions, protocol);
+            crate::observe::protocol(&parts.extensions, protocol);
             parts.extensions.insert(protocol);
         }
         if parts.method == Method::DELETE && !self.config.allow_delete {
@@ -646,7 +646,7 @@ impl<R> Flow<R> {
             self.config.server.remember(&parts.uri, &parts.headers);
             None
         } else {
-            let live = session.begin_activity(&self.config.store);
+            let live = super::activity::begin(&session, &self.config.store);
             parts.extensions.insert(live.clone());
             Some(live)
         };
@@ -777,7 +777,7 @@ impl<R> Flow<R> {
                 value
             }
         };
-        let live = session.begin_activity(&self.config.store);
+        let live = super::activity::begin(&session, &self.config.store);
         parts.extensions.insert(live.clone());
         let flight = Flight {
             session: Some(live),

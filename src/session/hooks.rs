@@ -4,8 +4,8 @@ use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, PoisonError, RwLock};
 
+use super::close::CloseCause;
 use super::context::SessionContext;
-use super::store::CloseCause;
 
 type CreatedHook = Arc<dyn Fn(&SessionContext) + Send + Sync>;
 type ClosedHook = Arc<dyn Fn(&SessionContext, CloseCause) + Send + Sync>;
@@ -38,8 +38,7 @@ impl SessionHooks {
     }
 
     pub(crate) fn created(&self, session: &SessionContext) {
-        #[cfg(feature = "telemetry")]
-        crate::telemetry::metrics::session_opened();
+        crate::observe::session_opened();
         if let Some(hook) = &self.on_created {
             if catch_unwind(AssertUnwindSafe(|| hook(session))).is_err() {
                 tracing::error!(
@@ -55,13 +54,12 @@ impl SessionHooks {
     /// handler can store state for it any more), the hook runs (it can still
     /// read the state), then the state is dropped.
     pub(crate) fn closed(&self, session: &SessionContext, cause: CloseCause) {
-        #[cfg(feature = "telemetry")]
         if cause != CloseCause::InitializeFailed {
             // A failed initialize was never opened: it is not a session that
             // ended, and the active count never had it.
-            crate::telemetry::metrics::session_closed(
+            crate::observe::session_closed(
                 cause.as_str(),
-                session.created_instant().elapsed(),
+                || session.created_instant().elapsed(),
                 session.protocol_version().map(|v| v.label()),
             );
         }

@@ -54,9 +54,7 @@ impl McpSessionLayer {
 
 /// The store, timed per call when the `telemetry` feature is on.
 fn metered(store: Arc<dyn SessionStore>) -> Arc<dyn SessionStore> {
-    #[cfg(feature = "telemetry")]
-    let store = crate::telemetry::MeteredStore::wrap(store);
-    store
+    super::metered::MeteredStore::wrap(store)
 }
 
 impl<R> McpSessionLayer<R> {

@@ -127,6 +127,8 @@
 /// The `tracing` target of every session event.
 pub(crate) const TARGET: &str = "mcp_tower_guard::session";
 
+mod activity;
+mod close;
 mod config;
 mod context;
 mod flow;
@@ -136,6 +138,7 @@ mod id;
 mod initialize;
 mod keep_alive;
 mod layer;
+mod metered;
 mod moka_store;
 mod owner;
 mod principal;
@@ -147,6 +150,7 @@ mod stats;
 mod store;
 mod store_core;
 
+pub use close::CloseCause;
 pub use context::{ClientInfo, SessionContext, MAX_CLIENT_HEADER_LEN};
 pub use future::ResponseFuture;
 pub use id::{IdGenerator, InvalidSessionId, SessionId, Tag, UuidV4, MAX_SESSION_ID_LEN};
@@ -160,6 +164,5 @@ pub use principal::{AuthorizationHash, Principal, ResolvePrincipal};
 pub use service::McpSession;
 pub use stats::{RejectReason, RejectedStats, SessionStats};
 pub use store::{
-    CloseCause, CloseListener, IntoSessionStore, LimitScope, Reservation, SessionStore, StoreCall,
-    StoreError,
+    CloseListener, IntoSessionStore, LimitScope, Reservation, SessionStore, StoreCall, StoreError,
 };

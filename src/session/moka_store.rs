@@ -12,11 +12,12 @@ use moka::notification::RemovalCause;
 use moka::policy::{EvictionPolicy, Expiry};
 use moka::sync::Cache;
 
+use super::close::CloseCause;
 use super::context::SessionContext;
 use super::id::SessionId;
 use super::principal::Principal;
 use super::stats::{Counters, RejectReason, SessionStats};
-use super::store::{CloseCause, LimitScope, Reservation, SessionStore, StoreCall, StoreError};
+use super::store::{LimitScope, Reservation, SessionStore, StoreCall, StoreError};
 use super::store_core::{not_positive, store_core_setters, StoreCore};
 use crate::ConfigError;
 

@@ -12,9 +12,10 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri};
 use tower_service::Service;
 
+use super::close::CloseCause;
 use super::context::SessionContext;
 use super::id::SessionId;
-use super::store::{CloseCause, SessionStore, StoreCall};
+use super::store::{SessionStore, StoreCall};
 use super::TARGET;
 use crate::body::ReplayBody;
 use crate::header_names::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID};

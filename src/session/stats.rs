@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::store::CloseCause;
+use super::close::CloseCause;
 
 /// A snapshot of a store's counters. Totals count since the store was built.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -14,8 +14,8 @@ use tracing::Span;
 
 use super::answer;
 use super::labels;
-use super::metrics::OPERATION_DURATION;
 use super::span;
+use crate::observe::metrics::OPERATION_DURATION;
 
 pin_project! {
     /// The response body of [`McpTelemetry`](super::McpTelemetry): the inner

@@ -14,12 +14,12 @@ use tracing::Span;
 
 use super::answer;
 use super::body::{Finish, TelemetryBody};
+use super::config::TelemetryConfig;
 use super::labels::{self, TargetKind};
-use super::layer::TelemetryConfig;
-use super::metrics::REQUESTS;
 use super::slot::{Facts, Slot};
 use super::span;
 use crate::envelope::Envelope;
+use crate::observe::metrics::REQUESTS;
 use crate::protocol::Era;
 use crate::rejection::Rejection;
 

@@ -9,12 +9,13 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::body::TelemetryBody;
+use super::config::TelemetryConfig;
 use super::future::{Measured, ResponseFuture};
 use super::labels::Targets;
-use super::metrics;
-use super::slot::{Slot, Waiting};
-use super::span;
+use super::slot::Slot;
+use super::span::{self, Waiting};
 use crate::header_names::MCP_SESSION_ID;
+use crate::observe::metrics;
 use crate::order::WarnOnce;
 
 /// How many distinct tool and prompt names become metric labels when no
@@ -36,14 +37,6 @@ pub const DEFAULT_TARGET_CAP: usize = 64;
 #[must_use]
 pub struct McpTelemetryLayer {
     config: Arc<TelemetryConfig>,
-}
-
-/// The settings every service of one layer shares.
-#[derive(Clone, Debug)]
-pub(crate) struct TelemetryConfig {
-    pub(crate) session_id: bool,
-    pub(crate) targets: Arc<Targets>,
-    pub(crate) warned: WarnOnce,
 }
 
 impl Default for McpTelemetryLayer {
@@ -173,7 +166,7 @@ where
             None
         };
         let slot = Slot::new(waiting);
-        req.extensions_mut().insert(slot.clone());
+        req.extensions_mut().insert(slot.listener());
         let measured = Measured {
             slot,
             span,

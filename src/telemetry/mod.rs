@@ -93,26 +93,21 @@
 
 mod answer;
 mod body;
+mod config;
 mod context;
 mod future;
 mod labels;
 mod layer;
-pub(crate) mod metrics;
 mod slot;
 mod span;
-#[cfg(feature = "session")]
-mod store;
 
-pub use body::TelemetryBody;
-pub use future::ResponseFuture;
-pub use layer::{McpTelemetry, McpTelemetryLayer, DEFAULT_TARGET_CAP};
-pub use metrics::{
+pub use crate::observe::metrics::{
     AUTH_DECISIONS, DURATION_BUCKETS, OPERATION_DURATION, RATE_LIMIT_DECISIONS, REJECTIONS,
     REQUESTS, SESSIONS_ACTIVE, SESSIONS_CLOSED, SESSIONS_OPENED, SESSION_DURATION, STORE_DURATION,
 };
-pub(crate) use slot::{note_envelope, note_protocol};
-#[cfg(feature = "session")]
-pub(crate) use store::MeteredStore;
+pub use body::TelemetryBody;
+pub use future::ResponseFuture;
+pub use layer::{McpTelemetry, McpTelemetryLayer, DEFAULT_TARGET_CAP};
 
 /// The `tracing` target of the layer's span.
 pub(crate) const TARGET: &str = "mcp_tower_guard::telemetry";

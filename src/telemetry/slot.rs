@@ -1,21 +1,18 @@
 //! What the layers inside the telemetry layer learn about a request (its
-//! envelope, its protocol), handed out through the request extensions.
+//! envelope, its protocol), heard through [`crate::observe`].
 //!
 //! The telemetry layer runs first, before anything is known; the request
-//! then moves inward. The layer puts a [`Slot`] in the extensions, and the
-//! two places that learn the facts (the shared envelope read, and the
-//! headers layer's admission) leave them there for the way back out.
+//! then moves inward. The layer puts its [`Slot`] in the extensions as the
+//! request's [`Listener`], and the two places that learn the facts (the
+//! shared envelope read, and the protocol admission) tell it, for the way
+//! back out.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use http::Extensions;
-use opentelemetry::trace::SpanContext;
-use tracing::Span;
-
-use super::layer::TelemetryConfig;
-use super::span;
+use super::span::{self, Waiting};
 use crate::envelope::Envelope;
+use crate::observe::{Listener, RequestListener};
 use crate::protocol::RequestProtocol;
 
 /// The facts of one request, shared by the telemetry future and the layers
@@ -39,14 +36,6 @@ pub(crate) struct Facts {
     pub(crate) waiting: Option<Waiting>,
 }
 
-/// A span not entered yet: its parent may still come from the body.
-#[derive(Debug)]
-pub(crate) struct Waiting {
-    pub(crate) span: Span,
-    pub(crate) header: Option<SpanContext>,
-    pub(crate) config: Arc<TelemetryConfig>,
-}
-
 impl Slot {
     pub(crate) fn new(waiting: Option<Waiting>) -> Self {
         let ready = waiting.is_none();
@@ -66,35 +55,36 @@ impl Slot {
 
     /// Takes what was learnt, for the response (later notes are ignored).
     pub(crate) fn take(&self) -> Facts {
-        std::mem::take(&mut *self.lock())
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Facts> {
-        self.0.facts.lock().unwrap_or_else(PoisonError::into_inner)
+        std::mem::take(&mut *lock(&self.0.facts))
     }
 }
 
-/// The envelope of a request was parsed (by whichever layer read the body).
-/// True when a waiting span just got its parent: the reader then yields once,
-/// so the rest of the request runs inside the span.
-pub(crate) fn note_envelope(extensions: &Extensions, envelope: &Envelope) -> bool {
-    let Some(slot) = extensions.get::<Slot>() else {
-        return false;
-    };
-    let mut facts = slot.lock();
-    facts.envelope = Some(envelope.clone());
-    let Some(waiting) = facts.waiting.take() else {
-        return false;
-    };
-    drop(facts);
-    span::adopt(&waiting, envelope);
-    slot.0.ready.store(true, Ordering::Release);
-    true
+impl Slot {
+    /// The request extension that tells this slot the request's facts.
+    pub(crate) fn listener(&self) -> Listener {
+        Listener(self.0.clone())
+    }
 }
 
-/// The headers layer admitted a request under `protocol`.
-pub(crate) fn note_protocol(extensions: &Extensions, protocol: RequestProtocol) {
-    if let Some(slot) = extensions.get::<Slot>() {
-        slot.lock().protocol = Some(protocol);
+impl RequestListener for Inner {
+    /// Keeps the envelope; a waiting span gets its parent from it.
+    fn envelope(&self, envelope: &Envelope) -> bool {
+        let mut facts = lock(&self.facts);
+        facts.envelope = Some(envelope.clone());
+        let Some(waiting) = facts.waiting.take() else {
+            return false;
+        };
+        drop(facts);
+        span::adopt(&waiting, envelope);
+        self.ready.store(true, Ordering::Release);
+        true
     }
+
+    fn protocol(&self, protocol: RequestProtocol) {
+        lock(&self.facts).protocol = Some(protocol);
+    }
+}
+
+fn lock(facts: &Mutex<Facts>) -> std::sync::MutexGuard<'_, Facts> {
+    facts.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -1,6 +1,8 @@
 //! The request span: its fields, its parent and links, and what is recorded
 //! on it as the request goes.
 
+use std::sync::Arc;
+
 use http::{HeaderMap, Method, Request, Response, Version};
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 use opentelemetry::Context;
@@ -8,14 +10,21 @@ use tracing::field::Empty;
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use super::config::TelemetryConfig;
 use super::context;
 use super::labels::{self, TargetKind};
-use super::layer::TelemetryConfig;
-use super::slot::Waiting;
 use super::TARGET;
 use crate::envelope::{Envelope, Message, MessageKind};
 use crate::header_names::MCP_SESSION_ID;
 use crate::rejection::Rejection;
+
+/// A span not entered yet: its parent may still come from the body.
+#[derive(Debug)]
+pub(crate) struct Waiting {
+    pub(crate) span: Span,
+    pub(crate) header: Option<SpanContext>,
+    pub(crate) config: Arc<TelemetryConfig>,
+}
 
 /// Longest name, method or id kept on a span (they come from the client).
 const MAX_NAME: usize = 256;

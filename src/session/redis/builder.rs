@@ -14,6 +14,7 @@ use tokio::runtime::Handle;
 use tokio::sync::watch;
 
 use super::codec::{describe, Keys};
+use super::config::{tick, Config, RedisStoreError};
 use super::engine::{lock, Shared, RECENTLY_CLOSED_CAPACITY, RECENTLY_CLOSED_TTL};
 use super::near_cache::NearCache;
 use super::scripts::Scripts;
@@ -24,76 +25,20 @@ use crate::session::store_core::{not_positive, store_core_setters, StoreCore};
 use crate::session::TARGET;
 use crate::ConfigError;
 
-/// How long `build` waits for the first connection and subscription.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Largest refresh slack (see `Config::slack`).
-const MAX_SLACK: Duration = Duration::from_secs(1);
-/// Shortest maintenance tick.
-const MIN_TICK: Duration = Duration::from_millis(10);
-
-/// Why [`RedisSessionStoreBuilder::build`] failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RedisStoreError {
-    /// A setting is out of range.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// The URL is not a Redis URL.
-    #[error("invalid Redis URL: {0}")]
-    InvalidUrl(String),
-    /// Redis could not be reached, or refused the scripts or the subscription.
-    #[error("cannot use Redis: {0}")]
-    Connect(String),
-}
-
-/// The settings only this store has (the shared ones are in [`StoreCore`]).
-#[derive(Clone, Debug)]
-pub(super) struct Config {
-    pub(super) prefix: String,
-    pub(super) timeout: Duration,
-    pub(super) reservation_ttl: Duration,
-    pub(super) near_cache_ttl: Option<Duration>,
-    pub(super) near_cache_capacity: u64,
-    pub(super) maintenance_interval: Duration,
-    /// This replica's name (`replica_id`).
-    pub(super) replica: std::sync::Arc<str>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            prefix: "mcp-tower-guard".to_owned(),
-            timeout: Duration::from_millis(500),
-            reservation_ttl: Duration::from_secs(60),
-            near_cache_ttl: None,
-            near_cache_capacity: 100_000,
-            maintenance_interval: Duration::from_secs(1),
-            replica: random_replica_id().into(),
+impl RedisSessionStore {
+    /// A builder for a store on the Redis at `url` (`redis://[user:password@]host[:port][/db]`,
+    /// or `rediss://` when the `redis` crate's TLS features are enabled).
+    pub fn builder(url: impl Into<String>) -> RedisSessionStoreBuilder {
+        RedisSessionStoreBuilder {
+            url: url.into(),
+            core: StoreCore::default(),
+            config: Config::default(),
         }
     }
 }
 
-/// How far past the idle timeout a refresh may set the deadline, so a busy
-/// session is written at most once per slack: a tenth of the idle timeout,
-/// at most 1 s. A session expires between `idle_timeout` and
-/// `idle_timeout + slack` after its last use.
-pub(super) fn slack(idle_timeout: Duration) -> Duration {
-    (idle_timeout / 10).min(MAX_SLACK)
-}
-
-/// The maintenance tick: the configured interval, but at most a quarter of
-/// the idle timeout so busy sessions are refreshed well before they lapse.
-pub(super) fn tick(maintenance_interval: Duration, idle_timeout: Duration) -> Duration {
-    maintenance_interval.min(idle_timeout / 4).max(MIN_TICK)
-}
-
-/// A random replica name: 64 bits from the standard library's OS-seeded
-/// hasher keys.
-fn random_replica_id() -> String {
-    use std::hash::BuildHasher;
-    let n = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
-    format!("{n:016x}")
-}
+/// How long `build` waits for the first connection and subscription.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Configures a [`RedisSessionStore`].
 #[must_use]
@@ -313,27 +258,6 @@ impl fmt::Debug for RedisSessionStoreBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn slack_is_a_tenth_of_idle_at_most_a_second() {
-        assert_eq!(
-            slack(StoreCore::default().idle_timeout),
-            Duration::from_secs(1)
-        );
-        assert_eq!(slack(Duration::from_secs(2)), Duration::from_millis(200));
-    }
-
-    #[test]
-    fn tick_stays_under_the_idle_timeout() {
-        let every = Config::default().maintenance_interval;
-        let idle = StoreCore::default().idle_timeout;
-        assert_eq!(tick(every, idle), Duration::from_secs(1));
-        assert_eq!(
-            tick(every, Duration::from_secs(1)),
-            Duration::from_millis(250)
-        );
-        assert_eq!(tick(every, Duration::from_millis(1)), MIN_TICK);
-    }
 
     #[test]
     fn settings_are_validated() {

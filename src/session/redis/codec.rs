@@ -8,6 +8,7 @@ use http::HeaderValue;
 
 use super::scripts::{as_bytes, as_string, as_u64};
 use crate::protocol::ProtocolVersion;
+use crate::session::close::CloseCause;
 use crate::session::context::{ClientInfo, SessionContext};
 use crate::session::id::SessionId;
 use crate::session::principal::Principal;
@@ -103,6 +104,35 @@ pub(super) fn restore(id: &SessionId, fields: &[Value]) -> SessionContext {
     session
 }
 
+/// A close announced on the channel.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct CloseMessage {
+    pub(super) cause: CloseCause,
+    pub(super) created_at: SystemTime,
+    pub(super) id: SessionId,
+    pub(super) principal: Option<Principal>,
+}
+
+/// Parses `cause\ncreated_ms\nid\n+principal` (the principal part is empty for
+/// anonymous sessions and may itself contain newlines).
+pub(super) fn parse_close(payload: &[u8]) -> Option<CloseMessage> {
+    let text = std::str::from_utf8(payload).ok()?;
+    let mut parts = text.splitn(4, '\n');
+    let cause = CloseCause::from_name(parts.next()?)?;
+    let created_ms: u64 = parts.next()?.parse().ok()?;
+    let id = SessionId::parse(parts.next()?.as_bytes()).ok()?;
+    let principal = match parts.next()? {
+        "" => None,
+        p => Some(Principal::new(p.strip_prefix('+')?)),
+    };
+    Some(CloseMessage {
+        cause,
+        created_at: UNIX_EPOCH + Duration::from_millis(created_ms),
+        id,
+        principal,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +179,39 @@ mod tests {
         assert_eq!(s.client().user_agent(), Some("curl/8"));
         assert_eq!(s.client().origin(), None);
         assert_eq!(s.client().peer_addr(), Some("127.0.0.1:9".parse().unwrap()));
+    }
+
+    #[test]
+    fn close_messages_round_trip() {
+        let id = SessionId::new_random();
+        let payload = format!("deleted\n1700000000123\n{}\n+user:a\nb", id.as_str());
+        let msg = parse_close(payload.as_bytes()).unwrap();
+        assert_eq!(msg.cause, CloseCause::Deleted);
+        assert_eq!(msg.id, id);
+        assert_eq!(msg.principal, Some(Principal::new("user:a\nb")));
+        assert_eq!(
+            msg.created_at,
+            UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)
+        );
+        let anon = format!("idle_expired\n5\n{}\n", id.as_str());
+        assert_eq!(parse_close(anon.as_bytes()).unwrap().principal, None);
+        for bad in [
+            "nope\n1\nabc\n",
+            "deleted\nx\nabc\n",
+            "deleted\n1\n\n",
+            "deleted\n1\nabc",
+            "deleted\n1\nabc\nuser",
+        ] {
+            assert_eq!(parse_close(bad.as_bytes()), None, "{bad:?}");
+        }
+        for cause in [
+            CloseCause::Deleted,
+            CloseCause::IdleExpired,
+            CloseCause::LifetimeExpired,
+            CloseCause::Evicted,
+            CloseCause::Shutdown,
+        ] {
+            assert_eq!(CloseCause::from_name(cause.as_str()), Some(cause));
+        }
     }
 }

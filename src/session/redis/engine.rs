@@ -12,16 +12,17 @@ use moka::sync::Cache;
 use tokio::runtime::Handle;
 use tokio::task::AbortHandle;
 
-use super::builder::{slack, Config};
+use super::codec::CloseMessage;
 use super::codec::{describe, millis, principal_arg, restore, Keys};
+use super::config::{slack, Config};
 use super::near_cache::NearCache;
 use super::scripts::{as_string, as_u64, Reply, Scripts};
-use super::tasks::CloseMessage;
+use crate::session::close::CloseCause;
 use crate::session::context::{ClientInfo, SessionContext};
 use crate::session::id::SessionId;
 use crate::session::principal::Principal;
 use crate::session::stats::{Counters, SessionStats};
-use crate::session::store::{CloseCause, LimitScope, Reservation, StoreError};
+use crate::session::store::{LimitScope, Reservation, StoreError};
 use crate::session::store_core::StoreCore;
 use crate::session::TARGET;
 

@@ -92,11 +92,13 @@
 
 mod builder;
 mod codec;
+mod config;
 mod engine;
 mod near_cache;
 mod scripts;
 mod store;
 mod tasks;
 
-pub use builder::{RedisSessionStoreBuilder, RedisStoreError};
+pub use builder::RedisSessionStoreBuilder;
+pub use config::RedisStoreError;
 pub use store::RedisSessionStore;

@@ -4,14 +4,14 @@ use std::fmt;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::builder::{Config, RedisSessionStoreBuilder, RedisStoreError};
+use super::config::RedisStoreError;
 use super::engine::Shared;
+use crate::session::close::CloseCause;
 use crate::session::context::SessionContext;
 use crate::session::id::SessionId;
 use crate::session::principal::Principal;
 use crate::session::stats::{RejectReason, SessionStats};
-use crate::session::store::{CloseCause, Reservation, SessionStore, StoreCall, StoreError};
-use crate::session::store_core::StoreCore;
+use crate::session::store::{Reservation, SessionStore, StoreCall, StoreError};
 
 /// Legacy-era sessions in Redis, shared by every replica that points at the
 /// same Redis and key prefix. See the [module docs](super) for the design and
@@ -45,16 +45,6 @@ pub struct RedisSessionStore {
 }
 
 impl RedisSessionStore {
-    /// A builder for a store on the Redis at `url` (`redis://[user:password@]host[:port][/db]`,
-    /// or `rediss://` when the `redis` crate's TLS features are enabled).
-    pub fn builder(url: impl Into<String>) -> RedisSessionStoreBuilder {
-        RedisSessionStoreBuilder {
-            url: url.into(),
-            core: StoreCore::default(),
-            config: Config::default(),
-        }
-    }
-
     /// A store with the defaults on the Redis at `url`.
     pub async fn connect(url: impl Into<String>) -> Result<Self, RedisStoreError> {
         Self::builder(url).build().await

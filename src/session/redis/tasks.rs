@@ -6,7 +6,7 @@ use std::future::poll_fn;
 use std::pin::pin;
 use std::sync::Weak;
 use std::task::Poll;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use ::redis::aio::PubSub;
 use ::redis::{Client, Msg, RedisError, Value};
@@ -14,10 +14,8 @@ use futures_core::Stream;
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
+use super::codec::parse_close;
 use super::engine::Shared;
-use crate::session::id::SessionId;
-use crate::session::principal::Principal;
-use crate::session::store::CloseCause;
 
 use crate::session::TARGET;
 
@@ -27,35 +25,6 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How often an idle subscription is checked with PING (a half-open TCP
 /// connection sends no FIN; a ping that does not come back ends it).
 const HEALTH_INTERVAL: Duration = Duration::from_secs(3);
-
-/// A close announced on the channel.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) struct CloseMessage {
-    pub(super) cause: CloseCause,
-    pub(super) created_at: SystemTime,
-    pub(super) id: SessionId,
-    pub(super) principal: Option<Principal>,
-}
-
-/// Parses `cause\ncreated_ms\nid\n+principal` (the principal part is empty for
-/// anonymous sessions and may itself contain newlines).
-pub(super) fn parse_close(payload: &[u8]) -> Option<CloseMessage> {
-    let text = std::str::from_utf8(payload).ok()?;
-    let mut parts = text.splitn(4, '\n');
-    let cause = CloseCause::from_name(parts.next()?)?;
-    let created_ms: u64 = parts.next()?.parse().ok()?;
-    let id = SessionId::parse(parts.next()?.as_bytes()).ok()?;
-    let principal = match parts.next()? {
-        "" => None,
-        p => Some(Principal::new(p.strip_prefix('+')?)),
-    };
-    Some(CloseMessage {
-        cause,
-        created_at: UNIX_EPOCH + Duration::from_millis(created_ms),
-        id,
-        principal,
-    })
-}
 
 /// Keeps one subscription to the close channel alive until the store is
 /// dropped. `ready` turns true after each successful subscription.
@@ -195,44 +164,5 @@ pub(super) async fn maintenance(store: Weak<Shared>, every: Duration) {
             return;
         }
         shared.maintain_once().await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn close_messages_round_trip() {
-        let id = SessionId::new_random();
-        let payload = format!("deleted\n1700000000123\n{}\n+user:a\nb", id.as_str());
-        let msg = parse_close(payload.as_bytes()).unwrap();
-        assert_eq!(msg.cause, CloseCause::Deleted);
-        assert_eq!(msg.id, id);
-        assert_eq!(msg.principal, Some(Principal::new("user:a\nb")));
-        assert_eq!(
-            msg.created_at,
-            UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)
-        );
-        let anon = format!("idle_expired\n5\n{}\n", id.as_str());
-        assert_eq!(parse_close(anon.as_bytes()).unwrap().principal, None);
-        for bad in [
-            "nope\n1\nabc\n",
-            "deleted\nx\nabc\n",
-            "deleted\n1\n\n",
-            "deleted\n1\nabc",
-            "deleted\n1\nabc\nuser",
-        ] {
-            assert_eq!(parse_close(bad.as_bytes()), None, "{bad:?}");
-        }
-        for cause in [
-            CloseCause::Deleted,
-            CloseCause::IdleExpired,
-            CloseCause::LifetimeExpired,
-            CloseCause::Evicted,
-            CloseCause::Shutdown,
-        ] {
-            assert_eq!(CloseCause::from_name(cause.as_str()), Some(cause));
-        }
     }
 }

@@ -1,11 +1,13 @@
 //! Session store calls, timed: a [`SessionStore`] that forwards every call
-//! to the store the session layer was given and records how long it took.
+//! to the store the session layer was given and reports how long it took
+//! through [`crate::observe`] (feature `telemetry`; without it the store is
+//! used as it is).
 
 use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use super::metrics;
+use crate::observe;
 use crate::session::{
     CloseCause, Principal, RejectReason, Reservation, SessionContext, SessionId, SessionStats,
     SessionStore, StoreCall, StoreError,
@@ -17,7 +19,11 @@ pub(crate) struct MeteredStore(Arc<dyn SessionStore>);
 
 impl MeteredStore {
     pub(crate) fn wrap(store: Arc<dyn SessionStore>) -> Arc<dyn SessionStore> {
-        Arc::new(Self(store))
+        if observe::ENABLED {
+            Arc::new(Self(store))
+        } else {
+            store
+        }
     }
 
     /// Runs `call`, timing it when a recorder is installed: a ready answer
@@ -27,19 +33,19 @@ impl MeteredStore {
         T: Send + 'static,
         F: FnOnce(&dyn SessionStore) -> StoreCall<T>,
     {
-        if !metrics::recording() {
+        if !observe::recording() {
             return call(&*self.0);
         }
         let store = self.0.backend_name();
         let start = Instant::now();
         match call(&*self.0) {
             StoreCall::Ready(value) => {
-                metrics::store_call(store, operation, ok(&value), start.elapsed());
+                observe::store_call(store, operation, ok(&value), start.elapsed());
                 StoreCall::Ready(value)
             }
             StoreCall::Pending(future) => StoreCall::pending(async move {
                 let value = future.await;
-                metrics::store_call(store, operation, ok(&value), start.elapsed());
+                observe::store_call(store, operation, ok(&value), start.elapsed());
                 value
             }),
         }

@@ -97,6 +97,7 @@ pub(crate) fn rejection(layer: &'static str, kind: &'static str, status: http::S
 }
 
 /// A session committed.
+#[cfg(feature = "session")]
 pub(crate) fn session_opened() {
     if !recording() {
         return;
@@ -105,6 +106,7 @@ pub(crate) fn session_opened() {
     metrics::gauge!(SESSIONS_ACTIVE).increment(1.0);
 }
 
+#[cfg(feature = "session")]
 /// A committed session closed after `lifetime`, for `cause`.
 pub(crate) fn session_closed(
     cause: &'static str,
@@ -125,6 +127,7 @@ pub(crate) fn session_closed(
 }
 
 /// One session store call.
+#[cfg(feature = "session")]
 pub(crate) fn store_call(
     store: &'static str,
     operation: &'static str,

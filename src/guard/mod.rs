@@ -20,20 +20,20 @@
 //! The guard wraps one service: mount it with `route_service` or
 //! `nest_service`, or serve it with hyper. Routes beside it are untouched,
 //! and the layers cannot be stacked in the wrong order. The separate layers
-//! stay available for a stack composed by hand ([`McpGuard::layers`] shows
-//! the order).
+//! stay available for a stack composed by hand, in the order [`Guarded`]
+//! names.
+
+mod service;
 
 use std::net::SocketAddr;
-use std::task::{Context, Poll};
 
 use tower_layer::Layer;
-use tower_service::Service;
 
-use crate::headers::McpHeaders;
-use crate::host::HostCheck;
-use crate::origin::OriginGuard;
+use service::Optional;
+pub use service::{GuardBody, Guarded, ResponseFuture};
+
 use crate::protocol::Era;
-use crate::session::{IntoSessionStore, McpSession};
+use crate::session::IntoSessionStore;
 use crate::{
     ConfigError, HostCheckLayer, LocalBind, McpHeadersLayer, McpSessionLayer, MokaSessionStore,
     OriginGuardLayer,
@@ -251,21 +251,6 @@ impl McpGuard {
         self
     }
 
-    /// The layers in the order they run, outermost first, for composing by
-    /// hand (the session layer is `None` when [stateless](Self::stateless)).
-    /// An auth layer given to `auth` (feature `auth`) is not among them: by
-    /// hand, it goes between the headers and the session layer.
-    pub fn layers(
-        self,
-    ) -> (
-        HostCheckLayer,
-        OriginGuardLayer,
-        McpHeadersLayer,
-        Option<McpSessionLayer>,
-    ) {
-        (self.host, self.origin, self.headers, self.session.resolve())
-    }
-
     /// A `tower` layer that applies the whole guard. Every service it makes
     /// shares one session store.
     pub fn layer(&self) -> McpGuardLayer {
@@ -281,7 +266,6 @@ impl McpGuard {
     /// A guard whose headers layer serves only 2026-07-28 (which has no
     /// sessions) but keeps a session layer is named here, at warn: no request
     /// would ever reach the store; use [`stateless`](Self::stateless).
-    #[allow(clippy::let_and_return)] // the telemetry wrap is behind its feature
     pub fn into_service<S>(self, inner: S) -> Guarded<S> {
         let session = self.session.resolve();
         if session.is_some() && !self.headers.versions().has_era(Era::Legacy) {
@@ -338,44 +322,9 @@ impl McpGuard {
         let guarded = self.host.into_service(origin.into_service(headers));
         #[cfg(feature = "telemetry")]
         let guarded = tower_layer::Layer::layer(&self.telemetry, guarded);
-        guarded
+        Guarded { inner: guarded }
     }
 }
-
-/// The service [`McpGuard`] makes around `S`: (with feature `telemetry`)
-/// the telemetry span, then Host, Origin, (with feature `auth`) the token's
-/// verification, Headers, then (with their features) the scope check,
-/// Session and rate limits.
-pub type Guarded<S> = MaybeTelemetry<
-    HostCheck<OriginGuard<MaybeAuth<McpHeaders<MaybeAuth<MaybeSession<MaybeRateLimit<S>>>>>>>,
->;
-
-/// The telemetry part of a [`Guarded`] service (feature `telemetry`;
-/// without it, `S` itself).
-#[cfg(feature = "telemetry")]
-pub type MaybeTelemetry<S> = crate::telemetry::McpTelemetry<S>;
-/// The telemetry part of a [`Guarded`] service (feature `telemetry`;
-/// without it, `S` itself).
-#[cfg(not(feature = "telemetry"))]
-pub type MaybeTelemetry<S> = S;
-
-/// The authorization part of a [`Guarded`] service (feature `auth`;
-/// without it, `S` itself).
-#[cfg(feature = "auth")]
-pub type MaybeAuth<S> = Optional<crate::auth::McpAuth<S>, S>;
-/// The authorization part of a [`Guarded`] service (feature `auth`;
-/// without it, `S` itself).
-#[cfg(not(feature = "auth"))]
-pub type MaybeAuth<S> = S;
-
-/// The rate-limit part of a [`Guarded`] service (feature `ratelimit`;
-/// without it, `S` itself).
-#[cfg(feature = "ratelimit")]
-pub type MaybeRateLimit<S> = Optional<crate::ratelimit::McpRateLimit<S>, S>;
-/// The rate-limit part of a [`Guarded`] service (feature `ratelimit`;
-/// without it, `S` itself).
-#[cfg(not(feature = "ratelimit"))]
-pub type MaybeRateLimit<S> = S;
 
 /// The [`tower_layer::Layer`] form of an [`McpGuard`].
 #[derive(Clone, Debug)]
@@ -386,84 +335,5 @@ impl<S> Layer<S> for McpGuardLayer {
 
     fn layer(&self, inner: S) -> Self::Service {
         self.0.clone().into_service(inner)
-    }
-}
-
-/// A layer's service, or the inner service alone when the guard leaves that
-/// layer out (sessions in [stateless](McpGuard::stateless) mode, no auth).
-#[derive(Clone, Debug)]
-pub enum Optional<A, S> {
-    /// The layer is there.
-    On(A),
-    /// It is not: the inner service is called directly.
-    Off(S),
-}
-
-/// The innermost part of a [`Guarded`] service: the session layer, or the
-/// inner service itself in [stateless](McpGuard::stateless) mode.
-pub type MaybeSession<S> = Optional<McpSession<S>, S>;
-
-impl<A, S, Req> Service<Req> for Optional<A, S>
-where
-    A: Service<Req>,
-    S: Service<Req, Response = A::Response, Error = A::Error>,
-{
-    type Response = A::Response;
-    type Error = A::Error;
-    type Future = OptionalFuture<A::Future, S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        match self {
-            Self::On(a) => a.poll_ready(cx),
-            Self::Off(s) => s.poll_ready(cx),
-        }
-    }
-
-    fn call(&mut self, req: Req) -> Self::Future {
-        match self {
-            Self::On(a) => OptionalFuture {
-                kind: Either::On {
-                    future: a.call(req),
-                },
-            },
-            Self::Off(s) => OptionalFuture {
-                kind: Either::Off {
-                    future: s.call(req),
-                },
-            },
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// Response future of [`Optional`].
-    #[derive(Debug)]
-    pub struct OptionalFuture<A, S> {
-        #[pin]
-        kind: Either<A, S>,
-    }
-}
-
-pin_project_lite::pin_project! {
-    #[project = EitherProj]
-    #[derive(Debug)]
-    enum Either<A, S> {
-        On { #[pin] future: A },
-        Off { #[pin] future: S },
-    }
-}
-
-impl<A, S, T> std::future::Future for OptionalFuture<A, S>
-where
-    A: std::future::Future<Output = T>,
-    S: std::future::Future<Output = T>,
-{
-    type Output = T;
-
-    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        match self.project().kind.project() {
-            EitherProj::On { future } => future.poll(cx),
-            EitherProj::Off { future } => future.poll(cx),
-        }
     }
 }
