@@ -17,8 +17,8 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use super::flow::initialize::MAX_ANSWER_BYTES;
 use super::flow::{Collect, Commit, Flight, Flow, Step, Wait};
-use super::initialize::MAX_ANSWER_BYTES;
 use crate::body::ReplayBody;
 use crate::future::take_ready;
 use crate::read::ReadEnvelope;

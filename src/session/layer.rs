@@ -54,7 +54,7 @@ impl McpSessionLayer {
 
 /// The store, timed per call when the `telemetry` feature is on.
 fn metered(store: Arc<dyn SessionStore>) -> Arc<dyn SessionStore> {
-    super::metered::MeteredStore::wrap(store)
+    super::store::metered::MeteredStore::wrap(store)
 }
 
 impl<R> McpSessionLayer<R> {

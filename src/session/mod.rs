@@ -128,41 +128,33 @@
 pub(crate) const TARGET: &str = "mcp_tower_guard::session";
 
 mod activity;
-mod close;
 mod config;
 mod context;
 mod flow;
 mod future;
-mod hooks;
 mod id;
-mod initialize;
-mod keep_alive;
 mod layer;
-mod metered;
-mod moka_store;
 mod owner;
 mod principal;
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub mod redis;
 mod service;
-mod stats;
 mod store;
-mod store_core;
 
-pub use close::CloseCause;
 pub use context::{ClientInfo, SessionContext, MAX_CLIENT_HEADER_LEN};
+pub use flow::initialize::MAX_ANSWER_BYTES;
 pub use future::ResponseFuture;
 pub use id::{IdGenerator, InvalidSessionId, SessionId, Tag, UuidV4, MAX_SESSION_ID_LEN};
-pub use initialize::MAX_ANSWER_BYTES;
 pub use layer::McpSessionLayer;
-pub use moka_store::{LimitPolicy, MokaSessionStore, MokaSessionStoreBuilder};
 #[cfg(feature = "ratelimit")]
 pub(crate) use owner::GuardClose;
 pub use owner::SessionOwner;
 pub use principal::{AuthorizationHash, Principal, ResolvePrincipal};
 pub use service::McpSession;
-pub use stats::{RejectReason, RejectedStats, SessionStats};
+pub use store::close::CloseCause;
+pub use store::moka::{LimitPolicy, MokaSessionStore, MokaSessionStoreBuilder};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use store::redis;
+pub use store::stats::{RejectReason, RejectedStats, SessionStats};
 pub use store::{
     CloseListener, IntoSessionStore, LimitScope, Reservation, SessionStore, StoreCall, StoreError,
 };

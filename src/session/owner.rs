@@ -12,9 +12,9 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri};
 use tower_service::Service;
 
-use super::close::CloseCause;
 use super::context::SessionContext;
 use super::id::SessionId;
+use super::store::close::CloseCause;
 use super::store::{SessionStore, StoreCall};
 use super::TARGET;
 use crate::body::ReplayBody;

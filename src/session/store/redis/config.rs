@@ -77,7 +77,7 @@ fn random_replica_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::store_core::StoreCore;
+    use crate::session::store::common::StoreCore;
 
     #[test]
     fn slack_is_a_tenth_of_idle_at_most_a_second() {

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use super::context::SessionContext;
+use crate::session::context::SessionContext;
 
 pin_project! {
     /// A streamed answer (a GET stream, or a POST answered with SSE) holding its

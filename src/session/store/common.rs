@@ -3,12 +3,12 @@
 //! setter means the same thing on [`MokaSessionStoreBuilder`] and
 //! `RedisSessionStoreBuilder`.
 //!
-//! [`MokaSessionStoreBuilder`]: super::MokaSessionStoreBuilder
+//! [`MokaSessionStoreBuilder`]: crate::session::MokaSessionStoreBuilder
 
 use std::time::Duration;
 
-use super::hooks::SessionHooks;
-use super::store::{LimitScope, StoreError};
+use crate::session::store::hooks::SessionHooks;
+use crate::session::store::{LimitScope, StoreError};
 use crate::ConfigError;
 
 /// Longest idle timeout or lifetime a store keeps (longer ones are cut to it,

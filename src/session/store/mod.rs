@@ -14,11 +14,21 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::close::CloseCause;
-use super::context::SessionContext;
-use super::id::SessionId;
-use super::principal::Principal;
-use super::stats::{RejectReason, SessionStats};
+use crate::session::context::SessionContext;
+use crate::session::id::SessionId;
+use crate::session::principal::Principal;
+use close::CloseCause;
+use stats::{RejectReason, SessionStats};
+
+pub(crate) mod close;
+pub(crate) mod common;
+pub(crate) mod hooks;
+pub(crate) mod metered;
+pub(crate) mod moka;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
+pub(crate) mod stats;
 
 /// The answer of a store operation: now, or later.
 pub enum StoreCall<T> {
@@ -141,7 +151,7 @@ pub type CloseListener = std::sync::Arc<dyn Fn(&SessionContext, CloseCause) + Se
 ///   principal) and never exceeds them under concurrency.
 /// - `commit` stores the session under `session.id()` and fires the created
 ///   hook; the slot becomes the session's. The id is the reservation's, except
-///   when the inner server mints the ids ([`SessionOwner::Server`](super::SessionOwner::Server)):
+///   when the inner server mints the ids ([`SessionOwner::Server`](crate::session::SessionOwner::Server)):
 ///   the slot was then reserved under an id nobody sees, before the server
 ///   chose its own. An id already held is [`StoreError::IdInUse`]. On error
 ///   the store releases the slot itself.
@@ -215,7 +225,7 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// This process's name among the replicas that share the store, when it
     /// is shared (the Redis store: `replica_id`). With
-    /// [`SessionOwner::Server`](super::SessionOwner::Server) each session is
+    /// [`SessionOwner::Server`](crate::session::SessionOwner::Server) each session is
     /// recorded with the replica whose inner server holds it, and a request
     /// reaching another replica gets 421. `None` (the default): one process.
     fn replica_id(&self) -> Option<std::sync::Arc<str>> {
@@ -226,7 +236,7 @@ pub trait SessionStore: Send + Sync + 'static {
     /// the store's own closed hook (the same rules: quick, never blocking, no
     /// calls back into the store). `false` when the store cannot (the
     /// default): then the session layer cannot tell an inner server that owns
-    /// its sessions ([`SessionOwner::Server`](super::SessionOwner::Server))
+    /// its sessions ([`SessionOwner::Server`](crate::session::SessionOwner::Server))
     /// that one closed, and says so once at warn.
     fn subscribe_closed(&self, listener: CloseListener) -> bool {
         let _ = listener;
@@ -252,7 +262,7 @@ pub trait SessionStore: Send + Sync + 'static {
     fn shutdown(&self) -> StoreCall<()>;
 }
 
-/// What [`McpSessionLayer::new`](super::McpSessionLayer::new) accepts: any
+/// What [`McpSessionLayer::new`](crate::session::McpSessionLayer::new) accepts: any
 /// [`SessionStore`] value, or an `Arc<dyn SessionStore>` you already share.
 pub trait IntoSessionStore {
     /// Converts into the shared handle the layer keeps.
@@ -273,7 +283,7 @@ impl IntoSessionStore for Arc<dyn SessionStore> {
 
 #[cfg(test)]
 mod tests {
-    use super::CloseCause;
+    use crate::session::CloseCause;
 
     #[test]
     fn close_cause_conversions_round_trip() {

@@ -4,13 +4,13 @@ use std::fmt;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::config::RedisStoreError;
-use super::engine::Shared;
-use crate::session::close::CloseCause;
 use crate::session::context::SessionContext;
 use crate::session::id::SessionId;
 use crate::session::principal::Principal;
-use crate::session::stats::{RejectReason, SessionStats};
+use crate::session::store::close::CloseCause;
+use crate::session::store::redis::config::RedisStoreError;
+use crate::session::store::redis::engine::Shared;
+use crate::session::store::stats::{RejectReason, SessionStats};
 use crate::session::store::{Reservation, SessionStore, StoreCall, StoreError};
 
 /// Legacy-era sessions in Redis, shared by every replica that points at the

@@ -14,8 +14,8 @@ use futures_core::Stream;
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
-use super::codec::parse_close;
-use super::engine::Shared;
+use crate::session::store::redis::codec::parse_close;
+use crate::session::store::redis::engine::Shared;
 
 use crate::session::TARGET;
 

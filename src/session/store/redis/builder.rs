@@ -13,15 +13,17 @@ use moka::sync::Cache;
 use tokio::runtime::Handle;
 use tokio::sync::watch;
 
-use super::codec::{describe, Keys};
-use super::config::{tick, Config, RedisStoreError};
-use super::engine::{lock, Shared, RECENTLY_CLOSED_CAPACITY, RECENTLY_CLOSED_TTL};
-use super::near_cache::NearCache;
-use super::scripts::Scripts;
-use super::store::RedisSessionStore;
-use super::tasks;
-use crate::session::stats::Counters;
-use crate::session::store_core::{not_positive, store_core_setters, StoreCore};
+use crate::session::store::common::{not_positive, store_core_setters, StoreCore};
+use crate::session::store::redis::codec::{describe, Keys};
+use crate::session::store::redis::config::{tick, Config, RedisStoreError};
+use crate::session::store::redis::engine::{
+    lock, Shared, RECENTLY_CLOSED_CAPACITY, RECENTLY_CLOSED_TTL,
+};
+use crate::session::store::redis::near_cache::NearCache;
+use crate::session::store::redis::scripts::Scripts;
+use crate::session::store::redis::store::RedisSessionStore;
+use crate::session::store::redis::tasks;
+use crate::session::store::stats::Counters;
 use crate::session::TARGET;
 use crate::ConfigError;
 

@@ -6,12 +6,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ::redis::{RedisError, Value};
 use http::HeaderValue;
 
-use super::scripts::{as_bytes, as_string, as_u64};
 use crate::protocol::ProtocolVersion;
-use crate::session::close::CloseCause;
 use crate::session::context::{ClientInfo, SessionContext};
 use crate::session::id::SessionId;
 use crate::session::principal::Principal;
+use crate::session::store::close::CloseCause;
+use crate::session::store::redis::scripts::{as_bytes, as_string, as_u64};
 
 /// Redis key and channel names, all under one hash tag `{prefix}`.
 #[derive(Debug)]

@@ -23,7 +23,7 @@ pub enum CloseCause {
     /// does, so state a handler made for the id can be freed.
     InitializeFailed,
     /// The inner MCP server ended the session itself (with
-    /// [`SessionOwner::Server`](super::SessionOwner::Server)): it answered
+    /// [`SessionOwner::Server`](crate::session::SessionOwner::Server)): it answered
     /// 404 for a session the guard still held, for example after its own
     /// keep-alive timed out.
     ServerClosed,

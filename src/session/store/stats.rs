@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::close::CloseCause;
+use crate::session::store::close::CloseCause;
 
 /// A snapshot of a store's counters. Totals count since the store was built.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub struct SessionStats {
     /// Sessions closed by `shutdown`.
     pub shutdown: u64,
     /// Sessions the inner server ended itself (it answered 404 for them), with
-    /// [`SessionOwner::Server`](super::SessionOwner::Server).
+    /// [`SessionOwner::Server`](crate::session::SessionOwner::Server).
     pub server_closed: u64,
     /// `initialize` requests that reached the handler but were not answered
     /// with a JSON-RPC `result`: no session was created, the slot was given back.

@@ -12,18 +12,18 @@ use moka::sync::Cache;
 use tokio::runtime::Handle;
 use tokio::task::AbortHandle;
 
-use super::codec::CloseMessage;
-use super::codec::{describe, millis, principal_arg, restore, Keys};
-use super::config::{slack, Config};
-use super::near_cache::NearCache;
-use super::scripts::{as_string, as_u64, Reply, Scripts};
-use crate::session::close::CloseCause;
 use crate::session::context::{ClientInfo, SessionContext};
 use crate::session::id::SessionId;
 use crate::session::principal::Principal;
-use crate::session::stats::{Counters, SessionStats};
+use crate::session::store::close::CloseCause;
+use crate::session::store::common::StoreCore;
+use crate::session::store::redis::codec::CloseMessage;
+use crate::session::store::redis::codec::{describe, millis, principal_arg, restore, Keys};
+use crate::session::store::redis::config::{slack, Config};
+use crate::session::store::redis::near_cache::NearCache;
+use crate::session::store::redis::scripts::{as_string, as_u64, Reply, Scripts};
+use crate::session::store::stats::{Counters, SessionStats};
 use crate::session::store::{LimitScope, Reservation, StoreError};
-use crate::session::store_core::StoreCore;
 use crate::session::TARGET;
 
 /// How long a closed session's cause is kept in Redis (`{P}:t:<id>`), for
@@ -586,28 +586,4 @@ impl Shared {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn concurrent_closes_of_one_id_fire_once() {
-        // Regression for F8: the local close and the pub/sub echo race.
-        let cache: Cache<SessionId, ()> = Cache::builder()
-            .max_capacity(RECENTLY_CLOSED_CAPACITY)
-            .build();
-        let ids: Vec<SessionId> = (0..2_000).map(|_| SessionId::new_random()).collect();
-        let fired = std::sync::atomic::AtomicUsize::new(0);
-        std::thread::scope(|scope| {
-            for _ in 0..4 {
-                scope.spawn(|| {
-                    for id in &ids {
-                        if super::first_close(&cache, id) {
-                            fired.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        }
-                    }
-                });
-            }
-        });
-        assert_eq!(fired.into_inner(), ids.len());
-    }
-}
+mod tests;

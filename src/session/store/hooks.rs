@@ -4,8 +4,8 @@ use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use super::close::CloseCause;
-use super::context::SessionContext;
+use crate::session::context::SessionContext;
+use crate::session::store::close::CloseCause;
 
 type CreatedHook = Arc<dyn Fn(&SessionContext) + Send + Sync>;
 type ClosedHook = Arc<dyn Fn(&SessionContext, CloseCause) + Send + Sync>;
@@ -23,7 +23,7 @@ type ClosedHook = Arc<dyn Fn(&SessionContext, CloseCause) + Send + Sync>;
 pub(crate) struct SessionHooks {
     pub(crate) on_created: Option<CreatedHook>,
     pub(crate) on_closed: Option<ClosedHook>,
-    /// Added after the store is built ([`SessionStore::subscribe_closed`](super::SessionStore::subscribe_closed)),
+    /// Added after the store is built ([`SessionStore::subscribe_closed`](crate::session::SessionStore::subscribe_closed)),
     /// shared by every clone of the hooks.
     listeners: Arc<RwLock<Vec<ClosedHook>>>,
 }
@@ -42,7 +42,7 @@ impl SessionHooks {
         if let Some(hook) = &self.on_created {
             if catch_unwind(AssertUnwindSafe(|| hook(session))).is_err() {
                 tracing::error!(
-                    target: super::TARGET,
+                    target: crate::session::TARGET,
                     session = %session.id().tag(),
                     "on_created hook panicked"
                 );
@@ -76,7 +76,7 @@ impl SessionHooks {
         for hook in self.on_closed.iter().chain(listeners.iter()) {
             if catch_unwind(AssertUnwindSafe(|| hook(session, cause))).is_err() {
                 tracing::error!(
-                    target: super::TARGET,
+                    target: crate::session::TARGET,
                     session = %session.id().tag(),
                     cause = cause.as_str(),
                     "on_closed hook panicked"

@@ -1,0 +1,128 @@
+//! [`MokaSessionStoreBuilder`]: the settings, and `build`, which assembles
+//! the cache and starts the maintenance task.
+
+use std::fmt;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use moka::policy::EvictionPolicy;
+use moka::sync::Cache;
+
+use crate::session::store::common::{not_positive, store_core_setters, StoreCore};
+use crate::session::store::stats::Counters;
+use crate::ConfigError;
+
+use super::engine::{maintain, Counts, Entry, LimitPolicy, SessionExpiry, Shared, StoreConfig};
+use super::MokaSessionStore;
+use crate::session::TARGET;
+
+impl MokaSessionStore {
+    /// A store with the defaults: idle 60 min, lifetime 24 h, at most 10 000
+    /// sessions, refuse at the limit, maintenance every second.
+    pub fn new() -> Self {
+        assemble(StoreCore::default(), StoreConfig::default())
+    }
+
+    /// A builder to configure the store.
+    pub fn builder() -> MokaSessionStoreBuilder {
+        MokaSessionStoreBuilder::default()
+    }
+}
+
+impl Default for MokaSessionStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Configures a [`MokaSessionStore`].
+#[derive(Default)]
+#[must_use]
+pub struct MokaSessionStoreBuilder {
+    core: StoreCore,
+    config: StoreConfig,
+}
+
+impl MokaSessionStoreBuilder {
+    store_core_setters!();
+
+    /// What to do at a limit (default [`LimitPolicy::Reject`]).
+    pub fn on_limit(mut self, policy: LimitPolicy) -> Self {
+        self.config.on_limit = policy;
+        self
+    }
+
+    /// How often the maintenance task runs moka's pending work, so expirations
+    /// are reported without traffic (default 1 s).
+    pub fn maintenance_interval(mut self, every: Duration) -> Self {
+        self.config.maintenance_interval = Some(every);
+        self
+    }
+
+    /// Spawns no maintenance task: expirations are then reported when the store
+    /// is next used, or when you call [`MokaSessionStore::run_pending_tasks`].
+    pub fn no_maintenance_task(mut self) -> Self {
+        self.config.maintenance_interval = None;
+        self
+    }
+
+    /// Validates the settings and builds the store. Inside a tokio runtime this
+    /// also spawns the maintenance task.
+    pub fn build(self) -> Result<MokaSessionStore, ConfigError> {
+        let Self { core, config } = self;
+        let core = core.validated()?;
+        if config.maintenance_interval.is_some_and(|d| d.is_zero()) {
+            return Err(not_positive("maintenance_interval"));
+        }
+        Ok(assemble(core, config))
+    }
+}
+
+fn assemble(core: StoreCore, config: StoreConfig) -> MokaSessionStore {
+    let shared = Arc::new_cyclic(|weak: &Weak<Shared>| {
+        let listener_ref = weak.clone();
+        let cache = Cache::builder()
+            .eviction_policy(EvictionPolicy::lru())
+            .expire_after(SessionExpiry {
+                idle_timeout: core.idle_timeout,
+                max_lifetime: core.max_lifetime,
+            })
+            .eviction_listener(move |_id, entry: Arc<Entry>, cause| {
+                if let Some(shared) = listener_ref.upgrade() {
+                    shared.on_removed(&entry, cause);
+                }
+            })
+            .build();
+        Shared {
+            cache,
+            core,
+            config,
+            counts: Mutex::new(Counts::default()),
+            counters: Counters::default(),
+            shut_down: AtomicBool::new(false),
+        }
+    });
+    if let Some(every) = shared.config.maintenance_interval {
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(maintain(Arc::downgrade(&shared), every));
+            }
+            Err(_) => tracing::debug!(
+                target: TARGET,
+                "session store built outside a tokio runtime: no maintenance task; \
+                 expirations are reported when the store is next used"
+            ),
+        }
+    }
+    MokaSessionStore { shared }
+}
+
+impl fmt::Debug for MokaSessionStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MokaSessionStoreBuilder")
+            .field("core", &self.core)
+            .field("config", &self.config)
+            .finish()
+    }
+}

@@ -1,0 +1,53 @@
+//! Unit tests of `engine.rs`.
+
+use super::*;
+use crate::session::context::ClientInfo;
+
+fn entry() -> Entry {
+    let session = SessionContext::new(SessionId::new_random(), None, ClientInfo::default(), None);
+    Entry {
+        session,
+        created_std: std::time::Instant::now(),
+        cause: AtomicU8::new(0),
+    }
+}
+
+#[test]
+fn deadline_is_idle_from_last_activity_capped_by_lifetime() {
+    let expiry = SessionExpiry {
+        idle_timeout: Duration::from_secs(60),
+        max_lifetime: Duration::from_secs(600),
+    };
+    let e = entry();
+    let now = std::time::Instant::now();
+    let d = expiry.deadline(&e, now);
+    assert!(d <= Duration::from_secs(60) && d > Duration::from_secs(59));
+    // A read 10 s after the last activity does not restart the idle timer.
+    let d = expiry.deadline(&e, now + Duration::from_secs(10));
+    assert!(d <= Duration::from_secs(50) && d > Duration::from_secs(49));
+    // Near the end of the lifetime, the lifetime wins.
+    let d = expiry.deadline(&e, e.created_std + Duration::from_secs(590));
+    assert!(d <= Duration::from_secs(10));
+    assert_eq!(
+        expiry.deadline(&e, e.created_std + Duration::from_secs(700)),
+        Duration::ZERO
+    );
+}
+
+#[test]
+fn claim_is_won_once() {
+    let e = entry();
+    assert_eq!(e.cause(), None);
+    assert!(e.claim(CloseCause::Evicted));
+    assert!(!e.claim(CloseCause::Deleted));
+    assert_eq!(e.cause(), Some(CloseCause::Evicted));
+    for cause in [
+        CloseCause::Deleted,
+        CloseCause::IdleExpired,
+        CloseCause::LifetimeExpired,
+        CloseCause::Evicted,
+        CloseCause::Shutdown,
+    ] {
+        assert_eq!(cause_from_code(cause_code(cause)), Some(cause));
+    }
+}
