@@ -1,6 +1,11 @@
 //! Unit tests of `check.rs`.
 
+use http::HeaderName;
+use serde_json::Value;
+
+use super::rules::*;
 use super::*;
+use crate::header_names::MCP_NAME;
 
 fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
     let mut h = HeaderMap::new();

@@ -179,4 +179,3 @@ impl SessionStore for MokaSessionStore {
         StoreCall::Ready(())
     }
 }
-

@@ -10,7 +10,7 @@ const MAX_SLACK: Duration = Duration::from_secs(1);
 /// Shortest maintenance tick.
 const MIN_TICK: Duration = Duration::from_millis(10);
 
-/// Why [`RedisSessionStoreBuilder::build`] failed.
+/// Why [`RedisSessionStoreBuilder::build`](super::RedisSessionStoreBuilder::build) failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RedisStoreError {
