@@ -1,20 +1,20 @@
 //! Tower middleware that makes a Model Context Protocol (MCP) server's
 //! Streamable HTTP endpoint safe and spec-exact.
 //!
-//! Four layers wrap any `tower::Service<http::Request<B>>` (an axum `Router`,
-//! rmcp's `StreamableHttpService`, a hyper service):
+//! Seven layers wrap any `tower::Service<http::Request<B>>` (an axum `Router`,
+//! rmcp's `StreamableHttpService`, a hyper service), one feature each:
 //!
 //! | layer | checks | statuses |
 //! |---|---|---|
 //! | [`HostCheckLayer`] | `Host` / `:authority` allowlist, loopback by default (DNS rebinding) | 400, 403 |
 //! | [`OriginGuardLayer`] | `Origin` allowlist; a present, invalid Origin is refused | 403 |
 //! | [`McpHeadersLayer`] | `MCP-Protocol-Version` for both eras; for 2026-07-28 the required `_meta`, removed methods, `Mcp-Method`/`Mcp-Name`/`Mcp-Param-*` against the body, required client capabilities; Accept, Content-Type | 400, 404, 405, 406, 408, 413, 415, 431 |
+//! | `auth::McpAuthLayer` (feature `auth`) | OAuth 2.1 resource server: bearer tokens (JWT/JWKS or introspection), RFC 9728 metadata, per-tool scopes | 400, 401, 403 |
 //! | [`McpSessionLayer`] | legacy-era sessions in a moka cache (or Redis), its own or the inner server's governed ([`SessionOwner`](session::SessionOwner)): expiry, limits, DELETE, user binding | 400, 404, 421, 429 |
+//! | `ratelimit::McpRateLimitLayer` (feature `ratelimit`) | GCRA limits keyed on principal, session, address, method and tool, in process or in Redis | 429 |
+//! | `telemetry::McpTelemetryLayer` (feature `telemetry`) | nothing: it observes, with OpenTelemetry spans and metrics | |
 //!
-//! With their features, `auth::McpAuthLayer` (OAuth 2.1 resource server),
-//! `ratelimit::McpRateLimitLayer` (GCRA limits) and
-//! `telemetry::McpTelemetryLayer` (OpenTelemetry spans and metrics) join
-//! them. [`McpGuard`] applies them in the one right order, outermost first:
+//! [`McpGuard`] applies them in the one right order, outermost first:
 //! Telemetry, Host, Origin, the token's verification, Headers, the scope
 //! check, Session, rate limits. Each layer decides before calling the inner
 //! service; a rejected request creates nothing. Rejections are JSON-RPC error
@@ -76,21 +76,21 @@
 //!
 //! | request path | file | what it decides |
 //! |---|---|---|
-//! | Telemetry | `telemetry/layer.rs`, `telemetry/span.rs` | whether anyone listens; the span, its parent (`telemetry/context.rs` reads W3C trace context) and fields; `telemetry/slot.rs` carries what the inner layers learn back out; `telemetry/metrics.rs` names and records every metric |
+//! | Telemetry | `telemetry/layer.rs`, `telemetry/span.rs` | whether anyone listens; the span, its parent (`telemetry/context.rs` reads W3C trace context) and fields; `telemetry/slot.rs` hears what the inner layers learn |
 //! | Host | `host/config.rs` | the allowlist and the check; `host/forwarded.rs` reads `Forwarded` / `X-Forwarded-Host` from trusted proxies; `host/bind.rs` is [`LocalBind`] |
 //! | Origin | `origin/config.rs`, `origin/parse.rs` | the Origin allowlist, `null`, Fetch Metadata |
 //! | (both) | `authority.rs` | the host and port grammar Host and Origin share |
-//! | Headers, head | `headers/check.rs` | method, `Accept`, `Content-Type`, the version of GET / DELETE, the `Mcp-*` budget |
+//! | Headers, head | `headers/check/mod.rs` | method, `Accept` (`headers/accept.rs`), `Content-Type`, the version of GET / DELETE, the `Mcp-*` budget |
 //! | body | `read.rs` | the bounded, timed body read (`BodyLimits`), once per request |
-//! | envelope | `envelope.rs` | the JSON-RPC parse (the only JSON parse of a request) |
+//! | envelope | `envelope/mod.rs` | the JSON-RPC parse (the only JSON parse of a request; `envelope/raw.rs` is its serde side) |
 //! | era | `protocol.rs` | revisions, eras, `request_era`, and `RequestProtocol`, put in the extensions once |
-//! | Headers, body | `headers/check.rs`, `headers/tools.rs` | `_meta`, removed methods, `Mcp-Method` / `Mcp-Name` / `Mcp-Param-*` against the body, capabilities |
+//! | Headers, body | `headers/check/rules.rs`, `headers/tools.rs` | `_meta`, removed methods, `Mcp-Method` / `Mcp-Name` / `Mcp-Param-*` against the body, capabilities |
 //! | Auth | `auth/flow.rs` | bearer token (`auth/bearer.rs`), challenges (`auth/challenge.rs`), scopes (`auth/scope.rs`); verifiers in `auth/jwt.rs`, `auth/jwks.rs`, `auth/introspect.rs`, the token cache in `auth/verifier.rs`, the metadata document in `auth/metadata.rs` |
-//! | Session | `session/flow.rs` | every session decision and state; `session/future.rs` only polls it |
-//! | `initialize` answer | `session/initialize.rs` | whether the answer commits the new session |
-//! | store | `session/store.rs`, `store_core.rs` | the store trait, and the limits, retry hints and hooks both stores share; `moka_store.rs`, `redis/` |
+//! | Session | `session/flow/` | every session decision: `mod.rs` sequences, `existing.rs` serves a request with an id, `create.rs` an `initialize`, `initialize.rs` judges its answer; `session/future.rs` only polls |
+//! | store | `session/store/` | the trait (`mod.rs`); `common.rs` holds the limits, retry hints and hooks every store shares, `stats.rs` and `metered.rs` observe it; `moka/` and `redis/` are the stores |
 //! | rate limits | `ratelimit/rule.rs`, `ratelimit/store.rs` | which rules a request meets and its key; the GCRA cells |
-//! | rejection | `rejection.rs` | every refusal: kind, status, JSON-RPC code, the log event; `jsonrpc.rs` writes the body |
+//! | rejection | `rejection/mod.rs` | every refusal: kind (`rejection/kind.rs`), status, JSON-RPC code, the log event; `jsonrpc.rs` writes the body |
+//! | events | `observe/` | what the layers tell telemetry; empty without the feature, and the only way in: no layer names `telemetry` |
 //!
 //! Shared pieces have one home each: header names in `header_names.rs`, body
 //! types in `body.rs`, the peer address in [`PeerAddr`], keyed hashes and
