@@ -21,7 +21,7 @@ pub const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
 /// `Last-Event-ID`: SSE resumption (legacy era only).
 pub const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 /// `X-Accel-Buffering`: tells nginx-style proxies not to buffer an SSE stream.
-pub const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
+pub(crate) const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
 /// `X-Forwarded-Host`: only read when a trusted proxy is configured.
 pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 /// `Forwarded` (RFC 7239): only read when a trusted proxy is configured.

@@ -63,6 +63,19 @@
 //! | `ratelimit` | `ratelimit::McpRateLimitLayer`: GCRA rate limits keyed on principal, session, address, method and tool | `headers`, `governor` |
 //! | `telemetry` | `telemetry::McpTelemetryLayer`: OpenTelemetry spans after the MCP semantic conventions, metrics through the `metrics` facade | `headers`, `metrics`, `opentelemetry` (the API only), `tracing-opentelemetry` |
 //!
+//! Features are additive: turning one on adds items and changes no type
+//! (the [`Guarded`](guard::Guarded) service and its body are the same under
+//! every set; `.ci/run` builds each feature alone and in pairs).
+//!
+//! **Types from other crates in the API.** The `http`, `http-body` and
+//! `bytes` types every tower service speaks, tower's `Service` and `Layer`,
+//! and `serde_json::Value` where JSON is handed over as it is (JSON-RPC
+//! error `data`, tool schemas, verified claims). Two more are re-exported on
+//! purpose, so their versions move with this crate's: `auth::Algorithm`
+//! (`jsonwebtoken::Algorithm`) and `ratelimit::Quota` (`governor::Quota`).
+//! Nothing else: the Redis client's errors, for example, reach you as text.
+//! `public-api.txt` lists the whole API, and CI compares it with the code.
+//!
 //! A server that wants only the Host check builds with
 //! `default-features = false, features = ["host"]` and compiles none of moka,
 //! uuid, serde_json or tokio.
@@ -95,7 +108,7 @@
 //! Shared pieces have one home each: header names in `header_names.rs`, body
 //! types in `body.rs`, the peer address in [`PeerAddr`], keyed hashes and
 //! [`Tag`] in `keyed.rs`, configuration errors in [`ConfigError`]. The inner service is cloned only when a response future
-//! must outlive `call` (see [`future`]).
+//! must outlive `call` (`future.rs` says when).
 #![forbid(unsafe_code)]
 // As tokio does: a build with only some layers leaves shared helpers unused;
 // the full build (CI's clippy) still denies dead code.
@@ -127,7 +140,7 @@ mod deferred_origin;
 #[cfg_attr(docsrs, doc(cfg(feature = "envelope")))]
 pub mod envelope;
 mod error;
-pub mod future;
+mod future;
 #[cfg(all(feature = "host", feature = "origin", feature = "session"))]
 #[cfg_attr(
     docsrs,
@@ -179,6 +192,11 @@ pub mod fuzzing {
     /// The `accept` target's oracle (see `headers/accept.rs`).
     pub fn accept(data: &[u8]) {
         crate::headers::accept_oracle(data);
+    }
+
+    /// The `protocol_version` target's header oracle (see `protocol.rs`).
+    pub fn version_header(data: &[u8]) {
+        crate::protocol::version_header_oracle(data);
     }
 }
 pub use keyed::Tag;

@@ -294,7 +294,7 @@ impl fmt::Debug for SupportedVersions {
 /// What the `MCP-Protocol-Version` header of a request says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum VersionHeader<'a> {
+pub(crate) enum VersionHeader<'a> {
     /// No header.
     Absent,
     /// One header holding a well-formed revision.
@@ -305,7 +305,7 @@ pub enum VersionHeader<'a> {
 
 impl<'a> VersionHeader<'a> {
     /// Reads the header from `headers`.
-    pub fn read(headers: &'a HeaderMap) -> Self {
+    pub(crate) fn read(headers: &'a HeaderMap) -> Self {
         let mut values = headers.get_all(MCP_PROTOCOL_VERSION).iter();
         match (values.next(), values.next()) {
             (None, _) => Self::Absent,
@@ -442,7 +442,7 @@ impl RequestProtocol {
 /// headers.insert("mcp-method", "tools/list".parse().unwrap());
 /// assert_eq!(request_era(&Method::POST, &headers, false), Era::Modern);
 /// ```
-pub fn request_era(method: &Method, headers: &HeaderMap, meta_version: bool) -> Era {
+pub(crate) fn request_era(method: &Method, headers: &HeaderMap, meta_version: bool) -> Era {
     era_with(VersionHeader::read(headers), method, headers, meta_version)
 }
 
@@ -467,8 +467,59 @@ pub(crate) fn era_with(
     }
 }
 
+/// The fuzz oracle of the version header (the `protocol_version` target):
+/// the reader agrees with the parser, the era follows the version, and two
+/// header lines are invalid.
+#[cfg(any(test, fuzzing))]
+pub(crate) fn version_header_oracle(data: &[u8]) {
+    let parsed = ProtocolVersion::parse_bytes(data);
+    let Ok(value) = HeaderValue::from_bytes(data) else {
+        return;
+    };
+    let mut h = HeaderMap::new();
+    h.insert("mcp-protocol-version", value.clone());
+    match (VersionHeader::read(&h), parsed) {
+        (VersionHeader::Valid(a), Some(b)) => assert_eq!(a, b),
+        (VersionHeader::Invalid(raw), None) => assert_eq!(raw, data),
+        (other, p) => panic!("header {other:?} vs parse {p:?}"),
+    }
+    for method in [Method::GET, Method::POST, Method::DELETE] {
+        let era = request_era(&method, &h, false);
+        assert_eq!(era, parsed.map_or(Era::Legacy, ProtocolVersion::era));
+    }
+    h.append("mcp-protocol-version", value);
+    assert!(matches!(VersionHeader::read(&h), VersionHeader::Invalid(_)));
+    assert_eq!(request_era(&Method::POST, &h, false), Era::Legacy);
+}
+
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The header reader agrees with the parser on any bytes, and two
+        /// header lines are never valid, even two equal valid ones.
+        #[test]
+        fn version_header_reader_agrees_with_parse(bytes in prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..16),
+            "[0-9]{4}-[0-9]{2}-[0-9]{2}".prop_map(String::into_bytes),
+        ]) {
+            super::version_header_oracle(&bytes);
+            let parsed = ProtocolVersion::parse_bytes(&bytes);
+            if let Ok(value) = HeaderValue::from_bytes(&bytes) {
+                let mut h = HeaderMap::new();
+                h.insert(MCP_PROTOCOL_VERSION, value.clone());
+                let read = VersionHeader::read(&h);
+                match parsed {
+                    Some(v) => prop_assert_eq!(read, VersionHeader::Valid(v)),
+                    None => prop_assert_eq!(read, VersionHeader::Invalid(&bytes[..])),
+                }
+                h.append(MCP_PROTOCOL_VERSION, value);
+                prop_assert!(matches!(VersionHeader::read(&h), VersionHeader::Invalid(_)));
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -37,7 +37,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use mcp_tower_guard::envelope::Envelope;
 use mcp_tower_guard::headers::ToolRules;
-use mcp_tower_guard::protocol::{request_era, Era, ProtocolVersion, RequestProtocol};
+use mcp_tower_guard::protocol::{Era, ProtocolVersion, RequestProtocol};
 #[cfg(feature = "redis")]
 use mcp_tower_guard::session::redis::RedisSessionStore;
 use mcp_tower_guard::session::{CloseCause, IntoSessionStore, MokaSessionStore, SessionContext};
@@ -653,23 +653,9 @@ impl SessionView {
 fn protocol_of(parts: &axum::http::request::Parts) -> (Era, ProtocolVersion) {
     match parts.extensions.get::<RequestProtocol>() {
         Some(p) => (p.era(), p.version()),
-        // Without the headers layer in front: decide the way it would.
-        None => {
-            let era = request_era(
-                &parts.method,
-                &parts.headers,
-                parts
-                    .extensions
-                    .get::<Envelope>()
-                    .is_some_and(Envelope::has_meta_protocol_version),
-            );
-            let version = match era {
-                Era::Legacy => ProtocolVersion::LEGACY_DEFAULT,
-                // 2026-07-28, and any later era the crate learns.
-                _ => ProtocolVersion::V2026_07_28,
-            };
-            (era, version)
-        }
+        // Every route of the demo is behind the headers layer, which puts
+        // the request's protocol in the extensions; a legacy default otherwise.
+        None => (Era::Legacy, ProtocolVersion::LEGACY_DEFAULT),
     }
 }
 

@@ -61,6 +61,8 @@ pub use bearer::DEFAULT_MAX_TOKEN_BYTES;
 pub use fetch::{HttpFetcher, HttpFetcherBuilder, DEFAULT_MAX_DOCUMENT_BYTES};
 pub use future::ResponseFuture;
 pub use introspect::{IntrospectionVerifier, IntrospectionVerifierBuilder};
+/// Re-exported on purpose: the JWT signature algorithms the verifier
+/// accepts ([`JwtVerifierBuilder::algorithms`]).
 pub use jsonwebtoken::Algorithm;
 pub use jwt::{JwtVerifier, JwtVerifierBuilder, MAX_LEEWAY};
 pub use layer::McpAuthLayer;

@@ -39,6 +39,7 @@ impl<T: TokenVerifier + ?Sized> TokenVerifier for Arc<T> {
 
 /// Why a token was not accepted.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum VerifyError {
     /// The token is not valid here: malformed, badly signed, expired, not yet
     /// valid, revoked, or for another issuer or audience (401

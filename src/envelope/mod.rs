@@ -62,22 +62,22 @@ pub struct Envelope {
 #[non_exhaustive]
 pub struct Message {
     /// Request, notification or response.
-    pub kind: MessageKind,
+    pub(crate) kind: MessageKind,
     /// The `id`, for requests and responses.
-    pub id: Option<RequestId>,
+    pub(crate) id: Option<RequestId>,
     /// The `method`, for requests and notifications.
-    pub method: Option<String>,
+    pub(crate) method: Option<String>,
     /// `params._meta["io.modelcontextprotocol/protocolVersion"]`, when a string.
-    pub protocol_version: Option<String>,
+    pub(crate) protocol_version: Option<String>,
     /// `params.name`, when a string (tools/call, prompts/get).
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// `params.uri`, when a string (resources/read).
-    pub uri: Option<String>,
+    pub(crate) uri: Option<String>,
     /// `params.taskId`, when a string (`tasks/get`, `tasks/update`,
     /// `tasks/cancel` of the tasks extension).
-    pub task_id: Option<String>,
+    pub(crate) task_id: Option<String>,
     /// `params.protocolVersion`, when a string: the revision a legacy `initialize` asks for.
-    pub initialize_version: Option<String>,
+    pub(crate) initialize_version: Option<String>,
     meta: Meta,
     shape: ParamsShape,
     completion_ref: Option<CompletionRef>,
@@ -241,6 +241,48 @@ pub(crate) enum NamedTarget {
 }
 
 impl Message {
+    /// Request, notification or response.
+    pub fn kind(&self) -> MessageKind {
+        self.kind
+    }
+
+    /// The `id`, for requests and responses.
+    pub fn id(&self) -> Option<&RequestId> {
+        self.id.as_ref()
+    }
+
+    /// The `method`, for requests and notifications.
+    pub fn method(&self) -> Option<&str> {
+        self.method.as_deref()
+    }
+
+    /// `params._meta["io.modelcontextprotocol/protocolVersion"]`, when a string.
+    pub fn protocol_version(&self) -> Option<&str> {
+        self.protocol_version.as_deref()
+    }
+
+    /// `params.name`, when a string (`tools/call`, `prompts/get`).
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// `params.uri`, when a string (`resources/read`).
+    pub fn uri(&self) -> Option<&str> {
+        self.uri.as_deref()
+    }
+
+    /// `params.taskId`, when a string (`tasks/get`, `tasks/update`,
+    /// `tasks/cancel` of the tasks extension).
+    pub fn task_id(&self) -> Option<&str> {
+        self.task_id.as_deref()
+    }
+
+    /// `params.protocolVersion`, when a string: the revision a legacy
+    /// `initialize` asks for.
+    pub fn initialize_version(&self) -> Option<&str> {
+        self.initialize_version.as_deref()
+    }
+
     /// Why the message's `params` cannot be keyed on, for the methods the
     /// layers key on: by-position (array) params, or a `name`, `uri` or
     /// `taskId` that is not a string. A handler that reads params loosely

@@ -98,7 +98,7 @@
 //! where no id can be known: a notification, a batch, invalid JSON, or a
 //! rejection decided before the body is read (Host, Origin, 413, 431).
 //!
-//! **Era.** [`request_era`](crate::protocol::request_era) decides: a
+//! **Era.** One rule decides (in `protocol.rs`, shared with the session layer): a
 //! `MCP-Protocol-Version` naming a known revision by that revision; otherwise a
 //! POST shaped as 2026-07-28 (a body `_meta` protocol version of any value, or
 //! an `Mcp-Method` header) is modern.

@@ -142,4 +142,5 @@ mod service;
 pub use self::bind::LocalBind;
 pub use self::layer::HostCheckLayer;
 pub use self::service::HostCheck;
+pub use crate::future::ResponseFuture;
 pub use crate::peer::PeerAddr;

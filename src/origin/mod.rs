@@ -130,3 +130,4 @@ mod service;
 pub use self::config::OriginList;
 pub use self::layer::OriginGuardLayer;
 pub use self::service::OriginGuard;
+pub use crate::future::ResponseFuture;

@@ -48,8 +48,9 @@ mod rule;
 mod store;
 
 #[cfg(feature = "redis")]
-pub use self::redis::{RedisDecision, RedisRateLimits};
+pub use self::redis::{RedisDecision, RedisLimitsError, RedisRateLimits};
 pub use future::ResponseFuture;
+/// Re-exported on purpose: a rule's rate and burst ([`RateLimitRule::new`]).
 pub use governor::Quota;
 pub use layer::{McpRateLimit, McpRateLimitLayer, DEFAULT_MAX_KEYS};
 pub use rule::{KeyPart, RateLimitRule};

@@ -31,8 +31,22 @@ redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_ta
 return {1, 0}
 ";
 
+/// Why [`RedisRateLimits::connect`] failed. The `redis` crate's own error
+/// is kept out of the API: its text is carried instead.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RedisLimitsError {
+    /// The URL is not a Redis URL.
+    #[error("invalid Redis URL: {0}")]
+    InvalidUrl(String),
+    /// Redis could not be reached in time.
+    #[error("cannot use Redis: {0}")]
+    Connect(String),
+}
+
 /// What a check decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RedisDecision {
     /// Within the quota (or Redis failed and the backend fails open).
     Allowed,
@@ -76,10 +90,12 @@ impl RedisRateLimits {
     ///
     /// # Errors
     ///
-    /// The URL is invalid, or Redis does not answer within 5 s.
-    pub async fn connect(url: &str) -> Result<Self, ::redis::RedisError> {
+    /// [`RedisLimitsError::InvalidUrl`] for a URL that is not a Redis URL,
+    /// [`RedisLimitsError::Connect`] when Redis does not answer within 5 s.
+    pub async fn connect(url: &str) -> Result<Self, RedisLimitsError> {
         let timeout = Duration::from_millis(250);
-        let client = ::redis::Client::open(url)?;
+        let client =
+            ::redis::Client::open(url).map_err(|e| RedisLimitsError::InvalidUrl(e.to_string()))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout.max(Duration::from_millis(100))))
             .set_response_timeout(Some(timeout))
@@ -89,9 +105,8 @@ impl RedisRateLimits {
             ConnectionManager::new_with_config(client, config),
         )
         .await
-        .map_err(|_| {
-            ::redis::RedisError::from((::redis::ErrorKind::Io, "connecting to Redis timed out"))
-        })??;
+        .map_err(|_| RedisLimitsError::Connect("connecting to Redis timed out".to_owned()))?
+        .map_err(|e| RedisLimitsError::Connect(e.to_string()))?;
         Ok(Self {
             conn,
             prefix: "{mcp-tower-guard}:rl".to_owned(),

@@ -39,7 +39,7 @@
 //! Methods other than GET, POST and DELETE pass through. The era comes from the
 //! [`RequestProtocol`](crate::protocol::RequestProtocol) an outer
 //! [`McpHeadersLayer`](crate::McpHeadersLayer) recorded, or, when this layer runs
-//! alone, from [`request_era`](crate::protocol::request_era); a POST body is
+//! alone, by the same era rule as the headers layer; a POST body is
 //! then read (bounded by [`BodyLimits`](crate::read::BodyLimits)) and its
 //! [`Envelope`](crate::envelope::Envelope) left in the extensions. When the
 //! request's version was assumed (no `MCP-Protocol-Version` header), the

@@ -108,7 +108,7 @@ async fn handler(req: Request) -> Response {
         Some(env) if env.only_notifications_or_responses() => StatusCode::ACCEPTED.into_response(),
         Some(env) => {
             // The answer names the request's id, as the session layer's commit rule needs.
-            let id = env.single().and_then(|m| m.id.clone());
+            let id = env.single().and_then(|m| m.id().cloned());
             let body = serde_json::json!({"jsonrpc": "2.0", "id": id, "result": {}});
             (
                 [(http::header::CONTENT_TYPE, "application/json")],

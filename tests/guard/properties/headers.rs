@@ -55,12 +55,12 @@ proptest! {
         prop_assert_eq!(env.is_batch(), batch);
         prop_assert_eq!(env.messages().len(), if batch { 2 } else { 1 });
         for m in env.messages() {
-            prop_assert_eq!(m.kind, msg.kind());
-            prop_assert_eq!(&m.id, &msg.expected_id());
-            prop_assert_eq!(&m.method, &msg.method);
-            prop_assert_eq!(&m.name, &msg.name.as_ref().and_then(|n| n.as_str().map(str::to_owned)));
-            prop_assert_eq!(&m.uri, &msg.uri);
-            prop_assert_eq!(&m.protocol_version, &msg.meta_version);
+            prop_assert_eq!(m.kind(), msg.kind());
+            prop_assert_eq!(m.id().cloned(), msg.expected_id());
+            prop_assert_eq!(m.method(), msg.method.as_deref());
+            prop_assert_eq!(m.name(), msg.name.as_ref().and_then(|n| n.as_str()));
+            prop_assert_eq!(m.uri(), msg.uri.as_deref());
+            prop_assert_eq!(m.protocol_version(), msg.meta_version.as_deref());
         }
         if !batch {
             prop_assert_eq!(env.method(), msg.method.as_deref());

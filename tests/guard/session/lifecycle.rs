@@ -1075,7 +1075,7 @@ mod axum_router {
         Extension(session): Extension<SessionContext>,
         envelope: Option<Extension<mcp_tower_guard::envelope::Envelope>>,
     ) -> axum::Json<serde_json::Value> {
-        let id = envelope.and_then(|Extension(e)| e.single().and_then(|m| m.id.clone()));
+        let id = envelope.and_then(|Extension(e)| e.single().and_then(|m| m.id().cloned()));
         axum::Json(serde_json::json!({
             "jsonrpc": "2.0", "id": id, "result": {"tag": session.id().tag().to_string()}
         }))

@@ -14,7 +14,7 @@ pub(crate) async fn json_rpc_ok(
         .extensions()
         .get::<mcp_tower_guard::envelope::Envelope>()
         .and_then(|e| e.single())
-        .and_then(|m| m.id.clone());
+        .and_then(|m| m.id().cloned());
     let body = serde_json::json!({"jsonrpc": "2.0", "id": id, "result": {}}).to_string();
     let mut res = Response::new(Full::new(Bytes::from(body)));
     res.headers_mut().insert(

@@ -29,7 +29,7 @@ async fn mcp(req: Request) -> Response {
     let id = req
         .extensions()
         .get::<Envelope>()
-        .and_then(|e| e.single()?.id.clone());
+        .and_then(|e| e.single()?.id().cloned());
     let script = req
         .headers()
         .get("x-test-script")
