@@ -141,6 +141,9 @@ mod deferred_origin;
 pub mod envelope;
 mod error;
 mod future;
+#[cfg(any(feature = "host", feature = "origin"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "host", feature = "origin"))))]
+pub mod gate;
 #[cfg(all(feature = "host", feature = "origin", feature = "session"))]
 #[cfg_attr(
     docsrs,

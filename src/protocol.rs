@@ -278,6 +278,15 @@ impl SupportedVersions {
     }
 }
 
+impl SupportedVersions {
+    /// Every known revision, shared: what a layer without its own setting
+    /// serves (the session layer alone).
+    pub(crate) fn every_known() -> &'static Self {
+        static EVERY: std::sync::OnceLock<SupportedVersions> = std::sync::OnceLock::new();
+        EVERY.get_or_init(Self::default)
+    }
+}
+
 impl Default for SupportedVersions {
     /// Every known revision: 2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28.
     fn default() -> Self {
@@ -425,23 +434,6 @@ impl RequestProtocol {
 ///   revision is stateless too).
 /// - Everything else (an `initialize`, a legacy client that omits the header,
 ///   GET, DELETE) is legacy.
-///
-/// ```
-/// use http::{HeaderMap, Method};
-/// use mcp_tower_guard::protocol::{request_era, Era};
-///
-/// let mut headers = HeaderMap::new();
-/// assert_eq!(request_era(&Method::GET, &headers, false), Era::Legacy);
-/// assert_eq!(request_era(&Method::POST, &headers, true), Era::Modern);
-/// headers.insert("mcp-protocol-version", "2026-07-28".parse().unwrap());
-/// assert_eq!(request_era(&Method::POST, &headers, false), Era::Modern);
-///
-/// // An unknown version on a request shaped as 2026-07-28.
-/// let mut headers = HeaderMap::new();
-/// headers.insert("mcp-protocol-version", "v999.0.0".parse().unwrap());
-/// headers.insert("mcp-method", "tools/list".parse().unwrap());
-/// assert_eq!(request_era(&Method::POST, &headers, false), Era::Modern);
-/// ```
 pub(crate) fn request_era(method: &Method, headers: &HeaderMap, meta_version: bool) -> Era {
     era_with(VersionHeader::read(headers), method, headers, meta_version)
 }
@@ -464,6 +456,55 @@ pub(crate) fn era_with(
         Era::Modern
     } else {
         Era::Legacy
+    }
+}
+
+/// How a legacy-era request's revision resolves: the one rule the headers
+/// layer and the session layer (when it runs alone) both apply.
+#[derive(Debug)]
+pub(crate) enum LegacyVersion {
+    /// Served under this protocol.
+    Served(RequestProtocol),
+    /// "If the server receives a request with an invalid or unsupported
+    /// MCP-Protocol-Version, it MUST respond with 400 Bad Request": the value
+    /// as sent (lossy for bytes that are not text).
+    Unsupported(String),
+    /// No header, and no legacy revision is served: 2026-07-28 says "a
+    /// server that does not support such clients MUST reject a request
+    /// without the header".
+    Missing,
+}
+
+/// Resolves a legacy-era request from one read of its version header.
+/// Without the header, 2025-06-18 and later say "the server SHOULD assume
+/// protocol version 2025-03-26"; an `initialize` that asks for a supported
+/// revision (`requested`, its `params.protocolVersion`) speaks that one.
+pub(crate) fn resolve_legacy(
+    header: VersionHeader<'_>,
+    supported: &SupportedVersions,
+    requested: Option<ProtocolVersion>,
+) -> LegacyVersion {
+    match header {
+        VersionHeader::Valid(version) if supported.contains(version) => LegacyVersion::Served(
+            RequestProtocol::new(version, version.era(), VersionSource::Header),
+        ),
+        VersionHeader::Valid(version) => LegacyVersion::Unsupported(version.to_string()),
+        VersionHeader::Invalid(raw) => {
+            LegacyVersion::Unsupported(String::from_utf8_lossy(raw).into_owned())
+        }
+        VersionHeader::Absent if supported.has_era(Era::Legacy) => {
+            LegacyVersion::Served(match requested.filter(|v| supported.contains(*v)) {
+                Some(version) => {
+                    RequestProtocol::new(version, Era::Legacy, VersionSource::Initialize)
+                }
+                None => RequestProtocol::new(
+                    ProtocolVersion::LEGACY_DEFAULT,
+                    Era::Legacy,
+                    VersionSource::Assumed,
+                ),
+            })
+        }
+        VersionHeader::Absent => LegacyVersion::Missing,
     }
 }
 
@@ -494,6 +535,22 @@ pub(crate) fn version_header_oracle(data: &[u8]) {
 
 #[cfg(test)]
 mod tests {
+    /// The era rule's examples (`request_era`'s docs before it turned private).
+    #[test]
+    fn request_era_examples() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(request_era(&Method::GET, &headers, false), Era::Legacy);
+        assert_eq!(request_era(&Method::POST, &headers, true), Era::Modern);
+        headers.insert("mcp-protocol-version", "2026-07-28".parse().unwrap());
+        assert_eq!(request_era(&Method::POST, &headers, false), Era::Modern);
+
+        // An unknown version on a request shaped as 2026-07-28.
+        let mut headers = HeaderMap::new();
+        headers.insert("mcp-protocol-version", "v999.0.0".parse().unwrap());
+        headers.insert("mcp-method", "tools/list".parse().unwrap());
+        assert_eq!(request_era(&Method::POST, &headers, false), Era::Modern);
+    }
+
     use proptest::prelude::*;
 
     proptest! {

@@ -1,7 +1,12 @@
 //! Reading a POST body once, within [`BodyLimits`], and leaving its parsed
 //! [`Envelope`] in the request extensions for every later layer and the
-//! handler. The headers layer does this, or the session layer when it runs
-//! alone; the bytes are handed on in the body's own type ([`ReplayBody`]).
+//! handler; the bytes are handed on in the body's own type ([`ReplayBody`]).
+//!
+//! The headers layer reads it, with the one limits setting
+//! ([`McpHeadersLayer::body_limits`](crate::McpHeadersLayer::body_limits)).
+//! The auth and session layers find the envelope it left; composed without
+//! the headers layer, they read the body through the same `read_post`
+//! under the default limits.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -148,6 +153,19 @@ impl<B> ReadEnvelope<B> {
 
 /// A request refused while reading its envelope, with its head for logging.
 pub(crate) type ReadRejected = (Parts, Rejection);
+
+/// A POST body some layer must read: refused at once when its
+/// `Content-Length` is over the limit (413, before a byte is read), else read.
+#[allow(clippy::result_large_err)] // the parts go back by value, as `ReadEnvelope`'s own error does
+pub(crate) fn read_post<B>(
+    req: Request<B>,
+    limits: BodyLimits,
+) -> Result<ReadEnvelope<B>, ReadRejected> {
+    match limits.check_content_length(req.headers()) {
+        Ok(()) => Ok(ReadEnvelope::new(req, limits)),
+        Err(rejection) => Err((req.into_parts().0, rejection)),
+    }
+}
 
 impl<B> Future for ReadEnvelope<B>
 where

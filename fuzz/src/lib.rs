@@ -893,15 +893,8 @@ fn harness() -> &'static Harness {
             let seen = Arc::new(Seen::default());
             let s = Arc::clone(&seen);
             let service = tower::service_fn(move |req| inner(Arc::clone(&s), full, req));
-            let session = McpSessionLayer::new(store.clone())
-                .principal(Principal::authorization_hash())
-                .body_limits(
-                    mcp_tower_guard::read::BodyLimits::new(
-                        MAX_BODY,
-                        Some(std::time::Duration::from_secs(5)),
-                    )
-                    .expect("valid limits"),
-                );
+            let session =
+                McpSessionLayer::new(store.clone()).principal(Principal::authorization_hash());
             let svc = if full {
                 let headers = McpHeadersLayer::new()
                     .max_body_bytes(MAX_BODY)

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use super::metadata::{MetadataDocument, ResourceMetadata};
 use super::scope::{ScopePolicy, Scopes};
 use super::verifier::TokenVerifier;
-use crate::read::BodyLimits;
 
 #[derive(Clone)]
 pub(crate) struct AuthConfig {
@@ -21,7 +20,6 @@ pub(crate) struct AuthConfig {
     pub(crate) challenge_scope: Scopes,
     pub(crate) strip_authorization: bool,
     pub(crate) max_token_bytes: usize,
-    pub(crate) body_limits: BodyLimits,
     /// The identity gate in front of the body read: it verifies the token
     /// and leaves the scopes to this layer behind the headers layer.
     pub(crate) identity_only: bool,
@@ -39,7 +37,6 @@ impl AuthConfig {
             challenge_scope: Scopes::default(),
             strip_authorization: true,
             max_token_bytes: super::bearer::DEFAULT_MAX_TOKEN_BYTES,
-            body_limits: BodyLimits::default(),
             identity_only: false,
             order_warned: crate::order::WarnOnce::default(),
         };

@@ -10,7 +10,6 @@ use super::metadata::{MetadataService, ResourceMetadata};
 use super::scope::ScopePolicy;
 use super::service::McpAuth;
 use super::verifier::TokenVerifier;
-use crate::read::BodyLimits;
 use crate::JsonRpcRejection;
 
 /// MCP authorization at the edge: an OAuth 2.1 resource server for one MCP
@@ -63,13 +62,6 @@ impl<R> McpAuthLayer<R> {
     /// ones get 401 before anything parses them.
     pub fn max_token_bytes(mut self, bytes: usize) -> Self {
         self.config().max_token_bytes = bytes;
-        self
-    }
-
-    /// Limits for reading a POST body, when no earlier layer parsed it and
-    /// the scope policy needs it.
-    pub fn body_limits(mut self, limits: BodyLimits) -> Self {
-        self.config().body_limits = limits;
         self
     }
 

@@ -15,7 +15,7 @@ use super::verifier::VerifiedToken;
 use crate::body::ReplayBody;
 use crate::envelope::Envelope;
 use crate::future::take_ready;
-use crate::read::ReadEnvelope;
+use crate::read::{read_post, BodyLimits};
 use crate::rejection::{JsonRpcRejection, RejectionResponse, RequestHead};
 
 /// Middleware that admits only requests with a valid bearer token and the
@@ -132,18 +132,21 @@ where
             && req.method() == Method::POST
             && req.extensions().get::<Envelope>().is_none()
         {
-            if let Err(rejection) = config.body_limits.check_content_length(req.headers()) {
-                let head = RequestHead::of(&req);
-                return ResponseFuture::ready(refuse(
-                    head,
-                    req.extensions(),
-                    rejection,
-                    &self.rejection,
-                ));
-            }
+            // Without the headers layer in front: the one read, default limits.
             let token: Box<str> = token.into();
+            let read = match read_post(req, BodyLimits::default()) {
+                Ok(read) => read,
+                Err((parts, rejection)) => {
+                    let head = RequestHead::of_parts(&parts);
+                    return ResponseFuture::ready(refuse(
+                        head,
+                        &parts.extensions,
+                        rejection,
+                        &self.rejection,
+                    ));
+                }
+            };
             let service = take_ready(&mut self.inner);
-            let read = ReadEnvelope::new(req, config.body_limits);
             return ResponseFuture::reading(
                 read,
                 token,

@@ -18,9 +18,9 @@
 //!     "params":{"name":"echo","arguments":{"text":"hi"},
 //!     "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#).unwrap();
 //! let msg = env.single().unwrap();
-//! assert_eq!(msg.kind, MessageKind::Request);
-//! assert_eq!(msg.method.as_deref(), Some("tools/call"));
-//! assert_eq!(msg.name.as_deref(), Some("echo"));
+//! assert_eq!(msg.kind(), MessageKind::Request);
+//! assert_eq!(msg.method(), Some("tools/call"));
+//! assert_eq!(msg.name(), Some("echo"));
 //! assert_eq!(env.meta_protocol_version(), Some("2026-07-28"));
 //! ```
 

@@ -13,7 +13,7 @@ use super::future::{admit, rejection_response, ResponseFuture};
 use crate::body::ReplayBody;
 use crate::envelope::Envelope;
 use crate::future::take_ready;
-use crate::read::ReadEnvelope;
+use crate::read::read_post;
 use crate::rejection::{JsonRpcRejection, RejectionResponse};
 
 /// Middleware that enforces MCP's transport headers for both protocol eras.
@@ -94,14 +94,14 @@ where
                     }
                 }
                 None => {
-                    if let Err(r) = config.check_content_length(&parts.headers) {
+                    let read = match read_post(Request::from_parts(parts, body), config.limits) {
+                        Ok(read) => read,
                         // Too large to read: the head's own answer, without an id.
-                        return reject(&parts, deferred.unwrap_or(r));
-                    }
+                        Err((parts, r)) => return reject(&parts, deferred.unwrap_or(r)),
+                    };
                     // The body is read asynchronously: the future takes the
                     // inner service along.
                     let service = take_ready(&mut self.inner);
-                    let read = ReadEnvelope::new(Request::from_parts(parts, body), config.limits);
                     return ResponseFuture::reading(
                         read,
                         service,

@@ -66,9 +66,11 @@ fn invalid(entry: &str, reason: &str) -> ConfigError {
 /// The default loopback entries, any port.
 pub(crate) const LOOPBACK: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
 
-/// Shared, immutable configuration of a [`HostCheckLayer`](super::HostCheckLayer).
+/// The Host rules of a [`HostCheckLayer`](super::HostCheckLayer): shared and
+/// immutable, built by the layer. Named only as a parameter of
+/// [`Gate`](crate::gate::Gate).
 #[derive(Clone, Debug)]
-pub(crate) struct HostConfig {
+pub struct HostConfig {
     entries: Vec<HostEntry>,
     /// Canonical addresses (`::ffff:a.b.c.d` folded to IPv4) of trusted proxies.
     trusted_proxies: Vec<IpAddr>,

@@ -140,6 +140,7 @@ mod layer;
 mod service;
 
 pub use self::bind::LocalBind;
+pub use self::config::HostConfig;
 pub use self::layer::HostCheckLayer;
 pub use self::service::HostCheck;
 pub use crate::future::ResponseFuture;

@@ -1,98 +1,42 @@
-use std::fmt;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+//! [`HostCheck`]: a [`Gate`] with the Host rules ([`HostConfig`]).
 
-use http::{Request, Response};
-use tower_service::Service;
+use http::Request;
 
 use super::config::HostConfig;
-use crate::future::ResponseFuture;
-use crate::rejection::{reject, report_only, RejectionResponse, RequestHead};
+use crate::gate::{Gate, HeadCheck};
+use crate::order::WarnOnce;
 use crate::{JsonRpcRejection, Rejection};
 
-/// The service built by [`HostCheckLayer`](super::HostCheckLayer).
+/// The service built by [`HostCheckLayer`](super::HostCheckLayer): a
+/// [`Gate`] with the Host rules.
 ///
-/// The check runs in [`call`](Service::call), before the inner service is
-/// called; a refused request never reaches it. See the
+/// The check runs in [`call`](tower_service::Service::call), before the
+/// inner service is called; a refused request never reaches it. See the
 /// [module docs](crate::host) for an example.
-pub struct HostCheck<S, R = JsonRpcRejection> {
-    inner: S,
-    config: Arc<HostConfig>,
-    rejection: R,
-}
+pub type HostCheck<S, R = JsonRpcRejection> = Gate<S, HostConfig, R>;
 
-impl<S, R> HostCheck<S, R> {
-    pub(super) fn new(inner: S, config: Arc<HostConfig>, rejection: R) -> Self {
-        Self {
-            inner,
-            config,
-            rejection,
-        }
-    }
-
+impl<S, R> Gate<S, HostConfig, R> {
     /// The pure decision for `request`: `Ok` if it would be passed on, else the
     /// [`Rejection`] it would be answered with.
     pub fn check<B>(&self, request: &Request<B>) -> Result<(), Rejection> {
-        self.config
+        self.rules()
             .check(request.uri(), request.headers(), request.extensions())
     }
-
-    define_inner_service_accessors!();
 }
 
-impl<S: Clone, R: Clone> Clone for HostCheck<S, R> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            config: Arc::clone(&self.config),
-            rejection: self.rejection.clone(),
-        }
-    }
-}
+impl HeadCheck for HostConfig {
+    const LAYER: &'static str = "host";
+    const LAYER_TYPE: &'static str = "HostCheckLayer";
 
-impl<S: fmt::Debug, R> fmt::Debug for HostCheck<S, R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HostCheck")
-            .field("inner", &self.inner)
-            .field("config", &self.config)
-            .field("rejection", &std::any::type_name::<R>())
-            .finish()
-    }
-}
-
-impl<S, R, ReqB, ResB> Service<Request<ReqB>> for HostCheck<S, R>
-where
-    S: Service<Request<ReqB>, Response = Response<ResB>>,
-    R: RejectionResponse<ResB>,
-{
-    type Response = Response<ResB>;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResB>;
-
-    #[inline]
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+    fn decide<B>(&self, request: &mut Request<B>) -> Result<(), Rejection> {
+        self.check(request.uri(), request.headers(), request.extensions())
     }
 
-    fn call(&mut self, request: Request<ReqB>) -> Self::Future {
-        crate::order::check(
-            "HostCheckLayer",
-            request.extensions(),
-            false,
-            &self.config.order_warned,
-        );
-        match self.check(&request) {
-            Ok(()) => ResponseFuture::inner(self.inner.call(request)),
-            Err(rejection) if self.config.report_only => {
-                report_only("host", RequestHead::of(&request), &rejection);
-                ResponseFuture::inner(self.inner.call(request))
-            }
-            Err(rejection) => ResponseFuture::rejected(reject(
-                "host",
-                RequestHead::of(&request),
-                rejection,
-                &self.rejection,
-            )),
-        }
+    fn report_only(&self) -> bool {
+        self.report_only
+    }
+
+    fn order_warned(&self) -> &WarnOnce {
+        &self.order_warned
     }
 }

@@ -135,9 +135,11 @@ pub(crate) const LOCALHOST: [&str; 6] = [
     "https://[::1]:*",
 ];
 
-/// Shared, immutable configuration of an [`OriginGuardLayer`](super::OriginGuardLayer).
+/// The Origin rules of an [`OriginGuardLayer`](super::OriginGuardLayer):
+/// shared and immutable, built by the layer. Named only as a parameter of
+/// [`Gate`](crate::gate::Gate).
 #[derive(Clone, Debug)]
-pub(crate) struct OriginConfig {
+pub struct OriginConfig {
     pub(crate) list: OriginList,
     pub(crate) require_origin: bool,
     pub(crate) report_only: bool,

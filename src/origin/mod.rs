@@ -127,7 +127,7 @@ mod layer;
 pub(crate) mod parse;
 mod service;
 
-pub use self::config::OriginList;
+pub use self::config::{OriginConfig, OriginList};
 pub use self::layer::OriginGuardLayer;
 pub use self::service::OriginGuard;
 pub use crate::future::ResponseFuture;

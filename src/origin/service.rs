@@ -1,107 +1,54 @@
-use std::fmt;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+//! [`OriginGuard`]: a [`Gate`] with the Origin rules ([`OriginConfig`]).
 
-use http::{Request, Response};
-use tower_service::Service;
+use http::Request;
 
 use super::config::{OriginConfig, Verdict};
-use crate::future::ResponseFuture;
-use crate::rejection::{reject, report_only, RejectionResponse, RequestHead};
+use crate::gate::{Gate, HeadCheck};
+use crate::order::WarnOnce;
 use crate::{JsonRpcRejection, Rejection};
 
-/// The service built by [`OriginGuardLayer`](super::OriginGuardLayer).
+/// The service built by [`OriginGuardLayer`](super::OriginGuardLayer): a
+/// [`Gate`] with the Origin rules.
 ///
-/// The check runs in [`call`](Service::call), before the inner service is
-/// called; a refused request never reaches it. See the
+/// The check runs in [`call`](tower_service::Service::call), before the
+/// inner service is called; a refused request never reaches it. See the
 /// [module docs](crate::origin) for an example.
-pub struct OriginGuard<S, R = JsonRpcRejection> {
-    inner: S,
-    config: Arc<OriginConfig>,
-    rejection: R,
-}
+pub type OriginGuard<S, R = JsonRpcRejection> = Gate<S, OriginConfig, R>;
 
-impl<S, R> OriginGuard<S, R> {
-    pub(super) fn new(inner: S, config: Arc<OriginConfig>, rejection: R) -> Self {
-        Self {
-            inner,
-            config,
-            rejection,
-        }
-    }
-
+impl<S, R> Gate<S, OriginConfig, R> {
     /// The pure decision for `request`: `Ok` if it would be passed on, else the
     /// [`Rejection`] it would be answered with (also in report-only mode,
     /// where the request is passed on anyway).
     pub fn check<B>(&self, request: &Request<B>) -> Result<(), Rejection> {
-        self.config.check(request.headers())
-    }
-
-    define_inner_service_accessors!();
-}
-
-impl<S: Clone, R: Clone> Clone for OriginGuard<S, R> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            config: Arc::clone(&self.config),
-            rejection: self.rejection.clone(),
-        }
+        self.rules().check(request.headers())
     }
 }
 
-impl<S: fmt::Debug, R> fmt::Debug for OriginGuard<S, R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OriginGuard")
-            .field("inner", &self.inner)
-            .field("config", &self.config)
-            .field("rejection", &std::any::type_name::<R>())
-            .finish()
-    }
-}
+impl HeadCheck for OriginConfig {
+    const LAYER: &'static str = "origin";
+    const LAYER_TYPE: &'static str = "OriginGuardLayer";
 
-impl<S, R, ReqB, ResB> Service<Request<ReqB>> for OriginGuard<S, R>
-where
-    S: Service<Request<ReqB>, Response = Response<ResB>>,
-    R: RejectionResponse<ResB>,
-{
-    type Response = Response<ResB>;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResB>;
-
-    #[inline]
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<ReqB>) -> Self::Future {
-        crate::order::check(
-            "OriginGuardLayer",
-            request.extensions(),
-            false,
-            &self.config.order_warned,
-        );
-        match self.config.verdict(request.headers()) {
-            Ok(Verdict::Pass) => ResponseFuture::inner(self.inner.call(request)),
-            #[cfg_attr(not(feature = "auth"), allow(unused_variables, unused_mut))]
-            Ok(Verdict::Deferred(origin)) => {
-                let mut request = request;
+    #[cfg_attr(not(feature = "auth"), allow(unused_variables))]
+    fn decide<B>(&self, request: &mut Request<B>) -> Result<(), Rejection> {
+        match self.verdict(request.headers())? {
+            Verdict::Pass => {}
+            // An unlisted origin on a bearer-only request: the auth layer
+            // decides, from the note left here.
+            Verdict::Deferred(origin) => {
                 #[cfg(feature = "auth")]
                 request
                     .extensions_mut()
                     .insert(crate::deferred_origin::UnlistedOrigin::new(&origin));
-                ResponseFuture::inner(self.inner.call(request))
             }
-            Err(rejection) if self.config.report_only => {
-                report_only("origin", RequestHead::of(&request), &rejection);
-                ResponseFuture::inner(self.inner.call(request))
-            }
-            Err(rejection) => ResponseFuture::rejected(reject(
-                "origin",
-                RequestHead::of(&request),
-                rejection,
-                &self.rejection,
-            )),
         }
+        Ok(())
+    }
+
+    fn report_only(&self) -> bool {
+        self.report_only
+    }
+
+    fn order_warned(&self) -> &WarnOnce {
+        &self.order_warned
     }
 }

@@ -7,7 +7,6 @@ use super::id::IdGenerator;
 use super::owner::{ServerSessions, SessionOwner};
 use super::principal::ResolvePrincipal;
 use super::store::SessionStore;
-use crate::read::BodyLimits;
 
 /// Settings shared by every service the layer makes.
 #[derive(Clone)]
@@ -17,7 +16,6 @@ pub(crate) struct SessionConfig {
     pub(crate) allow_delete: bool,
     pub(crate) legacy_alias: bool,
     pub(crate) ids: Arc<dyn IdGenerator>,
-    pub(crate) body_limits: BodyLimits,
     pub(crate) streams_keep_alive: bool,
     /// Who mints and keeps the sessions.
     pub(crate) owner: SessionOwner,
@@ -38,7 +36,6 @@ impl fmt::Debug for SessionConfig {
             .field("allow_delete", &self.allow_delete)
             .field("legacy_alias", &self.legacy_alias)
             .field("ids", &"<dyn IdGenerator>")
-            .field("body_limits", &self.body_limits)
             .field("streams_keep_alive", &self.streams_keep_alive)
             .field("owner", &self.owner)
             .finish()

@@ -11,7 +11,6 @@ use super::owner::SessionOwner;
 use super::principal::ResolvePrincipal;
 use super::service::McpSession;
 use super::store::{IntoSessionStore, SessionStore};
-use crate::read::BodyLimits;
 use crate::rejection::JsonRpcRejection;
 
 /// Owns the legacy-era session lifecycle (2024-11-05 to 2025-11-25) so the
@@ -40,7 +39,6 @@ impl McpSessionLayer {
                 allow_delete: true,
                 legacy_alias: false,
                 ids: Arc::new(UuidV4),
-                body_limits: BodyLimits::default(),
                 streams_keep_alive: true,
                 owner: SessionOwner::Guard,
                 server: Arc::default(),
@@ -91,13 +89,6 @@ impl<R> McpSessionLayer<R> {
     /// by a UUID v4; see [`IdGenerator`].
     pub fn id_generator(mut self, generator: impl IdGenerator) -> Self {
         self.config_mut().ids = Arc::new(generator);
-        self
-    }
-
-    /// Limits for reading a POST body when no outer layer parsed it already
-    /// (default 4 MiB, 30 s).
-    pub fn body_limits(mut self, limits: BodyLimits) -> Self {
-        self.config_mut().body_limits = limits;
         self
     }
 

@@ -92,7 +92,7 @@
 //!         let session = req.extensions().get::<SessionContext>().expect("legacy request");
 //!         let _ = session.id();
 //!         // A JSON-RPC result for the request's id: only that commits a new session.
-//!         let id = req.extensions().get::<Envelope>().and_then(|e| e.single()?.id.clone());
+//!         let id = req.extensions().get::<Envelope>().and_then(|e| e.single()?.id().cloned());
 //!         let body = serde_json::json!({"jsonrpc": "2.0", "id": id, "result": {}});
 //!         let res = Response::builder()
 //!             .header("content-type", "application/json")

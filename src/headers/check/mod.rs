@@ -9,7 +9,8 @@ use super::media::{self, EVENT_STREAM, JSON};
 use crate::envelope::{Envelope, MessageKind};
 use crate::header_names::{MCP_PROTOCOL_VERSION, X_ACCEL_BUFFERING};
 use crate::protocol::{
-    era_with, Era, ProtocolVersion, RequestProtocol, VersionHeader, VersionSource,
+    era_with, resolve_legacy, Era, LegacyVersion, ProtocolVersion, RequestProtocol, VersionHeader,
+    VersionSource,
 };
 use crate::rejection::{error_code, Rejection, RejectionKind};
 
@@ -104,7 +105,7 @@ impl HeadersConfig {
                 "Not Acceptable: Client must accept text/event-stream",
             ));
         }
-        self.legacy_version(header).map(Head::Ready)
+        self.legacy_version(header, None).map(Head::Ready)
     }
 
     /// Caps the `Mcp-*` headers, which clients mirror from tool arguments: at
@@ -130,11 +131,6 @@ impl HeadersConfig {
         Ok(())
     }
 
-    /// The 413 for a `Content-Length` over the limit, before any byte is read.
-    pub(crate) fn check_content_length(&self, headers: &HeaderMap) -> Result<(), Rejection> {
-        self.limits.check_content_length(headers)
-    }
-
     /// Checks a POST against its parsed envelope and decides its protocol.
     pub(crate) fn check_envelope(
         &self,
@@ -154,19 +150,17 @@ impl HeadersConfig {
         }
     }
 
-    /// The version of a legacy-era request (2024-11-05 to 2025-11-25).
-    fn legacy_version(&self, header: VersionHeader<'_>) -> Result<RequestProtocol, Rejection> {
-        match header {
-            VersionHeader::Valid(version) if self.supported.contains(version) => Ok(RequestProtocol::new(version, version.era(), VersionSource::Header)),
-            VersionHeader::Valid(version) => Err(self.unsupported_legacy(&version.to_string())),
-            VersionHeader::Invalid(raw) => {
-                Err(self.unsupported_legacy(&String::from_utf8_lossy(raw)))
-            }
-            // 2025-06-18 and later: "the server SHOULD assume protocol version 2025-03-26".
-            VersionHeader::Absent if self.serves_legacy() => Ok(RequestProtocol::new(ProtocolVersion::LEGACY_DEFAULT, Era::Legacy, VersionSource::Assumed)),
-            // 2026-07-28: "A server that does not support such clients MUST reject a
-            // request without the header per Server Validation."
-            VersionHeader::Absent => Err(Rejection::new(
+    /// The version of a legacy-era request (2024-11-05 to 2025-11-25), by
+    /// the rule the session layer shares ([`resolve_legacy`]).
+    fn legacy_version(
+        &self,
+        header: VersionHeader<'_>,
+        requested: Option<ProtocolVersion>,
+    ) -> Result<RequestProtocol, Rejection> {
+        match resolve_legacy(header, &self.supported, requested) {
+            LegacyVersion::Served(protocol) => Ok(protocol),
+            LegacyVersion::Unsupported(shown) => Err(self.unsupported_legacy(&shown)),
+            LegacyVersion::Missing => Err(Rejection::new(
                 RejectionKind::HeaderMismatch,
                 format!(
                     "Header mismatch: MCP-Protocol-Version header is required (supported versions: {})",
@@ -183,18 +177,10 @@ impl HeadersConfig {
         envelope: &Envelope,
     ) -> Result<RequestProtocol, Rejection> {
         // A header on `initialize` is validated like any other (see the module docs:
-        // "A header on `initialize` is validated too when present").
-        let mut protocol = self.legacy_version(header)?;
-        // An `initialize` without the header speaks the revision it asks
-        // for: a handler that echoes `RequestProtocol` negotiates that one.
-        if protocol.source() == VersionSource::Assumed {
-            if let Some(version) = envelope
-                .requested_legacy_version()
-                .filter(|v| self.supported.contains(*v))
-            {
-                protocol = RequestProtocol::new(version, Era::Legacy, VersionSource::Initialize);
-            }
-        }
+        // "A header on `initialize` is validated too when present"); without
+        // one, an `initialize` speaks the revision it asks for, so a handler
+        // that echoes `RequestProtocol` negotiates that one.
+        let protocol = self.legacy_version(header, envelope.requested_legacy_version())?;
         if envelope.is_batch() {
             if envelope.contains_initialize() {
                 return Err(Rejection::new(

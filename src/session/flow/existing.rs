@@ -111,19 +111,18 @@ impl<R> Flow<R> {
             if era_with(header, &parts.method, &parts.headers, meta_version) == Era::Modern {
                 return Step::Call(Request::from_parts(parts, body), Flight::default());
             }
-            let protocol = match header {
-                VersionHeader::Valid(version) if ProtocolVersion::KNOWN.contains(&version) => {
-                    RequestProtocol::new(version, Era::Legacy, VersionSource::Header)
-                }
-                // "If the server receives a request with an invalid or
-                // unsupported MCP-Protocol-Version, it MUST respond with 400
-                // Bad Request": alone, this layer supports the known legacy
-                // revisions, as the headers layer does by default.
-                VersionHeader::Valid(_) | VersionHeader::Invalid(_) => {
-                    let shown = match header {
-                        VersionHeader::Valid(version) => version.to_string(),
-                        VersionHeader::Invalid(raw) => String::from_utf8_lossy(raw).into_owned(),
-                        VersionHeader::Absent => String::new(),
+            // Alone, this layer supports every known legacy revision, as the
+            // headers layer does by default.
+            let requested = envelope.and_then(Envelope::requested_legacy_version);
+            let resolved = resolve_legacy(header, SupportedVersions::every_known(), requested);
+            let protocol = match resolved {
+                LegacyVersion::Served(protocol) => protocol,
+                // Missing cannot happen here (every known revision includes
+                // the legacy ones); it is refused like an unsupported value.
+                LegacyVersion::Unsupported(_) | LegacyVersion::Missing => {
+                    let shown = match resolved {
+                        LegacyVersion::Unsupported(shown) => shown,
+                        _ => String::new(),
                     };
                     let rejection = Rejection::new(
                         RejectionKind::UnsupportedProtocolVersion,
@@ -135,18 +134,6 @@ impl<R> Flow<R> {
                         rejection,
                         None,
                     ));
-                }
-                VersionHeader::Absent => {
-                    match envelope.and_then(Envelope::requested_legacy_version) {
-                        Some(version) => {
-                            RequestProtocol::new(version, Era::Legacy, VersionSource::Initialize)
-                        }
-                        None => RequestProtocol::new(
-                            ProtocolVersion::LEGACY_DEFAULT,
-                            Era::Legacy,
-                            VersionSource::Assumed,
-                        ),
-                    }
                 }
             };
             crate::observe::protocol(&parts.extensions, protocol);

@@ -24,9 +24,10 @@ use crate::envelope::Envelope;
 use crate::header_names::{MCP_SESSION_ID, MCP_SESSION_REPLICA, X_SESSION_ID};
 use crate::jsonrpc::RequestId;
 use crate::protocol::{
-    era_with, request_era, Era, ProtocolVersion, RequestProtocol, VersionHeader, VersionSource,
+    era_with, request_era, resolve_legacy, Era, LegacyVersion, ProtocolVersion, RequestProtocol,
+    SupportedVersions, VersionHeader, VersionSource,
 };
-use crate::read::{ReadEnvelope, ReadRejected};
+use crate::read::{read_post, BodyLimits, ReadEnvelope, ReadRejected};
 use crate::rejection::{reject, Rejection, RejectionKind, RejectionResponse, RequestHead};
 use initialize::{judge, Answer, Pending, Scan, SseScan, MAX_ANSWER_BYTES};
 use keep_alive::KeepAlive;
@@ -362,12 +363,13 @@ impl<R> Flow<R> {
             if known.is_none() && request_era(req.method(), req.headers(), false) == Era::Modern {
                 return Step::Call(req, Flight::default());
             }
-            let limits = self.config.body_limits;
-            if let Err(rejection) = limits.check_content_length(req.headers()) {
-                let (parts, _) = req.into_parts();
-                return Step::Respond(reject(LAYER, head(&parts), rejection, &self.rejection));
-            }
-            return Step::Read(ReadEnvelope::new(req, limits));
+            // Alone, without the headers layer: the one read, default limits.
+            return match read_post(req, BodyLimits::default()) {
+                Ok(read) => Step::Read(read),
+                Err((parts, rejection)) => {
+                    Step::Respond(reject(LAYER, head(&parts), rejection, &self.rejection))
+                }
+            };
         }
         self.classify(req)
     }
