@@ -157,4 +157,5 @@ pub use store::redis;
 pub use store::stats::{RejectReason, RejectedStats, SessionStats};
 pub use store::{
     CloseListener, IntoSessionStore, LimitScope, Reservation, SessionStore, StoreCall, StoreError,
+    StoreStats,
 };

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use crate::observe;
 use crate::session::{
     CloseCause, Principal, RejectReason, Reservation, SessionContext, SessionId, SessionStats,
-    SessionStore, StoreCall, StoreError,
+    SessionStore, StoreCall, StoreError, StoreStats,
 };
 
 /// The session layer's store, timed. Crate-internal: the layer wraps the
@@ -101,14 +101,6 @@ impl SessionStore for MeteredStore {
         self.0.touch(id);
     }
 
-    fn note_rejected(&self, reason: RejectReason) {
-        self.0.note_rejected(reason);
-    }
-
-    fn note_other_version(&self) {
-        self.0.note_other_version();
-    }
-
     fn subscribe_closed(&self, listener: crate::session::CloseListener) -> bool {
         self.0.subscribe_closed(listener)
     }
@@ -117,15 +109,25 @@ impl SessionStore for MeteredStore {
         self.0.replica_id()
     }
 
+    fn shutdown(&self) -> StoreCall<()> {
+        self.timed("shutdown", |_| true, |s| s.shutdown())
+    }
+}
+
+impl StoreStats for MeteredStore {
+    fn note_rejected(&self, reason: RejectReason) {
+        self.0.note_rejected(reason);
+    }
+
+    fn note_other_version(&self) {
+        self.0.note_other_version();
+    }
+
     fn stats(&self) -> SessionStats {
         self.0.stats()
     }
 
     fn backend_name(&self) -> &'static str {
         self.0.backend_name()
-    }
-
-    fn shutdown(&self) -> StoreCall<()> {
-        self.timed("shutdown", |_| true, |s| s.shutdown())
     }
 }

@@ -164,7 +164,7 @@ pub type CloseListener = std::sync::Arc<dyn Fn(&SessionContext, CloseCause) + Se
 /// - `remove` closes a session with `cause` and returns whether it was live.
 /// - Close hooks must fire exactly once per committed session, and once per
 ///   abandoned `initialize`.
-pub trait SessionStore: Send + Sync + 'static {
+pub trait SessionStore: StoreStats {
     /// Reserves a slot for a new session with `id`, created by `principal`.
     fn reserve(
         &self,
@@ -218,11 +218,6 @@ pub trait SessionStore: Send + Sync + 'static {
         let _ = id;
     }
 
-    /// Counts a rejected request (for [`SessionStats::rejected`]). The default does nothing.
-    fn note_rejected(&self, reason: RejectReason) {
-        let _ = reason;
-    }
-
     /// This process's name among the replicas that share the store, when it
     /// is shared (the Redis store: `replica_id`). With
     /// [`SessionOwner::Server`](crate::session::SessionOwner::Server) each session is
@@ -243,13 +238,27 @@ pub trait SessionStore: Send + Sync + 'static {
         false
     }
 
+    /// Closes every session with [`CloseCause::Shutdown`] and refuses new ones.
+    fn shutdown(&self) -> StoreCall<()>;
+}
+
+/// The side of a store that is watched rather than used: its counters and
+/// its name. Every [`SessionStore`] is one too, so a single
+/// [`stats`](Self::stats) shows the store's own counts (active, reserved,
+/// closed by cause) beside the refusals the session layer reports to it.
+pub trait StoreStats: Send + Sync + 'static {
+    /// A snapshot of the counters.
+    fn stats(&self) -> SessionStats;
+
+    /// Counts a rejected request (for [`SessionStats::rejected`]). The default does nothing.
+    fn note_rejected(&self, reason: RejectReason) {
+        let _ = reason;
+    }
+
     /// Counts a request served although its `MCP-Protocol-Version` named
     /// another supported revision than its session negotiated (for
     /// [`SessionStats::other_version_served`]). The default does nothing.
     fn note_other_version(&self) {}
-
-    /// A snapshot of the counters.
-    fn stats(&self) -> SessionStats;
 
     /// The store's name in metrics (the `store` label of
     /// `mcp_tower_guard.session_store.duration`, feature `telemetry`):
@@ -257,9 +266,6 @@ pub trait SessionStore: Send + Sync + 'static {
     fn backend_name(&self) -> &'static str {
         "custom"
     }
-
-    /// Closes every session with [`CloseCause::Shutdown`] and refuses new ones.
-    fn shutdown(&self) -> StoreCall<()>;
 }
 
 /// What [`McpSessionLayer::new`](crate::session::McpSessionLayer::new) accepts: any

@@ -18,7 +18,7 @@ use mcp_tower_guard::host::PeerAddr;
 use mcp_tower_guard::protocol::{Era, ProtocolVersion, RequestProtocol, VersionSource};
 use mcp_tower_guard::session::{
     CloseCause, McpSessionLayer, MokaSessionStore, Principal, Reservation, SessionContext,
-    SessionId, SessionStats, SessionStore, StoreCall, StoreError,
+    SessionId, SessionStats, SessionStore, StoreCall, StoreError, StoreStats,
 };
 use mcp_tower_guard::{Rejection, RejectionKind};
 use support::*;
@@ -947,11 +947,14 @@ impl SessionStore for Deferred {
     fn touch(&self, id: &SessionId) {
         self.0.touch(id)
     }
-    fn stats(&self) -> SessionStats {
-        self.0.stats()
-    }
     fn shutdown(&self) -> StoreCall<()> {
         SessionStore::shutdown(&self.0)
+    }
+}
+
+impl StoreStats for Deferred {
+    fn stats(&self) -> SessionStats {
+        self.0.stats()
     }
 }
 
@@ -992,11 +995,14 @@ impl SessionStore for Down {
     fn remove(&self, _: &SessionId, _: CloseCause) -> StoreCall<Result<bool, StoreError>> {
         StoreCall::Ready(Err(down()))
     }
-    fn stats(&self) -> SessionStats {
-        SessionStats::default()
-    }
     fn shutdown(&self) -> StoreCall<()> {
         StoreCall::Ready(())
+    }
+}
+
+impl StoreStats for Down {
+    fn stats(&self) -> SessionStats {
+        SessionStats::default()
     }
 }
 
@@ -1043,11 +1049,14 @@ impl SessionStore for CommitFails {
     fn remove(&self, id: &SessionId, cause: CloseCause) -> StoreCall<Result<bool, StoreError>> {
         self.0.remove(id, cause)
     }
-    fn stats(&self) -> SessionStats {
-        self.0.stats()
-    }
     fn shutdown(&self) -> StoreCall<()> {
         SessionStore::shutdown(&self.0)
+    }
+}
+
+impl StoreStats for CommitFails {
+    fn stats(&self) -> SessionStats {
+        self.0.stats()
     }
 }
 

@@ -15,7 +15,7 @@ use crate::session::id::SessionId;
 use crate::session::principal::Principal;
 use crate::session::store::close::CloseCause;
 use crate::session::store::stats::{RejectReason, SessionStats};
-use crate::session::store::{Reservation, SessionStore, StoreCall, StoreError};
+use crate::session::store::{Reservation, SessionStore, StoreCall, StoreError, StoreStats};
 
 use engine::Shared;
 
@@ -153,6 +153,18 @@ impl SessionStore for MokaSessionStore {
         self.touch(id);
     }
 
+    fn subscribe_closed(&self, listener: crate::session::CloseListener) -> bool {
+        self.shared.core.hooks.subscribe(listener);
+        true
+    }
+
+    fn shutdown(&self) -> StoreCall<()> {
+        self.shared.shutdown();
+        StoreCall::Ready(())
+    }
+}
+
+impl StoreStats for MokaSessionStore {
     fn note_rejected(&self, reason: RejectReason) {
         self.shared.counters.rejected(reason);
     }
@@ -161,21 +173,11 @@ impl SessionStore for MokaSessionStore {
         self.shared.counters.other_version();
     }
 
-    fn subscribe_closed(&self, listener: crate::session::CloseListener) -> bool {
-        self.shared.core.hooks.subscribe(listener);
-        true
-    }
-
     fn backend_name(&self) -> &'static str {
         "moka"
     }
 
     fn stats(&self) -> SessionStats {
         self.shared.stats()
-    }
-
-    fn shutdown(&self) -> StoreCall<()> {
-        self.shared.shutdown();
-        StoreCall::Ready(())
     }
 }

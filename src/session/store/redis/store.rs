@@ -11,7 +11,7 @@ use crate::session::store::close::CloseCause;
 use crate::session::store::redis::config::RedisStoreError;
 use crate::session::store::redis::engine::Shared;
 use crate::session::store::stats::{RejectReason, SessionStats};
-use crate::session::store::{Reservation, SessionStore, StoreCall, StoreError};
+use crate::session::store::{Reservation, SessionStore, StoreCall, StoreError, StoreStats};
 
 /// Legacy-era sessions in Redis, shared by every replica that points at the
 /// same Redis and key prefix. See the [module docs](super) for the design and
@@ -177,14 +177,6 @@ impl SessionStore for RedisSessionStore {
         self.shared.touch(id);
     }
 
-    fn note_rejected(&self, reason: RejectReason) {
-        self.shared.counters.rejected(reason);
-    }
-
-    fn note_other_version(&self) {
-        self.shared.counters.other_version();
-    }
-
     fn replica_id(&self) -> Option<std::sync::Arc<str>> {
         Some(std::sync::Arc::clone(&self.shared.config.replica))
     }
@@ -194,17 +186,27 @@ impl SessionStore for RedisSessionStore {
         true
     }
 
+    fn shutdown(&self) -> StoreCall<()> {
+        self.shared.shutdown();
+        StoreCall::Ready(())
+    }
+}
+
+impl StoreStats for RedisSessionStore {
+    fn note_rejected(&self, reason: RejectReason) {
+        self.shared.counters.rejected(reason);
+    }
+
+    fn note_other_version(&self) {
+        self.shared.counters.other_version();
+    }
+
     fn backend_name(&self) -> &'static str {
         "redis"
     }
 
     fn stats(&self) -> SessionStats {
         self.shared.stats()
-    }
-
-    fn shutdown(&self) -> StoreCall<()> {
-        self.shared.shutdown();
-        StoreCall::Ready(())
     }
 }
 
