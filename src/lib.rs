@@ -124,6 +124,8 @@
 #[macro_use]
 mod macros;
 
+#[cfg(feature = "envelope")]
+mod answer;
 #[cfg(feature = "auth")]
 #[cfg_attr(docsrs, doc(cfg(feature = "auth")))]
 pub mod auth;

@@ -16,6 +16,7 @@ use tower_service::Service;
 use super::check::echo;
 use super::config::HeadersConfig;
 use super::media;
+use crate::answer::Answer;
 use crate::body::ReplayBody;
 use crate::envelope::Envelope;
 use crate::header_names::{LAST_EVENT_ID, MCP_SESSION_ID, X_SESSION_ID};
@@ -324,20 +325,20 @@ fn inspectable<B: Body + 'static>(response: &Response<B>, config: &HeadersConfig
 
 /// Learns tools from a `tools/list` result, and maps a modern JSON-RPC error to its status.
 fn inspect(bytes: &[u8], head: &mut http::response::Parts, what: Inspect, config: &HeadersConfig) {
-    let Ok(answer) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+    let Some(answer) = Answer::parse(bytes) else {
         return;
     };
     if what.learn_tools {
-        if let Some(result) = answer.get("result") {
-            let learned = config.tools.learn(result);
+        let result = answer
+            .result()
+            .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).ok());
+        if let Some(result) = result {
+            let learned = config.tools.learn(&result);
             tracing::debug!(target: TARGET, learned, "tools learned from a tools/list answer");
         }
     }
     if what.map_status {
-        let code = answer
-            .get("error")
-            .and_then(|e| e.get("code"))
-            .and_then(serde_json::Value::as_i64);
+        let code = answer.error().map(|error| error.code);
         let status = match code.and_then(|c| i32::try_from(c).ok()) {
             Some(error_code::METHOD_NOT_FOUND) => Some(StatusCode::NOT_FOUND),
             Some(

@@ -4,10 +4,12 @@
 //!
 //! Only a measured answer to a request is read, as it passes: an
 //! `application/json` body of up to [`MAX_SCAN`] bytes, or a
-//! `text/event-stream` body one event at a time (each event up to
-//! [`MAX_SCAN`]), where the event that carries the JSON-RPC response decides.
+//! `text/event-stream` body one `message` event at a time (each event up
+//! to [`MAX_SCAN`]), where the event that carries the JSON-RPC response
+//! decides. Both are read with the crate's one answer parser
+//! (`src/answer.rs`), which the session and headers layers use too.
 
-use serde::Deserialize;
+use crate::answer::{Answer, Fed, SseEvents};
 
 /// Longest answer read for its outcome.
 pub(crate) const MAX_SCAN: usize = 64 * 1024;
@@ -78,11 +80,10 @@ fn caller_error(code: i64) -> bool {
 pub(crate) enum Reader {
     /// A JSON body, whole.
     Json(Vec<u8>),
-    /// An event stream: the line being read, the current event's data, and
-    /// the outcome of the events so far.
+    /// An event stream, read by the crate's one event-stream reader, and the
+    /// outcome of its `message` events so far.
     Sse {
-        line: Vec<u8>,
-        data: Vec<u8>,
+        events: SseEvents,
         outcome: Option<Outcome>,
     },
 }
@@ -94,8 +95,7 @@ impl Reader {
 
     pub(crate) fn sse() -> Self {
         Self::Sse {
-            line: Vec::new(),
-            data: Vec::new(),
+            events: SseEvents::new(MAX_SCAN),
             outcome: None,
         }
     }
@@ -107,37 +107,15 @@ impl Reader {
                 body.extend_from_slice(bytes);
                 body.len() <= MAX_SCAN
             }
-            Self::Sse {
-                line,
-                data,
-                outcome,
-            } => {
-                for piece in bytes.split_inclusive(|b| *b == b'\n') {
-                    line.extend_from_slice(piece);
-                    if line.last() != Some(&b'\n') {
-                        break; // the line goes on in the next bytes
+            Self::Sse { events, outcome } => {
+                // Every complete event is read; a response in it decides.
+                let fed = events.feed(bytes, |data| {
+                    if let Some(found) = self::outcome(data) {
+                        *outcome = Some(found);
                     }
-                    line.pop();
-                    if line.last() == Some(&b'\r') {
-                        line.pop();
-                    }
-                    if line.is_empty() {
-                        // The event is complete: a response in it decides.
-                        if !data.is_empty() {
-                            if let Some(found) = self::outcome(data) {
-                                *outcome = Some(found);
-                            }
-                            data.clear();
-                        }
-                    } else if let Some(value) = line.strip_prefix(b"data:") {
-                        if !data.is_empty() {
-                            data.push(b'\n');
-                        }
-                        data.extend_from_slice(value.strip_prefix(b" ").unwrap_or(value));
-                    }
-                    line.clear();
-                }
-                line.len() <= MAX_SCAN && data.len() <= MAX_SCAN
+                    None::<()>
+                });
+                fed != Fed::TooLarge
             }
         }
     }
@@ -151,41 +129,17 @@ impl Reader {
     }
 }
 
-#[derive(Deserialize)]
-struct Answer {
-    error: Option<ErrorObject>,
-    result: Option<ToolResult>,
-}
-
-#[derive(Deserialize)]
-struct ErrorObject {
-    code: i64,
-    message: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ToolResult {
-    #[serde(rename = "isError")]
-    is_error: Option<bool>,
-}
-
 /// The outcome `body` reports, if it is a JSON-RPC error or a tool error.
 /// Anything else (a result, a batch, not JSON) reports none.
 pub(crate) fn outcome(body: &[u8]) -> Option<Outcome> {
-    let answer: Answer = serde_json::from_slice(body).ok()?;
-    match (answer.error, answer.result) {
-        (Some(e), _) => Some(Outcome::Error {
-            code: e.code,
-            message: e.message,
-        }),
-        (
-            None,
-            Some(ToolResult {
-                is_error: Some(true),
-            }),
-        ) => Some(Outcome::ToolError),
-        _ => None,
+    let answer = Answer::parse(body)?;
+    if let Some(error) = answer.error() {
+        return Some(Outcome::Error {
+            code: error.code,
+            message: error.message,
+        });
     }
+    (answer.result_member::<bool>("isError") == Some(true)).then_some(Outcome::ToolError)
 }
 
 #[cfg(test)]

@@ -25,17 +25,15 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{ready, Context, Poll};
 
-use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
-use pin_project_lite::pin_project;
-use serde::Deserialize;
-use serde_json::value::RawValue;
-
+use crate::answer::{Answer as Message, Fed, SseEvents};
 use crate::jsonrpc::RequestId;
 use crate::protocol::{Era, ProtocolVersion};
 use crate::session::context::SessionContext;
 use crate::session::id::SessionId;
 use crate::session::store::{Reservation, SessionStore, StoreCall, StoreError};
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
 
 use crate::session::TARGET;
 
@@ -58,66 +56,24 @@ pub(crate) enum Answer {
 /// notification, a server request (it has a `method`, even when it reuses the
 /// id: ids are per sender), another id, or not JSON-RPC.
 pub(crate) fn judge(message: &[u8], id: &RequestId) -> Option<Answer> {
-    #[derive(Deserialize)]
-    struct Message<'a> {
-        #[serde(borrow)]
-        method: Option<&'a RawValue>,
-        #[serde(borrow)]
-        id: Option<&'a RawValue>,
-        #[serde(borrow)]
-        result: Option<&'a RawValue>,
-        #[serde(borrow)]
-        error: Option<&'a RawValue>,
-    }
-    #[derive(Deserialize)]
-    struct InitializeResult<'a> {
-        #[serde(rename = "protocolVersion", borrow)]
-        protocol_version: Option<&'a str>,
-    }
-    let message: Message<'_> = serde_json::from_slice(message).ok()?;
-    if message.method.is_some() || !same_id(message.id?, id) {
+    let message = Message::parse(message)?;
+    if !message.responds_to(id) {
         return None;
     }
-    match (message.result, message.error) {
-        (Some(result), None) => {
-            let version = serde_json::from_str::<InitializeResult<'_>>(result.get())
-                .ok()
-                .and_then(|r| ProtocolVersion::parse_bytes(r.protocol_version?.as_bytes()))
-                .filter(|v| v.era() == Era::Legacy && ProtocolVersion::KNOWN.contains(v));
-            // `result` must be an object (InitializeResult); anything else is no success.
-            result
-                .get()
-                .starts_with('{')
-                .then_some(Answer::Result { version })
-                .or(Some(Answer::Error))
-        }
-        // An error, or a message with both or neither: not a success.
-        _ => Some(Answer::Error),
-    }
-}
-
-/// Whether a response's id names the request's id: strings exactly, numbers by
-/// value (a server may write `1.0` for `1`).
-fn same_id(raw: &RawValue, id: &RequestId) -> bool {
-    match (RequestId::from_raw(raw), id) {
-        (Some(RequestId::String(a)), RequestId::String(b)) => a == *b,
-        (Some(RequestId::Number(a)), RequestId::Number(b)) => {
-            a == *b || numeric_eq(&a, b).unwrap_or(false)
-        }
-        _ => false,
-    }
-}
-
-fn numeric_eq(a: &str, b: &str) -> Option<bool> {
-    let a: serde_json::Number = serde_json::from_str(a).ok()?;
-    let b: serde_json::Number = serde_json::from_str(b).ok()?;
-    if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
-        return Some(x == y);
-    }
-    if let (Some(x), Some(y)) = (a.as_u64(), b.as_u64()) {
-        return Some(x == y);
-    }
-    Some(a.as_f64()? == b.as_f64()?)
+    // An error, or a message with both or neither: not a success.
+    let Some(result) = message.result() else {
+        return Some(Answer::Error);
+    };
+    let version = message
+        .result_member::<&str>("protocolVersion")
+        .and_then(|v| ProtocolVersion::parse_bytes(v.as_bytes()))
+        .filter(|v| v.era() == Era::Legacy && ProtocolVersion::KNOWN.contains(v));
+    // `result` must be an object (InitializeResult); anything else is no success.
+    Some(if result.get().starts_with('{') {
+        Answer::Result { version }
+    } else {
+        Answer::Error
+    })
 }
 
 /// What an SSE scan has found so far.
@@ -131,100 +87,25 @@ pub(crate) enum Scan {
     TooLarge,
 }
 
-/// An incremental reader of a `text/event-stream` body that looks for the
-/// answer to one request id. Follows the WHATWG event-stream rules: lines end
-/// in CRLF, LF or CR; `data` lines join with LF; a blank line dispatches; an
-/// event cut off by the end of the stream is never dispatched.
-#[derive(Debug, Default)]
-pub(crate) struct SseScan {
-    line: Vec<u8>,
-    data: Vec<u8>,
-    has_data: bool,
-    /// The event being read named a type other than `message` (MCP clients
-    /// read only `message` events, the default type).
-    other_type: bool,
-    /// The previous chunk ended in CR: a leading LF now belongs to it.
-    after_cr: bool,
-    /// Past the first line (a UTF-8 BOM is stripped from the first only).
-    started: bool,
+/// Looks for the answer to one request id in a `text/event-stream` body,
+/// event by event (the crate's one event-stream reader).
+#[derive(Debug)]
+pub(crate) struct SseScan(SseEvents);
+
+impl Default for SseScan {
+    fn default() -> Self {
+        Self(SseEvents::new(MAX_ANSWER_BYTES))
+    }
 }
 
 impl SseScan {
     /// Feeds the next bytes of the stream.
-    pub(crate) fn feed(&mut self, mut chunk: &[u8], id: &RequestId) -> Scan {
-        if self.after_cr {
-            self.after_cr = false;
-            if let Some(rest) = chunk.strip_prefix(b"\n") {
-                chunk = rest;
-            }
+    pub(crate) fn feed(&mut self, chunk: &[u8], id: &RequestId) -> Scan {
+        match self.0.feed(chunk, |data| judge(data, id)) {
+            Fed::More => Scan::Pending,
+            Fed::Found(answer) => Scan::Answered(answer),
+            Fed::TooLarge => Scan::TooLarge,
         }
-        while !chunk.is_empty() {
-            let Some(end) = chunk.iter().position(|&b| b == b'\n' || b == b'\r') else {
-                self.line.extend_from_slice(chunk);
-                break;
-            };
-            self.line.extend_from_slice(&chunk[..end]);
-            let cr = chunk[end] == b'\r';
-            chunk = &chunk[end + 1..];
-            if cr {
-                match chunk.first() {
-                    Some(b'\n') => chunk = &chunk[1..],
-                    Some(_) => {}
-                    None => self.after_cr = true,
-                }
-            }
-            if let Some(answer) = self.end_line(id) {
-                return Scan::Answered(answer);
-            }
-            if self.data.len() > MAX_ANSWER_BYTES {
-                return Scan::TooLarge;
-            }
-        }
-        if self.line.len() + self.data.len() > MAX_ANSWER_BYTES {
-            return Scan::TooLarge;
-        }
-        Scan::Pending
-    }
-
-    fn end_line(&mut self, id: &RequestId) -> Option<Answer> {
-        let mut line = std::mem::take(&mut self.line);
-        let mut text = line.as_slice();
-        if !self.started {
-            self.started = true;
-            text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
-        }
-        let answer = if text.is_empty() {
-            let answer = if self.has_data && !self.other_type {
-                // The final LF of the joined data lines is not part of the data.
-                self.data.pop();
-                judge(&self.data, id)
-            } else {
-                None
-            };
-            self.data.clear();
-            self.has_data = false;
-            self.other_type = false;
-            answer
-        } else {
-            let (field, value) = match text.iter().position(|&b| b == b':') {
-                Some(colon) => {
-                    let value = &text[colon + 1..];
-                    (&text[..colon], value.strip_prefix(b" ").unwrap_or(value))
-                }
-                None => (text, &b""[..]),
-            };
-            if field == b"data" {
-                self.data.extend_from_slice(value);
-                self.data.push(b'\n');
-                self.has_data = true;
-            } else if field == b"event" {
-                self.other_type = !value.is_empty() && value != b"message";
-            }
-            None
-        };
-        line.clear();
-        self.line = line;
-        answer
     }
 }
 
