@@ -25,6 +25,7 @@ pub(crate) struct Answer<'a> {
 #[derive(Debug, Deserialize)]
 pub(crate) struct ErrorObject {
     pub(crate) code: i64,
+    #[cfg_attr(not(feature = "telemetry"), allow(dead_code))] // read by telemetry only
     pub(crate) message: Option<String>,
 }
 

@@ -1,35 +1,29 @@
 //! A request's mark on its session: busy while it runs, and the store told
 //! when the last one ends, so the idle timer starts from then.
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
-use super::context::SessionContext;
+use super::context::{IdleNotify, SessionContext};
 use super::store::SessionStore;
 
-/// Held by every clone of one request's [`SessionContext`].
-struct Activity {
-    session: SessionContext,
-    store: Weak<dyn SessionStore>,
-}
+/// The store, as what hears that a session went idle. The session layer
+/// keeps one; each request's mark holds it weakly, one pointer wide.
+pub(crate) struct StoreIdle(pub(crate) Arc<dyn SessionStore>);
 
-impl Drop for Activity {
-    fn drop(&mut self) {
-        if self.session.end_activity() {
-            if let Some(store) = self.store.upgrade() {
-                store.touch(self.session.id());
-            }
-        }
+impl IdleNotify for StoreIdle {
+    fn idle(&self, id: &super::id::SessionId) {
+        self.0.touch(id);
     }
 }
 
 /// `session` marked busy until the returned context and all its clones are
 /// dropped.
-pub(crate) fn begin(session: &SessionContext, store: &Arc<dyn SessionStore>) -> SessionContext {
-    let activity = Arc::new(Activity {
-        session: session.detached(),
-        store: Arc::downgrade(store),
-    });
-    let live = session.with_activity(activity);
+pub(crate) fn begin(
+    session: &SessionContext,
+    store: &Arc<dyn SessionStore>,
+    idle: &Arc<dyn IdleNotify>,
+) -> SessionContext {
+    let live = session.begin_activity(Arc::downgrade(idle));
     // Let the store recompute the entry's deadline now that it is busy.
     store.request_started(session.id());
     live

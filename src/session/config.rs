@@ -12,6 +12,8 @@ use super::store::SessionStore;
 #[derive(Clone)]
 pub(crate) struct SessionConfig {
     pub(crate) store: Arc<dyn SessionStore>,
+    /// The store, told when a session's last request ends.
+    pub(crate) idle: Arc<dyn super::context::IdleNotify>,
     pub(crate) principal: Option<Arc<dyn ResolvePrincipal>>,
     pub(crate) allow_delete: bool,
     pub(crate) legacy_alias: bool,

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, Weak};
 use std::time::SystemTime;
 
 use http::request::Parts;
@@ -39,8 +39,8 @@ use crate::protocol::ProtocolVersion;
 #[derive(Clone)]
 pub struct SessionContext {
     inner: Arc<SessionInner>,
-    /// Held for its `Drop`: this request's activity mark (`activity.rs`).
-    _activity: Option<Arc<dyn Send + Sync>>,
+    /// Held for its `Drop`: this request's activity mark.
+    _activity: Option<Arc<Activity>>,
 }
 
 struct SessionInner {
@@ -72,6 +72,30 @@ struct State {
 struct Seen {
     at: SystemTime,
     instant: Instant,
+}
+
+/// What hears that a session's last running request ended: the store, which
+/// restarts the idle timer then (`activity.rs` ties it to the store).
+pub(crate) trait IdleNotify: Send + Sync {
+    fn idle(&self, id: &SessionId);
+}
+
+/// Marks a session busy for as long as it lives (one per request, shared by
+/// the clones of that request's context).
+struct Activity {
+    session: Arc<SessionInner>,
+    notify: Weak<dyn IdleNotify>,
+}
+
+impl Drop for Activity {
+    fn drop(&mut self) {
+        if self.session.active.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.session.touch_seen();
+            if let Some(notify) = self.notify.upgrade() {
+                notify.idle(&self.session.id);
+            }
+        }
+    }
 }
 
 impl SessionInner {
@@ -350,25 +374,19 @@ impl SessionContext {
         }
     }
 
-    /// The same session marked busy, with `guard` held until it and all its
-    /// clones are dropped ([`activity`](super::activity) makes the guard).
-    pub(crate) fn with_activity(&self, guard: Arc<dyn Send + Sync>) -> Self {
+    /// The same session marked busy until the returned context and all its
+    /// clones are dropped; then `notify` hears it went idle.
+    pub(crate) fn begin_activity(&self, notify: Weak<dyn IdleNotify>) -> Self {
         self.inner.active.fetch_add(1, Ordering::AcqRel);
         self.inner.touch_seen();
+        let activity = Arc::new(Activity {
+            session: Arc::clone(&self.inner),
+            notify,
+        });
         Self {
             inner: Arc::clone(&self.inner),
-            _activity: Some(guard),
+            _activity: Some(activity),
         }
-    }
-
-    /// One request ended; true when it was the last one running, so the
-    /// session is idle from now.
-    pub(crate) fn end_activity(&self) -> bool {
-        if self.inner.active.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.inner.touch_seen();
-            return true;
-        }
-        false
     }
 
     pub(crate) fn set_protocol_version(&self, version: ProtocolVersion) {

@@ -32,9 +32,11 @@ impl McpSessionLayer {
     /// binding, DELETE allowed, no `X-Session-Id` alias, UUID v4 ids, default body
     /// limits, JSON-RPC rejection bodies.
     pub fn new(store: impl IntoSessionStore) -> Self {
+        let store = metered(store.into_session_store());
         Self {
             config: Arc::new(SessionConfig {
-                store: metered(store.into_session_store()),
+                idle: Arc::new(super::activity::StoreIdle(Arc::clone(&store))),
+                store,
                 principal: None,
                 allow_delete: true,
                 legacy_alias: false,

@@ -71,7 +71,8 @@ impl<R> Flow<R> {
             self.config.server.remember(&parts.uri, &parts.headers);
             None
         } else {
-            let live = crate::session::activity::begin(&session, &self.config.store);
+            let live =
+                crate::session::activity::begin(&session, &self.config.store, &self.config.idle);
             parts.extensions.insert(live.clone());
             Some(live)
         };

@@ -300,7 +300,7 @@ impl<R> Flow<R> {
                 value
             }
         };
-        let live = crate::session::activity::begin(&session, &self.config.store);
+        let live = crate::session::activity::begin(&session, &self.config.store, &self.config.idle);
         parts.extensions.insert(live.clone());
         let flight = Flight {
             session: Some(live),
