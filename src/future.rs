@@ -12,10 +12,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
-use http::Response;
+use http::{Request, Response};
 use pin_project_lite::pin_project;
+use tower_service::Service;
 
 /// Takes the inner service `poll_ready` prepared, for a future that calls it
 /// later, and leaves a clone in its place (see the [module docs](self)).
@@ -24,35 +25,121 @@ pub(crate) fn take_ready<S: Clone>(inner: &mut S) -> S {
     std::mem::replace(inner, clone)
 }
 
+/// What a layer's wait decided: answer now, or call the inner service.
+#[cfg_attr(not(any(feature = "auth", feature = "ratelimit")), allow(dead_code))] // the layers that wait
+pub(crate) enum Next<S, ReqB, ResB> {
+    /// The layer answers itself (a refusal).
+    Respond(Response<ResB>),
+    /// The inner service (the one `take_ready` took) takes the request.
+    Call(S, Request<ReqB>),
+}
+
+/// The wait of a layer that must learn more than the head tells before it
+/// decides: a body read, a token's verification, a Redis round trip.
+#[cfg_attr(not(any(feature = "auth", feature = "ratelimit")), allow(dead_code))] // the layers that wait
+pub(crate) trait Wait<S, ReqB, ResB> {
+    fn poll_wait(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Next<S, ReqB, ResB>>;
+}
+
+/// A layer that never waits (Host, Origin).
+#[derive(Debug)]
+pub(crate) enum NoWait {}
+
+pin_project! {
+    /// The one shape of a layer's response future: answered at once, waiting
+    /// for what the layer needs to decide, or the inner service's own future.
+    #[project = StagedProj]
+    #[derive(Debug)]
+    pub(crate) enum Staged<F, ResB, W> {
+        Ready { response: Option<Response<ResB>> },
+        Waiting { #[pin] wait: W },
+        Inner { #[pin] future: F },
+    }
+}
+
+impl<F, ResB, W> Staged<F, ResB, W> {
+    pub(crate) fn ready(response: Response<ResB>) -> Self {
+        Self::Ready {
+            response: Some(response),
+        }
+    }
+
+    #[cfg_attr(not(any(feature = "auth", feature = "ratelimit")), allow(dead_code))]
+    pub(crate) fn waiting(wait: W) -> Self {
+        Self::Waiting { wait }
+    }
+
+    pub(crate) fn inner(future: F) -> Self {
+        Self::Inner { future }
+    }
+
+    /// Polls to the answer: a wait's decision calls the inner service or
+    /// answers in its place.
+    #[cfg_attr(not(any(feature = "auth", feature = "ratelimit")), allow(dead_code))]
+    pub(crate) fn poll_staged<S, ReqB, E>(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Response<ResB>, E>>
+    where
+        S: Service<Request<ReqB>, Response = Response<ResB>, Error = E, Future = F>,
+        F: Future<Output = Result<Response<ResB>, E>>,
+        W: Wait<S, ReqB, ResB>,
+    {
+        loop {
+            let next = match self.as_mut().project() {
+                StagedProj::Ready { response } => return Poll::Ready(Ok(taken(response))),
+                StagedProj::Inner { future } => return future.poll(cx),
+                StagedProj::Waiting { wait } => match ready!(wait.poll_wait(cx)) {
+                    Next::Respond(response) => Self::ready(response),
+                    Next::Call(mut service, request) => Self::inner(service.call(request)),
+                },
+            };
+            self.set(next);
+        }
+    }
+}
+
+impl<F, ResB, E> Staged<F, ResB, NoWait>
+where
+    F: Future<Output = Result<Response<ResB>, E>>,
+{
+    /// [`poll_staged`](Self::poll_staged) for a layer that never waits.
+    fn poll_now(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<Response<ResB>, E>> {
+        match self.project() {
+            StagedProj::Ready { response } => Poll::Ready(Ok(taken(response))),
+            StagedProj::Inner { future } => future.poll(cx),
+            StagedProj::Waiting { wait } => match *wait.get_mut() {},
+        }
+    }
+}
+
+/// The answer of a future polled once more after it gave it.
+fn taken<ResB>(response: &mut Option<Response<ResB>>) -> Response<ResB> {
+    match response.take() {
+        Some(response) => response,
+        None => panic!("ResponseFuture polled after completion"),
+    }
+}
+
 pin_project! {
     /// Response future of [`HostCheck`](crate::host::HostCheck) and
     /// [`OriginGuard`](crate::origin::OriginGuard).
     pub struct ResponseFuture<F, B> {
         #[pin]
-        kind: Kind<F, B>,
-    }
-}
-
-pin_project! {
-    #[project = KindProj]
-    enum Kind<F, B> {
-        Inner { #[pin] future: F },
-        Rejected { response: Option<Response<B>> },
+        staged: Staged<F, B, NoWait>,
     }
 }
 
 impl<F, B> ResponseFuture<F, B> {
     pub(crate) fn inner(future: F) -> Self {
         Self {
-            kind: Kind::Inner { future },
+            staged: Staged::inner(future),
         }
     }
 
     pub(crate) fn rejected(response: Response<B>) -> Self {
         Self {
-            kind: Kind::Rejected {
-                response: Some(response),
-            },
+            staged: Staged::ready(response),
         }
     }
 }
@@ -64,13 +151,7 @@ where
     type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Inner { future } => future.poll(cx),
-            KindProj::Rejected { response } => match response.take() {
-                Some(response) => Poll::Ready(Ok(response)),
-                None => panic!("ResponseFuture polled after completion"),
-            },
-        }
+        self.project().staged.poll_now(cx)
     }
 }
 

@@ -1,10 +1,11 @@
 //! The response future of [`McpAuth`](super::McpAuth): read the envelope if
-//! the policy needs it, wait for the verifier, then call the inner service.
+//! the policy needs it, wait for the verifier, then call the inner service
+//! (the crate's one future shape, [`Staged`], with the auth layer's wait).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use http::{Request, Response};
 use pin_project_lite::pin_project;
@@ -14,6 +15,7 @@ use super::config::AuthConfig;
 use super::flow::{admit, refuse, refused};
 use super::verifier::VerifyFuture;
 use crate::body::ReplayBody;
+use crate::future::{Next, Staged, Wait};
 use crate::read::ReadEnvelope;
 use crate::rejection::{RejectionResponse, RequestHead};
 
@@ -24,38 +26,106 @@ pin_project! {
         S: Service<Request<ReqB>>,
     {
         #[pin]
-        state: State<S, ReqB, R, ResB>,
+        staged: Staged<S::Future, ResB, Deciding<S, ReqB, R>>,
     }
 }
 
 pin_project! {
-    #[project = StateProj]
-    enum State<S, ReqB, R, ResB>
-    where
-        S: Service<Request<ReqB>>,
-    {
-        Ready { response: Option<Response<ResB>> },
+    /// What the auth layer waits for before it decides.
+    #[project = DecidingProj]
+    pub(crate) enum Deciding<S, ReqB, R> {
+        /// The body, for a scope policy that reads the envelope.
         Reading {
             #[pin]
             read: ReadEnvelope<ReqB>,
             pending: Option<Pending<S, R>>,
             token: Box<str>,
         },
+        /// The verifier's answer.
         Verifying {
             verify: VerifyFuture,
             token: Box<str>,
             request: Option<Request<ReqB>>,
             pending: Option<Pending<S, R>>,
         },
-        Inner { #[pin] future: S::Future },
     }
 }
 
 /// What the future carries until it calls the inner service.
-struct Pending<S, R> {
+pub(crate) struct Pending<S, R> {
     service: S,
     config: Arc<AuthConfig>,
     rejection: R,
+}
+
+fn spent() -> ! {
+    panic!("auth ResponseFuture polled after completion")
+}
+
+impl<S, ReqB, R, ResB> Wait<S, ReqB, ResB> for Deciding<S, ReqB, R>
+where
+    ReqB: ReplayBody,
+    R: RejectionResponse<ResB>,
+    ResB: Default + 'static,
+{
+    fn poll_wait(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Next<S, ReqB, ResB>> {
+        loop {
+            let verifying = match self.as_mut().project() {
+                DecidingProj::Reading {
+                    read,
+                    pending,
+                    token,
+                } => {
+                    let outcome = ready!(read.poll(cx));
+                    let Some(pending) = pending.take() else {
+                        spent()
+                    };
+                    match outcome {
+                        Err((parts, rejection)) => {
+                            return Poll::Ready(Next::Respond(refuse(
+                                RequestHead::of_parts(&parts),
+                                &parts.extensions,
+                                rejection,
+                                &pending.rejection,
+                            )))
+                        }
+                        Ok(request) => Self::Verifying {
+                            verify: pending.config.verifier.verify(token),
+                            token: std::mem::take(token),
+                            request: Some(request),
+                            pending: Some(pending),
+                        },
+                    }
+                }
+                DecidingProj::Verifying {
+                    verify,
+                    token,
+                    request,
+                    pending,
+                } => {
+                    let outcome = ready!(verify.as_mut().poll(cx));
+                    let (Some(request), Some(pending)) = (request.take(), pending.take()) else {
+                        spent()
+                    };
+                    let (mut parts, body) = request.into_parts();
+                    let admitted = match outcome {
+                        Ok(verified) => admit(&pending.config, &mut parts, verified),
+                        Err(error) => Err(refused(&pending.config, &error, token)),
+                    };
+                    return Poll::Ready(match admitted {
+                        Ok(()) => Next::Call(pending.service, Request::from_parts(parts, body)),
+                        Err(rejection) => Next::Respond(refuse(
+                            RequestHead::of_parts(&parts),
+                            &parts.extensions,
+                            rejection,
+                            &pending.rejection,
+                        )),
+                    });
+                }
+            };
+            self.set(verifying);
+        }
+    }
 }
 
 impl<S, ReqB, R, ResB> ResponseFuture<S, ReqB, R, ResB>
@@ -64,15 +134,13 @@ where
 {
     pub(super) fn ready(response: Response<ResB>) -> Self {
         Self {
-            state: State::Ready {
-                response: Some(response),
-            },
+            staged: Staged::ready(response),
         }
     }
 
     pub(super) fn inner(future: S::Future) -> Self {
         Self {
-            state: State::Inner { future },
+            staged: Staged::inner(future),
         }
     }
 
@@ -84,7 +152,7 @@ where
         rejection: R,
     ) -> Self {
         Self {
-            state: State::Reading {
+            staged: Staged::waiting(Deciding::Reading {
                 read,
                 token,
                 pending: Some(Pending {
@@ -92,7 +160,7 @@ where
                     config,
                     rejection,
                 }),
-            },
+            }),
         }
     }
 
@@ -105,7 +173,7 @@ where
         rejection: R,
     ) -> Self {
         Self {
-            state: State::Verifying {
+            staged: Staged::waiting(Deciding::Verifying {
                 verify,
                 token,
                 request: Some(request),
@@ -114,7 +182,7 @@ where
                     config,
                     rejection,
                 }),
-            },
+            }),
         }
     }
 }
@@ -129,75 +197,6 @@ where
     type Output = Result<Response<ResB>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        loop {
-            let next = match this.state.as_mut().project() {
-                StateProj::Ready { response } => {
-                    return match response.take() {
-                        Some(response) => Poll::Ready(Ok(response)),
-                        None => panic!("auth ResponseFuture polled after completion"),
-                    };
-                }
-                StateProj::Inner { future } => return future.poll(cx),
-                StateProj::Reading {
-                    read,
-                    pending,
-                    token,
-                } => {
-                    let outcome = std::task::ready!(read.poll(cx));
-                    let Some(pending) = pending.take() else {
-                        panic!("auth ResponseFuture polled after completion");
-                    };
-                    match outcome {
-                        Err((parts, rejection)) => State::Ready {
-                            response: Some(refuse(
-                                RequestHead::of_parts(&parts),
-                                &parts.extensions,
-                                rejection,
-                                &pending.rejection,
-                            )),
-                        },
-                        Ok(request) => State::Verifying {
-                            verify: pending.config.verifier.verify(token),
-                            token: std::mem::take(token),
-                            request: Some(request),
-                            pending: Some(pending),
-                        },
-                    }
-                }
-                StateProj::Verifying {
-                    verify,
-                    token,
-                    request,
-                    pending,
-                } => {
-                    let outcome = std::task::ready!(verify.as_mut().poll(cx));
-                    let (Some(request), Some(mut pending)) = (request.take(), pending.take())
-                    else {
-                        panic!("auth ResponseFuture polled after completion");
-                    };
-                    let config = pending.config.clone();
-                    let (mut parts, body) = request.into_parts();
-                    let admitted = match outcome {
-                        Ok(verified) => admit(&config, &mut parts, verified),
-                        Err(error) => Err(refused(&config, &error, token)),
-                    };
-                    match admitted {
-                        Ok(()) => State::Inner {
-                            future: pending.service.call(Request::from_parts(parts, body)),
-                        },
-                        Err(rejection) => State::Ready {
-                            response: Some(refuse(
-                                RequestHead::of_parts(&parts),
-                                &parts.extensions,
-                                rejection,
-                                &pending.rejection,
-                            )),
-                        },
-                    }
-                }
-            };
-            this.state.set(next);
-        }
+        self.project().staged.poll_staged(cx)
     }
 }

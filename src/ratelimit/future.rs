@@ -9,6 +9,7 @@ use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use crate::future::{Next, Staged, Wait};
 use crate::rejection::{reject, Rejection, RejectionResponse, RequestHead};
 
 /// The Redis checks of one request: `Err` carries the refusal.
@@ -21,19 +22,42 @@ pin_project! {
         S: Service<Request<ReqB>>,
     {
         #[pin]
-        state: State<S, ReqB, R, ResB>,
+        staged: Staged<S::Future, ResB, Checking<S, ReqB, R>>,
     }
 }
 
 pin_project! {
-    #[project = StateProj]
-    enum State<S, ReqB, R, ResB>
-    where
-        S: Service<Request<ReqB>>,
-    {
-        Ready { response: Option<Response<ResB>> },
-        Checking { checks: Checks, pending: Option<(S, Request<ReqB>, R)> },
-        Inner { #[pin] future: S::Future },
+    /// The Redis checks, with what the decision needs afterwards (nothing
+    /// here is pinned in place: the checks are boxed).
+    pub(crate) struct Checking<S, ReqB, R> {
+        checks: Checks,
+        pending: Option<(S, Request<ReqB>, R)>,
+    }
+}
+
+impl<S, ReqB, R, ResB> Wait<S, ReqB, ResB> for Checking<S, ReqB, R>
+where
+    R: RejectionResponse<ResB>,
+    ResB: Default + 'static,
+{
+    fn poll_wait(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Next<S, ReqB, ResB>> {
+        let this = self.project();
+        let outcome = std::task::ready!(this.checks.as_mut().poll(cx));
+        let Some((service, request, rejection)) = this.pending.take() else {
+            panic!("ratelimit ResponseFuture polled after completion");
+        };
+        Poll::Ready(match outcome {
+            Ok(()) => Next::Call(service, request),
+            Err(refusal) => {
+                let (parts, _) = request.into_parts();
+                Next::Respond(reject(
+                    "ratelimit",
+                    RequestHead::of_parts(&parts),
+                    refusal,
+                    &rejection,
+                ))
+            }
+        })
     }
 }
 
@@ -43,15 +67,13 @@ where
 {
     pub(super) fn ready(response: Response<ResB>) -> Self {
         Self {
-            state: State::Ready {
-                response: Some(response),
-            },
+            staged: Staged::ready(response),
         }
     }
 
     pub(super) fn inner(future: S::Future) -> Self {
         Self {
-            state: State::Inner { future },
+            staged: Staged::inner(future),
         }
     }
 
@@ -63,10 +85,10 @@ where
         rejection: R,
     ) -> Self {
         Self {
-            state: State::Checking {
+            staged: Staged::waiting(Checking {
                 checks,
                 pending: Some((service, request, rejection)),
-            },
+            }),
         }
     }
 }
@@ -80,40 +102,6 @@ where
     type Output = Result<Response<ResB>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        loop {
-            let next = match this.state.as_mut().project() {
-                StateProj::Ready { response } => {
-                    return match response.take() {
-                        Some(response) => Poll::Ready(Ok(response)),
-                        None => panic!("ratelimit ResponseFuture polled after completion"),
-                    };
-                }
-                StateProj::Inner { future } => return future.poll(cx),
-                StateProj::Checking { checks, pending } => {
-                    let outcome = std::task::ready!(checks.as_mut().poll(cx));
-                    let Some((mut service, request, rejection)) = pending.take() else {
-                        panic!("ratelimit ResponseFuture polled after completion");
-                    };
-                    match outcome {
-                        Ok(()) => State::Inner {
-                            future: service.call(request),
-                        },
-                        Err(refusal) => {
-                            let (parts, _) = request.into_parts();
-                            State::Ready {
-                                response: Some(reject(
-                                    "ratelimit",
-                                    RequestHead::of_parts(&parts),
-                                    refusal,
-                                    &rejection,
-                                )),
-                            }
-                        }
-                    }
-                }
-            };
-            this.state.set(next);
-        }
+        self.project().staged.poll_staged(cx)
     }
 }
