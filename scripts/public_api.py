@@ -136,7 +136,8 @@ class Api:
                 where.append(self.ty(bp["type"]) + ": " + " + ".join(self.bound(b) for b in bp["bounds"]))
         s = "<" + ", ".join(params) + ">" if params else ""
         if where:
-            s += " where " + ", ".join(where)
+            # Sorted: rustdoc lists synthesized auto-trait bounds in no fixed order.
+            s += " where " + ", ".join(sorted(where))
         return s
 
     def fn_sig(self, name, f) -> str:
