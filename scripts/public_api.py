@@ -13,8 +13,8 @@ A change to any of them changes the list, so CI sees every API change and
 the committed list says what 0.1 promises.
 
 rustdoc's JSON output is unstable; it is read with the machine's stable
-toolchain through RUSTC_BOOTSTRAP, as cargo-public-api and
-cargo-semver-checks do.
+toolchain through RUSTC_BOOTSTRAP (for this crate only, in target/public-api),
+as cargo-public-api and cargo-semver-checks do.
 """
 
 import json
@@ -28,13 +28,17 @@ BASELINE = ROOT / "public-api.txt"
 
 
 def build() -> dict:
-    env = dict(os.environ, RUSTC_BOOTSTRAP="1", RUSTDOCFLAGS="")
+    # RUSTC_BOOTSTRAP is part of every unit's fingerprint: a target folder of
+    # its own keeps the main one's artifacts from being rebuilt back and forth,
+    # and naming the crate enables unstable options for it alone.
+    env = dict(os.environ, RUSTC_BOOTSTRAP="mcp_tower_guard", RUSTDOCFLAGS="")
+    target = ROOT / "target" / "public-api"
     subprocess.run(
-        ["cargo", "rustdoc", "--lib", "--all-features", "-q", "--",
+        ["cargo", "rustdoc", "--lib", "--all-features", "-q", "--target-dir", str(target), "--",
          "-Z", "unstable-options", "--output-format", "json"],
         cwd=ROOT, env=env, check=True,
     )
-    return json.loads((ROOT / "target/doc/mcp_tower_guard.json").read_text())
+    return json.loads((target / "doc/mcp_tower_guard.json").read_text())
 
 
 class Api:
