@@ -3,6 +3,10 @@
 //! (the session layer's commit rule, the headers layer's status mapping and
 //! tool learning, telemetry's outcome).
 
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -56,12 +60,53 @@ impl<'a> Answer<'a> {
         serde_json::from_str(self.error?.get()).ok()
     }
 
-    /// A member of the `result` object, read as `T`.
+    /// A member of the `result` object, read as `T`; `None` when the result
+    /// is not an object, lacks the member, or holds it in another type. The
+    /// other members are skipped, not collected.
     pub(crate) fn result_member<T: Deserialize<'a>>(&self, name: &str) -> Option<T> {
         let result = self.result()?;
-        let members: std::collections::HashMap<&str, &'a RawValue> =
-            serde_json::from_str(result.get()).ok()?;
-        serde_json::from_str(members.get(name)?.get()).ok()
+        let mut reader = serde_json::Deserializer::from_str(result.get());
+        Member {
+            name,
+            found: std::marker::PhantomData,
+        }
+        .deserialize(&mut reader)
+        .ok()
+        .flatten()
+    }
+}
+
+/// Finds one member of a JSON object as the object is read.
+struct Member<'n, T> {
+    name: &'n str,
+    found: std::marker::PhantomData<T>,
+}
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for Member<'_, T> {
+    type Value = Option<T>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<T>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for Member<'_, T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<T>, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if found.is_none() && key == self.name {
+                found = Some(map.next_value::<T>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
     }
 }
 
@@ -230,6 +275,14 @@ mod tests {
         );
         assert_eq!(ok.result_member::<bool>("isError"), Some(true));
         assert!(ok.error().is_none());
+        assert_eq!(
+            ok.result_member::<bool>("protocolVersion"),
+            None,
+            "another type"
+        );
+        assert_eq!(ok.result_member::<bool>("absent"), None);
+        let list = Answer::parse(br#"{"jsonrpc":"2.0","id":1,"result":[1]}"#).unwrap();
+        assert_eq!(list.result_member::<bool>("isError"), None, "not an object");
         let err =
             Answer::parse(br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"bad"}}"#)
                 .unwrap();

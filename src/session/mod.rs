@@ -40,7 +40,8 @@
 //! [`RequestProtocol`](crate::protocol::RequestProtocol) an outer
 //! [`McpHeadersLayer`](crate::McpHeadersLayer) recorded, or, when this layer runs
 //! alone, by the same era rule as the headers layer; a POST body is
-//! then read (bounded by [`BodyLimits`](crate::read::BodyLimits)) and its
+//! then read (under the default [`BodyLimits`](crate::read::BodyLimits): the
+//! one setting is the headers layer's) and its
 //! [`Envelope`](crate::envelope::Envelope) left in the extensions. When the
 //! request's version was assumed (no `MCP-Protocol-Version` header), the
 //! `RequestProtocol` is replaced by the version the session negotiated (the
