@@ -117,8 +117,14 @@ where
 fn taken<ResB>(response: &mut Option<Response<ResB>>) -> Response<ResB> {
     match response.take() {
         Some(response) => response,
-        None => panic!("ResponseFuture polled after completion"),
+        None => spent(),
     }
+}
+
+/// A response future polled again after it gave its answer (the `Future`
+/// contract allows a panic).
+pub(crate) fn spent() -> ! {
+    panic!("ResponseFuture polled after completion")
 }
 
 pin_project! {

@@ -65,7 +65,8 @@
 //!
 //! Features are additive: turning one on adds items and changes no type
 //! (the [`Guarded`](guard::Guarded) service and its body are the same under
-//! every set; `.ci/run` builds each feature alone and in pairs).
+//! every set; `.ci/run` builds each feature alone, and each pair of the
+//! layers that meet inside `McpGuard`).
 //!
 //! **Types from other crates in the API.** The `http`, `http-body` and
 //! `bytes` types every tower service speaks, tower's `Service` and `Layer`,

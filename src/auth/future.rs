@@ -15,7 +15,7 @@ use super::config::AuthConfig;
 use super::flow::{admit, refuse, refused};
 use super::verifier::VerifyFuture;
 use crate::body::ReplayBody;
-use crate::future::{Next, Staged, Wait};
+use crate::future::{spent, Next, Staged, Wait};
 use crate::read::ReadEnvelope;
 use crate::rejection::{RejectionResponse, RequestHead};
 
@@ -56,10 +56,6 @@ pub(crate) struct Pending<S, R> {
     service: S,
     config: Arc<AuthConfig>,
     rejection: R,
-}
-
-fn spent() -> ! {
-    panic!("auth ResponseFuture polled after completion")
 }
 
 impl<S, ReqB, R, ResB> Wait<S, ReqB, ResB> for Deciding<S, ReqB, R>

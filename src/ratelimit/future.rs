@@ -9,7 +9,7 @@ use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use crate::future::{Next, Staged, Wait};
+use crate::future::{spent, Next, Staged, Wait};
 use crate::rejection::{reject, Rejection, RejectionResponse, RequestHead};
 
 /// The Redis checks of one request: `Err` carries the refusal.
@@ -44,7 +44,7 @@ where
         let this = self.project();
         let outcome = std::task::ready!(this.checks.as_mut().poll(cx));
         let Some((service, request, rejection)) = this.pending.take() else {
-            panic!("ratelimit ResponseFuture polled after completion");
+            spent()
         };
         Poll::Ready(match outcome {
             Ok(()) => Next::Call(service, request),
