@@ -74,11 +74,7 @@ impl<S: Clone, C, R: Clone> Clone for Gate<S, C, R> {
 
 impl<S: fmt::Debug, C: fmt::Debug, R> fmt::Debug for Gate<S, C, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Gate")
-            .field("inner", &self.inner)
-            .field("config", &self.config)
-            .field("rejection", &std::any::type_name::<R>())
-            .finish()
+        crate::rejection::debug_guard::<R>(f, "Gate", Some(&self.inner), &self.config)
     }
 }
 

@@ -16,6 +16,7 @@ use crate::JsonRpcRejection;
 /// endpoint. See the [module docs](crate::auth) for the rules and an example.
 ///
 /// Cloning the layer, and calling [`Layer::layer`], only clones an [`Arc`].
+#[derive(Clone)]
 #[must_use]
 pub struct McpAuthLayer<R = JsonRpcRejection> {
     pub(super) config: Arc<AuthConfig>,
@@ -113,21 +114,9 @@ impl<R> McpAuthLayer<R> {
     }
 }
 
-impl<R: Clone> Clone for McpAuthLayer<R> {
-    fn clone(&self) -> Self {
-        Self {
-            config: Arc::clone(&self.config),
-            rejection: self.rejection.clone(),
-        }
-    }
-}
-
 impl<R> fmt::Debug for McpAuthLayer<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("McpAuthLayer")
-            .field("config", &self.config)
-            .field("rejection", &std::any::type_name::<R>())
-            .finish()
+        crate::rejection::debug_guard::<R>(f, "McpAuthLayer", None, &self.config)
     }
 }
 

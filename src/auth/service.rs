@@ -44,11 +44,7 @@ impl<S, R> McpAuth<S, R> {
 
 impl<S: fmt::Debug, R> fmt::Debug for McpAuth<S, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("McpAuth")
-            .field("inner", &self.inner)
-            .field("config", &self.config)
-            .field("rejection", &std::any::type_name::<R>())
-            .finish()
+        crate::rejection::debug_guard::<R>(f, "McpAuth", Some(&self.inner), &self.config)
     }
 }
 

@@ -277,9 +277,6 @@ impl<S, R: Clone> Layer<S> for McpHeadersLayer<R> {
 
 impl<R> fmt::Debug for McpHeadersLayer<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("McpHeadersLayer")
-            .field("config", &self.config)
-            .field("rejection", &std::any::type_name::<R>())
-            .finish()
+        crate::rejection::debug_guard::<R>(f, "McpHeadersLayer", None, &self.config)
     }
 }

@@ -41,11 +41,7 @@ impl<S, R> McpHeaders<S, R> {
 
 impl<S: fmt::Debug, R> fmt::Debug for McpHeaders<S, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("McpHeaders")
-            .field("inner", &self.inner)
-            .field("config", &self.config)
-            .field("rejection", &std::any::type_name::<R>())
-            .finish()
+        crate::rejection::debug_guard::<R>(f, "McpHeaders", Some(&self.inner), &self.config)
     }
 }
 

@@ -21,6 +21,7 @@ use crate::{ConfigError, JsonRpcRejection};
 ///
 /// See the [module docs](crate::host) for entry syntax, matching rules and an
 /// example.
+#[derive(Clone)]
 #[must_use]
 pub struct HostCheckLayer<R = JsonRpcRejection> {
     pub(super) config: Arc<HostConfig>,
@@ -150,21 +151,9 @@ impl<R> HostCheckLayer<R> {
     }
 }
 
-impl<R: Clone> Clone for HostCheckLayer<R> {
-    fn clone(&self) -> Self {
-        Self {
-            config: Arc::clone(&self.config),
-            rejection: self.rejection.clone(),
-        }
-    }
-}
-
 impl<R> fmt::Debug for HostCheckLayer<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HostCheckLayer")
-            .field("config", &self.config)
-            .field("rejection", &std::any::type_name::<R>())
-            .finish()
+        crate::rejection::debug_guard::<R>(f, "HostCheckLayer", None, &self.config)
     }
 }
 

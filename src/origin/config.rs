@@ -1,6 +1,5 @@
 //! The origin allowlist and the pure decision made for each request.
 
-use std::fmt;
 use std::sync::Arc;
 
 use http::{header, HeaderMap, HeaderValue};
@@ -28,7 +27,7 @@ use crate::{ConfigError, Rejection, RejectionKind};
 /// assert!(!list.matches(&HeaderValue::from_static("https://app.example.com/")));
 /// # Ok::<(), mcp_tower_guard::ConfigError>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct OriginList {
     patterns: Arc<Vec<OriginPattern>>,
     allow_null: bool,
@@ -113,15 +112,6 @@ impl OriginList {
                 }
             }
         }
-    }
-}
-
-impl fmt::Debug for OriginList {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OriginList")
-            .field("origins", &self.patterns)
-            .field("allow_null", &self.allow_null)
-            .finish()
     }
 }
 

@@ -24,6 +24,7 @@ use crate::{ConfigError, JsonRpcRejection};
 /// [`Layer::layer`], only clones an [`Arc`].
 ///
 /// See the [module docs](crate::origin) for entry syntax and an example.
+#[derive(Clone)]
 #[must_use]
 pub struct OriginGuardLayer<R = JsonRpcRejection> {
     pub(super) config: Arc<OriginConfig>,
@@ -263,21 +264,9 @@ impl<R> OriginGuardLayer<R> {
     }
 }
 
-impl<R: Clone> Clone for OriginGuardLayer<R> {
-    fn clone(&self) -> Self {
-        Self {
-            config: Arc::clone(&self.config),
-            rejection: self.rejection.clone(),
-        }
-    }
-}
-
 impl<R> fmt::Debug for OriginGuardLayer<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OriginGuardLayer")
-            .field("config", &self.config)
-            .field("rejection", &std::any::type_name::<R>())
-            .finish()
+        crate::rejection::debug_guard::<R>(f, "OriginGuardLayer", None, &self.config)
     }
 }
 

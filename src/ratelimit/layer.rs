@@ -37,6 +37,7 @@ impl fmt::Debug for RateLimitConfig {
 
 /// MCP-aware rate limits: several rules, each a GCRA quota (governor) per
 /// key made of validated request facts. See the [module docs](crate::ratelimit).
+#[derive(Clone)]
 #[must_use]
 pub struct McpRateLimitLayer<R = JsonRpcRejection> {
     config: Arc<RateLimitConfig>,
@@ -183,17 +184,6 @@ impl<R> McpRateLimitLayer<R> {
             clients: self.clients,
             shared: self.shared,
             rejection: self.rejection,
-        }
-    }
-}
-
-impl<R: Clone> Clone for McpRateLimitLayer<R> {
-    fn clone(&self) -> Self {
-        Self {
-            config: Arc::clone(&self.config),
-            clients: self.clients.clone(),
-            shared: self.shared.clone(),
-            rejection: self.rejection.clone(),
         }
     }
 }

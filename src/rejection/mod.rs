@@ -443,3 +443,21 @@ fn event(
 
 #[cfg(test)]
 mod tests;
+
+/// The `Debug` of a layer or of its service: its name, the inner service
+/// when there is one, its settings, and the rejection builder by type name
+/// (a builder need not be `Debug`).
+pub(crate) fn debug_guard<R>(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    inner: Option<&dyn fmt::Debug>,
+    config: &dyn fmt::Debug,
+) -> fmt::Result {
+    let mut out = f.debug_struct(name);
+    if let Some(inner) = inner {
+        out.field("inner", inner);
+    }
+    out.field("config", config)
+        .field("rejection", &std::any::type_name::<R>())
+        .finish()
+}

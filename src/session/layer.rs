@@ -176,9 +176,6 @@ impl<S, R: Clone> Layer<S> for McpSessionLayer<R> {
 
 impl<R> fmt::Debug for McpSessionLayer<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("McpSessionLayer")
-            .field("config", &self.config)
-            .field("rejection", &std::any::type_name::<R>())
-            .finish()
+        crate::rejection::debug_guard::<R>(f, "McpSessionLayer", None, &self.config)
     }
 }

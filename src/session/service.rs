@@ -36,11 +36,7 @@ impl<S, R> McpSession<S, R> {
 
 impl<S: fmt::Debug, R> fmt::Debug for McpSession<S, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("McpSession")
-            .field("inner", &self.inner)
-            .field("config", &self.flow.config)
-            .field("rejection", &std::any::type_name::<R>())
-            .finish()
+        crate::rejection::debug_guard::<R>(f, "McpSession", Some(&self.inner), &self.flow.config)
     }
 }
 

@@ -1,7 +1,6 @@
 //! [`MokaSessionStoreBuilder`]: the settings, and `build`, which assembles
 //! the cache and starts the maintenance task.
 
-use std::fmt;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -37,7 +36,7 @@ impl Default for MokaSessionStore {
 }
 
 /// Configures a [`MokaSessionStore`].
-#[derive(Default)]
+#[derive(Debug, Default)]
 #[must_use]
 pub struct MokaSessionStoreBuilder {
     core: StoreCore,
@@ -116,13 +115,4 @@ fn assemble(core: StoreCore, config: StoreConfig) -> MokaSessionStore {
         }
     }
     MokaSessionStore { shared }
-}
-
-impl fmt::Debug for MokaSessionStoreBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MokaSessionStoreBuilder")
-            .field("core", &self.core)
-            .field("config", &self.config)
-            .finish()
-    }
 }

@@ -204,13 +204,7 @@ mod tests {
         ] {
             assert_eq!(parse_close(bad.as_bytes()), None, "{bad:?}");
         }
-        for cause in [
-            CloseCause::Deleted,
-            CloseCause::IdleExpired,
-            CloseCause::LifetimeExpired,
-            CloseCause::Evicted,
-            CloseCause::Shutdown,
-        ] {
+        for cause in CloseCause::ALL {
             assert_eq!(CloseCause::from_name(cause.as_str()), Some(cause));
         }
     }

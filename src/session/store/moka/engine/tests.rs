@@ -41,13 +41,7 @@ fn claim_is_won_once() {
     assert!(e.claim(CloseCause::Evicted));
     assert!(!e.claim(CloseCause::Deleted));
     assert_eq!(e.cause(), Some(CloseCause::Evicted));
-    for cause in [
-        CloseCause::Deleted,
-        CloseCause::IdleExpired,
-        CloseCause::LifetimeExpired,
-        CloseCause::Evicted,
-        CloseCause::Shutdown,
-    ] {
+    for cause in CloseCause::ALL {
         assert_eq!(cause_from_code(cause_code(cause)), Some(cause));
     }
 }
