@@ -79,6 +79,9 @@ impl MokaSessionStoreBuilder {
 }
 
 fn assemble(core: StoreCore, config: StoreConfig) -> MokaSessionStore {
+    // Only a store with a maintenance task leaves retiming to it.
+    let runtime = tokio::runtime::Handle::try_current();
+    let maintained = config.maintenance_interval.is_some() && runtime.is_ok();
     let shared = Arc::new_cyclic(|weak: &Weak<Shared>| {
         let listener_ref = weak.clone();
         let cache = Cache::builder()
@@ -100,10 +103,11 @@ fn assemble(core: StoreCore, config: StoreConfig) -> MokaSessionStore {
             counts: Mutex::new(Counts::default()),
             counters: Counters::default(),
             shut_down: AtomicBool::new(false),
+            idle_queue: maintained.then(|| Mutex::new(Vec::new())),
         }
     });
     if let Some(every) = shared.config.maintenance_interval {
-        match tokio::runtime::Handle::try_current() {
+        match runtime {
             Ok(runtime) => {
                 runtime.spawn(maintain(Arc::downgrade(&shared), every));
             }

@@ -47,7 +47,14 @@ pub(super) struct Shared {
     pub(super) counts: Mutex<Counts>,
     pub(super) counters: Counters,
     pub(super) shut_down: AtomicBool,
+    /// Sessions whose last request ended since the maintenance task last ran
+    /// (only while that task runs; see [`Shared::went_idle`]).
+    pub(super) idle_queue: Option<Mutex<Vec<SessionId>>>,
 }
+
+/// How many ended requests wait for the maintenance task at most; past this
+/// the store retimes at once, so a stalled task cannot grow the queue.
+pub(super) const IDLE_QUEUE_CAP: usize = 1 << 16;
 
 /// The settings only this store has (the shared ones are in [`StoreCore`]).
 #[derive(Clone, Debug)]
@@ -326,7 +333,7 @@ impl Shared {
             if attempt == 0 {
                 // Sessions moka already expired may still hold slots until their
                 // removal is processed.
-                self.cache.run_pending_tasks();
+                self.run_pending();
                 continue;
             }
             if self.config.on_limit == LimitPolicy::EvictIdleLru && self.evict_one(scope, principal)
@@ -400,6 +407,42 @@ impl Shared {
         Some(session.detached())
     }
 
+    /// The last request on `id` ended: moka must time the entry from its last
+    /// request again (the lookup timed it as busy). That takes a cache read.
+    /// While the maintenance task runs, the read is left to it (at most one
+    /// `maintenance_interval` later, which moves no deadline: the expiry is
+    /// computed from the session's last request, not from the read), so the
+    /// end of a request costs a push instead of a second moka read.
+    pub(super) fn went_idle(&self, id: &SessionId) {
+        if let Some(queue) = &self.idle_queue {
+            let mut queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
+            // A session's requests in a row are queued once.
+            if queue.last() == Some(id) {
+                return;
+            }
+            if queue.len() < IDLE_QUEUE_CAP {
+                queue.push(id.clone());
+                return;
+            }
+        }
+        let _ = self.cache.get(id);
+    }
+
+    /// Takes the sessions waiting to be retimed (see [`went_idle`](Self::went_idle)).
+    pub(super) fn take_idle(&self) -> Vec<SessionId> {
+        match &self.idle_queue {
+            Some(queue) => std::mem::take(&mut *queue.lock().unwrap_or_else(PoisonError::into_inner)),
+            None => Vec::new(),
+        }
+    }
+
+    /// Retimes the sessions that went idle, then runs moka's pending work
+    /// (expirations, close hooks).
+    pub(super) fn run_pending(&self) {
+        retime(&self.cache, self.take_idle());
+        self.cache.run_pending_tasks();
+    }
+
     pub(super) fn remove(&self, id: &SessionId, cause: CloseCause) -> bool {
         match self.cache.get(id) {
             Some(entry) => self.close(id, &entry, cause),
@@ -429,6 +472,16 @@ impl Shared {
     }
 }
 
+/// Reads each session once (a session with many ended requests is in the
+/// list many times), so moka recomputes its deadline from its last request.
+fn retime(cache: &Cache<SessionId, Arc<Entry>>, mut idle: Vec<SessionId>) {
+    idle.sort_unstable();
+    idle.dedup();
+    for id in &idle {
+        let _ = cache.get(id);
+    }
+}
+
 /// Runs moka's pending work on an interval until the store is dropped or shut down.
 pub(super) async fn maintain(store: Weak<Shared>, every: Duration) {
     let mut tick = tokio::time::interval(every);
@@ -443,11 +496,15 @@ pub(super) async fn maintain(store: Weak<Shared>, every: Duration) {
             break;
         }
         let cache = shared.cache.clone();
+        let idle = shared.take_idle();
         drop(shared);
         // Expiring a large table in one pass can take a while (about 0.5 s for
         // 100k sessions): run it on the blocking pool, not on a runtime worker.
-        if tokio::task::spawn_blocking(move || cache.run_pending_tasks())
-            .await
+        if tokio::task::spawn_blocking(move || {
+            retime(&cache, idle);
+            cache.run_pending_tasks();
+        })
+        .await
             .is_err()
         {
             tracing::error!(target: crate::session::TARGET, "session maintenance pass panicked");

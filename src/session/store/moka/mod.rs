@@ -83,7 +83,7 @@ impl MokaSessionStore {
     /// Runs moka's pending maintenance now (expirations, close hooks). The
     /// maintenance task does this on an interval.
     pub fn run_pending_tasks(&self) {
-        self.shared.cache.run_pending_tasks();
+        self.shared.run_pending();
     }
 }
 
@@ -139,8 +139,9 @@ impl SessionStore for MokaSessionStore {
     }
 
     fn touch(&self, id: &SessionId) {
-        // A read makes moka recompute the entry's deadline (see `SessionExpiry`).
-        let _ = self.shared.cache.get(id);
+        // A read makes moka recompute the entry's deadline (see `SessionExpiry`),
+        // now or from the maintenance task.
+        self.shared.went_idle(id);
     }
 
     fn request_started(&self, _id: &SessionId) {
