@@ -2,9 +2,9 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, Weak};
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
+use std::time::{Duration, SystemTime};
 
 use http::request::Parts;
 use http::{header, Extensions, HeaderValue};
@@ -49,12 +49,21 @@ struct SessionInner {
     created_at: SystemTime,
     created_instant: Instant,
     client: ClientInfo,
-    seen: Mutex<Seen>,
+    /// Last activity, in nanoseconds after `created_instant` on tokio's clock:
+    /// one atomic per session, where a lock and two clocks took 40 bytes.
+    seen: AtomicU64,
     /// The negotiated version (`ProtocolVersion::to_bits`, 0 for none): read
     /// on every request, so an atomic rather than a lock.
     version: AtomicU32,
-    active: AtomicUsize,
-    state: RwLock<State>,
+    /// Requests (and streams) running on the session.
+    active: AtomicU32,
+    /// The in-memory store's close claim: 0 while open, else the code of the
+    /// cause that claimed it. Kept here so the store's entry is the context
+    /// itself, not a second allocation.
+    store_claim: AtomicU8,
+    /// A mutex rather than a read-write lock: held only to clone or swap a
+    /// value, and 8 bytes smaller in every session.
+    state: Mutex<State>,
     /// The replica whose inner server holds the session (`SessionOwner::Server`
     /// with a shared store).
     replica: OnceLock<Arc<str>>,
@@ -66,12 +75,6 @@ struct SessionInner {
 struct State {
     closed: bool,
     values: Extensions,
-}
-
-#[derive(Clone, Copy)]
-struct Seen {
-    at: SystemTime,
-    instant: Instant,
 }
 
 /// What hears that a session's last running request ended: the store, which
@@ -100,15 +103,15 @@ impl Drop for Activity {
 
 impl SessionInner {
     fn touch_seen(&self) {
-        let now = Seen {
-            at: SystemTime::now(),
-            instant: Instant::now(),
-        };
-        *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = now;
+        self.seen.store(
+            nanos_between(self.created_instant, Instant::now()),
+            Ordering::Release,
+        );
     }
 
-    fn seen(&self) -> Seen {
-        *self.seen.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Time from creation to the last activity.
+    fn seen_after(&self) -> Duration {
+        Duration::from_nanos(self.seen.load(Ordering::Acquire))
     }
 }
 
@@ -120,21 +123,18 @@ impl SessionContext {
         client: ClientInfo,
         version: Option<ProtocolVersion>,
     ) -> Self {
-        let now = Seen {
-            at: SystemTime::now(),
-            instant: Instant::now(),
-        };
         Self {
             inner: Arc::new(SessionInner {
                 id,
                 principal,
-                created_at: now.at,
-                created_instant: now.instant,
+                created_at: SystemTime::now(),
+                created_instant: Instant::now(),
                 client,
-                seen: Mutex::new(now),
+                seen: AtomicU64::new(0),
                 version: AtomicU32::new(version.map_or(0, ProtocolVersion::to_bits)),
-                active: AtomicUsize::new(0),
-                state: RwLock::new(State::default()),
+                active: AtomicU32::new(0),
+                store_claim: AtomicU8::new(0),
+                state: Mutex::new(State::default()),
                 replica: OnceLock::new(),
             }),
             _activity: None,
@@ -194,21 +194,19 @@ impl SessionContext {
             let age = now_at.duration_since(t).unwrap_or_default();
             now.checked_sub(age).unwrap_or(now)
         };
-        let seen = Seen {
-            at: last_seen,
-            instant: ago(last_seen),
-        };
+        let created_instant = ago(created_at);
         Self {
             inner: Arc::new(SessionInner {
                 id,
                 principal,
                 created_at,
-                created_instant: ago(created_at),
+                created_instant,
                 client,
-                seen: Mutex::new(seen),
+                seen: AtomicU64::new(nanos_between(created_instant, ago(last_seen))),
                 version: AtomicU32::new(version.map_or(0, ProtocolVersion::to_bits)),
-                active: AtomicUsize::new(0),
-                state: RwLock::new(State::default()),
+                active: AtomicU32::new(0),
+                store_claim: AtomicU8::new(0),
+                state: Mutex::new(State::default()),
                 replica: OnceLock::new(),
             }),
             _activity: None,
@@ -243,7 +241,10 @@ impl SessionContext {
 
     /// When the session last started or finished serving a request.
     pub fn last_seen(&self) -> SystemTime {
-        self.inner.seen().at
+        let created = self.inner.created_at;
+        created
+            .checked_add(self.inner.seen_after())
+            .unwrap_or(created)
     }
 
     /// The client as seen on the `initialize` request.
@@ -265,7 +266,7 @@ impl SessionContext {
 
     /// How many requests (and retained contexts) are using the session now.
     pub fn in_flight(&self) -> usize {
-        self.inner.active.load(Ordering::Acquire)
+        usize::try_from(self.inner.active.load(Ordering::Acquire)).unwrap_or(usize::MAX)
     }
 
     /// Stores a per-session value of type `T`, returning the previous one.
@@ -274,7 +275,7 @@ impl SessionContext {
     /// returned): a handler still running when its session is deleted cannot
     /// bring state back. The store drops all state right after the close hook.
     pub fn insert_state<T: Clone + Send + Sync + 'static>(&self, value: T) -> Option<T> {
-        let mut state = self.write_state();
+        let mut state = self.lock_state();
         if state.closed {
             return None;
         }
@@ -307,7 +308,7 @@ impl SessionContext {
         if let Some(value) = self.state::<T>() {
             return Some(value);
         }
-        let mut state = self.write_state();
+        let mut state = self.lock_state();
         if state.closed {
             return None;
         }
@@ -321,46 +322,36 @@ impl SessionContext {
 
     /// A clone of the per-session value of type `T`.
     pub fn state<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
-        self.inner
-            .state
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values
-            .get::<T>()
-            .cloned()
+        self.lock_state().values.get::<T>().cloned()
     }
 
     /// Removes the per-session value of type `T`.
     pub fn remove_state<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
-        self.write_state().values.remove::<T>()
+        self.lock_state().values.remove::<T>()
     }
 
     /// True once the session has closed (deleted, expired, evicted, shut
     /// down, or its `initialize` failed).
     pub fn is_closed(&self) -> bool {
-        self.inner
-            .state
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .closed
+        self.lock_state().closed
     }
 
     /// Marks the session closed: from now on no state is stored. Called by
     /// the stores before the close hook runs.
     pub(crate) fn mark_closed(&self) {
-        self.write_state().closed = true;
+        self.lock_state().closed = true;
     }
 
     /// Drops all per-session state (after the close hook ran), outside the lock.
     pub(crate) fn clear_state(&self) {
-        let values = std::mem::take(&mut self.write_state().values);
+        let values = std::mem::take(&mut self.lock_state().values);
         drop(values);
     }
 
-    fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
         self.inner
             .state
-            .write()
+            .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -402,14 +393,37 @@ impl SessionContext {
 
     /// Last activity on the tokio clock.
     pub(crate) fn last_seen_instant(&self) -> Instant {
-        self.inner.seen().instant
+        let created = self.inner.created_instant;
+        created
+            .checked_add(self.inner.seen_after())
+            .unwrap_or(created)
     }
 
     /// Last activity as a std instant (moka's clock). Under a paused tokio clock
     /// this may lie in the future, which only makes moka's deadline later.
     pub(crate) fn last_seen_std(&self) -> std::time::Instant {
-        self.inner.seen().instant.into_std()
+        self.last_seen_instant().into_std()
     }
+
+    /// Claims the close of a session the in-memory store holds: exactly one
+    /// caller wins, with a nonzero `code` naming its cause.
+    pub(crate) fn claim_close(&self, code: u8) -> bool {
+        self.inner
+            .store_claim
+            .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// The code of the cause that claimed the close; 0 while open.
+    pub(crate) fn close_claim(&self) -> u8 {
+        self.inner.store_claim.load(Ordering::Acquire)
+    }
+}
+
+/// Nanoseconds from `from` to `to` (0 when `to` is earlier), saturating at
+/// about 584 years.
+fn nanos_between(from: Instant, to: Instant) -> u64 {
+    u64::try_from(to.saturating_duration_since(from).as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl fmt::Debug for SessionContext {
@@ -430,15 +444,10 @@ impl fmt::Debug for SessionContext {
 /// Longest `User-Agent` / `Origin` a session keeps; longer values are cut.
 pub const MAX_CLIENT_HEADER_LEN: usize = 256;
 
-/// A copy of `value` in its own allocation, at most [`MAX_CLIENT_HEADER_LEN`]
-/// bytes. A server's header values may be slices of the connection's read
-/// buffer (hyper's are): keeping a clone would keep that whole buffer (up to
-/// hundreds of KiB) alive for the session's lifetime.
-/// Kept as a boxed slice (16 bytes per field, not a `HeaderValue`'s 40: it
-/// is held by every session).
-fn owned_capped(value: &HeaderValue) -> Box<[u8]> {
+/// At most [`MAX_CLIENT_HEADER_LEN`] bytes of `value`.
+fn capped(value: &HeaderValue) -> &[u8] {
     let bytes = value.as_bytes();
-    Box::from(&bytes[..bytes.len().min(MAX_CLIENT_HEADER_LEN)])
+    &bytes[..bytes.len().min(MAX_CLIENT_HEADER_LEN)]
 }
 
 /// The text of a header value, under the rule `HeaderValue::to_str` follows:
@@ -455,24 +464,32 @@ fn header_text(bytes: &[u8]) -> Option<&str> {
 }
 
 /// The client as seen on the request that created the session.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct ClientInfo {
-    user_agent: Option<Box<[u8]>>,
-    origin: Option<Box<[u8]>>,
+    /// `User-Agent`, then `Origin`: one allocation for the two (each a copy
+    /// of at most [`MAX_CLIENT_HEADER_LEN`] bytes), as every session keeps them.
+    headers: Box<[u8]>,
+    /// Where `Origin` starts in `headers`.
+    split: u16,
+    /// Which of the two were sent (bit 0 `User-Agent`, bit 1 `Origin`): a
+    /// header may be present and empty.
+    present: u8,
     peer_addr: Option<SocketAddr>,
 }
+
+const HAS_USER_AGENT: u8 = 1;
+const HAS_ORIGIN: u8 = 2;
 
 impl ClientInfo {
     /// Reads `User-Agent`, `Origin` and the peer address (a
     /// [`PeerAddr`](crate::PeerAddr), or else a bare `std::net::SocketAddr`,
     /// in the request extensions, as the server inserts per connection).
     pub(crate) fn from_parts(parts: &Parts) -> Self {
-        let peer_addr = crate::PeerAddr::of(&parts.extensions);
-        Self {
-            user_agent: parts.headers.get(header::USER_AGENT).map(owned_capped),
-            origin: parts.headers.get(header::ORIGIN).map(owned_capped),
-            peer_addr,
-        }
+        Self::copied(
+            parts.headers.get(header::USER_AGENT),
+            parts.headers.get(header::ORIGIN),
+            crate::PeerAddr::of(&parts.extensions),
+        )
     }
 
     /// Client information kept by a store outside this process (see
@@ -484,37 +501,74 @@ impl ClientInfo {
         origin: Option<HeaderValue>,
         peer_addr: Option<SocketAddr>,
     ) -> Self {
+        Self::copied(user_agent.as_ref(), origin.as_ref(), peer_addr)
+    }
+
+    /// Copies the two values into one allocation of their own: a server's
+    /// header values may be slices of the connection's read buffer (hyper's
+    /// are), and keeping a clone would keep that whole buffer (up to hundreds
+    /// of KiB) alive for the session's lifetime.
+    fn copied(
+        user_agent: Option<&HeaderValue>,
+        origin: Option<&HeaderValue>,
+        peer_addr: Option<SocketAddr>,
+    ) -> Self {
+        let user_agent = user_agent.map(capped);
+        let origin = origin.map(capped);
+        let first = user_agent.unwrap_or_default();
+        let second = origin.unwrap_or_default();
+        let mut headers = Vec::with_capacity(first.len() + second.len());
+        headers.extend_from_slice(first);
+        headers.extend_from_slice(second);
         Self {
-            user_agent: user_agent.as_ref().map(owned_capped),
-            origin: origin.as_ref().map(owned_capped),
+            headers: headers.into_boxed_slice(),
+            // At most MAX_CLIENT_HEADER_LEN (256): always fits.
+            split: u16::try_from(first.len()).unwrap_or(u16::MAX),
+            present: u8::from(user_agent.is_some()) * HAS_USER_AGENT
+                + u8::from(origin.is_some()) * HAS_ORIGIN,
             peer_addr,
         }
     }
 
     /// The raw `User-Agent` value (any bytes), for stores that persist it.
     pub fn user_agent_bytes(&self) -> Option<&[u8]> {
-        self.user_agent.as_deref()
+        let split = usize::from(self.split);
+        (self.present & HAS_USER_AGENT != 0).then(|| self.headers.get(..split).unwrap_or_default())
     }
 
     /// The raw `Origin` value (any bytes), for stores that persist it.
     pub fn origin_bytes(&self) -> Option<&[u8]> {
-        self.origin.as_deref()
+        let split = usize::from(self.split);
+        (self.present & HAS_ORIGIN != 0).then(|| self.headers.get(split..).unwrap_or_default())
     }
 
     /// `User-Agent`, when present and visible ASCII.
     pub fn user_agent(&self) -> Option<&str> {
-        self.user_agent.as_deref().and_then(header_text)
+        self.user_agent_bytes().and_then(header_text)
     }
 
     /// `Origin`, when present and visible ASCII.
     pub fn origin(&self) -> Option<&str> {
-        self.origin.as_deref().and_then(header_text)
+        self.origin_bytes().and_then(header_text)
     }
 
     /// The peer address, when the server put a [`PeerAddr`](crate::PeerAddr)
     /// (or a `std::net::SocketAddr`) in the request extensions.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.peer_addr
+    }
+}
+
+impl fmt::Debug for ClientInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientInfo")
+            .field(
+                "user_agent",
+                &self.user_agent_bytes().map(String::from_utf8_lossy),
+            )
+            .field("origin", &self.origin_bytes().map(String::from_utf8_lossy))
+            .field("peer_addr", &self.peer_addr)
+            .finish()
     }
 }
 
@@ -543,5 +597,28 @@ mod client_info_tests {
             "user agent shares the request buffer"
         );
         assert_eq!(info.origin(), Some("http://localhost:3000"));
+    }
+
+    /// Either header may be absent, or present and empty.
+    #[test]
+    fn absent_and_empty_headers_stay_apart() {
+        let empty = HeaderValue::from_static("");
+        let ua = HeaderValue::from_static("agent/1");
+        let cases = [
+            (None, None),
+            (Some(&empty), None),
+            (None, Some(&empty)),
+            (Some(&ua), Some(&empty)),
+            (Some(&empty), Some(&ua)),
+            (Some(&ua), Some(&ua)),
+        ];
+        for (user_agent, origin) in cases {
+            let info = ClientInfo::new(user_agent.cloned(), origin.cloned(), None);
+            assert_eq!(
+                info.user_agent_bytes(),
+                user_agent.map(HeaderValue::as_bytes)
+            );
+            assert_eq!(info.origin_bytes(), origin.map(HeaderValue::as_bytes));
+        }
     }
 }

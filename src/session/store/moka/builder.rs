@@ -90,7 +90,7 @@ fn assemble(core: StoreCore, config: StoreConfig) -> MokaSessionStore {
                 idle_timeout: core.idle_timeout,
                 max_lifetime: core.max_lifetime,
             })
-            .eviction_listener(move |_id, entry: Arc<Entry>, cause| {
+            .eviction_listener(move |_id, entry: Entry, cause| {
                 if let Some(shared) = listener_ref.upgrade() {
                     shared.on_removed(&entry, cause);
                 }

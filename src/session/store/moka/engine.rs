@@ -3,7 +3,7 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
@@ -41,7 +41,7 @@ pub enum LimitPolicy {
 }
 
 pub(super) struct Shared {
-    pub(super) cache: Cache<SessionId, Arc<Entry>>,
+    pub(super) cache: Cache<SessionId, Entry>,
     pub(super) core: StoreCore,
     pub(super) config: StoreConfig,
     pub(super) counts: Mutex<Counts>,
@@ -80,13 +80,12 @@ pub(super) struct Counts {
     pub(super) per_principal: HashMap<Principal, usize>,
 }
 
-/// A stored session and the store's bookkeeping for it.
+/// A stored session: the (detached) context itself, whose close claim the
+/// store keeps in it (see `cause_code`), so an entry is no allocation of its
+/// own.
+#[derive(Clone)]
 pub(super) struct Entry {
     pub(super) session: SessionContext,
-    /// Commit time on moka's clock (std), for deriving the expiry cause.
-    pub(super) created_std: std::time::Instant,
-    /// 0 while open; else the `CloseCause` that claimed it (see `cause_code`).
-    pub(super) cause: AtomicU8,
 }
 
 /// The claim byte of an entry: 0 while open, else 1 + the cause's index.
@@ -101,15 +100,18 @@ pub(super) fn cause_from_code(code: u8) -> Option<CloseCause> {
 
 impl Entry {
     pub(super) fn cause(&self) -> Option<CloseCause> {
-        cause_from_code(self.cause.load(Ordering::Acquire))
+        cause_from_code(self.session.close_claim())
     }
 
     /// Marks the entry closing with `cause`. Exactly one caller wins; the winner
     /// gives back the session's slot.
     pub(super) fn claim(&self, cause: CloseCause) -> bool {
-        self.cause
-            .compare_exchange(0, cause_code(cause), Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+        self.session.claim_close(cause_code(cause))
+    }
+
+    /// Creation on moka's clock (std).
+    pub(super) fn created_std(&self) -> std::time::Instant {
+        self.session.created_instant().into_std()
     }
 }
 
@@ -148,7 +150,7 @@ impl Drop for LookupRead {
 
 impl SessionExpiry {
     pub(super) fn deadline(&self, entry: &Entry, now: std::time::Instant) -> Duration {
-        let age = now.saturating_duration_since(entry.created_std);
+        let age = now.saturating_duration_since(entry.created_std());
         let remaining = self.max_lifetime.saturating_sub(age);
         if entry.session.in_flight() > 0 || LOOKUP.with(Cell::get) {
             return remaining;
@@ -158,11 +160,11 @@ impl SessionExpiry {
     }
 }
 
-impl Expiry<SessionId, Arc<Entry>> for SessionExpiry {
+impl Expiry<SessionId, Entry> for SessionExpiry {
     fn expire_after_create(
         &self,
         _id: &SessionId,
-        entry: &Arc<Entry>,
+        entry: &Entry,
         created_at: std::time::Instant,
     ) -> Option<Duration> {
         Some(self.deadline(entry, created_at))
@@ -171,7 +173,7 @@ impl Expiry<SessionId, Arc<Entry>> for SessionExpiry {
     fn expire_after_read(
         &self,
         _id: &SessionId,
-        entry: &Arc<Entry>,
+        entry: &Entry,
         read_at: std::time::Instant,
         _duration_until_expiry: Option<Duration>,
         _last_modified_at: std::time::Instant,
@@ -246,7 +248,7 @@ impl Shared {
             None => {
                 let derived = match removal {
                     RemovalCause::Expired => {
-                        if entry.created_std.elapsed() >= self.core.max_lifetime {
+                        if entry.session.created_instant().elapsed() >= self.core.max_lifetime {
                             CloseCause::LifetimeExpired
                         } else {
                             CloseCause::IdleExpired
@@ -288,7 +290,7 @@ impl Shared {
     /// Closes the least recently used idle session in `scope`. True when a slot
     /// was (or is being) freed.
     pub(super) fn evict_one(&self, scope: LimitScope, principal: Option<&Principal>) -> bool {
-        let mut victim: Option<(Arc<SessionId>, Arc<Entry>)> = None;
+        let mut victim: Option<(Arc<SessionId>, Entry)> = None;
         for (id, entry) in self.cache.iter() {
             if entry.cause().is_some() || entry.session.in_flight() > 0 {
                 continue;
@@ -354,11 +356,9 @@ impl Shared {
             self.give_back_slot(reservation.principal());
             return Err(self.unavailable("store is shut down"));
         }
-        let entry = Arc::new(Entry {
-            session: session.clone(),
-            created_std: std::time::Instant::now(),
-            cause: AtomicU8::new(0),
-        });
+        let entry = Entry {
+            session: session.detached(),
+        };
         // Counted before it becomes visible, so a concurrent close never underflows.
         self.counters.active.fetch_add(1, Ordering::AcqRel);
         // Under the session's id: the reservation's, or the one the inner
@@ -366,7 +366,7 @@ impl Shared {
         let stored = self
             .cache
             .entry(session.id().clone())
-            .or_insert_with(|| Arc::clone(&entry));
+            .or_insert_with(|| entry.clone());
         if !stored.is_fresh() {
             self.counters.active.fetch_sub(1, Ordering::AcqRel);
             self.give_back_slot(reservation.principal());
@@ -431,7 +431,9 @@ impl Shared {
     /// Takes the sessions waiting to be retimed (see [`went_idle`](Self::went_idle)).
     pub(super) fn take_idle(&self) -> Vec<SessionId> {
         match &self.idle_queue {
-            Some(queue) => std::mem::take(&mut *queue.lock().unwrap_or_else(PoisonError::into_inner)),
+            Some(queue) => {
+                std::mem::take(&mut *queue.lock().unwrap_or_else(PoisonError::into_inner))
+            }
             None => Vec::new(),
         }
     }
@@ -474,7 +476,7 @@ impl Shared {
 
 /// Reads each session once (a session with many ended requests is in the
 /// list many times), so moka recomputes its deadline from its last request.
-fn retime(cache: &Cache<SessionId, Arc<Entry>>, mut idle: Vec<SessionId>) {
+fn retime(cache: &Cache<SessionId, Entry>, mut idle: Vec<SessionId>) {
     idle.sort_unstable();
     idle.dedup();
     for id in &idle {
@@ -505,7 +507,7 @@ pub(super) async fn maintain(store: Weak<Shared>, every: Duration) {
             cache.run_pending_tasks();
         })
         .await
-            .is_err()
+        .is_err()
         {
             tracing::error!(target: crate::session::TARGET, "session maintenance pass panicked");
         }

@@ -5,11 +5,7 @@ use crate::session::context::ClientInfo;
 
 fn entry() -> Entry {
     let session = SessionContext::new(SessionId::new_random(), None, ClientInfo::default(), None);
-    Entry {
-        session,
-        created_std: std::time::Instant::now(),
-        cause: AtomicU8::new(0),
-    }
+    Entry { session }
 }
 
 #[test]
@@ -26,10 +22,10 @@ fn deadline_is_idle_from_last_activity_capped_by_lifetime() {
     let d = expiry.deadline(&e, now + Duration::from_secs(10));
     assert!(d <= Duration::from_secs(50) && d > Duration::from_secs(49));
     // Near the end of the lifetime, the lifetime wins.
-    let d = expiry.deadline(&e, e.created_std + Duration::from_secs(590));
+    let d = expiry.deadline(&e, e.created_std() + Duration::from_secs(590));
     assert!(d <= Duration::from_secs(10));
     assert_eq!(
-        expiry.deadline(&e, e.created_std + Duration::from_secs(700)),
+        expiry.deadline(&e, e.created_std() + Duration::from_secs(700)),
         Duration::ZERO
     );
 }
