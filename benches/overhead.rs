@@ -27,7 +27,7 @@ use bytes::Bytes;
 use criterion::Criterion;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
-use mcp_tower_guard::session::MokaSessionStore;
+use mcp_tower_guard::session::{MokaSessionStore, SessionId, SessionStore};
 use mcp_tower_guard::{HostCheckLayer, McpHeadersLayer, McpSessionLayer, OriginGuardLayer};
 use tokio::runtime::Runtime;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
@@ -172,7 +172,72 @@ fn cases<'a>(rt: &'a Runtime, store: &MokaSessionStore) -> Vec<Case<'a>> {
             ping_session,
         ),
         case(rt, "full_stack_post_1k", full, post_1k_session),
+        // Floors: what the parts the layers cannot do without cost alone.
+        floor("floor_moka_get", {
+            let cache = bare_moka();
+            let key = SessionId::parse(id.as_bytes()).expect("valid id");
+            cache.insert(key.clone(), 1);
+            move || {
+                black_box(cache.get(&key));
+            }
+        }),
+        floor("floor_store_get", {
+            let store = store.clone();
+            let key = SessionId::parse(id.as_bytes()).expect("valid id");
+            move || {
+                black_box(store.get(&key));
+            }
+        }),
+        floor("floor_id_parse", move || {
+            black_box(SessionId::parse(black_box(id.as_bytes())).ok());
+        }),
+        floor("floor_echo", move || {
+            let mut res = Res::new(Full::default());
+            res.headers_mut().insert("mcp-session-id", id.clone());
+            black_box(res);
+        }),
+        floor("floor_parse_1k", move || {
+            black_box(serde_json::from_slice::<serde::de::IgnoredAny>(black_box(body_1k)).ok());
+        }),
     ]
+}
+
+/// A floor: `step` alone, `iters` times.
+fn floor<'a>(name: &'static str, mut step: impl FnMut() + 'a) -> Case<'a> {
+    let run = move |iters: u64| {
+        let start = Instant::now();
+        for _ in 0..iters {
+            step();
+        }
+        start.elapsed()
+    };
+    (name, Box::new(run))
+}
+
+/// A bare moka cache configured as the session store configures its own
+/// (LRU, per-entry expiry, an eviction listener).
+fn bare_moka() -> moka::sync::Cache<SessionId, u64> {
+    struct Idle;
+    impl moka::policy::Expiry<SessionId, u64> for Idle {
+        fn expire_after_create(&self, _: &SessionId, _: &u64, _: Instant) -> Option<Duration> {
+            Some(Duration::from_secs(3600))
+        }
+        fn expire_after_read(
+            &self,
+            _: &SessionId,
+            _: &u64,
+            _: Instant,
+            _: Option<Duration>,
+            _: Instant,
+        ) -> Option<Duration> {
+            Some(Duration::from_secs(3600))
+        }
+    }
+    moka::sync::Cache::builder()
+        .eviction_policy(moka::policy::EvictionPolicy::lru())
+        .expire_after(Idle)
+        .eviction_listener(|_, _, _| {})
+        .build()
 }
 
 fn runtime() -> Runtime {

@@ -24,6 +24,7 @@
 //! assert_eq!(env.meta_protocol_version(), Some("2026-07-28"));
 //! ```
 
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ use serde_json::value::RawValue;
 mod raw;
 mod shape;
 
+pub(crate) use raw::Members;
 pub use raw::MAX_BATCH_LEN;
 use raw::{first_non_ws, Batch, MaybeString, RawMessage, Skip};
 pub(crate) use shape::{CompletionRef, Field};
@@ -81,7 +83,7 @@ pub struct Message {
     meta: Meta,
     shape: ParamsShape,
     completion_ref: Option<CompletionRef>,
-    arguments: Option<Range<usize>>,
+    has_arguments: bool,
 }
 
 /// The three kinds of JSON-RPC message.
@@ -207,8 +209,40 @@ impl Envelope {
     }
 
     /// The raw JSON text of `params.arguments` of `message`, when present.
-    pub(crate) fn arguments_json(&self, message: &Message) -> Option<&[u8]> {
-        self.source.get(message.arguments.clone()?)
+    pub(crate) fn arguments_json(&self, message: &Message) -> Option<&str> {
+        match self.arguments(message, raw::Want::Raw)? {
+            raw::Found::Raw(raw) => Some(raw.get()),
+            raw::Found::Members(_) => None,
+        }
+    }
+
+    /// The members of `params.arguments` of `message`, as raw JSON values,
+    /// when it is an object.
+    pub(crate) fn argument_members(&self, message: &Message) -> Option<HashMap<String, &RawValue>> {
+        match self.arguments(message, raw::Want::Members)? {
+            raw::Found::Members(members) => members,
+            raw::Found::Raw(_) => None,
+        }
+    }
+
+    /// Only a tool rule with mirrored parameters reads the arguments, so the
+    /// parse keeps no span: the body is read a second time, here.
+    fn arguments(&self, message: &Message, want: raw::Want) -> Option<raw::Found<'_>> {
+        if !message.has_arguments {
+            return None;
+        }
+        let index = if self.batch {
+            Some(
+                self.messages
+                    .iter()
+                    .position(|m| std::ptr::eq(m, message))?,
+            )
+        } else {
+            None
+        };
+        // The parse accepted the body, so it is UTF-8.
+        let text = std::str::from_utf8(&self.source).ok()?;
+        raw::arguments_of(text, index, want)
     }
 
     /// The raw JSON object of `_meta["io.modelcontextprotocol/clientCapabilities"]`.
@@ -375,7 +409,8 @@ impl PartialEq for Envelope {
                 .zip(other.messages.iter())
                 .all(|(a, b)| {
                     a == b
-                        && json(self.arguments_json(a)) == json(other.arguments_json(b))
+                        && json(self.arguments_json(a).map(str::as_bytes))
+                            == json(other.arguments_json(b).map(str::as_bytes))
                         && json(self.capabilities_json(a)) == json(other.capabilities_json(b))
                 })
     }
@@ -396,7 +431,7 @@ impl PartialEq for Message {
             && self.completion_ref == other.completion_ref
             && self.meta.version == other.meta.version
             && self.meta.capabilities == other.meta.capabilities
-            && self.arguments.is_some() == other.arguments.is_some()
+            && self.has_arguments == other.has_arguments
     }
 }
 
@@ -478,7 +513,7 @@ impl RawMessage<'_> {
             meta,
             shape: params.shape,
             completion_ref: params.completion_ref,
-            arguments: params.arguments.and_then(|raw| span_of(source, raw)),
+            has_arguments: params.has_arguments,
         })
     }
 }

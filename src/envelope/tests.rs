@@ -128,3 +128,45 @@ fn escaped_keys_and_strings_decode() {
     assert_eq!(m.method.as_deref(), Some("tools/call"));
     assert_eq!(m.name.as_deref(), Some("hé"));
 }
+
+/// `params.arguments` is decoded in the one parse and found again only when
+/// asked for: in a single message, in the right element of a batch, the last
+/// of repeated keys (as the parse counts it), and never in array params.
+#[test]
+fn arguments_are_found_on_demand() {
+    let arguments = |body: &str| -> Vec<Option<String>> {
+        let envelope = Envelope::parse(body.as_bytes()).expect("valid envelope");
+        envelope
+            .messages()
+            .iter()
+            .map(|m| envelope.arguments_json(m).map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(
+        arguments(
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{"a":[1,"x"]}}}"#
+        ),
+        vec![Some(r#"{"a":[1,"x"]}"#.to_owned())]
+    );
+    assert_eq!(
+        arguments(concat!(
+            r#"[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"arguments":{"n":1}}},"#,
+            r#"{"jsonrpc":"2.0","id":2,"method":"ping"},"#,
+            r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"arguments":1,"arguments":{"n":3}}}]"#
+        )),
+        vec![
+            Some(r#"{"n":1}"#.to_owned()),
+            None,
+            Some(r#"{"n":3}"#.to_owned())
+        ]
+    );
+    assert_eq!(
+        arguments(r#"{"jsonrpc":"2.0","id":1,"method":"x","params":[{"arguments":1}]}"#),
+        vec![None]
+    );
+    // F2: a string inside the arguments is decoded like any other.
+    assert!(Envelope::parse(
+        br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"arguments":{"a":"\ud800"}}}"#
+    )
+    .is_err());
+}

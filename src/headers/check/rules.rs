@@ -135,15 +135,10 @@ pub(super) fn check_tool(
     rule: &ToolRule,
 ) -> Result<(), Rejection> {
     if !rule.params.is_empty() {
-        // Only tools with mirrored parameters pay for reading the arguments.
         // Only tools with mirrored parameters pay for looking into the
         // arguments, and then only at the annotated paths: the top level is
         // split into raw values once, no tree is built for the rest.
-        let raw = envelope
-            .arguments_json(message)
-            .and_then(|raw| std::str::from_utf8(raw).ok())
-            .unwrap_or("null");
-        let top = object_fields(raw);
+        let top = envelope.argument_members(message);
         for param in &rule.params {
             let value = param.path().split_first().and_then(|(first, rest)| {
                 let mut raw = top.as_ref()?.get(first.as_str())?.get();
@@ -180,10 +175,9 @@ pub(super) fn check_tool(
 /// "Server MUST validate header matches body" for one mirrored parameter.
 /// The members of a JSON object as raw values (borrowed); `None` for anything else.
 pub(super) fn object_fields(raw: &str) -> Option<std::collections::HashMap<String, &RawValue>> {
-    if !raw.trim_start().starts_with('{') {
-        return None;
-    }
-    serde_json::from_str(raw).ok()
+    serde_json::from_str::<crate::envelope::Members<'_>>(raw)
+        .ok()?
+        .0
 }
 
 pub(super) fn check_param(
