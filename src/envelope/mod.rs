@@ -119,9 +119,14 @@ impl Envelope {
     /// Parses a POST body the layer already holds, keeping a reference to it.
     pub(crate) fn parse_bytes(source: Bytes) -> Result<Self, EnvelopeError> {
         let bytes = &source[..];
+        // JSON text is UTF-8 (RFC 8259, section 8.1). Checked once for the
+        // whole body, the strings need no check of their own (F2: this also
+        // covers the parts the parse skips).
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| EnvelopeError::Parse(format!("the body is not UTF-8: {e}")))?;
         let result = match first_non_ws(bytes) {
-            Some(b'[') => serde_json::from_slice::<Batch<'_>>(bytes).map(|v| (v.0, true)),
-            _ => serde_json::from_slice::<RawMessage<'_>>(bytes).map(|m| (vec![m], false)),
+            Some(b'[') => serde_json::from_str::<Batch<'_>>(text).map(|v| (v.0, true)),
+            _ => serde_json::from_str::<RawMessage<'_>>(text).map(|m| (vec![m], false)),
         };
         let (raw, batch) = result.map_err(|e| classify(bytes, e))?;
         if raw.is_empty() {
