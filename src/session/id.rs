@@ -10,7 +10,9 @@ pub(crate) use crate::keyed::{keyed_hash128, tag_of};
 pub const MAX_SESSION_ID_LEN: usize = 256;
 
 /// A session id: 1 to 256 visible ASCII characters (0x21 to 0x7E), as the
-/// transport spec requires. Cloning is an `Arc` clone.
+/// transport spec requires. An id of up to 38 characters (a UUID is 36) is
+/// kept inline, so reading one from a request allocates nothing; a longer
+/// one is shared, and cloning it is an `Arc` clone.
 ///
 /// `Debug` prints only a short keyed tag (see [`SessionId::tag`]), never the id:
 /// a session id is a bearer capability for the session's state.
@@ -24,8 +26,51 @@ pub const MAX_SESSION_ID_LEN: usize = 256;
 /// assert!(SessionId::parse(b"has space").is_err());
 /// assert!(!format!("{id:?}").contains("3f0c8a4e"));
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SessionId(Arc<str>);
+#[derive(Clone)]
+pub struct SessionId(Repr);
+
+/// Longest id kept inline (the enum is then 40 bytes, as wide as it needs to
+/// be for a hyphenated UUID).
+const INLINE: usize = 38;
+
+#[derive(Clone)]
+enum Repr {
+    /// The first `len` bytes, visible ASCII.
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE],
+    },
+    Shared(Arc<str>),
+}
+
+// Compared, hashed and ordered as the text, whichever way it is kept.
+impl PartialEq for SessionId {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for SessionId {}
+
+impl std::hash::Hash for SessionId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // As `str` hashes itself, without going through `as_str`.
+        state.write(self.as_bytes());
+        state.write_u8(0xff);
+    }
+}
+
+impl PartialOrd for SessionId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SessionId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
 
 /// Why a value is not a valid session id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -68,31 +113,52 @@ impl SessionId {
         if !bytes.iter().all(|b| (0x21..=0x7E).contains(b)) {
             return Err(InvalidSessionId::InvalidByte);
         }
+        if let (Ok(len), true) = (u8::try_from(bytes.len()), bytes.len() <= INLINE) {
+            let mut inline = [0; INLINE];
+            inline[..bytes.len()].copy_from_slice(bytes);
+            return Ok(Self(Repr::Inline { len, bytes: inline }));
+        }
         // Visible ASCII is valid UTF-8.
         let s = std::str::from_utf8(bytes).map_err(|_| InvalidSessionId::InvalidByte)?;
-        Ok(Self(Arc::from(s)))
+        Ok(Self(Repr::Shared(Arc::from(s))))
     }
 
     /// A fresh random id from the default generator ([`UuidV4`]).
     pub fn new_random() -> Self {
-        Self(Arc::from(UuidV4.generate()))
+        let id = uuid::Uuid::new_v4();
+        let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
+        let text = id.hyphenated().encode_lower(&mut text);
+        // A hyphenated UUID is 36 visible ASCII characters.
+        Self::parse(text.as_bytes()).unwrap_or_else(|_| Self(Repr::Shared(Arc::from(&*text))))
     }
 
     /// The id as sent in the `Mcp-Session-Id` header.
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            // Visible ASCII, checked on construction: always UTF-8.
+            Repr::Inline { .. } => std::str::from_utf8(self.as_bytes()).unwrap_or_default(),
+            Repr::Shared(text) => text,
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            Repr::Shared(text) => text.as_bytes(),
+        }
     }
 
     /// A short, non-reversible tag for logs: 8 hex characters of a keyed hash
     /// whose key is random per process. Two processes tag the same id differently.
     pub fn tag(&self) -> Tag {
-        tag_of(self.0.as_bytes())
+        tag_of(self.as_bytes())
     }
 
     /// The id as a header value.
     pub(crate) fn to_header_value(&self) -> http::HeaderValue {
         // Visible ASCII only, checked on construction.
-        http::HeaderValue::from_str(&self.0).unwrap_or(http::HeaderValue::from_static("invalid"))
+        http::HeaderValue::from_bytes(self.as_bytes())
+            .unwrap_or(http::HeaderValue::from_static("invalid"))
     }
 }
 
@@ -203,6 +269,26 @@ mod tests {
         assert_eq!(id.as_str().len(), 36);
         let empty = String::new;
         assert_eq!(generate_valid(&empty).as_str().len(), 36);
+    }
+
+    /// Inline and shared ids are the same text: equal, hashed and ordered
+    /// alike (a map keyed by ids must find one however it was kept).
+    #[test]
+    fn inline_and_shared_ids_behave_as_their_text() {
+        use std::hash::BuildHasher;
+        let hasher = std::collections::hash_map::RandomState::new();
+        for len in [1, INLINE - 1, INLINE, INLINE + 1, MAX_SESSION_ID_LEN] {
+            let text = "a".repeat(len);
+            let id = SessionId::parse(text.as_bytes()).unwrap();
+            assert_eq!(id.as_str(), text);
+            assert_eq!(id.to_header_value(), text.as_str());
+            assert_eq!(hasher.hash_one(&id), hasher.hash_one(text.as_str()));
+            assert_eq!(id, id.clone());
+        }
+        let short = SessionId::parse(b"b").unwrap();
+        let long = SessionId::parse("a".repeat(INLINE + 2).as_bytes()).unwrap();
+        assert!(long < short, "ordered as text");
+        assert_eq!(SessionId::new_random().as_str().len(), 36);
     }
 
     #[test]
