@@ -229,7 +229,7 @@ where
             }
         };
         let Some(mut parts) = this.parts.take() else {
-            panic!("ReadEnvelope polled after completion");
+            crate::future::spent();
         };
         Poll::Ready(match outcome {
             Ok(bytes) => match Envelope::parse_bytes(bytes.clone()) {

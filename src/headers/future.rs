@@ -238,7 +238,7 @@ where
                                     rejection,
                                 )),
                             },
-                            (Ok(_), None) => panic!("ResponseFuture polled after completion"),
+                            (Ok(_), None) => crate::future::spent(),
                         }
                     }
                     // The head's 406/415 goes first, as it would have without a body.
@@ -280,7 +280,7 @@ where
                         cx
                     ));
                     let Some(mut head) = head.take() else {
-                        panic!("ResponseFuture polled after completion");
+                        crate::future::spent();
                     };
                     let bytes = std::mem::take(buf).freeze();
                     let rebuilt = match outcome {
@@ -299,7 +299,7 @@ where
                 }
                 StateProj::Rejected { response } => {
                     let Some(response) = response.take() else {
-                        panic!("ResponseFuture polled after completion");
+                        crate::future::spent();
                     };
                     return Poll::Ready(Ok(response));
                 }

@@ -122,11 +122,11 @@ where
                 }
                 StateProj::Waiting { wait } => {
                     let Some(pending) = wait.as_mut() else {
-                        panic!("session ResponseFuture polled after completion");
+                        crate::future::spent();
                     };
                     let answered = ready!(pending.answer.as_mut().poll(cx));
                     let Some(Wait { req, .. }) = wait.take() else {
-                        panic!("session ResponseFuture polled after completion");
+                        crate::future::spent();
                     };
                     this.flow.after_wait(req, answered)
                 }
@@ -145,11 +145,11 @@ where
                 }
                 StateProj::Collecting { body, rest } => {
                     let Some((_, buf, _)) = rest.as_deref_mut() else {
-                        panic!("session ResponseFuture polled after completion");
+                        crate::future::spent();
                     };
                     let read = ready!(crate::body::poll_collect(body, buf, MAX_ANSWER_BYTES, cx));
                     let Some(done) = rest.take() else {
-                        panic!("session ResponseFuture polled after completion");
+                        crate::future::spent();
                     };
                     let (head, buf, collect) = *done;
                     this.flow
@@ -157,23 +157,23 @@ where
                 }
                 StateProj::Committing { commit } => {
                     let Some(pending) = commit.as_mut() else {
-                        panic!("session ResponseFuture polled after completion");
+                        crate::future::spent();
                     };
                     let result = ready!(pending.call.as_mut().poll(cx));
                     let Some(commit) = commit.take() else {
-                        panic!("session ResponseFuture polled after completion");
+                        crate::future::spent();
                     };
                     this.flow
                         .after_commit(commit.response, commit.id, &commit.uri, result)
                 }
                 StateProj::Ready { response } => {
                     let Some(response) = response.take() else {
-                        panic!("session ResponseFuture polled after completion");
+                        crate::future::spent();
                     };
                     this.state.set(State::Done);
                     return Poll::Ready(Ok(response));
                 }
-                StateProj::Done => panic!("session ResponseFuture polled after completion"),
+                StateProj::Done => crate::future::spent(),
             };
             match step {
                 Step::Read(read) => this.state.set(State::Reading { read }),
