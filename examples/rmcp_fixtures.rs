@@ -29,10 +29,10 @@
 //! (SEP-2640).
 //!
 //! Layout: `handler` (the `ServerHandler`: prompts, resources, completion,
-//! logging, subscriptions), `tools` (the tool table and the tools), `tasks`
-//! (the task tools), `skills` (one skill), `mrtr` (input-required rounds and
-//! their sealed `requestState`), `polling` (the middleware that lets
-//! `test_reconnection` end its own SSE stream).
+//! logging, subscriptions), `tools` (the tool table), `tool_calls` (the
+//! tools), `tasks` (the task tools), `skills` (one skill), `mrtr`
+//! (input-required rounds and their sealed `requestState`), `polling` (the
+//! middleware that lets `test_reconnection` end its own SSE stream).
 
 #[path = "rmcp_fixtures/handler.rs"]
 mod handler;
@@ -44,6 +44,8 @@ mod polling;
 mod skills;
 #[path = "rmcp_fixtures/tasks.rs"]
 mod tasks;
+#[path = "rmcp_fixtures/tool_calls.rs"]
+mod tool_calls;
 #[path = "rmcp_fixtures/tools.rs"]
 mod tools;
 

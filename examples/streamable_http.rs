@@ -12,8 +12,8 @@
 //! ```
 //!
 //! It prints `listening on http://ADDR/mcp` once the socket is bound. The
-//! README walks through it with curl; `tests/guard/interop/demo_rmcp_client.rs` drives it
-//! with rmcp's client.
+//! README walks through it with curl; `tests/guard/interop/demo_rmcp_client/`
+//! drives it with rmcp's client.
 
 #[path = "streamable_http/app.rs"]
 mod app;
