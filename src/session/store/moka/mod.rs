@@ -29,7 +29,9 @@ use engine::Shared;
 ///   only the lifetime applies. moka frees expired entries; a light task
 ///   (spawned by `build` when called inside a tokio runtime) runs moka's pending
 ///   work every `maintenance_interval` (1 s) so close hooks fire without
-///   traffic. It holds only a weak reference and ends when the store is dropped.
+///   traffic, and restarts the idle timing of the sessions whose last request
+///   ended since (one cache read per session there, not one per request). It
+///   holds only a weak reference and ends when the store is dropped.
 ///   Times are also kept on tokio's clock and checked on every lookup, so expiry
 ///   follows a paused test clock.
 /// - **Limits.** `max_sessions` (10 000) and `max_sessions_per_principal` (off)
