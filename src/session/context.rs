@@ -101,7 +101,36 @@ impl Drop for Activity {
     }
 }
 
+/// When a session began (on both clocks), and its last activity.
+struct Born {
+    at: SystemTime,
+    instant: Instant,
+    seen: Instant,
+}
+
 impl SessionInner {
+    fn new(
+        id: SessionId,
+        principal: Option<Principal>,
+        client: ClientInfo,
+        version: Option<ProtocolVersion>,
+        born: Born,
+    ) -> Self {
+        Self {
+            id,
+            principal,
+            created_at: born.at,
+            created_instant: born.instant,
+            client,
+            seen: AtomicU64::new(nanos_between(born.instant, born.seen)),
+            version: AtomicU32::new(version.map_or(0, ProtocolVersion::to_bits)),
+            active: AtomicU32::new(0),
+            store_claim: AtomicU8::new(0),
+            state: Mutex::new(State::default()),
+            replica: OnceLock::new(),
+        }
+    }
+
     fn touch_seen(&self) {
         self.seen.store(
             nanos_between(self.created_instant, Instant::now()),
@@ -123,20 +152,18 @@ impl SessionContext {
         client: ClientInfo,
         version: Option<ProtocolVersion>,
     ) -> Self {
+        let now = Instant::now();
+        let born = Born {
+            at: SystemTime::now(),
+            instant: now,
+            seen: now,
+        };
+        Self::from_inner(SessionInner::new(id, principal, client, version, born))
+    }
+
+    fn from_inner(inner: SessionInner) -> Self {
         Self {
-            inner: Arc::new(SessionInner {
-                id,
-                principal,
-                created_at: SystemTime::now(),
-                created_instant: Instant::now(),
-                client,
-                seen: AtomicU64::new(0),
-                version: AtomicU32::new(version.map_or(0, ProtocolVersion::to_bits)),
-                active: AtomicU32::new(0),
-                store_claim: AtomicU8::new(0),
-                state: Mutex::new(State::default()),
-                replica: OnceLock::new(),
-            }),
+            inner: Arc::new(inner),
             _activity: None,
         }
     }
@@ -194,23 +221,12 @@ impl SessionContext {
             let age = now_at.duration_since(t).unwrap_or_default();
             now.checked_sub(age).unwrap_or(now)
         };
-        let created_instant = ago(created_at);
-        Self {
-            inner: Arc::new(SessionInner {
-                id,
-                principal,
-                created_at,
-                created_instant,
-                client,
-                seen: AtomicU64::new(nanos_between(created_instant, ago(last_seen))),
-                version: AtomicU32::new(version.map_or(0, ProtocolVersion::to_bits)),
-                active: AtomicU32::new(0),
-                store_claim: AtomicU8::new(0),
-                state: Mutex::new(State::default()),
-                replica: OnceLock::new(),
-            }),
-            _activity: None,
-        }
+        let born = Born {
+            at: created_at,
+            instant: ago(created_at),
+            seen: ago(last_seen),
+        };
+        Self::from_inner(SessionInner::new(id, principal, client, version, born))
     }
 
     /// The replica whose inner server holds this session, when the inner
