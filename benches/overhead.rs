@@ -199,7 +199,56 @@ fn cases<'a>(rt: &'a Runtime, store: &MokaSessionStore) -> Vec<Case<'a>> {
         floor("floor_parse_1k", move || {
             black_box(serde_json::from_slice::<serde::de::IgnoredAny>(black_box(body_1k)).ok());
         }),
+        // The same with every string decoded, as the envelope parse must (F2).
+        floor("floor_decode_1k", move || {
+            black_box(serde_json::from_slice::<DecodeAll>(black_box(body_1k)).ok());
+        }),
     ]
+}
+
+/// Any JSON value, every string and key decoded (escapes, UTF-8,
+/// surrogates), nothing kept: the least the envelope parse must do.
+struct DecodeAll;
+
+impl<'de> serde::Deserialize<'de> for DecodeAll {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(DecodeAll)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for DecodeAll {
+    type Value = DecodeAll;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<DecodeAll>()?.is_some() {}
+        Ok(self)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        while map.next_key::<std::borrow::Cow<'de, str>>()?.is_some() {
+            map.next_value::<DecodeAll>()?;
+        }
+        Ok(self)
+    }
 }
 
 /// A floor: `step` alone, `iters` times.
