@@ -100,7 +100,16 @@ impl Harvester {
             });
             let ctx = self.got.lock().unwrap().pop().expect("context");
             assert!(now(self.scratch.remove(ctx.id(), CloseCause::Deleted)).unwrap());
-            self.pool.push(ctx);
+            // The same session as a fresh context: the one the scratch store
+            // closed cannot be stored again.
+            self.pool.push(SessionContext::restore(
+                ctx.id().clone(),
+                ctx.principal().cloned(),
+                ctx.client().clone(),
+                ctx.protocol_version(),
+                ctx.created_at(),
+                ctx.last_seen(),
+            ));
         }
         &self.pool[..n]
     }

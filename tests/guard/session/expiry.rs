@@ -186,6 +186,57 @@ async fn close_hook_fires_with_no_traffic_at_all() {
     assert_eq!((stats.active, stats.idle_expired), (0, 1));
 }
 
+/// The lookup of a request times the session as busy in moka; when its last
+/// request ends, the maintenance task (not the request) retimes it from that
+/// request. Without that retime, moka would hold the session until its
+/// lifetime (24 h here): the close hook must fire at the idle timeout.
+#[tokio::test]
+async fn a_session_whose_requests_ended_expires_at_its_idle_timeout() {
+    let closed = Closed::default();
+    let store = MokaSessionStore::builder()
+        .idle_timeout(Duration::from_millis(300))
+        .maintenance_interval(Duration::from_millis(50))
+        .on_closed(closed.hook())
+        .build()
+        .unwrap();
+    let svc = service(McpSessionLayer::new(store.clone()), &Seen::default());
+    let id = session_id(&send(&svc, initialize()).await);
+    for _ in 0..3 {
+        assert_eq!(send(&svc, ping(&id)).await.status(), StatusCode::OK);
+    }
+    drop(svc);
+
+    assert!(wait_for_closes(&closed, 1).await, "close hook never fired");
+    assert_eq!(closed.cause_of(&id), Some(CloseCause::IdleExpired));
+    assert_eq!(store.stats().active, 0);
+}
+
+/// Without the maintenance task the end of a request retimes the session at
+/// once, and `run_pending_tasks` reports the expiry.
+#[tokio::test]
+async fn without_the_maintenance_task_an_ended_request_retimes_at_once() {
+    let closed = Closed::default();
+    let store = MokaSessionStore::builder()
+        .idle_timeout(Duration::from_millis(200))
+        .no_maintenance_task()
+        .on_closed(closed.hook())
+        .build()
+        .unwrap();
+    let svc = service(McpSessionLayer::new(store.clone()), &Seen::default());
+    let id = session_id(&send(&svc, initialize()).await);
+    assert_eq!(send(&svc, ping(&id)).await.status(), StatusCode::OK);
+    drop(svc);
+
+    for _ in 0..100 {
+        store.run_pending_tasks();
+        if !closed.all().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(closed.cause_of(&id), Some(CloseCause::IdleExpired));
+}
+
 #[tokio::test]
 async fn lifetime_expiry_without_traffic_reports_its_cause() {
     let closed = Closed::default();

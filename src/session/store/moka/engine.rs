@@ -356,6 +356,12 @@ impl Shared {
             self.give_back_slot(reservation.principal());
             return Err(self.unavailable("store is shut down"));
         }
+        // A context a moka store has closed carries its close claim: stored
+        // again it could never be found, nor give its slot back.
+        if session.close_claim() != 0 {
+            self.give_back_slot(reservation.principal());
+            return Err(self.unavailable("the session context was already closed"));
+        }
         let entry = Entry {
             session: session.detached(),
         };

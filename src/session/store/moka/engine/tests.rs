@@ -41,3 +41,36 @@ fn claim_is_won_once() {
         assert_eq!(cause_from_code(cause_code(cause)), Some(cause));
     }
 }
+
+/// A context this store (or another moka store) closed is refused, with its
+/// slot given back: stored again, its claim would hide it and keep its slot.
+#[test]
+fn a_closed_context_is_not_stored_again() {
+    let store = crate::session::MokaSessionStore::builder()
+        .max_sessions(1)
+        .no_maintenance_task()
+        .build()
+        .unwrap();
+    let session = SessionContext::new(SessionId::new_random(), None, ClientInfo::default(), None);
+    let commit = |session: &SessionContext| {
+        use crate::session::SessionStore;
+        let reservation = match store.reserve(session.id(), None) {
+            crate::session::StoreCall::Ready(r) => r.unwrap(),
+            crate::session::StoreCall::Pending(_) => unreachable!("moka answers at once"),
+        };
+        match store.commit(reservation, session.clone()) {
+            crate::session::StoreCall::Ready(r) => r,
+            crate::session::StoreCall::Pending(_) => unreachable!("moka answers at once"),
+        }
+    };
+    commit(&session).unwrap();
+    assert!(store.shared.remove(session.id(), CloseCause::Deleted));
+    assert!(matches!(
+        commit(&session),
+        Err(crate::session::StoreError::Unavailable { .. })
+    ));
+    // The slot came back: the one-session limit takes a new session.
+    let other = SessionContext::new(SessionId::new_random(), None, ClientInfo::default(), None);
+    commit(&other).unwrap();
+    assert_eq!(store.stats().active, 1);
+}
