@@ -1,7 +1,8 @@
 //! Reading the inner service's answers: the one JSON-RPC answer parser, and
 //! the one `text/event-stream` reader, that every layer reading answers uses
 //! (the session layer's commit rule, the headers layer's status mapping and
-//! tool learning, telemetry's outcome).
+//! tool learning, telemetry's outcome). A JSON answer is parsed once: a layer
+//! that read it whole hands what it says to telemetry (`observe::answer_read`).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -11,6 +12,12 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::jsonrpc::RequestId;
+
+#[cfg(test)]
+thread_local! {
+    /// How many answers this thread parsed (a test counts a stack's parses).
+    pub(crate) static PARSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
 
 /// One JSON-RPC message of an answer, its members left unparsed.
 #[derive(Debug, Deserialize)]
@@ -37,6 +44,8 @@ impl<'a> Answer<'a> {
     /// The message in `bytes`; `None` when it is not a JSON object (a batch,
     /// not JSON).
     pub(crate) fn parse(bytes: &'a [u8]) -> Option<Self> {
+        #[cfg(test)]
+        PARSES.with(|n| n.set(n.get() + 1));
         serde_json::from_slice(bytes).ok()
     }
 

@@ -34,6 +34,9 @@ pub(super) struct Inspect {
     pub(super) learn_tools: bool,
     /// A modern answer whose JSON-RPC error gets the status the revision assigns.
     pub(super) map_status: bool,
+    /// A telemetry layer listens: what the read answer says is handed on, so
+    /// it is not parsed again.
+    pub(super) tell: bool,
 }
 
 impl Inspect {
@@ -181,6 +184,7 @@ pub(super) fn admit(
         learn_tools: config.tools.learns()
             && request.and_then(|m| m.method.as_deref()) == Some("tools/list"),
         map_status: config.map_error_status && protocol.era() == Era::Modern && request.is_some(),
+        tell: crate::observe::listening(&parts.extensions),
     };
     if !config.serves_legacy() {
         parts.extensions.insert(crate::order::ModernOnlyRoute);
@@ -337,8 +341,12 @@ fn inspect(bytes: &[u8], head: &mut http::response::Parts, what: Inspect, config
             tracing::debug!(target: TARGET, learned, "tools learned from a tools/list answer");
         }
     }
+    let error = answer.error();
+    if what.tell {
+        crate::observe::answer_read(&mut head.extensions, &answer, error.as_ref());
+    }
     if what.map_status {
-        let code = answer.error().map(|error| error.code);
+        let code = error.map(|error| error.code);
         let status = match code.and_then(|c| i32::try_from(c).ok()) {
             Some(error_code::METHOD_NOT_FOUND) => Some(StatusCode::NOT_FOUND),
             Some(

@@ -5,7 +5,8 @@
 //! away. With it, counts go to the [`metrics`](https://docs.rs/metrics)
 //! facade ([`metrics`] holds every name), and the facts of one request (its
 //! envelope, its protocol) go to the [`Listener`] the telemetry layer put in
-//! the request's extensions. `telemetry/` consumes these events; no layer
+//! the request's extensions; what a layer read of a JSON answer goes into the
+//! response's extensions ([`AnswerRead`]), so it is parsed once. `telemetry/` consumes these events; no layer
 //! names it.
 
 #[cfg(feature = "session")]
@@ -101,8 +102,10 @@ pub(crate) fn auth(outcome: &'static str) {
     let _ = outcome;
 }
 
+#[cfg(feature = "telemetry")]
+pub(crate) use request::AnswerRead;
 #[cfg(feature = "envelope")]
-pub(crate) use request::{envelope, protocol};
+pub(crate) use request::{answer_read, envelope, listening, protocol};
 #[cfg(feature = "telemetry")]
 pub(crate) use request::{Listener, RequestListener};
 
@@ -145,6 +148,49 @@ mod request {
             let _ = (extensions, envelope);
             false
         }
+    }
+
+    /// Whether a telemetry layer listens to this request: only then is what
+    /// a layer reads of the answer worth handing on ([`answer_read`]).
+    #[inline]
+    pub(crate) fn listening(extensions: &Extensions) -> bool {
+        #[cfg(feature = "telemetry")]
+        return extensions.get::<Listener>().is_some();
+        #[cfg(not(feature = "telemetry"))]
+        {
+            let _ = extensions;
+            false
+        }
+    }
+
+    /// What a layer that read a whole JSON answer found, in the response's
+    /// extensions: the telemetry layer takes it instead of parsing the answer
+    /// a second time.
+    #[cfg(feature = "telemetry")]
+    #[derive(Clone, Debug)]
+    pub(crate) struct AnswerRead {
+        /// The JSON-RPC error's code and message.
+        pub(crate) error: Option<(i64, Option<String>)>,
+        /// A result with `isError: true`.
+        pub(crate) tool_error: bool,
+    }
+
+    /// A layer read the whole JSON `answer` of a request a telemetry layer
+    /// listens to (`error` is what it already took from it): what it says
+    /// goes into `response`'s extensions.
+    #[inline]
+    pub(crate) fn answer_read(
+        response: &mut Extensions,
+        answer: &crate::answer::Answer<'_>,
+        error: Option<&crate::answer::ErrorObject>,
+    ) {
+        #[cfg(feature = "telemetry")]
+        response.insert(AnswerRead {
+            error: error.map(|e| (e.code, e.message.clone())),
+            tool_error: error.is_none() && answer.result_member::<bool>("isError") == Some(true),
+        });
+        #[cfg(not(feature = "telemetry"))]
+        let _ = (response, answer, error);
     }
 
     /// A layer admitted the request under `protocol`.

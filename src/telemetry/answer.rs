@@ -78,6 +78,8 @@ fn caller_error(code: i64) -> bool {
 /// Reads an answer's bytes as they pass.
 #[derive(Debug)]
 pub(crate) enum Reader {
+    /// What an inner layer already read of the answer (it is not parsed again).
+    Known(Option<Outcome>),
     /// A JSON body, whole.
     Json(Vec<u8>),
     /// An event stream, read by the crate's one event-stream reader, and the
@@ -93,6 +95,17 @@ impl Reader {
         Self::Json(Vec::new())
     }
 
+    /// The outcome an inner layer found when it read the answer.
+    pub(crate) fn known(read: &crate::observe::AnswerRead) -> Self {
+        Self::Known(match &read.error {
+            Some((code, message)) => Some(Outcome::Error {
+                code: *code,
+                message: message.clone(),
+            }),
+            None => read.tool_error.then_some(Outcome::ToolError),
+        })
+    }
+
     pub(crate) fn sse() -> Self {
         Self::Sse {
             events: SseEvents::new(MAX_SCAN),
@@ -103,6 +116,7 @@ impl Reader {
     /// Takes the next bytes; false when the answer is too long to read.
     pub(crate) fn feed(&mut self, bytes: &[u8]) -> bool {
         match self {
+            Self::Known(_) => true,
             Self::Json(body) => {
                 body.extend_from_slice(bytes);
                 body.len() <= MAX_SCAN
@@ -123,6 +137,7 @@ impl Reader {
     /// What the answer said, once it has ended.
     pub(crate) fn finish(self) -> Option<Outcome> {
         match self {
+            Self::Known(outcome) => outcome,
             Self::Json(body) => outcome(&body),
             Self::Sse { outcome, .. } => outcome,
         }

@@ -142,6 +142,9 @@ impl Finish {
         let Some(answer) = &mut self.answer else {
             return;
         };
+        if matches!(answer, answer::Reader::Known(_)) {
+            return; // an inner layer read it already
+        }
         let chunk = data.chunk();
         if chunk.len() != data.remaining() || !answer.feed(chunk) {
             self.answer = None; // split or too long: not read

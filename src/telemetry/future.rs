@@ -144,6 +144,8 @@ impl Measured {
         let headers = response.headers();
         if !answers_request {
             finish
+        } else if let Some(read) = response.extensions().get::<crate::observe::AnswerRead>() {
+            finish.read_answer(answer::Reader::known(read))
         } else if crate::headers::media::is_json_request(headers) {
             finish.read_answer(answer::Reader::json())
         } else if crate::headers::media::is_event_stream(headers) {

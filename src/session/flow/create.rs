@@ -80,6 +80,7 @@ impl<R> Flow<R> {
             pending: Pending::new(Arc::clone(&self.config.store), reservation, session),
             request,
             uri: parts.uri.clone(),
+            tell: crate::observe::listening(&parts.extensions),
         });
         let flight = Flight {
             session: live,
@@ -105,6 +106,7 @@ impl<R> Flow<R> {
             pending,
             request,
             uri,
+            tell,
         } = creation;
         if !response.status().is_success() {
             pending.fail("the handler answered with an error status");
@@ -162,6 +164,7 @@ impl<R> Flow<R> {
             request: request.clone(),
             sse,
             uri: uri.clone(),
+            tell,
         };
         let in_memory = crate::body::rebuildable::<ResB>();
         if json && in_memory {
@@ -202,7 +205,7 @@ impl<R> Flow<R> {
     /// An `initialize` answer read whole (`Err` when it could not be).
     pub(crate) fn after_collect<ReqB, ResB>(
         &self,
-        head: http::response::Parts,
+        mut head: http::response::Parts,
         read: Result<bytes::Bytes, &'static str>,
         collect: Collect,
     ) -> Step<ReqB, Response<ResB>>
@@ -215,6 +218,7 @@ impl<R> Flow<R> {
             request,
             sse,
             uri,
+            tell,
         } = collect;
         let rebuilt = read.and_then(|bytes| {
             let body = crate::body::from_bytes::<ResB>(bytes.clone()).ok_or("body type")?;
@@ -237,7 +241,16 @@ impl<R> Flow<R> {
                 Scan::Pending | Scan::TooLarge => None,
             }
         } else {
-            judge(&bytes, &request)
+            let message = crate::answer::Answer::parse(&bytes);
+            if let Some(message) = message.as_ref().filter(|_| tell) {
+                // Parsed once: telemetry takes what it says from here.
+                crate::observe::answer_read(
+                    &mut head.extensions,
+                    message,
+                    message.error().as_ref(),
+                );
+            }
+            message.and_then(|message| judge_message(message, &request))
         };
         let response = Response::from_parts(head, body);
         match answer {

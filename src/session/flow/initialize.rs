@@ -56,7 +56,11 @@ pub(crate) enum Answer {
 /// notification, a server request (it has a `method`, even when it reuses the
 /// id: ids are per sender), another id, or not JSON-RPC.
 pub(crate) fn judge(message: &[u8], id: &RequestId) -> Option<Answer> {
-    let message = Message::parse(message)?;
+    judge_message(Message::parse(message)?, id)
+}
+
+/// [`judge`], of a message already parsed.
+pub(crate) fn judge_message(message: Message<'_>, id: &RequestId) -> Option<Answer> {
     if !message.responds_to(id) {
         return None;
     }

@@ -29,7 +29,7 @@ use crate::protocol::{
 };
 use crate::read::{read_post, BodyLimits, ReadEnvelope, ReadRejected};
 use crate::rejection::{reject, Rejection, RejectionKind, RejectionResponse, RequestHead};
-use initialize::{judge, Answer, Pending, Scan, SseScan, MAX_ANSWER_BYTES};
+use initialize::{judge_message, Answer, Pending, Scan, SseScan, MAX_ANSWER_BYTES};
 use keep_alive::KeepAlive;
 
 use super::TARGET;
@@ -123,6 +123,8 @@ pub(crate) struct Creation {
     pub(crate) request: Option<RequestId>,
     /// For the log line of a late rejection (the method is POST).
     pub(crate) uri: Uri,
+    /// A telemetry layer listens: what a read answer says is handed on.
+    pub(crate) tell: bool,
 }
 
 /// An `initialize` answer being read whole.
@@ -132,6 +134,7 @@ pub(crate) struct Collect {
     /// The answer is an event stream (in a body type already in memory).
     pub(crate) sse: bool,
     pub(crate) uri: Uri,
+    pub(crate) tell: bool,
 }
 
 /// A committed-on-success response waiting for the store.
