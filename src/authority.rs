@@ -200,7 +200,7 @@ fn split_host_port(s: &str) -> Result<(&str, bool, Option<&str>), &'static str> 
             None => Err("unexpected characters after ']'"),
         };
     }
-    if s.contains(['[', ']']) {
+    if s.bytes().any(|b| b == b'[' || b == b']') {
         return Err("misplaced '[' or ']'");
     }
     match s.split_once(':') {
@@ -242,7 +242,9 @@ fn dotted_quad(name: &str) -> Option<Ipv4Addr> {
         if !valid {
             return None;
         }
-        *slot = part.parse().ok()?;
+        // At most three digits: the sum fits, and 256..=999 is refused.
+        let value = part.bytes().fold(0u16, |n, b| n * 10 + u16::from(b - b'0'));
+        *slot = u8::try_from(value).ok()?;
     }
     match parts.next() {
         None => Some(Ipv4Addr::from(octets)),
