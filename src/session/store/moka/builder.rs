@@ -103,7 +103,8 @@ fn assemble(core: StoreCore, config: StoreConfig) -> MokaSessionStore {
             counts: Mutex::new(Counts::default()),
             counters: Counters::default(),
             shut_down: AtomicBool::new(false),
-            idle_queue: maintained.then(|| Mutex::new(Vec::new())),
+            idle_queue: Mutex::new(Vec::new()),
+            maintained: AtomicBool::new(maintained),
         }
     });
     if let Some(every) = shared.config.maintenance_interval {

@@ -3,6 +3,7 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
@@ -48,8 +49,10 @@ pub(super) struct Shared {
     pub(super) counters: Counters,
     pub(super) shut_down: AtomicBool,
     /// Sessions whose last request ended since the maintenance task last ran
-    /// (only while that task runs; see [`Shared::went_idle`]).
-    pub(super) idle_queue: Option<Mutex<Vec<SessionId>>>,
+    /// (see [`Shared::went_idle`]).
+    pub(super) idle_queue: Mutex<Vec<SessionId>>,
+    /// Whether the maintenance task runs (and so empties `idle_queue`).
+    pub(super) maintained: AtomicBool,
 }
 
 /// How many ended requests wait for the maintenance task at most; past this
@@ -420,14 +423,19 @@ impl Shared {
     /// computed from the session's last request, not from the read), so the
     /// end of a request costs a push instead of a second moka read.
     pub(super) fn went_idle(&self, id: &SessionId) {
-        if let Some(queue) = &self.idle_queue {
-            let mut queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.maintained.load(Ordering::Acquire) {
+            let mut queue = self.lock_idle();
             // A session's requests in a row are queued once.
             if queue.last() == Some(id) {
                 return;
             }
             if queue.len() < IDLE_QUEUE_CAP {
                 queue.push(id.clone());
+                drop(queue);
+                // The task ended while this was queued: retime it here.
+                if !self.maintained.load(Ordering::Acquire) {
+                    retime(&self.cache, self.take_idle());
+                }
                 return;
             }
         }
@@ -436,12 +444,13 @@ impl Shared {
 
     /// Takes the sessions waiting to be retimed (see [`went_idle`](Self::went_idle)).
     pub(super) fn take_idle(&self) -> Vec<SessionId> {
-        match &self.idle_queue {
-            Some(queue) => {
-                std::mem::take(&mut *queue.lock().unwrap_or_else(PoisonError::into_inner))
-            }
-            None => Vec::new(),
-        }
+        std::mem::take(&mut *self.lock_idle())
+    }
+
+    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<SessionId>> {
+        self.idle_queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Retimes the sessions that went idle, then runs moka's pending work
@@ -480,6 +489,19 @@ impl Shared {
     }
 }
 
+/// Ends the maintenance of a store when dropped: what is queued is retimed,
+/// and requests retime at once again.
+struct Unmaintained(Weak<Shared>);
+
+impl Drop for Unmaintained {
+    fn drop(&mut self) {
+        if let Some(shared) = self.0.upgrade() {
+            shared.maintained.store(false, Ordering::Release);
+            retime(&shared.cache, shared.take_idle());
+        }
+    }
+}
+
 /// Reads each session once (a session with many ended requests is in the
 /// list many times), so moka recomputes its deadline from its last request.
 fn retime(cache: &Cache<SessionId, Entry>, mut idle: Vec<SessionId>) {
@@ -491,31 +513,39 @@ fn retime(cache: &Cache<SessionId, Entry>, mut idle: Vec<SessionId>) {
 }
 
 /// Runs moka's pending work on an interval until the store is dropped or shut down.
-pub(super) async fn maintain(store: Weak<Shared>, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tick.tick().await;
-    loop {
+pub(super) fn maintain(store: Weak<Shared>, every: Duration) -> impl Future<Output = ()> {
+    // However the task ends (the store dropped or shut down, or its runtime
+    // gone, even before its first poll), requests retime their sessions
+    // themselves from then on: the guard lives in the future from its start.
+    let guard = Unmaintained(store);
+    async move {
+        let store = &guard.0;
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
-        let Some(shared) = store.upgrade() else {
-            break;
-        };
-        if shared.shut_down.load(Ordering::Acquire) {
-            break;
-        }
-        let cache = shared.cache.clone();
-        let idle = shared.take_idle();
-        drop(shared);
-        // Expiring a large table in one pass can take a while (about 0.5 s for
-        // 100k sessions): run it on the blocking pool, not on a runtime worker.
-        if tokio::task::spawn_blocking(move || {
-            retime(&cache, idle);
-            cache.run_pending_tasks();
-        })
-        .await
-        .is_err()
-        {
-            tracing::error!(target: crate::session::TARGET, "session maintenance pass panicked");
+        loop {
+            tick.tick().await;
+            let Some(shared) = store.upgrade() else {
+                break;
+            };
+            if shared.shut_down.load(Ordering::Acquire) {
+                break;
+            }
+            let cache = shared.cache.clone();
+            let idle = shared.take_idle();
+            drop(shared);
+            // Expiring a large table in one pass can take a while (about 0.5 s
+            // for 100k sessions): run it on the blocking pool, not on a
+            // runtime worker.
+            if tokio::task::spawn_blocking(move || {
+                retime(&cache, idle);
+                cache.run_pending_tasks();
+            })
+            .await
+            .is_err()
+            {
+                tracing::error!(target: crate::session::TARGET, "session maintenance pass panicked");
+            }
         }
     }
 }

@@ -74,3 +74,28 @@ fn a_closed_context_is_not_stored_again() {
     commit(&other).unwrap();
     assert_eq!(store.stats().active, 1);
 }
+
+/// The maintenance task ends with its runtime: from then on the end of a
+/// request retimes its session itself, and nothing stays queued.
+#[test]
+fn a_store_whose_maintenance_ended_retimes_at_once() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = runtime.block_on(async {
+        crate::session::MokaSessionStore::builder()
+            .maintenance_interval(Duration::from_secs(3600))
+            .build()
+            .unwrap()
+    });
+    assert!(store.shared.maintained.load(Ordering::Acquire));
+    let id = SessionId::new_random();
+    store.shared.went_idle(&id);
+    assert_eq!(store.shared.lock_idle().len(), 1, "queued for the task");
+    drop(runtime);
+    assert!(!store.shared.maintained.load(Ordering::Acquire));
+    assert!(store.shared.lock_idle().is_empty(), "the queue was retimed");
+    store.shared.went_idle(&id);
+    assert!(store.shared.lock_idle().is_empty(), "retimed at once");
+}
