@@ -6,8 +6,8 @@
 //! facade ([`metrics`] holds every name), and the facts of one request (its
 //! envelope, its protocol) go to the [`Listener`] the telemetry layer put in
 //! the request's extensions; what a layer read of a JSON answer goes into the
-//! response's extensions ([`AnswerRead`]), so it is parsed once. `telemetry/` consumes these events; no layer
-//! names it.
+//! response's extensions ([`AnswerRead`]), so it is parsed once.
+//! `telemetry/` consumes these events; no layer names it.
 
 #[cfg(feature = "session")]
 use std::time::Duration;
