@@ -33,7 +33,7 @@ pub(crate) struct Answer<'a> {
 }
 
 /// The members of a JSON-RPC `error` the layers read.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 pub(crate) struct ErrorObject {
     pub(crate) code: i64,
     #[cfg_attr(not(feature = "telemetry"), allow(dead_code))] // read by telemetry only

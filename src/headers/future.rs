@@ -341,7 +341,10 @@ fn inspect(bytes: &[u8], head: &mut http::response::Parts, what: Inspect, config
             tracing::debug!(target: TARGET, learned, "tools learned from a tools/list answer");
         }
     }
-    let error = answer.error();
+    // The error is read only for the status or for telemetry.
+    let error = (what.map_status || what.tell)
+        .then(|| answer.error())
+        .flatten();
     if what.tell {
         crate::observe::answer_read(&mut head.extensions, &answer, error.as_ref());
     }

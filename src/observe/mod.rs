@@ -170,7 +170,7 @@ mod request {
     #[derive(Clone, Debug)]
     pub(crate) struct AnswerRead {
         /// The JSON-RPC error's code and message.
-        pub(crate) error: Option<(i64, Option<String>)>,
+        pub(crate) error: Option<crate::answer::ErrorObject>,
         /// A result with `isError: true`.
         pub(crate) tool_error: bool,
     }
@@ -186,7 +186,7 @@ mod request {
     ) {
         #[cfg(feature = "telemetry")]
         response.insert(AnswerRead {
-            error: error.map(|e| (e.code, e.message.clone())),
+            error: error.cloned(),
             tool_error: error.is_none() && answer.result_member::<bool>("isError") == Some(true),
         });
         #[cfg(not(feature = "telemetry"))]

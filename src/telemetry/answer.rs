@@ -98,9 +98,9 @@ impl Reader {
     /// The outcome an inner layer found when it read the answer.
     pub(crate) fn known(read: &crate::observe::AnswerRead) -> Self {
         Self::Known(match &read.error {
-            Some((code, message)) => Some(Outcome::Error {
-                code: *code,
-                message: message.clone(),
+            Some(error) => Some(Outcome::Error {
+                code: error.code,
+                message: error.message.clone(),
             }),
             None => read.tool_error.then_some(Outcome::ToolError),
         })
