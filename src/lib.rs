@@ -97,7 +97,7 @@
 //! | Headers, head | `headers/check/mod.rs` | method, `Accept` (`headers/accept.rs`), `Content-Type`, the version of GET / DELETE, the `Mcp-*` budget |
 //! | body | `read.rs` | the bounded, timed body read (`BodyLimits`), once per request |
 //! | envelope | `envelope/mod.rs` | the JSON-RPC parse (the only JSON parse of a request; `envelope/raw.rs` is its serde side) |
-//! | era | `protocol.rs` | revisions, eras, `request_era`, and `RequestProtocol`, put in the extensions once |
+//! | era | `protocol/` | revisions, eras, `request_era`, and `RequestProtocol`, put in the extensions once |
 //! | Headers, body | `headers/check/rules.rs`, `headers/tools.rs` | `_meta`, removed methods, `Mcp-Method` / `Mcp-Name` / `Mcp-Param-*` against the body, capabilities |
 //! | Auth | `auth/flow.rs` | bearer token (`auth/bearer.rs`), challenges (`auth/challenge.rs`), scopes (`auth/scope.rs`); verifiers in `auth/jwt.rs`, `auth/jwks.rs`, `auth/introspect.rs`, the token cache in `auth/verifier.rs`, the metadata document in `auth/metadata.rs` |
 //! | Session | `session/flow/` | every session decision: `mod.rs` sequences, `existing.rs` serves a request with an id, `create.rs` an `initialize`, `initialize.rs` judges its answer; `session/future.rs` only polls |
@@ -200,7 +200,7 @@ pub mod fuzzing {
         crate::headers::accept_oracle(data);
     }
 
-    /// The `protocol_version` target's header oracle (see `protocol.rs`).
+    /// The `protocol_version` target's header oracle (see `protocol/mod.rs`).
     pub fn version_header(data: &[u8]) {
         crate::protocol::version_header_oracle(data);
     }

@@ -129,6 +129,7 @@
 pub(crate) const TARGET: &str = "mcp_tower_guard::session";
 
 mod activity;
+mod client_info;
 mod config;
 mod context;
 mod flow;
@@ -140,7 +141,8 @@ mod principal;
 mod service;
 mod store;
 
-pub use context::{ClientInfo, SessionContext, MAX_CLIENT_HEADER_LEN};
+pub use client_info::{ClientInfo, MAX_CLIENT_HEADER_LEN};
+pub use context::SessionContext;
 pub use flow::initialize::MAX_ANSWER_BYTES;
 pub use future::ResponseFuture;
 pub use id::{IdGenerator, InvalidSessionId, SessionId, Tag, UuidV4, MAX_SESSION_ID_LEN};

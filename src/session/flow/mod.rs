@@ -12,13 +12,13 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body::Body;
 
 use super::config::SessionConfig;
-use super::context::{ClientInfo, SessionContext};
 use super::id::{self, generate_valid, SessionId, Tag};
 use super::owner::{self, ServerId, SessionOwner};
 use super::principal::Principal;
 use super::store::close::CloseCause;
 use super::store::stats::RejectReason;
 use super::store::{LimitScope, Reservation, StoreCall, StoreError};
+use super::{client_info::ClientInfo, context::SessionContext};
 use crate::body::ReplayBody;
 use crate::envelope::Envelope;
 use crate::header_names::{MCP_SESSION_ID, MCP_SESSION_REPLICA, X_SESSION_ID};

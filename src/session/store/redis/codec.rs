@@ -7,11 +7,11 @@ use ::redis::{RedisError, Value};
 use http::HeaderValue;
 
 use crate::protocol::ProtocolVersion;
-use crate::session::context::{ClientInfo, SessionContext};
 use crate::session::id::SessionId;
 use crate::session::principal::Principal;
 use crate::session::store::close::CloseCause;
 use crate::session::store::redis::scripts::{as_bytes, as_string, as_u64};
+use crate::session::{client_info::ClientInfo, context::SessionContext};
 
 /// Redis key and channel names, all under one hash tag `{prefix}`.
 #[derive(Debug)]

@@ -12,7 +12,6 @@ use moka::sync::Cache;
 use tokio::runtime::Handle;
 use tokio::task::AbortHandle;
 
-use crate::session::context::{ClientInfo, SessionContext};
 use crate::session::id::SessionId;
 use crate::session::principal::Principal;
 use crate::session::store::close::CloseCause;
@@ -25,6 +24,7 @@ use crate::session::store::redis::scripts::{as_string, as_u64, Reply, Scripts};
 use crate::session::store::stats::{Counters, SessionStats};
 use crate::session::store::{LimitScope, Reservation, StoreError};
 use crate::session::TARGET;
+use crate::session::{client_info::ClientInfo, context::SessionContext};
 
 /// How long a closed session's cause is kept in Redis (`{P}:t:<id>`), for
 /// replicas that missed the notification.

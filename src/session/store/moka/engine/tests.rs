@@ -1,7 +1,7 @@
 //! Unit tests of `engine.rs`.
 
 use super::*;
-use crate::session::context::ClientInfo;
+use crate::session::client_info::ClientInfo;
 
 fn entry() -> Entry {
     let session = SessionContext::new(SessionId::new_random(), None, ClientInfo::default(), None);
