@@ -58,7 +58,7 @@ impl ClientInfo {
     }
 
     /// Client information kept by a store outside this process (see
-    /// [`SessionContext::restore`]): the raw `User-Agent` and `Origin` header
+    /// [`SessionContext::restore`](crate::session::SessionContext::restore)): the raw `User-Agent` and `Origin` header
     /// values (copied, at most [`MAX_CLIENT_HEADER_LEN`] bytes each) and the
     /// peer address.
     pub fn new(
