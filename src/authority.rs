@@ -316,11 +316,111 @@ fn is_cidr(entry: &str) -> bool {
 
 /// Parses a request host (`Host` header, URI authority, forwarded host).
 pub(crate) fn parse_authority(input: &[u8]) -> Result<Authority<'_>, &'static str> {
+    if let Some(authority) = common_authority(input) {
+        return Ok(authority);
+    }
+    full_authority(input)
+}
+
+/// The grammar in full: every shape, and the reason a value is refused.
+fn full_authority(input: &[u8]) -> Result<Authority<'_>, &'static str> {
     let s = authority_text(input)?;
     let (host, bracketed, port) = split_host_port(s)?;
     let host = parse_host(host, bracketed)?;
     let port = port.map(parse_port).transpose()?;
     Ok(Authority { host, port })
+}
+
+/// The shape nearly every request sends, `name[:port]` or `a.b.c.d[:port]`,
+/// read in one pass. `None` when the value is anything else, valid or not: the
+/// full grammar then decides, and explains a refusal. Whatever this accepts,
+/// the full grammar accepts with the same result (a property test holds the
+/// two together).
+pub(crate) fn common_authority(input: &[u8]) -> Option<Authority<'_>> {
+    let mut label = 0usize; // bytes in the current label
+    let mut labels = 0usize; // labels ended by a dot
+    let mut quad = true; // every label so far is a decimal octet
+    let mut octets = [0u8; 4];
+    let mut octet = 0u16;
+    let mut host_end = input.len();
+    for (i, &b) in input.iter().enumerate() {
+        match b {
+            b'.' => {
+                if label == 0 {
+                    return None;
+                }
+                quad = quad && store_octet(&mut octets, labels, octet);
+                labels += 1;
+                label = 0;
+                octet = 0;
+                continue;
+            }
+            b':' => {
+                host_end = i;
+                break;
+            }
+            b'0'..=b'9' => {
+                // No leading zero, at most three digits.
+                quad = quad && !(label == 1 && octet == 0 || label == 3);
+                if quad {
+                    octet = octet * 10 + u16::from(b - b'0');
+                }
+            }
+            b'a'..=b'z' | b'A'..=b'Z' | b'-' | b'_' => quad = false,
+            _ => return None,
+        }
+        label += 1;
+        if label > MAX_LABEL_LEN {
+            return None;
+        }
+    }
+    // One trailing dot is dropped; the label before it ended the name.
+    let (name_end, last_label) = if label == 0 {
+        (host_end.checked_sub(1)?, labels.checked_sub(1)?)
+    } else {
+        quad = quad && store_octet(&mut octets, labels, octet);
+        (host_end, labels)
+    };
+    if name_end == 0 || name_end > MAX_NAME_LEN {
+        return None;
+    }
+    let port = match input.get(host_end + 1..) {
+        None => None,
+        Some(digits) => Some(common_port(digits)?),
+    };
+    let host = if quad && last_label == 3 {
+        HostRef::V4(Ipv4Addr::from(octets))
+    } else {
+        HostRef::Name(std::str::from_utf8(input.get(..name_end)?).ok()?)
+    };
+    Some(Authority { host, port })
+}
+
+/// Keeps `octet` as the `index`th octet of a dotted quad; false when there is
+/// no such octet (a fifth label) or it is above 255.
+fn store_octet(octets: &mut [u8; 4], index: usize, octet: u16) -> bool {
+    match (octets.get_mut(index), u8::try_from(octet)) {
+        (Some(slot), Ok(value)) => {
+            *slot = value;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// 1 to 5 digits, at most 65535.
+fn common_port(digits: &[u8]) -> Option<u16> {
+    if digits.is_empty() || digits.len() > 5 {
+        return None;
+    }
+    let mut value = 0u32;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + u32::from(b - b'0');
+    }
+    u16::try_from(value).ok()
 }
 
 /// Parses the `host[:port|:*]` part of an allowlist entry (host or origin).

@@ -259,3 +259,86 @@ proptest::proptest! {
         let _ = parse_host_pattern(&input);
     }
 }
+
+/// The one-pass reading agrees with the full grammar wherever it answers.
+fn agrees(input: &[u8]) -> Result<(), String> {
+    match common_authority(input) {
+        None => Ok(()),
+        Some(fast) => match full_authority(input) {
+            Ok(full) if format!("{fast:?}") == format!("{full:?}") => Ok(()),
+            other => Err(format!(
+                "{:?}: one pass {fast:?}, full grammar {other:?}",
+                String::from_utf8_lossy(input)
+            )),
+        },
+    }
+}
+
+/// The shapes clients send take the one pass; the edges either agree or
+/// are left to the full grammar.
+#[test]
+fn the_one_pass_reads_common_hosts_as_the_full_grammar_does() {
+    for common in [
+        &b"localhost"[..],
+        b"localhost:3000",
+        b"LOCALHOST.:80",
+        b"127.0.0.1:8080",
+        b"127.0.0.1.",
+        b"0.0.0.0:65535",
+        b"mcp.example.com",
+        b"a_b-c.d:1",
+        b"127.1",
+        b"127.000.0.1",
+        b"256.0.0.1",
+        b"1.2.3.4.5",
+        b"2130706433",
+    ] {
+        assert!(common_authority(common).is_some(), "{common:?}");
+        agrees(common).unwrap();
+    }
+    for edge in [
+        &b""[..],
+        b".",
+        b"a..b",
+        b".a",
+        b":80",
+        b"localhost:",
+        b"localhost:65536",
+        b"localhost:123456",
+        b"localhost:8:8",
+        b"localhost..",
+        b"[::1]:80",
+        b"a@b",
+        b"a/b",
+        b"a b",
+    ] {
+        assert!(common_authority(edge).is_none(), "{edge:?}");
+    }
+    let long_label = [b'a'; 64];
+    assert!(common_authority(&long_label).is_none());
+    let long_name = [b"a.".repeat(127), b"a".to_vec()].concat();
+    assert!(common_authority(&long_name).is_none());
+    assert!(full_authority(&long_name).is_err());
+    let digits = [b'9'; 63];
+    agrees(&digits).unwrap();
+}
+
+proptest::proptest! {
+    #[test]
+    fn the_one_pass_agrees_with_the_full_grammar(input in "[a-zA-Z0-9.:_-]{0,24}") {
+        proptest::prop_assert_eq!(agrees(input.as_bytes()), Ok(()));
+    }
+
+    #[test]
+    fn the_one_pass_agrees_on_dotted_numbers(input in "[0-9]{0,4}(\\.[0-9]{1,3}){2,4}\\.?(:[0-9]{0,6})?") {
+        proptest::prop_assert_eq!(agrees(input.as_bytes()), Ok(()));
+        if full_authority(input.as_bytes()).is_ok() {
+            proptest::prop_assert!(common_authority(input.as_bytes()).is_some());
+        }
+    }
+
+    #[test]
+    fn the_one_pass_agrees_on_any_bytes(input in proptest::collection::vec(proptest::num::u8::ANY, 0..40)) {
+        proptest::prop_assert_eq!(agrees(&input), Ok(()));
+    }
+}

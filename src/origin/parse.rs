@@ -9,7 +9,9 @@
 
 use std::fmt;
 
-use crate::authority::{parse_authority, parse_host_pattern, HostMatch, HostRef, PortSpec};
+use crate::authority::{
+    common_authority, parse_authority, parse_host_pattern, HostMatch, HostRef, PortSpec,
+};
 
 /// The default port of the schemes origins use.
 fn default_port(scheme: &str) -> Option<u16> {
@@ -64,6 +66,14 @@ pub(crate) fn parse_origin(input: &[u8]) -> Result<Origin<'_>, &'static str> {
     if input.eq_ignore_ascii_case(b"null") {
         return Ok(Origin::Null);
     }
+    if let Some(origin) = common_origin(input) {
+        return Ok(Origin::Tuple(origin));
+    }
+    full_origin(input)
+}
+
+/// An `Origin` value in full: every shape, and the reason one is refused.
+fn full_origin(input: &[u8]) -> Result<Origin<'_>, &'static str> {
     if input.is_empty() {
         return Err("empty value");
     }
@@ -83,6 +93,28 @@ pub(crate) fn parse_origin(input: &[u8]) -> Result<Origin<'_>, &'static str> {
         host: authority.host,
         port: authority.port.or_else(|| default_port(scheme)),
     }))
+}
+
+/// `scheme://` and an authority of the common shape, read in one pass; `None`
+/// for anything else, which [`parse_origin`] then reads in full (and
+/// explains). Agrees with the full reading wherever it answers (a property
+/// test holds the two together).
+fn common_origin(input: &[u8]) -> Option<TupleOrigin<'_>> {
+    let first = input.first()?;
+    if !first.is_ascii_alphabetic() {
+        return None;
+    }
+    let end = input
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')))?;
+    let rest = input.get(end..)?.strip_prefix(b"://")?;
+    let scheme = std::str::from_utf8(input.get(..end)?).ok()?;
+    let authority = common_authority(rest)?;
+    Some(TupleOrigin {
+        scheme,
+        host: authority.host,
+        port: authority.port.or_else(|| default_port(scheme)),
+    })
 }
 
 /// The port half of an origin entry.
@@ -348,6 +380,34 @@ mod tests {
     const CHROME: &str = "chrome-extension://abcdefghijklmnopabcdefghijklmnop";
     const FIREFOX: &str = "moz-extension://8b0bb1b6-a1f4-4a4c-9b8b-3f9a0b1c2d3e";
 
+    /// What browsers send takes the one pass, read as the full reading does.
+    #[test]
+    fn common_origins_take_the_one_pass() {
+        for input in [
+            &b"http://localhost:3000"[..],
+            b"https://mcp.example.com",
+            b"HTTP://127.0.0.1:8080",
+            b"vscode-webview://abc-def",
+            b"chrome-extension://abcdefghijklmnopabcdefghijklmnop",
+        ] {
+            let fast = common_origin(input).expect("one pass");
+            assert_eq!(
+                format!("{:?}", Origin::Tuple(fast)),
+                format!("{:?}", full_origin(input).unwrap()),
+            );
+        }
+        for input in [
+            &b"null"[..],
+            b"http://[::1]:3000",
+            b"http://a@b",
+            b"1http://a",
+            b"http:/a",
+            b"",
+        ] {
+            assert!(common_origin(input).is_none(), "{input:?}");
+        }
+    }
+
     #[test]
     fn entries_parse_and_match() {
         // (entry, origin, should match)
@@ -497,6 +557,15 @@ mod tests {
             let _ = parse_origin(&input);
             if let Ok(s) = std::str::from_utf8(&input) {
                 let _ = OriginPattern::parse(s);
+            }
+        }
+
+        /// The one-pass reading agrees with the full one wherever it answers.
+        #[test]
+        fn the_one_pass_agrees_with_the_full_reading(input in "[a-zA-Z0-9+.-]{0,8}(://)?[a-zA-Z0-9.:_-]{0,20}") {
+            if let Some(fast) = common_origin(input.as_bytes()) {
+                let full = full_origin(input.as_bytes());
+                proptest::prop_assert_eq!(format!("{:?}", Ok::<_, &str>(Origin::Tuple(fast))), format!("{full:?}"));
             }
         }
 
