@@ -94,8 +94,7 @@ impl BodyLimits {
     pub(crate) fn check_content_length(&self, headers: &HeaderMap) -> Result<(), Rejection> {
         let announced = headers
             .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
+            .and_then(|v| decimal(v.as_bytes()));
         match announced {
             Some(n) if n > self.max_bytes as u64 => Err(self.too_large()),
             _ => Ok(()),
@@ -108,6 +107,19 @@ impl BodyLimits {
             format!("Request body exceeds {} bytes", self.max_bytes),
         )
     }
+}
+
+/// A `Content-Length` value: decimal digits between optional spaces or tabs;
+/// `None` for anything else (the read itself then enforces the limit).
+fn decimal(value: &[u8]) -> Option<u64> {
+    let trimmed = value.trim_ascii();
+    if trimmed.is_empty() {
+        return None;
+    }
+    trimmed.iter().try_fold(0u64, |n, &b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 pin_project! {
@@ -254,6 +266,36 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An announced length over the limit is refused before a byte is read
+    /// (413); anything that is not plain decimal is left to the read.
+    #[test]
+    fn content_length_is_read_as_decimal() {
+        for (value, want) in [
+            (&b"1024"[..], Some(1024)),
+            (b" 7\t", Some(7)),
+            (b"0", Some(0)),
+            (b"18446744073709551615", Some(u64::MAX)),
+            (b"18446744073709551616", None),
+            (b"", None),
+            (b" ", None),
+            (b"+5", None),
+            (b"-5", None),
+            (b"1 2", None),
+            (b"0x10", None),
+        ] {
+            assert_eq!(decimal(value), want, "{:?}", String::from_utf8_lossy(value));
+        }
+        let limits = BodyLimits::default();
+        let mut headers = HeaderMap::new();
+        let over = (limits.max_bytes + 1).to_string();
+        headers.insert(header::CONTENT_LENGTH, over.parse().unwrap());
+        let refused = limits.check_content_length(&headers).unwrap_err();
+        assert_eq!(refused.kind(), RejectionKind::PayloadTooLarge);
+        let at = limits.max_bytes.to_string();
+        headers.insert(header::CONTENT_LENGTH, at.parse().unwrap());
+        assert!(limits.check_content_length(&headers).is_ok());
+    }
 
     #[tokio::test]
     async fn read_envelope_limits_and_replays() {

@@ -124,21 +124,25 @@ impl Envelope {
         // covers the parts the parse skips).
         let text = std::str::from_utf8(bytes)
             .map_err(|e| EnvelopeError::Parse(format!("the body is not UTF-8: {e}")))?;
-        let result = match first_non_ws(bytes) {
-            Some(b'[') => serde_json::from_str::<Batch<'_>>(text).map(|v| (v.0, true)),
-            _ => serde_json::from_str::<RawMessage<'_>>(text).map(|m| (vec![m], false)),
+        let batch = first_non_ws(bytes) == Some(b'[');
+        let messages: Arc<[Message]> = if batch {
+            let raw = serde_json::from_str::<Batch<'_>>(text).map_err(|e| classify(bytes, e))?;
+            if raw.0.is_empty() {
+                return Err(EnvelopeError::Invalid("empty batch".to_owned()));
+            }
+            raw.0
+                .into_iter()
+                .map(|m| m.validate(bytes))
+                .collect::<Result<_, _>>()?
+        } else {
+            // One message, the common case: straight into its one allocation.
+            let raw =
+                serde_json::from_str::<RawMessage<'_>>(text).map_err(|e| classify(bytes, e))?;
+            Arc::new([raw.validate(bytes)?])
         };
-        let (raw, batch) = result.map_err(|e| classify(bytes, e))?;
-        if raw.is_empty() {
-            return Err(EnvelopeError::Invalid("empty batch".to_owned()));
-        }
-        let messages = raw
-            .into_iter()
-            .map(|m| m.validate(bytes))
-            .collect::<Result<Vec<_>, _>>()?;
         tracing::trace!(target: "mcp_tower_guard::envelope", batch, messages = messages.len(), "envelope parsed");
         Ok(Self {
-            messages: messages.into(),
+            messages,
             batch,
             source,
         })

@@ -87,16 +87,19 @@ pub enum InvalidSessionId {
     InvalidByte,
 }
 
-/// The session id in header `name`: `Ok(None)` when absent, `Err` when it
-/// is repeated or not a valid id.
-pub(crate) fn one_in(
-    headers: &http::HeaderMap,
+/// The session id in header `name`, with the value it was read from:
+/// `Ok(None)` when absent, `Err` when it is repeated or not a valid id.
+pub(crate) fn one_in<'a>(
+    headers: &'a http::HeaderMap,
     name: &http::HeaderName,
-) -> Result<Option<SessionId>, ()> {
+) -> Result<Option<(SessionId, &'a http::HeaderValue)>, ()> {
     let mut values = headers.get_all(name).iter();
     match (values.next(), values.next()) {
         (None, _) => Ok(None),
-        (Some(v), None) => SessionId::parse(v.as_bytes()).map(Some).map_err(|_| ()),
+        (Some(v), None) => match SessionId::parse(v.as_bytes()) {
+            Ok(id) => Ok(Some((id, v))),
+            Err(_) => Err(()),
+        },
         (Some(_), Some(_)) => Err(()),
     }
 }

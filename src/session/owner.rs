@@ -246,7 +246,7 @@ pub(crate) enum ServerId {
 pub(crate) fn server_id(headers: &HeaderMap) -> ServerId {
     match super::id::one_in(headers, &MCP_SESSION_ID) {
         Ok(None) => ServerId::Absent,
-        Ok(Some(id)) => ServerId::Valid(id),
+        Ok(Some((id, _))) => ServerId::Valid(id),
         Err(()) => ServerId::Invalid,
     }
 }

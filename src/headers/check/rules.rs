@@ -332,9 +332,8 @@ pub(crate) fn echo(protocol: &RequestProtocol) -> Option<ProtocolVersion> {
 }
 
 pub(super) fn insert_absent(headers: &mut HeaderMap, name: HeaderName, value: HeaderValue) {
-    if !headers.contains_key(&name) {
-        headers.insert(name, value);
-    }
+    // One hash: the entry is found once, whether it is there or not.
+    headers.entry(name).or_insert(value);
 }
 
 pub(super) fn mismatch(detail: impl fmt::Display) -> Rejection {

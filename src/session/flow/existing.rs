@@ -168,11 +168,11 @@ impl<R> Flow<R> {
                 );
                 Step::Respond(self.refuse(head(&parts), RejectReason::MissingId, rejection, None))
             }
-            IdHeader::Present { id, via_alias } => {
+            IdHeader::Present { id, sent } => {
                 let principal = self.resolve(&parts);
                 let lookup = Lookup {
                     id,
-                    via_alias,
+                    sent,
                     principal,
                     initialize,
                 };
@@ -287,12 +287,7 @@ impl<R> Flow<R> {
         }
         // The echo is the request's own header value (a reference count, no
         // copy); the id is encoded only when it came in the alias header.
-        let sent = parts
-            .headers
-            .get(MCP_SESSION_ID)
-            .filter(|_| !lookup.via_alias)
-            .cloned();
-        let echo = match sent {
+        let echo = match lookup.sent {
             Some(value) => value,
             None => {
                 let value = lookup.id.to_header_value();

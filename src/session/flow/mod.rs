@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use http::header::Entry;
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body::Body;
@@ -97,7 +98,9 @@ impl<ReqB> Wait<ReqB> {
 /// A request that named a session.
 pub(crate) struct Lookup {
     pub(crate) id: SessionId,
-    pub(crate) via_alias: bool,
+    /// The request's `Mcp-Session-Id` value, echoed on the answer (`None`
+    /// when the id came in the alias header).
+    pub(crate) sent: Option<HeaderValue>,
     pub(crate) principal: Option<Principal>,
     pub(crate) initialize: bool,
 }
@@ -148,7 +151,12 @@ pub(crate) struct Commit<Res> {
 /// The session header of a request.
 enum IdHeader {
     Absent,
-    Present { id: SessionId, via_alias: bool },
+    /// `sent` is the `Mcp-Session-Id` value itself (`None` when the id came
+    /// in the alias header): the answer echoes it without a second lookup.
+    Present {
+        id: SessionId,
+        sent: Option<HeaderValue>,
+    },
     Malformed,
 }
 
@@ -159,26 +167,23 @@ fn read_session_id(headers: &HeaderMap, alias: bool) -> IdHeader {
     };
     let aliased = if alias {
         match id::one_in(headers, &X_SESSION_ID) {
-            Ok(v) => v,
+            Ok(v) => v.map(|(id, _)| id),
             Err(()) => return IdHeader::Malformed,
         }
     } else {
         None
     };
     match (canonical, aliased) {
-        (Some(id), None) => IdHeader::Present {
+        (Some((id, sent)), None) => IdHeader::Present {
             id,
-            via_alias: false,
+            sent: Some(sent.clone()),
         },
-        (Some(id), Some(other)) if id == other => IdHeader::Present {
+        (Some((id, sent)), Some(other)) if id == other => IdHeader::Present {
             id,
-            via_alias: false,
+            sent: Some(sent.clone()),
         },
         (Some(_), Some(_)) => IdHeader::Malformed,
-        (None, Some(id)) => IdHeader::Present {
-            id,
-            via_alias: true,
-        },
+        (None, Some(id)) => IdHeader::Present { id, sent: None },
         (None, None) => IdHeader::Absent,
     }
 }
@@ -433,10 +438,10 @@ impl<R> Flow<R> {
             delete,
         } = flight;
         let server_owned = self.config.owner == SessionOwner::Server;
-        if !server_owned && response.headers().contains_key(MCP_SESSION_ID) {
-            warn_inner_sessions(&self.config);
-        }
         if let Some(creation) = creation {
+            if !server_owned && response.headers().contains_key(MCP_SESSION_ID) {
+                warn_inner_sessions(&self.config);
+            }
             // In-flight work is over (unless the handler kept a clone of the context).
             drop(session);
             return self.decide_initialize(response, *creation);
@@ -446,8 +451,21 @@ impl<R> Flow<R> {
                 self.server_answered(session.id(), delete, response.status());
             }
         }
-        if let Some(id) = echo {
-            response.headers_mut().insert(MCP_SESSION_ID, id);
+        // One lookup both notices an id of the inner service's own and sets the echo.
+        match response.headers_mut().entry(MCP_SESSION_ID) {
+            Entry::Occupied(mut theirs) => {
+                if !server_owned {
+                    warn_inner_sessions(&self.config);
+                }
+                if let Some(id) = echo {
+                    theirs.insert(id);
+                }
+            }
+            Entry::Vacant(slot) => {
+                if let Some(id) = echo {
+                    slot.insert(id);
+                }
+            }
         }
         match session {
             // A stream on the session keeps it busy until the stream ends.

@@ -54,12 +54,8 @@ fn session_id_header_table() {
     for (pairs, alias, expect) in cases {
         let got = match read_session_id(&headers(pairs), *alias) {
             Absent => "absent",
-            Present {
-                via_alias: false, ..
-            } => "present",
-            Present {
-                via_alias: true, ..
-            } => "alias",
+            Present { sent: Some(_), .. } => "present",
+            Present { sent: None, .. } => "alias",
             Malformed => "malformed",
         };
         assert_eq!(got, *expect, "{pairs:?} alias={alias}");
