@@ -4,13 +4,13 @@
 //! tool learning, telemetry's outcome). A JSON answer is parsed once: a layer
 //! that read it whole hands what it says to telemetry (`observe::answer_read`).
 
-use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::envelope::raw::JsonKey;
 use crate::jsonrpc::RequestId;
 
 #[cfg(test)]
@@ -108,8 +108,8 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for Member<'_, T> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<T>, A::Error> {
         let mut found = None;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if found.is_none() && key == self.name {
+        while let Some(key) = map.next_key::<JsonKey<'de>>()? {
+            if found.is_none() && *key == *self.name {
                 found = Some(map.next_value::<T>()?);
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -290,6 +290,13 @@ mod tests {
             "another type"
         );
         assert_eq!(ok.result_member::<bool>("absent"), None);
+        let escaped =
+            Answer::parse(br#"{"jsonrpc":"2.0","id":1,"result":{"is\u0045rror":true}}"#).unwrap();
+        assert_eq!(
+            escaped.result_member::<bool>("isError"),
+            Some(true),
+            "escaped name"
+        );
         let list = Answer::parse(br#"{"jsonrpc":"2.0","id":1,"result":[1]}"#).unwrap();
         assert_eq!(list.result_member::<bool>("isError"), None, "not an object");
         let err =

@@ -33,7 +33,7 @@ use crate::jsonrpc::RequestId;
 use bytes::Bytes;
 use serde_json::value::RawValue;
 
-mod raw;
+pub(crate) mod raw;
 mod shape;
 
 pub(crate) use raw::Members;

@@ -132,7 +132,7 @@ impl<'de> Deserialize<'de> for RawMessage<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawMessage<'de>, A::Error> {
                 let mut msg = RawMessage::default();
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                while let Some(key) = map.next_key::<JsonKey<'de>>()? {
                     match &*key {
                         "jsonrpc" => msg.jsonrpc = Some(map.next_value()?),
                         "id" => {
@@ -164,6 +164,39 @@ impl<'de> Deserialize<'de> for RawMessage<'de> {
 /// over: nothing is allocated for it. Any other value (of any type) is false.
 #[derive(Default)]
 pub(super) struct IsV2(pub(super) bool);
+
+/// An object member's name, borrowed from the body unless it has escapes.
+/// (`Cow<str>`'s own `Deserialize` always copies: one allocation per key.)
+pub(crate) struct JsonKey<'de>(std::borrow::Cow<'de, str>);
+
+impl std::ops::Deref for JsonKey<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonKey<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = JsonKey<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<JsonKey<'de>, E> {
+                Ok(JsonKey(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<JsonKey<'de>, E> {
+                Ok(JsonKey(std::borrow::Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<JsonKey<'de>, E> {
+                Ok(JsonKey(std::borrow::Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
 
 /// A string value, owned; any other JSON value is `None`.
 #[derive(Default)]
@@ -268,7 +301,7 @@ impl<'de> Deserialize<'de> for RawParams<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawParams<'de>, A::Error> {
                 let mut params = RawParams::default();
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                while let Some(key) = map.next_key::<JsonKey<'de>>()? {
                     match &*key {
                         "_meta" => params.meta = map.next_value::<RawMeta<'de>>()?,
                         "name" => {
@@ -320,7 +353,7 @@ impl<'de> Deserialize<'de> for RawRef {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawRef, A::Error> {
                 let (mut kind, mut name, mut uri) = (None, None, None);
                 let mut malformed = false;
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                while let Some(key) = map.next_key::<JsonKey<'de>>()? {
                     let slot = match &*key {
                         "type" => &mut kind,
                         "name" => &mut name,
@@ -393,8 +426,8 @@ impl<'de> Deserialize<'de> for RawMeta<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawMeta<'de>, A::Error> {
                 let mut meta = RawMeta::default();
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    if key == META_PROTOCOL_VERSION {
+                while let Some(key) = map.next_key::<JsonKey<'de>>()? {
+                    if *key == *META_PROTOCOL_VERSION {
                         let value = map.next_value::<MaybeString>()?.0;
                         meta.version = if value.is_some() {
                             Field::Valid
@@ -402,7 +435,7 @@ impl<'de> Deserialize<'de> for RawMeta<'de> {
                             Field::WrongType
                         };
                         meta.version_value = value;
-                    } else if key == META_CLIENT_CAPABILITIES {
+                    } else if *key == *META_CLIENT_CAPABILITIES {
                         let raw = map.next_value::<&'de RawValue>()?;
                         serde_json::from_str::<Skip>(raw.get()).map_err(de::Error::custom)?;
                         if raw.get().starts_with('{') {
@@ -411,9 +444,9 @@ impl<'de> Deserialize<'de> for RawMeta<'de> {
                         } else {
                             meta.capabilities = Field::WrongType;
                         }
-                    } else if key == META_TRACEPARENT {
+                    } else if *key == *META_TRACEPARENT {
                         meta.traceparent = map.next_value::<MaybeString>()?.0;
-                    } else if key == META_TRACESTATE {
+                    } else if *key == *META_TRACESTATE {
                         meta.tracestate = map.next_value::<MaybeString>()?.0;
                     } else {
                         map.next_value::<Skip>()?;
@@ -508,7 +541,7 @@ impl<'de> Visitor<'de> for ArgumentsIn {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut found = None;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(key) = map.next_key::<JsonKey<'de>>()? {
             match (self.at, &*key, self.want) {
                 (Place::Message, "params", _) => {
                     found = map.next_value_seed(self.to(Place::Params))?;

@@ -127,6 +127,12 @@ fn escaped_keys_and_strings_decode() {
     let m = e.single().unwrap();
     assert_eq!(m.method.as_deref(), Some("tools/call"));
     assert_eq!(m.name.as_deref(), Some("hé"));
+    // Member names are borrowed from the body unless escaped; escaped ones
+    // are decoded all the same.
+    let e = Envelope::parse(br#"{"j\u0073onrpc":"2.0","\u0069d":7,"met\u0068od":"ping"}"#).unwrap();
+    let m = e.single().unwrap();
+    assert_eq!(m.method.as_deref(), Some("ping"));
+    assert!(m.id().is_some());
 }
 
 /// `params.arguments` is decoded in the one parse and found again only when
