@@ -289,6 +289,7 @@ fn the_one_pass_reads_common_hosts_as_the_full_grammar_does() {
         b"a_b-c.d:1",
         b"127.1",
         b"127.000.0.1",
+        b"0.00.0.0",
         b"256.0.0.1",
         b"1.2.3.4.5",
         b"2130706433",
