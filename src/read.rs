@@ -132,11 +132,10 @@ pin_project! {
         first: Option<Bytes>,
         rest: BytesMut,
         limits: BodyLimits,
-        // When the read must be over; the timer is made only if the body
-        // makes us wait (most bodies are complete when the head arrives),
-        // and boxed: inline it would add its 112 bytes to every future that
-        // holds a read, and to each move of one.
-        read_by: Option<tokio::time::Instant>,
+        // The read's timer, started the first time the body makes us wait
+        // (most bodies are complete when the head arrives, and then no clock
+        // is read), and boxed: inline it would add its 112 bytes to every
+        // future that holds a read, and to each move of one.
         deadline: Option<Pin<Box<tokio::time::Sleep>>>,
         // A finished read held back for one poll (feature `telemetry`: the
         // request span got its parent from the body and is entered on the
@@ -155,9 +154,6 @@ impl<B> ReadEnvelope<B> {
             first: None,
             rest: BytesMut::new(),
             limits,
-            read_by: limits
-                .read_timeout
-                .map(|timeout| tokio::time::Instant::now() + timeout),
             deadline: None,
             parked: None,
         }
@@ -227,8 +223,11 @@ where
                     break Ok(bytes);
                 }
                 Poll::Pending => {
-                    if let Some(at) = this.read_by.take() {
-                        *this.deadline = Some(Box::pin(tokio::time::sleep_until(at)));
+                    if this.deadline.is_none() {
+                        *this.deadline = this
+                            .limits
+                            .read_timeout
+                            .map(|t| Box::pin(tokio::time::sleep(t)));
                     }
                     if let Some(deadline) = this.deadline.as_mut() {
                         ready!(deadline.as_mut().poll(cx));

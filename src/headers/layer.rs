@@ -105,7 +105,8 @@ impl<R> McpHeadersLayer<R> {
     }
 
     /// The time allowed to receive a whole POST body (default 30 s; `None`
-    /// disables it); slower gets 408. Needs a tokio runtime with the time driver.
+    /// disables it), counted from the first time the read has to wait for
+    /// it; slower gets 408. Needs a tokio runtime with the time driver.
     ///
     /// # Errors
     ///

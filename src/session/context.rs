@@ -406,6 +406,13 @@ impl SessionContext {
         self.inner.created_instant
     }
 
+    /// Time since creation and since the last activity at `now` (one clock
+    /// subtraction: the last activity is kept as an offset from creation).
+    pub(crate) fn age_and_idle(&self, now: Instant) -> (Duration, Duration) {
+        let age = now.saturating_duration_since(self.inner.created_instant);
+        (age, age.saturating_sub(self.inner.seen_after()))
+    }
+
     /// Last activity on the tokio clock.
     pub(crate) fn last_seen_instant(&self) -> Instant {
         let created = self.inner.created_instant;

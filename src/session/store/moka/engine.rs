@@ -401,15 +401,13 @@ impl Shared {
             return None;
         }
         // moka's clock is real time; this check follows tokio's (possibly paused) clock.
-        let now = tokio::time::Instant::now();
         let session = &entry.session;
-        if now.saturating_duration_since(session.created_instant()) >= self.core.max_lifetime {
+        let (age, idle) = session.age_and_idle(tokio::time::Instant::now());
+        if age >= self.core.max_lifetime {
             self.close(id, &entry, CloseCause::LifetimeExpired);
             return None;
         }
-        if session.in_flight() == 0
-            && now.saturating_duration_since(session.last_seen_instant()) >= self.core.idle_timeout
-        {
+        if session.in_flight() == 0 && idle >= self.core.idle_timeout {
             self.close(id, &entry, CloseCause::IdleExpired);
             return None;
         }
