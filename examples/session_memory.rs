@@ -33,7 +33,7 @@
 //!    in a `moka::sync::Cache` configured like the store's (LRU policy,
 //!    per-entry expiry, an eviction listener): the part of (1) that is moka's
 //!    bookkeeping and the id, not the session itself. The same entries are
-//!    then expired (a 2 s deadline; `run_pending_tasks()` in a loop once it
+//!    then expired (a deadline of 2 s, or 20 µs per entry if longer; `run_pending_tasks()` in a loop once it
 //!    has passed): the part of (2) that is moka's own removal work, the floor
 //!    of any moka-backed store.
 //!
@@ -223,10 +223,12 @@ fn store(idle: Duration, max: usize, closed: &Arc<AtomicU64>) -> MokaSessionStor
 fn moka_alone(n: usize) -> (f64, Duration) {
     use moka::policy::{EvictionPolicy, Expiry};
 
-    struct Idle;
+    /// Long enough that no entry expires while the cache fills, even on a
+    /// slow or busy machine (at 20 µs an insert), then every one does.
+    struct Idle(Duration);
     impl Expiry<SessionId, Arc<u8>> for Idle {
         fn expire_after_create(&self, _: &SessionId, _: &Arc<u8>, _: Instant) -> Option<Duration> {
-            Some(DEADLINE)
+            Some(self.0)
         }
         fn expire_after_read(
             &self,
@@ -236,16 +238,16 @@ fn moka_alone(n: usize) -> (f64, Duration) {
             _: Option<Duration>,
             _: Instant,
         ) -> Option<Duration> {
-            Some(DEADLINE)
+            Some(self.0)
         }
     }
-    const DEADLINE: Duration = Duration::from_secs(2);
+    let deadline = Duration::from_secs(2).max(Duration::from_micros(20) * n as u32);
 
     trim();
     let before = rss();
     let cache = moka::sync::Cache::builder()
         .eviction_policy(EvictionPolicy::lru())
-        .expire_after(Idle)
+        .expire_after(Idle(deadline))
         .eviction_listener(|_, _, _| {})
         .build();
     for _ in 0..n {
@@ -257,7 +259,7 @@ fn moka_alone(n: usize) -> (f64, Duration) {
     assert_eq!(cache.entry_count(), n as u64);
     let per = after.saturating_sub(before) as f64 / n as f64;
     // Every deadline has passed (plus moka's timer-wheel granularity).
-    std::thread::sleep(DEADLINE + Duration::from_millis(1500));
+    std::thread::sleep(deadline + Duration::from_millis(1500));
     let mut work = Duration::ZERO;
     for _ in 0..10_000 {
         if cache.entry_count() == 0 {

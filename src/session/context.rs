@@ -45,7 +45,9 @@ pub struct SessionContext {
 struct SessionInner {
     id: SessionId,
     principal: Option<Principal>,
-    created_at: SystemTime,
+    /// Creation time, in nanoseconds after the Unix epoch: 8 bytes where a
+    /// `SystemTime` takes 16 (an earlier time counts as the epoch).
+    created_unix_nanos: u64,
     created_instant: Instant,
     client: ClientInfo,
     /// Last activity, in nanoseconds after `created_instant` on tokio's clock:
@@ -118,7 +120,7 @@ impl SessionInner {
         Self {
             id,
             principal,
-            created_at: born.at,
+            created_unix_nanos: unix_nanos(born.at),
             created_instant: born.instant,
             client,
             seen: AtomicU64::new(nanos_between(born.instant, born.seen)),
@@ -251,12 +253,12 @@ impl SessionContext {
 
     /// When the session was created (its `initialize` request arrived).
     pub fn created_at(&self) -> SystemTime {
-        self.inner.created_at
+        SystemTime::UNIX_EPOCH + Duration::from_nanos(self.inner.created_unix_nanos)
     }
 
     /// When the session last started or finished serving a request.
     pub fn last_seen(&self) -> SystemTime {
-        let created = self.inner.created_at;
+        let created = self.created_at();
         created
             .checked_add(self.inner.seen_after())
             .unwrap_or(created)
@@ -444,6 +446,13 @@ impl SessionContext {
 
 /// Nanoseconds from `from` to `to` (0 when `to` is earlier), saturating at
 /// about 584 years.
+/// `at` in nanoseconds after the Unix epoch (0 before it; `u64` lasts
+/// until the year 2554).
+fn unix_nanos(at: SystemTime) -> u64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
 fn nanos_between(from: Instant, to: Instant) -> u64 {
     u64::try_from(to.saturating_duration_since(from).as_nanos()).unwrap_or(u64::MAX)
 }
@@ -456,7 +465,7 @@ impl fmt::Debug for SessionContext {
                 "principal",
                 &self.inner.principal.as_ref().map(Principal::tag),
             )
-            .field("created_at", &self.inner.created_at)
+            .field("created_at", &self.created_at())
             .field("protocol_version", &self.protocol_version())
             .field("in_flight", &self.in_flight())
             .finish_non_exhaustive()
