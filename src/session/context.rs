@@ -1,7 +1,7 @@
 //! What a handler learns about its session: [`SessionContext`].
 
 use std::fmt;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::{Duration, SystemTime};
 
@@ -62,20 +62,17 @@ struct SessionInner {
     /// cause that claimed it. Kept here so the store's entry is the context
     /// itself, not a second allocation.
     store_claim: AtomicU8,
-    /// A mutex rather than a read-write lock: held only to clone or swap a
-    /// value, and 8 bytes smaller in every session.
-    state: Mutex<State>,
+    /// The session has closed: nothing more is stored (state never outlives
+    /// its session). Written and read for that rule under the `state` lock,
+    /// so it is exact; a flag here, not in the lock, sits in padding and
+    /// saves 8 bytes a session.
+    closed: AtomicBool,
+    /// Per-session values. A mutex rather than a read-write lock: held only
+    /// to clone or swap a value, and 8 bytes smaller in every session.
+    state: Mutex<Extensions>,
     /// The replica whose inner server holds the session (`SessionOwner::Server`
     /// with a shared store).
     replica: OnceLock<Arc<str>>,
-}
-
-/// Per-session values, and whether the session has closed (then nothing more
-/// is stored: state never outlives its session).
-#[derive(Default)]
-struct State {
-    closed: bool,
-    values: Extensions,
 }
 
 /// What hears that a session's last running request ended: the store, which
@@ -127,7 +124,8 @@ impl SessionInner {
             version: AtomicU32::new(version.map_or(0, ProtocolVersion::to_bits)),
             active: AtomicU32::new(0),
             store_claim: AtomicU8::new(0),
-            state: Mutex::new(State::default()),
+            closed: AtomicBool::new(false),
+            state: Mutex::new(Extensions::new()),
             replica: OnceLock::new(),
         }
     }
@@ -293,10 +291,10 @@ impl SessionContext {
     /// bring state back. The store drops all state right after the close hook.
     pub fn insert_state<T: Clone + Send + Sync + 'static>(&self, value: T) -> Option<T> {
         let mut state = self.lock_state();
-        if state.closed {
+        if self.inner.closed.load(Ordering::Acquire) {
             return None;
         }
-        state.values.insert(value)
+        state.insert(value)
     }
 
     /// The per-session value of type `T`, created with `init` if there is
@@ -326,46 +324,49 @@ impl SessionContext {
             return Some(value);
         }
         let mut state = self.lock_state();
-        if state.closed {
+        if self.inner.closed.load(Ordering::Acquire) {
             return None;
         }
-        if let Some(value) = state.values.get::<T>() {
+        if let Some(value) = state.get::<T>() {
             return Some(value.clone());
         }
         let value = init();
-        state.values.insert(value.clone());
+        state.insert(value.clone());
         Some(value)
     }
 
     /// A clone of the per-session value of type `T`.
     pub fn state<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
-        self.lock_state().values.get::<T>().cloned()
+        self.lock_state().get::<T>().cloned()
     }
 
     /// Removes the per-session value of type `T`.
     pub fn remove_state<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
-        self.lock_state().values.remove::<T>()
+        self.lock_state().remove::<T>()
     }
 
     /// True once the session has closed (deleted, expired, evicted, shut
     /// down, or its `initialize` failed).
     pub fn is_closed(&self) -> bool {
-        self.lock_state().closed
+        self.inner.closed.load(Ordering::Acquire)
     }
 
     /// Marks the session closed: from now on no state is stored. Called by
     /// the stores before the close hook runs.
     pub(crate) fn mark_closed(&self) {
-        self.lock_state().closed = true;
+        // Under the lock: an insert that holds it has finished, and one that
+        // waits for it sees the flag.
+        let _state = self.lock_state();
+        self.inner.closed.store(true, Ordering::Release);
     }
 
     /// Drops all per-session state (after the close hook ran), outside the lock.
     pub(crate) fn clear_state(&self) {
-        let values = std::mem::take(&mut self.lock_state().values);
+        let values = std::mem::take(&mut *self.lock_state());
         drop(values);
     }
 
-    fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, Extensions> {
         self.inner
             .state
             .lock()
@@ -469,5 +470,18 @@ impl fmt::Debug for SessionContext {
             .field("protocol_version", &self.protocol_version())
             .field("in_flight", &self.in_flight())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, target_pointer_width = "64"))]
+mod tests {
+    /// Every idle session holds one of these: with the `Arc` header it is a
+    /// 184-byte allocation, the largest that fits glibc's 192-byte chunk.
+    /// A field more moves every session to the next chunk size (BENCHMARKS.md,
+    /// memory per idle session).
+    #[test]
+    fn a_session_fits_its_allocation_budget() {
+        assert!(std::mem::size_of::<super::SessionInner>() <= 168);
+        assert!(std::mem::size_of::<super::SessionContext>() <= 16);
     }
 }
