@@ -7,7 +7,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use http::header::Entry;
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body::Body;
@@ -451,21 +450,15 @@ impl<R> Flow<R> {
                 self.server_answered(session.id(), delete, response.status());
             }
         }
-        // One lookup both notices an id of the inner service's own and sets the echo.
-        match response.headers_mut().entry(MCP_SESSION_ID) {
-            Entry::Occupied(mut theirs) => {
-                if !server_owned {
-                    warn_inner_sessions(&self.config);
-                }
-                if let Some(id) = echo {
-                    theirs.insert(id);
-                }
-            }
-            Entry::Vacant(slot) => {
-                if let Some(id) = echo {
-                    slot.insert(id);
-                }
-            }
+        // One lookup both sets the echo and notices an id of the inner
+        // service's own (the value the echo replaced).
+        let headers = response.headers_mut();
+        let theirs = match echo {
+            Some(id) => headers.insert(MCP_SESSION_ID, id).is_some(),
+            None => headers.contains_key(MCP_SESSION_ID),
+        };
+        if theirs && !server_owned {
+            warn_inner_sessions(&self.config);
         }
         match session {
             // A stream on the session keeps it busy until the stream ends.
