@@ -33,12 +33,14 @@ use crate::jsonrpc::RequestId;
 use bytes::Bytes;
 use serde_json::value::RawValue;
 
+mod method;
 pub(crate) mod raw;
 mod shape;
 
+use method::Method;
 pub(crate) use raw::Members;
 pub use raw::MAX_BATCH_LEN;
-use raw::{first_non_ws, Batch, MaybeString, RawMessage, Skip};
+use raw::{first_non_ws, Batch, MethodField, RawMessage, Skip};
 pub(crate) use shape::{CompletionRef, Field};
 use shape::{Meta, ParamsShape};
 pub use shape::{
@@ -68,7 +70,7 @@ pub struct Message {
     /// The `id`, for requests and responses.
     pub(crate) id: Option<RequestId>,
     /// The `method`, for requests and notifications.
-    pub(crate) method: Option<String>,
+    pub(crate) method: Option<Method>,
     /// `params._meta["io.modelcontextprotocol/protocolVersion"]`, when a string.
     pub(crate) protocol_version: Option<String>,
     /// `params.name`, when a string (tools/call, prompts/get).
@@ -475,8 +477,8 @@ impl RawMessage<'_> {
         }
         let params = self.params.unwrap_or_default();
         let method = match self.method {
-            Some(MaybeString(Some(m))) => Some(m),
-            Some(MaybeString(None)) => {
+            Some(MethodField(Some(m))) => Some(m),
+            Some(MethodField(None)) => {
                 return Err(EnvelopeError::Invalid(
                     r#""method" must be a string"#.to_owned(),
                 ))

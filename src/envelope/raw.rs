@@ -116,7 +116,7 @@ impl<'de> Deserialize<'de> for Batch<'de> {
 pub(super) struct RawMessage<'de> {
     pub(super) jsonrpc: Option<IsV2>,
     pub(super) id: Option<RequestId>,
-    pub(super) method: Option<MaybeString>,
+    pub(super) method: Option<MethodField>,
     pub(super) params: Option<RawParams<'de>>,
     pub(super) result: Option<Skip>,
     pub(super) error: Option<Skip>,
@@ -211,6 +211,22 @@ pub(super) trait FromJsonStr: Default {
 impl FromJsonStr for IsV2 {
     fn from_json_str(v: &str) -> Self {
         Self(v == "2.0")
+    }
+}
+
+/// `method`, when a string: the spec's own names are not copied.
+#[derive(Default)]
+pub(super) struct MethodField(pub(super) Option<super::method::Method>);
+
+impl FromJsonStr for MethodField {
+    fn from_json_str(v: &str) -> Self {
+        Self(Some(super::method::Method::new(v)))
+    }
+}
+
+impl<'de> Deserialize<'de> for MethodField {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrField(std::marker::PhantomData))
     }
 }
 
