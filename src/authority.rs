@@ -114,7 +114,7 @@ impl HostMatch {
     pub(crate) fn matches(&self, host: &HostRef<'_>) -> bool {
         match (self, host) {
             (HostMatch::Exact(HostName::Name(want)), HostRef::Name(got)) => {
-                want.eq_ignore_ascii_case(got)
+                matches_lowercase(got.as_bytes(), want.as_bytes())
             }
             (HostMatch::Exact(HostName::V4(want)), HostRef::V4(got)) => want == got,
             (HostMatch::Exact(HostName::V6(want)), HostRef::V6(got)) => want == got,
@@ -127,7 +127,7 @@ impl HostMatch {
                         got.get(dot) == Some(&b'.')
                             && got
                                 .get(dot + 1..)
-                                .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix))
+                                .is_some_and(|tail| matches_lowercase(tail, suffix))
                     }
                     _ => false,
                 }
@@ -135,6 +135,17 @@ impl HostMatch {
             _ => false,
         }
     }
+}
+
+/// `got` in any case against `lower`, already lower-case (allowlist entries
+/// are kept so): one pass, without `eq_ignore_ascii_case`'s chunked setup,
+/// which costs more than these short names.
+pub(crate) fn matches_lowercase(got: &[u8], lower: &[u8]) -> bool {
+    got.len() == lower.len()
+        && got
+            .iter()
+            .zip(lower)
+            .all(|(g, l)| g.to_ascii_lowercase() == *l)
 }
 
 impl fmt::Display for HostMatch {

@@ -10,7 +10,8 @@
 use std::fmt;
 
 use crate::authority::{
-    common_authority, parse_authority, parse_host_pattern, HostMatch, HostRef, PortSpec,
+    common_authority, matches_lowercase, parse_authority, parse_host_pattern, HostMatch, HostRef,
+    PortSpec,
 };
 
 /// The default port of the schemes origins use.
@@ -216,7 +217,7 @@ impl OriginPattern {
     }
 
     pub(crate) fn matches(&self, origin: &TupleOrigin<'_>) -> bool {
-        self.scheme.eq_ignore_ascii_case(origin.scheme)
+        matches_lowercase(origin.scheme.as_bytes(), self.scheme.as_bytes())
             && match &self.host {
                 OriginHost::Match(host) => host.matches(&origin.host),
                 OriginHost::Any => true,
