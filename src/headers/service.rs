@@ -68,35 +68,37 @@ where
             true,
             &self.config.order_warned,
         );
-        let (mut parts, body) = req.into_parts();
         let config = &self.config;
-        let reject = |parts: &http::request::Parts, r| {
-            let response = rejection_response(config, parts, r, &self.rejection);
+        let reject = |req: Request<ReqB>, r| {
+            let (parts, _) = req.into_parts();
+            let response = rejection_response(config, &parts, r, &self.rejection);
             ResponseFuture::rejected(response, config.clone())
         };
-        let protocol = match config.check_head(&parts.method, &parts.headers) {
-            Err(r) => return reject(&parts, r),
+        // The head is checked on the request as it is: it is taken apart
+        // only once the path is known (a POST to read is handed on whole).
+        let protocol = match config.check_head(req.method(), req.headers()) {
+            Err(r) => return reject(req, r),
             Ok(Head::Ready(protocol)) => protocol,
-            // Whichever layer needs the envelope first parses it: reuse one already there.
-            Ok(Head::Post { deferred }) => match parts.extensions.get::<Envelope>() {
+            Ok(Head::Post { deferred }) => match req.extensions().get::<Envelope>() {
                 Some(envelope) => {
                     let checked = match deferred {
                         Some(r) => Err(r),
-                        None => config.check_envelope(&parts.headers, envelope),
+                        None => config.check_envelope(req.headers(), envelope),
                     };
                     match checked {
                         Ok(protocol) => protocol,
-                        Err(r) => return reject(&parts, r),
+                        Err(r) => return reject(req, r),
                     }
                 }
                 None => {
-                    let read = match read_post(Request::from_parts(parts, body), config.limits) {
+                    let read = match read_post(req, config.limits) {
                         Ok(read) => read,
-                        // Too large to read: the head's own answer, without an id.
-                        Err((parts, r)) => return reject(&parts, deferred.unwrap_or(r)),
+                        Err((parts, r)) => {
+                            let r = deferred.unwrap_or(r);
+                            let response = rejection_response(config, &parts, r, &self.rejection);
+                            return ResponseFuture::rejected(response, config.clone());
+                        }
                     };
-                    // The body is read asynchronously: the future takes the
-                    // inner service along.
                     let service = take_ready(&mut self.inner);
                     return ResponseFuture::reading(
                         read,
@@ -108,6 +110,7 @@ where
                 }
             },
         };
+        let (mut parts, body) = req.into_parts();
         let inspect = admit(&mut parts, config, protocol);
         let future = self.inner.call(Request::from_parts(parts, body));
         ResponseFuture::inner(future, config.clone(), echo(&protocol), inspect)
