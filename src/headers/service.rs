@@ -79,6 +79,7 @@ where
         let protocol = match config.check_head(req.method(), req.headers()) {
             Err(r) => return reject(req, r),
             Ok(Head::Ready(protocol)) => protocol,
+            // Whichever layer needs the envelope first parses it: reuse one already there.
             Ok(Head::Post { deferred }) => match req.extensions().get::<Envelope>() {
                 Some(envelope) => {
                     let checked = match deferred {
@@ -93,12 +94,15 @@ where
                 None => {
                     let read = match read_post(req, config.limits) {
                         Ok(read) => read,
+                        // Too large to read: the head's own answer, without an id.
                         Err((parts, r)) => {
                             let r = deferred.unwrap_or(r);
                             let response = rejection_response(config, &parts, r, &self.rejection);
                             return ResponseFuture::rejected(response, config.clone());
                         }
                     };
+                    // The body is read asynchronously: the future takes the
+                    // inner service along.
                     let service = take_ready(&mut self.inner);
                     return ResponseFuture::reading(
                         read,

@@ -445,8 +445,6 @@ impl SessionContext {
     }
 }
 
-/// Nanoseconds from `from` to `to` (0 when `to` is earlier), saturating at
-/// about 584 years.
 /// `at` in nanoseconds after the Unix epoch (0 before it; `u64` lasts
 /// until the year 2554).
 fn unix_nanos(at: SystemTime) -> u64 {
@@ -454,6 +452,8 @@ fn unix_nanos(at: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
+/// Nanoseconds from `from` to `to` (0 when `to` is earlier), saturating at
+/// about 584 years.
 fn nanos_between(from: Instant, to: Instant) -> u64 {
     u64::try_from(to.saturating_duration_since(from).as_nanos()).unwrap_or(u64::MAX)
 }
