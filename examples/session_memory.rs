@@ -33,9 +33,9 @@
 //!    in a `moka::sync::Cache` configured like the store's (LRU policy,
 //!    per-entry expiry, an eviction listener): the part of (1) that is moka's
 //!    bookkeeping and the id, not the session itself. The same entries are
-//!    then expired (a deadline of 2 s, or 20 µs per entry if longer; `run_pending_tasks()` in a loop once it
-//!    has passed): the part of (2) that is moka's own removal work, the floor
-//!    of any moka-backed store.
+//!    then expired (a deadline of 2 s, or 20 µs per entry if longer;
+//!    `run_pending_tasks()` in a loop once it has passed): the part of (2)
+//!    that is moka's own removal work, the floor of any moka-backed store.
 //!
 //! With `--hyper-buffers`, each request's header values are slices of an 8 KiB
 //! buffer, as hyper's HTTP/1 parser makes them (slices of its read buffer), to
