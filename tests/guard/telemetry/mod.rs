@@ -18,7 +18,6 @@ use std::net::SocketAddr;
 use axum::body::Body;
 use http::{HeaderValue, Request, StatusCode};
 use http_body_util::BodyExt;
-use mcp_tower_guard::ratelimit::{KeyPart, McpRateLimitLayer, Quota, RateLimitRule};
 use mcp_tower_guard::telemetry::{McpTelemetryLayer, DURATION_BUCKETS};
 use mcp_tower_guard::{McpGuard, PeerAddr};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};

@@ -2,11 +2,15 @@
 //! nothing without a recorder, and the dashboard's queries.
 
 use super::*;
+#[cfg(feature = "ratelimit")]
+use mcp_tower_guard::ratelimit::{KeyPart, McpRateLimitLayer, Quota, RateLimitRule};
 
 /// Metrics through the `metrics` facade, rendered by the Prometheus
 /// recorder: the semantic conventions' histogram, requests by era and
 /// method, rejections by kind and status, the session lifecycle and store
-/// latency, and rate-limit outcomes.
+/// latency, and rate-limit outcomes (so it needs the `ratelimit` feature
+/// too; the other telemetry tests build with `telemetry` alone).
+#[cfg(feature = "ratelimit")]
 #[tokio::test]
 async fn metrics_cover_operations_rejections_sessions_store_and_rate_limits() {
     let recorder = prometheus();
