@@ -3,52 +3,54 @@
 use std::fmt;
 use std::ops::Deref;
 
-/// A JSON-RPC method name: one of MCP's own (a static string: nearly every
-/// request names one, and then nothing is allocated), or any other.
+/// A JSON-RPC method name: one a client sends in MCP (a static string:
+/// nearly every request names one, and then nothing is allocated), or any
+/// other.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) enum Method {
     Known(&'static str),
     Other(Box<str>),
 }
 
-/// The methods and notifications of MCP, all revisions and the tasks extension.
-const KNOWN: [&str; 31] = [
+/// The methods a client sends to a server, in every revision this crate
+/// serves (2024-11-05 to 2026-07-28) and the tasks extension: the one list,
+/// which telemetry also reads for its bounded method label.
+const CLIENT_METHODS: &[&str] = &[
     "initialize",
     "ping",
     "tools/list",
     "tools/call",
-    "resources/list",
-    "resources/read",
-    "resources/templates/list",
-    "resources/subscribe",
-    "resources/unsubscribe",
     "prompts/list",
     "prompts/get",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "resources/subscribe",
+    "resources/unsubscribe",
     "completion/complete",
     "logging/setLevel",
-    "sampling/createMessage",
-    "elicitation/create",
-    "roots/list",
+    "server/discover",
+    "subscriptions/listen",
     "tasks/get",
+    "tasks/update",
+    "tasks/result",
     "tasks/list",
     "tasks/cancel",
-    "tasks/result",
     "notifications/initialized",
     "notifications/cancelled",
     "notifications/progress",
-    "notifications/message",
     "notifications/roots/list_changed",
-    "notifications/resources/list_changed",
-    "notifications/resources/updated",
-    "notifications/tools/list_changed",
-    "notifications/prompts/list_changed",
     "notifications/tasks/status",
-    "notifications/elicitation/complete",
 ];
+
+/// `name` as the static string of a method a client sends, when it is one.
+pub(crate) fn known_method(name: &str) -> Option<&'static str> {
+    CLIENT_METHODS.iter().copied().find(|known| *known == name)
+}
 
 impl Method {
     pub(crate) fn new(name: &str) -> Self {
-        match KNOWN.iter().find(|known| **known == name) {
+        match known_method(name) {
             Some(known) => Self::Known(known),
             None => Self::Other(name.into()),
         }

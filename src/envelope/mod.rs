@@ -37,6 +37,7 @@ mod method;
 pub(crate) mod raw;
 mod shape;
 
+pub(crate) use method::known_method;
 use method::Method;
 pub(crate) use raw::Members;
 pub use raw::MAX_BATCH_LEN;

@@ -12,36 +12,6 @@ pub(crate) const OTHER: &str = "_OTHER";
 /// Longest tool or prompt name kept as a label.
 const MAX_TARGET_LEN: usize = 64;
 
-/// The methods a client sends to a server, in every revision this crate
-/// serves (2024-11-05 to 2026-07-28).
-const METHODS: &[&str] = &[
-    "initialize",
-    "ping",
-    "tools/list",
-    "tools/call",
-    "prompts/list",
-    "prompts/get",
-    "resources/list",
-    "resources/templates/list",
-    "resources/read",
-    "resources/subscribe",
-    "resources/unsubscribe",
-    "completion/complete",
-    "logging/setLevel",
-    "server/discover",
-    "subscriptions/listen",
-    "tasks/get",
-    "tasks/update",
-    "tasks/result",
-    "tasks/list",
-    "tasks/cancel",
-    "notifications/initialized",
-    "notifications/cancelled",
-    "notifications/progress",
-    "notifications/roots/list_changed",
-    "notifications/tasks/status",
-];
-
 /// The JSON-RPC error codes the MCP specification and this crate use: the
 /// only ones that become label values (issue 26, finding 12), so a handler
 /// cannot grow the number of series with codes of its own.
@@ -71,11 +41,7 @@ pub(crate) fn error_code(code: i64) -> &'static str {
 
 /// `method` when it is an MCP method, else `_OTHER`.
 pub(crate) fn method(method: &str) -> &'static str {
-    METHODS
-        .iter()
-        .copied()
-        .find(|m| *m == method)
-        .unwrap_or(OTHER)
+    crate::envelope::known_method(method).unwrap_or(OTHER)
 }
 
 /// Whether `method`'s target (`params.name`) is a tool or a prompt.
