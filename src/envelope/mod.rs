@@ -37,6 +37,8 @@ mod method;
 pub(crate) mod raw;
 mod shape;
 
+// Telemetry's method label reads the same list.
+#[cfg(feature = "telemetry")]
 pub(crate) use method::known_method;
 use method::Method;
 pub(crate) use raw::Members;
