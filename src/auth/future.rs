@@ -124,22 +124,22 @@ where
     }
 }
 
+/// A response already decided, or the inner service's own future:
+/// `Staged::ready(response).into()`, `Staged::inner(future).into()`.
+impl<S, ReqB, R, ResB> From<Staged<S::Future, ResB, Deciding<S, ReqB, R>>>
+    for ResponseFuture<S, ReqB, R, ResB>
+where
+    S: Service<Request<ReqB>>,
+{
+    fn from(staged: Staged<S::Future, ResB, Deciding<S, ReqB, R>>) -> Self {
+        Self { staged }
+    }
+}
+
 impl<S, ReqB, R, ResB> ResponseFuture<S, ReqB, R, ResB>
 where
     S: Service<Request<ReqB>>,
 {
-    pub(super) fn ready(response: Response<ResB>) -> Self {
-        Self {
-            staged: Staged::ready(response),
-        }
-    }
-
-    pub(super) fn inner(future: S::Future) -> Self {
-        Self {
-            staged: Staged::inner(future),
-        }
-    }
-
     pub(super) fn reading(
         read: ReadEnvelope<ReqB>,
         token: Box<str>,

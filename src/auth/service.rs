@@ -14,7 +14,7 @@ use super::future::ResponseFuture;
 use super::verifier::VerifiedToken;
 use crate::body::ReplayBody;
 use crate::envelope::Envelope;
-use crate::future::take_ready;
+use crate::future::{take_ready, Staged};
 use crate::read::{read_post, BodyLimits};
 use crate::rejection::{JsonRpcRejection, RejectionResponse, RequestHead};
 
@@ -62,13 +62,14 @@ impl<S, R> McpAuth<S, R> {
     {
         let (mut parts, body) = req.into_parts();
         match admit(&self.config, &mut parts, verified) {
-            Ok(()) => ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body))),
-            Err(rejection) => ResponseFuture::ready(refuse(
+            Ok(()) => Staged::inner(self.inner.call(Request::from_parts(parts, body))).into(),
+            Err(rejection) => Staged::ready(refuse(
                 RequestHead::of_parts(&parts),
                 &parts.extensions,
                 rejection,
                 &self.rejection,
-            )),
+            ))
+            .into(),
         }
     }
 }
@@ -97,9 +98,9 @@ where
         {
             if config.identity_only {
                 // The metadata is public: the layer behind answers it.
-                return ResponseFuture::inner(self.inner.call(req));
+                return Staged::inner(self.inner.call(req)).into();
             }
-            return ResponseFuture::ready(config.document.respond(req.method()));
+            return Staged::ready(config.document.respond(req.method())).into();
         }
         // Verified by the gate in front of the body read: only the scopes are left.
         if !config.identity_only {
@@ -113,12 +114,8 @@ where
             Err(error) => {
                 let rejection = bearer_refused(config, error);
                 let head = RequestHead::of(&req);
-                return ResponseFuture::ready(refuse(
-                    head,
-                    req.extensions(),
-                    rejection,
-                    &self.rejection,
-                ));
+                return Staged::ready(refuse(head, req.extensions(), rejection, &self.rejection))
+                    .into();
             }
         };
         // The scope policy reads the envelope; parse it here only when no
@@ -134,12 +131,13 @@ where
                 Ok(read) => read,
                 Err((parts, rejection)) => {
                     let head = RequestHead::of_parts(&parts);
-                    return ResponseFuture::ready(refuse(
+                    return Staged::ready(refuse(
                         head,
                         &parts.extensions,
                         rejection,
                         &self.rejection,
-                    ));
+                    ))
+                    .into();
                 }
             };
             let service = take_ready(&mut self.inner);
@@ -162,7 +160,7 @@ where
             Poll::Ready(Err(error)) => {
                 let rejection = refused(config, &error, token);
                 let head = RequestHead::of(&req);
-                ResponseFuture::ready(refuse(head, req.extensions(), rejection, &self.rejection))
+                Staged::ready(refuse(head, req.extensions(), rejection, &self.rejection)).into()
             }
             Poll::Pending => {
                 let token: Box<str> = token.into();

@@ -16,6 +16,7 @@ use super::future::ResponseFuture;
 use super::rule::{nonzero, Armed, Clients, KeyHash, RateLimitRule};
 use super::TARGET;
 use crate::error::{not_positive, ConfigError};
+use crate::future::Staged;
 use crate::rejection::{
     reject, JsonRpcRejection, Rejection, RejectionKind, RejectionResponse, RequestHead,
 };
@@ -285,15 +286,10 @@ where
                 };
                 crate::observe::rate_limit(armed.rule.rule_name(), "limited");
                 let head = RequestHead::of_parts(&parts);
-                return ResponseFuture::ready(reject(
-                    "ratelimit",
-                    head,
-                    rejection,
-                    &self.rejection,
-                ));
+                return Staged::ready(reject("ratelimit", head, rejection, &self.rejection)).into();
             }
         }
-        ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
+        Staged::inner(self.inner.call(Request::from_parts(parts, body))).into()
     }
 }
 

@@ -278,22 +278,20 @@ impl<R> Flow<R> {
     {
         self.config.store.note_rejected(reason);
         let session = session.map(|t| t.to_string());
+        let method = request.method.as_str();
+        // One event, at warn for the case an operator must see.
+        macro_rules! rejected {
+            ($level:ident, $message:literal) => {
+                tracing::$level!(target: TARGET, session, reason = reason.as_str(), method, $message)
+            };
+        }
         if reason == RejectReason::ForeignPrincipal {
-            tracing::warn!(
-                target: TARGET,
-                session,
-                reason = reason.as_str(),
-                method = request.method.as_str(),
+            rejected!(
+                warn,
                 "session used by another principal; answered as not found"
             );
         } else {
-            tracing::debug!(
-                target: TARGET,
-                session,
-                reason = reason.as_str(),
-                method = request.method.as_str(),
-                "session request rejected"
-            );
+            rejected!(debug, "session request rejected");
         }
         reject(LAYER, request, rejection, &self.rejection)
     }

@@ -16,6 +16,46 @@ use crate::ConfigError;
 /// years): 100 years.
 pub(crate) const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 
+/// A session that was never stored closed as
+/// [`CloseCause::InitializeFailed`](crate::session::CloseCause): counted, and
+/// the close hook told (a store's `abandon`).
+pub(crate) fn closed_unstored(
+    core: &StoreCore,
+    counters: &crate::session::store::stats::Counters,
+    session: &crate::session::SessionContext,
+) {
+    let cause = crate::session::CloseCause::InitializeFailed;
+    counters.closed(cause);
+    core.hooks.closed(session, cause);
+}
+
+/// [`StoreStats`](crate::session::StoreStats) of a built-in store, read from
+/// its `shared.counters` and named `$name` in metrics; and its
+/// [`SessionStore::subscribe_closed`](crate::session::SessionStore::subscribe_closed),
+/// which adds to its hooks. Both stores keep them in the same fields.
+macro_rules! builtin_store_stats {
+    ($store:ty, $name:literal) => {
+        impl $crate::session::StoreStats for $store {
+            fn note_rejected(&self, reason: $crate::session::RejectReason) {
+                self.shared.counters.rejected(reason);
+            }
+
+            fn note_other_version(&self) {
+                self.shared.counters.other_version();
+            }
+
+            fn backend_name(&self) -> &'static str {
+                $name
+            }
+
+            fn stats(&self) -> $crate::session::SessionStats {
+                self.shared.stats()
+            }
+        }
+    };
+}
+pub(crate) use builtin_store_stats;
+
 /// The settings both store builders embed (as the field `core`).
 #[derive(Clone, Debug)]
 pub(crate) struct StoreCore {

@@ -14,8 +14,9 @@ use crate::session::context::SessionContext;
 use crate::session::id::SessionId;
 use crate::session::principal::Principal;
 use crate::session::store::close::CloseCause;
-use crate::session::store::stats::{RejectReason, SessionStats};
-use crate::session::store::{Reservation, SessionStore, StoreCall, StoreError, StoreStats};
+use crate::session::store::common::closed_unstored;
+use crate::session::store::stats::SessionStats;
+use crate::session::store::{Reservation, SessionStore, StoreCall, StoreError};
 
 use engine::Shared;
 
@@ -125,11 +126,7 @@ impl SessionStore for MokaSessionStore {
 
     fn abandon(&self, reservation: Reservation, session: &SessionContext) {
         self.shared.give_back_slot(reservation.principal());
-        self.shared.counters.closed(CloseCause::InitializeFailed);
-        self.shared
-            .core
-            .hooks
-            .closed(session, CloseCause::InitializeFailed);
+        closed_unstored(&self.shared.core, &self.shared.counters, session);
     }
 
     fn get(&self, id: &SessionId) -> StoreCall<Result<Option<SessionContext>, StoreError>> {
@@ -167,20 +164,4 @@ impl SessionStore for MokaSessionStore {
     }
 }
 
-impl StoreStats for MokaSessionStore {
-    fn note_rejected(&self, reason: RejectReason) {
-        self.shared.counters.rejected(reason);
-    }
-
-    fn note_other_version(&self) {
-        self.shared.counters.other_version();
-    }
-
-    fn backend_name(&self) -> &'static str {
-        "moka"
-    }
-
-    fn stats(&self) -> SessionStats {
-        self.shared.stats()
-    }
-}
+crate::session::store::common::builtin_store_stats!(MokaSessionStore, "moka");

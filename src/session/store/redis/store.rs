@@ -8,10 +8,11 @@ use crate::session::context::SessionContext;
 use crate::session::id::SessionId;
 use crate::session::principal::Principal;
 use crate::session::store::close::CloseCause;
+use crate::session::store::common::closed_unstored;
 use crate::session::store::redis::config::RedisStoreError;
 use crate::session::store::redis::engine::Shared;
-use crate::session::store::stats::{RejectReason, SessionStats};
-use crate::session::store::{Reservation, SessionStore, StoreCall, StoreError, StoreStats};
+use crate::session::store::stats::SessionStats;
+use crate::session::store::{Reservation, SessionStore, StoreCall, StoreError};
 
 /// Legacy-era sessions in Redis, shared by every replica that points at the
 /// same Redis and key prefix. See the [module docs](super) for the design and
@@ -147,11 +148,7 @@ impl SessionStore for RedisSessionStore {
     fn abandon(&self, reservation: Reservation, session: &SessionContext) {
         self.shared.spawn_discard(reservation.id().clone());
         // Only this replica saw the id: the hook fires here, not on the channel.
-        self.shared.counters.closed(CloseCause::InitializeFailed);
-        self.shared
-            .core
-            .hooks
-            .closed(session, CloseCause::InitializeFailed);
+        closed_unstored(&self.shared.core, &self.shared.counters, session);
     }
 
     fn get(&self, id: &SessionId) -> StoreCall<Result<Option<SessionContext>, StoreError>> {
@@ -192,23 +189,7 @@ impl SessionStore for RedisSessionStore {
     }
 }
 
-impl StoreStats for RedisSessionStore {
-    fn note_rejected(&self, reason: RejectReason) {
-        self.shared.counters.rejected(reason);
-    }
-
-    fn note_other_version(&self) {
-        self.shared.counters.other_version();
-    }
-
-    fn backend_name(&self) -> &'static str {
-        "redis"
-    }
-
-    fn stats(&self) -> SessionStats {
-        self.shared.stats()
-    }
-}
+crate::session::store::common::builtin_store_stats!(RedisSessionStore, "redis");
 
 /// Discards a reservation whose `reserve` call was dropped before it answered.
 struct DiscardOnDrop {
