@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use moka::policy::EvictionPolicy;
-use moka::sync::Cache;
+use moka::sync::SegmentedCache as Cache;
 
 use crate::session::store::common::{not_positive, store_core_setters, StoreCore};
 use crate::session::store::stats::Counters;
@@ -78,13 +78,19 @@ impl MokaSessionStoreBuilder {
     }
 }
 
+/// moka tables the sessions are spread over, each with its own maintenance.
+/// A cache read may run that maintenance inline (moka 0.12 has no switch to
+/// keep it off reads): when many sessions expire at once, the request that
+/// runs it removes the expired entries of one table, not of all.
+const SEGMENTS: usize = 8;
+
 fn assemble(core: StoreCore, config: StoreConfig) -> MokaSessionStore {
     // Only a store with a maintenance task leaves retiming to it.
     let runtime = tokio::runtime::Handle::try_current();
     let maintained = config.maintenance_interval.is_some() && runtime.is_ok();
     let shared = Arc::new_cyclic(|weak: &Weak<Shared>| {
         let listener_ref = weak.clone();
-        let cache = Cache::builder()
+        let cache = Cache::builder(SEGMENTS)
             .eviction_policy(EvictionPolicy::lru())
             .expire_after(SessionExpiry {
                 idle_timeout: core.idle_timeout,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use moka::notification::RemovalCause;
 use moka::policy::Expiry;
-use moka::sync::Cache;
+use moka::sync::SegmentedCache as Cache;
 
 use crate::session::context::SessionContext;
 use crate::session::id::SessionId;
