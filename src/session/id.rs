@@ -131,7 +131,8 @@ impl SessionId {
         Ok(Self(Repr::Shared(Arc::from(s))))
     }
 
-    /// A fresh random id from the default generator ([`UuidV4`]).
+    /// A fresh random id, as the default generator makes: a hyphenated UUID v4
+    /// from the OS CSPRNG.
     pub fn new_random() -> Self {
         let id = uuid::Uuid::new_v4();
         let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
@@ -189,15 +190,15 @@ impl std::str::FromStr for SessionId {
 ///
 /// The layer validates every generated id: output that is empty, longer than
 /// [`MAX_SESSION_ID_LEN`] bytes or outside visible ASCII is discarded (with an
-/// `error` event) and a [`UuidV4`] id is used instead, so an invalid id is never sent.
+/// `error` event) and a random UUID v4 is used instead, so an invalid id is never sent.
 ///
 /// Any `Fn() -> String + Send + Sync + 'static` is a generator:
 ///
 /// ```
-/// use mcp_tower_guard::session::{IdGenerator, UuidV4};
+/// use mcp_tower_guard::session::{IdGenerator, SessionId};
 ///
 /// let node = "eu1";
-/// let gen = move || format!("{node}.{}", UuidV4.generate());
+/// let gen = move || format!("{node}.{}", SessionId::new_random().as_str());
 /// assert!(gen.generate().starts_with("eu1."));
 /// ```
 pub trait IdGenerator: Send + Sync + 'static {
@@ -215,9 +216,10 @@ where
 }
 
 /// The default generator: a hyphenated UUID v4 from the OS CSPRNG (122 random
-/// bits, 36 characters `[0-9a-f-]`).
+/// bits, 36 characters `[0-9a-f-]`). Users reach it through
+/// [`SessionId::new_random`].
 #[derive(Clone, Copy, Debug, Default)]
-pub struct UuidV4;
+pub(crate) struct UuidV4;
 
 impl IdGenerator for UuidV4 {
     fn generate(&self) -> String {

@@ -87,7 +87,7 @@ impl<R> McpSessionLayer<R> {
         self
     }
 
-    /// Replaces the id generator (default [`UuidV4`]). Invalid output is replaced
+    /// Replaces the id generator (default: a random UUID v4, see [`SessionId::new_random`](super::SessionId::new_random)). Invalid output is replaced
     /// by a UUID v4; see [`IdGenerator`].
     pub fn id_generator(mut self, generator: impl IdGenerator) -> Self {
         self.config_mut().ids = Arc::new(generator);

@@ -145,12 +145,12 @@ pub use client_info::{ClientInfo, MAX_CLIENT_HEADER_LEN};
 pub use context::SessionContext;
 pub use flow::initialize::MAX_ANSWER_BYTES;
 pub use future::ResponseFuture;
-pub use id::{IdGenerator, InvalidSessionId, SessionId, Tag, UuidV4, MAX_SESSION_ID_LEN};
+pub use id::{IdGenerator, InvalidSessionId, SessionId, Tag, MAX_SESSION_ID_LEN};
 pub use layer::McpSessionLayer;
 #[cfg(feature = "ratelimit")]
 pub(crate) use owner::GuardClose;
 pub use owner::SessionOwner;
-pub use principal::{AuthorizationHash, Principal, ResolvePrincipal};
+pub use principal::{Principal, ResolvePrincipal};
 pub use service::McpSession;
 pub use store::close::CloseCause;
 pub use store::moka::{LimitPolicy, MokaSessionStore, MokaSessionStoreBuilder};

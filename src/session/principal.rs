@@ -70,7 +70,7 @@ impl Principal {
     /// assert!(!p.as_str().contains("s3cret"));
     /// assert_eq!(resolver.resolve(&parts), Some(p));
     /// ```
-    pub fn authorization_hash() -> AuthorizationHash {
+    pub fn authorization_hash() -> impl ResolvePrincipal + Clone + fmt::Debug {
         AuthorizationHash
     }
 }
@@ -120,8 +120,7 @@ where
 
 /// The resolver returned by [`Principal::authorization_hash`].
 #[derive(Clone, Copy, Debug, Default)]
-#[non_exhaustive]
-pub struct AuthorizationHash;
+struct AuthorizationHash;
 
 impl ResolvePrincipal for AuthorizationHash {
     fn resolve(&self, parts: &Parts) -> Option<Principal> {
