@@ -25,9 +25,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::Criterion;
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
-use mcp_tower_guard::session::{MokaSessionStore, SessionId, SessionStore};
+use mcp_tower_guard::protocol::{Era, ProtocolVersion, RequestProtocol, VersionSource};
+use mcp_tower_guard::session::{MokaSessionStore, SessionId, SessionStore, StoreCall};
 use mcp_tower_guard::{HostCheckLayer, McpHeadersLayer, McpSessionLayer, OriginGuardLayer};
 use tokio::runtime::Runtime;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
@@ -172,6 +173,17 @@ fn cases<'a>(rt: &'a Runtime, store: &MokaSessionStore) -> Vec<Case<'a>> {
             ping_session,
         ),
         case(rt, "full_stack_post_1k", full, post_1k_session),
+        // The least a session layer on moka does for `session_hit`'s request,
+        // written out by hand with no flow, no rules and no bookkeeping.
+        case(
+            rt,
+            "floor_session_path",
+            LeastSession {
+                inner: support::inner(),
+                store: store.clone(),
+            },
+            get_session,
+        ),
         // Floors: what the parts the layers cannot do without cost alone.
         floor("floor_moka_get", {
             let cache = bare_moka();
@@ -204,6 +216,91 @@ fn cases<'a>(rt: &'a Runtime, store: &MokaSessionStore) -> Vec<Case<'a>> {
             black_box(serde_json::from_slice::<DecodeAll>(black_box(body_1k)).ok());
         }),
     ]
+}
+
+const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+
+/// The least work any session layer on a moka store must do for a GET of a
+/// live session, for the `floor_session_path` case: find the one
+/// `Mcp-Session-Id`, parse it, look it up, read and parse
+/// `MCP-Protocol-Version`, hand the session and the protocol to the handler in
+/// the extensions, call it, and echo the id on the answer. Everything the
+/// session layer adds to this is behaviour: the order check, the method and
+/// alias rules, the negotiated-version comparison, the busy mark that keeps a
+/// session with a request in flight from expiring, and the idle retime.
+#[derive(Clone)]
+struct LeastSession {
+    inner: support::Inner,
+    store: MokaSessionStore,
+}
+
+impl Service<Req> for LeastSession {
+    type Response = Res;
+    type Error = std::convert::Infallible;
+    type Future = EchoId<<support::Inner as Service<Req>>::Future>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Req) -> Self::Future {
+        let mut sent = req.headers().get_all(&SESSION_ID).iter();
+        let (Some(sent), None) = (sent.next(), sent.next()) else {
+            unreachable!("the bench sends one id")
+        };
+        let sent = sent.clone();
+        let id = SessionId::parse(sent.as_bytes()).expect("a valid id");
+        let StoreCall::Ready(Ok(Some(session))) = self.store.get(&id) else {
+            unreachable!("the session is live")
+        };
+        let version = req
+            .headers()
+            .get(&PROTOCOL_VERSION)
+            .and_then(|v| ProtocolVersion::parse_bytes(v.as_bytes()))
+            .expect("a known version");
+        req.extensions_mut().insert(session);
+        req.extensions_mut().insert(RequestProtocol::new(
+            version,
+            Era::Legacy,
+            VersionSource::Header,
+        ));
+        EchoId {
+            future: self.inner.call(req),
+            id: Some(sent),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// `LeastSession`'s future: the inner answer with the id echoed.
+    struct EchoId<F> {
+        #[pin]
+        future: F,
+        id: Option<HeaderValue>,
+    }
+}
+
+impl<F, E> std::future::Future for EchoId<F>
+where
+    F: std::future::Future<Output = Result<Res, E>>,
+{
+    type Output = Result<Res, E>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = self.project();
+        let mut res = std::task::ready!(this.future.poll(cx))?;
+        if let Some(id) = this.id.take() {
+            res.headers_mut().insert(SESSION_ID, id);
+        }
+        std::task::Poll::Ready(Ok(res))
+    }
 }
 
 /// Any JSON value, every string and key decoded (escapes, UTF-8,

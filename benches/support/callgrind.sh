@@ -16,7 +16,7 @@ N2=${N2:-12000}
 bin=$(ls -t target/release/deps/overhead-* | grep -v '\.d$' | head -1)
 cases=("$@")
 if [ ${#cases[@]} -eq 0 ]; then
-  cases=(bare bare_get host origin headers_get headers_post_1k headers_modern_call headers_modern_call_3_params session_hit session_hit_post full_stack_post_1k floor_moka_get floor_store_get floor_id_parse floor_echo floor_parse_1k floor_decode_1k)
+  cases=(bare bare_get host origin headers_get headers_post_1k headers_modern_call headers_modern_call_3_params session_hit session_hit_post full_stack_post_1k floor_session_path floor_moka_get floor_store_get floor_id_parse floor_echo floor_parse_1k floor_decode_1k)
 fi
 
 ir() {

@@ -212,8 +212,10 @@ async fn evict_idle_lru_never_evicts_a_busy_session() {
 #[tokio::test(start_paused = true)]
 async fn per_principal_eviction_only_takes_the_principals_own_sessions() {
     let closed = Closed::default();
+    // A limit of 1 M spreads the sessions over 32 moka tables: the least
+    // recently used is found across all of them.
     let store = MokaSessionStore::builder()
-        .max_sessions(100)
+        .max_sessions(1_000_000)
         .max_sessions_per_principal(2)
         .on_limit(LimitPolicy::EvictIdleLru)
         .on_closed(closed.hook())

@@ -78,11 +78,25 @@ impl MokaSessionStoreBuilder {
     }
 }
 
-/// moka tables the sessions are spread over, each with its own maintenance.
-/// A cache read may run that maintenance inline (moka 0.12 has no switch to
-/// keep it off reads): when many sessions expire at once, the request that
-/// runs it removes the expired entries of one table, not of all.
-const SEGMENTS: usize = 8;
+/// Sessions per moka table at the store's limit. A cache read may run its
+/// table's maintenance inline (moka 0.12 has no switch to keep it off reads),
+/// so when many sessions expire at once, the request that runs it removes the
+/// expired entries of one table: at most about this many (about 10-30 ms of
+/// work at 1 M sessions, measured in BENCHMARKS.md).
+const SESSIONS_PER_SEGMENT: usize = 32_768;
+
+/// The most tables: each costs about 32 KiB even when empty.
+const MAX_SEGMENTS: usize = 64;
+
+/// How many moka tables a store of at most `max_sessions` uses: one up to
+/// [`SESSIONS_PER_SEGMENT`] (the default limit of 10 000 needs one, 34 KiB
+/// when empty), then a power of two, so the empty store grows only with the
+/// limit (1 M sessions: 32 tables, about 1 MiB).
+fn segments_for(max_sessions: usize) -> usize {
+    (max_sessions / SESSIONS_PER_SEGMENT)
+        .clamp(1, MAX_SEGMENTS)
+        .next_power_of_two()
+}
 
 fn assemble(core: StoreCore, config: StoreConfig) -> MokaSessionStore {
     // Only a store with a maintenance task leaves retiming to it.
@@ -90,7 +104,7 @@ fn assemble(core: StoreCore, config: StoreConfig) -> MokaSessionStore {
     let maintained = config.maintenance_interval.is_some() && runtime.is_ok();
     let shared = Arc::new_cyclic(|weak: &Weak<Shared>| {
         let listener_ref = weak.clone();
-        let cache = Cache::builder(SEGMENTS)
+        let cache = Cache::builder(segments_for(core.max_sessions))
             .eviction_policy(EvictionPolicy::lru())
             .expire_after(SessionExpiry {
                 idle_timeout: core.idle_timeout,
@@ -126,4 +140,27 @@ fn assemble(core: StoreCore, config: StoreConfig) -> MokaSessionStore {
         }
     }
     MokaSessionStore { shared }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The empty store stays small at the default limit, and the share a
+    /// mass expiry can hand one request stays bounded as the limit grows.
+    #[test]
+    fn segments_follow_the_session_limit() {
+        for (max, segments) in [
+            (1, 1),
+            (10_000, 1),
+            (65_535, 1),
+            (65_536, 2),
+            (100_000, 4),
+            (1_000_000, 32),
+            (2_000_000, 64),
+            (usize::MAX, MAX_SEGMENTS),
+        ] {
+            assert_eq!(segments_for(max), segments, "max_sessions {max}");
+        }
+    }
 }

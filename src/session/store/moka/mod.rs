@@ -1,4 +1,4 @@
-//! The in-memory store: [`MokaSessionStore`], moka caches (eight segments) with
+//! The in-memory store: [`MokaSessionStore`], moka caches (segmented) with
 //! per-entry expiry, exact limits and close hooks.
 
 mod builder;
@@ -20,8 +20,8 @@ use crate::session::store::{Reservation, SessionStore, StoreCall, StoreError};
 
 use engine::Shared;
 
-/// The in-memory session store: moka's `SegmentedCache` (eight segments)
-/// with per-entry expiry. Cloning is an `Arc` clone; clones share one table, so build it once and pass
+/// The in-memory session store: moka's `SegmentedCache` with per-entry
+/// expiry. Cloning is an `Arc` clone; clones share one table, so build it once and pass
 /// clones to every [`McpSessionLayer`](crate::session::McpSessionLayer).
 ///
 /// - **Expiry.** A session expires after `idle_timeout` without requests (60 min
@@ -35,8 +35,10 @@ use engine::Shared;
 ///   holds only a weak reference and ends when the store is dropped.
 ///   Times are also kept on tokio's clock and checked on every lookup, so expiry
 ///   follows a paused test clock. A lookup may run moka's pending work itself
-///   (moka has no switch to keep it off reads); with eight segments, when
-///   many sessions expire at once, such a lookup removes one segment's share.
+///   (moka has no switch to keep it off reads). The sessions are spread over
+///   one moka table per 32 768 of `max_sessions` (a power of two, at most
+///   64), so when many sessions expire at once, such a lookup removes one
+///   table's share. An empty store takes about 34 KiB per table.
 /// - **Limits.** `max_sessions` (10 000) and `max_sessions_per_principal` (off)
 ///   are counted by the store itself, including `initialize` requests in
 ///   progress, and hold exactly under concurrency. Before refusing, pending
