@@ -137,6 +137,9 @@ enum Target {
     Unguarded,
     /// The same handler behind the four layers, wired as the demo wires them.
     Guarded,
+    /// The same handler with the four layers around the whole router, outside
+    /// axum (no route boxed again by `Router::layer` or `route_layer`).
+    GuardedOuter,
     /// The demo itself (`examples/streamable_http/app.rs`, `app::app`).
     Demo,
     /// rmcp's `StreamableHttpService` with its defaults: `LocalSessionManager`,
@@ -150,9 +153,10 @@ enum Target {
 }
 
 impl Target {
-    const ALL: [Target; 6] = [
+    const ALL: [Target; 7] = [
         Target::Unguarded,
         Target::Guarded,
+        Target::GuardedOuter,
         Target::Demo,
         Target::RmcpDefault,
         Target::RmcpGuarded,
@@ -163,6 +167,7 @@ impl Target {
         match self {
             Target::Unguarded => "unguarded",
             Target::Guarded => "guarded",
+            Target::GuardedOuter => "guarded_outer",
             Target::Demo => "demo",
             Target::RmcpDefault => "rmcp_default",
             Target::RmcpGuarded => "rmcp_guarded",
@@ -174,6 +179,7 @@ impl Target {
         match self {
             Target::Unguarded => "demo handler, no layers",
             Target::Guarded => "demo handler + 4 layers",
+            Target::GuardedOuter => "demo handler + 4 layers outside axum",
             Target::Demo => "demo (examples/streamable_http)",
             Target::RmcpDefault => "rmcp default (LocalSessionManager)",
             Target::RmcpGuarded => "rmcp stateless + 4 layers",

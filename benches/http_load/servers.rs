@@ -18,6 +18,7 @@ fn build(target: Target, max_sessions: usize) -> (Router, Server) {
     };
     match target {
         Target::Unguarded => (demo_handler::router(None), blank(None, None)),
+        Target::GuardedOuter => unreachable!("served by `start` itself"),
         Target::Guarded => {
             let store = store();
             (
@@ -84,7 +85,39 @@ fn rmcp_default() -> (
 /// Starts `target` on 127.0.0.1, port 0, on the server runtime.
 pub(super) fn start(rt: &Runtime, target: Target, max_sessions: usize) -> Server {
     let _guard = rt.enter();
+    if target == Target::GuardedOuter {
+        let store = MokaSessionStore::builder()
+            .max_sessions(max_sessions)
+            .build()
+            .expect("store");
+        let service = demo_handler::outer(store.clone());
+        let mut server = Server {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            stop: None,
+            rmcp_cancel: None,
+            store: Some(store),
+        };
+        spawn_serve(rt, &mut server, service);
+        return server;
+    }
     let (router, mut server) = build(target, max_sessions);
+    spawn_serve(rt, &mut server, router);
+    server
+}
+
+/// Binds 127.0.0.1, port 0, and serves `service` there with the demo's
+/// `app::serve` until `server` is stopped.
+fn spawn_serve<S>(rt: &Runtime, server: &mut Server, service: S)
+where
+    S: tower::Service<
+            axum::extract::Request,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
     let listener = rt
         .block_on(TcpListener::bind(("127.0.0.1", 0)))
         .expect("bind");
@@ -95,9 +128,8 @@ pub(super) fn start(rt: &Runtime, target: Target, max_sessions: usize) -> Server
         let shutdown = async move {
             let _ = rx.await;
         };
-        if let Err(err) = app::serve(listener, router, shutdown).await {
+        if let Err(err) = app::serve(listener, service, shutdown).await {
             eprintln!("server error: {err}");
         }
     });
-    server
 }

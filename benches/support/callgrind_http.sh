@@ -20,7 +20,7 @@ CONNS=4
 bin=$(ls -t target/release/deps/http_load-* | grep -v '\.d$' | head -1)
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(unguarded guarded demo rmcp_default rmcp_guarded)
+  targets=(unguarded guarded guarded_outer demo rmcp_default rmcp_guarded)
 fi
 
 ir() {

@@ -6,14 +6,42 @@
 
 use std::time::Duration;
 
+use std::convert::Infallible;
+
+use axum::extract::Request;
 use axum::http::HeaderValue;
+use axum::response::Response;
 use axum::Router;
 use mcp_tower_guard::session::MokaSessionStore;
 use mcp_tower_guard::{HostCheckLayer, McpHeadersLayer, McpSessionLayer, OriginGuardLayer};
-use tower::ServiceBuilder;
+use tower::{Service, ServiceBuilder};
 
 /// The demo's `--heartbeat` default.
 const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// The four layers as the demo configures them, in its order.
+fn headers_layer() -> McpHeadersLayer {
+    McpHeadersLayer::new().server_header(HeaderValue::from_static(concat!(
+        "mcp-tower-guard-demo/",
+        env!("CARGO_PKG_VERSION")
+    )))
+}
+
+/// The same handler with the four layers around the whole router, outside
+/// axum: no `Router::layer` or `route_layer`, so axum boxes no route again.
+pub fn outer(
+    store: MokaSessionStore,
+) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
+       + Clone
+       + Send
+       + 'static {
+    ServiceBuilder::new()
+        .layer(HostCheckLayer::localhost())
+        .layer(OriginGuardLayer::localhost())
+        .layer(headers_layer())
+        .layer(McpSessionLayer::new(store))
+        .service(crate::app::unguarded_router(HEARTBEAT))
+}
 
 /// The demo handler at `/mcp`: behind the four layers in the demo's order when
 /// `sessions` is given (Host and Origin for loopback), else bare.
@@ -22,10 +50,7 @@ pub fn router(sessions: Option<MokaSessionStore>) -> Router {
     let Some(store) = sessions else {
         return routes;
     };
-    let headers = McpHeadersLayer::new().server_header(HeaderValue::from_static(concat!(
-        "mcp-tower-guard-demo/",
-        env!("CARGO_PKG_VERSION")
-    )));
+    let headers = headers_layer();
     routes
         .route_layer(
             ServiceBuilder::new()

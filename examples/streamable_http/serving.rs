@@ -10,14 +10,23 @@ use super::*;
 /// How long shutdown waits for open connections before giving up on them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `router` on `listener` until `shutdown` completes, then drains
-/// connections (at most [`DRAIN_TIMEOUT`]).
+/// Serves `service` (an axum `Router`, or any service of axum requests) on
+/// `listener` until `shutdown` completes, then drains connections (at most
+/// [`DRAIN_TIMEOUT`]).
 ///
 /// Every accepted socket gets `TCP_NODELAY`. The connection speaks HTTP/1.1
 /// (keep-alive, 30 s header read timeout) or HTTP/2 with prior knowledge
 /// (h2c), whichever the client opens with.
-pub async fn serve<F>(listener: TcpListener, router: Router, shutdown: F) -> std::io::Result<()>
+pub async fn serve<S, B, F>(listener: TcpListener, service: S, shutdown: F) -> std::io::Result<()>
 where
+    S: tower::Service<Request, Response = axum::http::Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     F: Future<Output = ()> + Send,
 {
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -49,7 +58,7 @@ where
         if let Err(err) = tcp.set_nodelay(true) {
             tracing::debug!(target: "demo", %err, "TCP_NODELAY not set");
         }
-        let svc = TowerToHyperService::new(router.clone().map_request(
+        let svc = TowerToHyperService::new(service.clone().map_request(
             move |mut req: axum::http::Request<hyper::body::Incoming>| {
                 // The session layer records the peer (`SocketAddr`) as client info;
                 // axum extractors read `ConnectInfo`.
