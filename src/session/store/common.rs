@@ -29,6 +29,23 @@ pub(crate) fn closed_unstored(
     core.hooks.closed(session, cause);
 }
 
+/// The start of a built-in store's `Debug`: its name, its counts and its
+/// settings, never the sessions (moka's own `Debug` prints every id). The
+/// caller adds what is its own and finishes.
+pub(crate) fn debug_store<'a, 'b>(
+    f: &'a mut std::fmt::Formatter<'b>,
+    name: &str,
+    stats: &crate::session::SessionStats,
+    core: &StoreCore,
+) -> std::fmt::DebugStruct<'a, 'b> {
+    let mut debug = f.debug_struct(name);
+    debug
+        .field("active", &stats.active)
+        .field("reserved", &stats.reserved)
+        .field("core", core);
+    debug
+}
+
 /// [`StoreStats`](crate::session::StoreStats) of a built-in store, read from
 /// its `shared.counters` and named `$name` in metrics; and its
 /// [`SessionStore::subscribe_closed`](crate::session::SessionStore::subscribe_closed),

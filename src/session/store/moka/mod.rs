@@ -14,7 +14,7 @@ use crate::session::context::SessionContext;
 use crate::session::id::SessionId;
 use crate::session::principal::Principal;
 use crate::session::store::close::CloseCause;
-use crate::session::store::common::closed_unstored;
+use crate::session::store::common::{closed_unstored, debug_store};
 use crate::session::store::stats::SessionStats;
 use crate::session::store::{Reservation, SessionStore, StoreCall, StoreError};
 
@@ -96,12 +96,7 @@ impl MokaSessionStore {
 
 impl fmt::Debug for MokaSessionStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Never moka's Debug: it prints every entry, ids included.
-        let stats = self.stats();
-        f.debug_struct("MokaSessionStore")
-            .field("active", &stats.active)
-            .field("reserved", &stats.reserved)
-            .field("core", &self.shared.core)
+        debug_store(f, "MokaSessionStore", &self.stats(), &self.shared.core)
             .field("config", &self.shared.config)
             .finish_non_exhaustive()
     }

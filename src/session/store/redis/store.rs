@@ -8,7 +8,7 @@ use crate::session::context::SessionContext;
 use crate::session::id::SessionId;
 use crate::session::principal::Principal;
 use crate::session::store::close::CloseCause;
-use crate::session::store::common::closed_unstored;
+use crate::session::store::common::{closed_unstored, debug_store};
 use crate::session::store::redis::config::RedisStoreError;
 use crate::session::store::redis::engine::Shared;
 use crate::session::store::stats::SessionStats;
@@ -93,13 +93,9 @@ impl RedisSessionStore {
 
 impl fmt::Debug for RedisSessionStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let stats = self.stats();
-        f.debug_struct("RedisSessionStore")
-            .field("active", &stats.active)
-            .field("reserved", &stats.reserved)
+        debug_store(f, "RedisSessionStore", &self.stats(), &self.shared.core)
             .field("prefix", &self.shared.config.prefix)
             .field("notifications_connected", &self.notifications_connected())
-            .field("core", &self.shared.core)
             .finish_non_exhaustive()
     }
 }
