@@ -1,7 +1,6 @@
 //! The settings of one [`McpHeadersLayer`](super::McpHeadersLayer); the
 //! decisions made with them are in `check.rs`.
 
-use std::fmt;
 use std::sync::Arc;
 
 use http::HeaderValue;
@@ -12,7 +11,7 @@ use crate::read::BodyLimits;
 
 /// The settings of one [`McpHeadersLayer`](super::McpHeadersLayer), shared by
 /// all its services through an `Arc`.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub(crate) struct HeadersConfig {
     pub(crate) supported: SupportedVersions,
     pub(crate) limits: BodyLimits,
@@ -48,18 +47,3 @@ impl Default for HeadersConfig {
     }
 }
 
-impl fmt::Debug for HeadersConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HeadersConfig")
-            .field("supported", &self.supported)
-            .field("limits", &self.limits)
-            .field("check_accept", &self.check_accept)
-            .field("check_content_type", &self.check_content_type)
-            .field("server", &self.server)
-            .field("tools", &self.tools)
-            .field("max_mcp_headers", &self.max_mcp_headers)
-            .field("max_mcp_header_bytes", &self.max_mcp_header_bytes)
-            .field("map_error_status", &self.map_error_status)
-            .finish()
-    }
-}

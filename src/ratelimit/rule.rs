@@ -1,7 +1,6 @@
 //! A rate-limit rule: a GCRA quota on a key made of request facts the
 //! earlier layers validated.
 
-use std::fmt;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -149,13 +148,13 @@ pub enum KeyPart {
 /// # let _ = (per_user, deploys, sessions);
 /// # Ok(()) }
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct RateLimitRule {
     pub(crate) name: Arc<str>,
     pub(crate) quota: Quota,
     parts: Vec<KeyPart>,
     method: Option<Box<str>>,
-    target: Option<Box<str>>,
+    name_filter: Option<Box<str>>,
     count_notifications: bool,
 }
 
@@ -189,7 +188,7 @@ impl RateLimitRule {
             quota,
             parts,
             method: None,
-            target: None,
+            name_filter: None,
             count_notifications: false,
         })
     }
@@ -289,7 +288,7 @@ impl RateLimitRule {
     /// Counts only messages naming `name` (`params.name` of a tool or
     /// prompt, `params.uri` of a resource).
     pub fn name(mut self, name: &str) -> Self {
-        self.target = Some(name.into());
+        self.name_filter = Some(name.into());
         self
     }
 
@@ -327,7 +326,7 @@ impl RateLimitRule {
                 .as_deref()
                 .is_none_or(|want| m.method.as_deref() == Some(want))
             && self
-                .target
+                .name_filter
                 .as_deref()
                 .is_none_or(|want| m.target() == Some(want))
     }
@@ -357,7 +356,7 @@ impl RateLimitRule {
         }
         let Some(envelope) = parts.extensions.get::<Envelope>() else {
             let method = parts.method.as_str();
-            if self.target.is_none() && self.method.as_deref().is_none_or(|m| m == method) {
+            if self.name_filter.is_none() && self.method.as_deref().is_none_or(|m| m == method) {
                 charges.add(self.key(index, parts, clients, None, hash));
             }
             return charges;
@@ -413,19 +412,6 @@ impl RateLimitRule {
             }
         }
         h.finish()
-    }
-}
-
-impl fmt::Debug for RateLimitRule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RateLimitRule")
-            .field("name", &self.name)
-            .field("quota", &self.quota)
-            .field("parts", &self.parts)
-            .field("method", &self.method)
-            .field("name_filter", &self.target)
-            .field("count_notifications", &self.count_notifications)
-            .finish()
     }
 }
 
