@@ -96,7 +96,7 @@
 //! | (both) | `authority.rs` | the host and port grammar Host and Origin share |
 //! | Headers, head | `headers/check/mod.rs` | method, `Accept` (`headers/accept.rs`), `Content-Type`, the version of GET / DELETE, the `Mcp-*` budget |
 //! | body | `read.rs` | the bounded, timed body read (`BodyLimits`), once per request |
-//! | envelope | `envelope/mod.rs` | the JSON-RPC parse (the only JSON parse of a request; `envelope/raw.rs` is its serde side) |
+//! | envelope | `envelope/mod.rs` | the JSON-RPC parse (the only JSON parse of a request; `envelope/raw.rs` is its serde side, `envelope/arguments.rs` the second look at `params.arguments` a tool rule takes) |
 //! | era | `protocol/` | revisions, eras, `request_era`, and `RequestProtocol`, put in the extensions once |
 //! | Headers, body | `headers/check/rules.rs`, `headers/tools.rs` | `_meta`, removed methods, `Mcp-Method` / `Mcp-Name` / `Mcp-Param-*` against the body, capabilities |
 //! | Auth | `auth/flow.rs` | bearer token (`auth/bearer.rs`), challenges (`auth/challenge.rs`), scopes (`auth/scope.rs`); verifiers in `auth/jwt.rs`, `auth/jwks.rs`, `auth/introspect.rs`, the token cache in `auth/verifier.rs`, the metadata document in `auth/metadata.rs` |

@@ -33,15 +33,16 @@ use crate::jsonrpc::RequestId;
 use bytes::Bytes;
 use serde_json::value::RawValue;
 
+mod arguments;
 mod method;
 pub(crate) mod raw;
 mod shape;
 
 // Telemetry's method label reads the same list.
+pub(crate) use arguments::Members;
 #[cfg(feature = "telemetry")]
 pub(crate) use method::known_method;
 use method::Method;
-pub(crate) use raw::Members;
 pub use raw::MAX_BATCH_LEN;
 use raw::{first_non_ws, Batch, MethodField, RawMessage, Skip};
 pub(crate) use shape::{CompletionRef, Field};
@@ -224,24 +225,24 @@ impl Envelope {
 
     /// The raw JSON text of `params.arguments` of `message`, when present.
     pub(crate) fn arguments_json(&self, message: &Message) -> Option<&str> {
-        match self.arguments(message, raw::Want::Raw)? {
-            raw::Found::Raw(raw) => Some(raw.get()),
-            raw::Found::Members(_) => None,
+        match self.arguments(message, arguments::Want::Raw)? {
+            arguments::Found::Raw(raw) => Some(raw.get()),
+            arguments::Found::Members(_) => None,
         }
     }
 
     /// The members of `params.arguments` of `message`, as raw JSON values,
     /// when it is an object.
     pub(crate) fn argument_members(&self, message: &Message) -> Option<HashMap<String, &RawValue>> {
-        match self.arguments(message, raw::Want::Members)? {
-            raw::Found::Members(members) => members,
-            raw::Found::Raw(_) => None,
+        match self.arguments(message, arguments::Want::Members)? {
+            arguments::Found::Members(members) => members,
+            arguments::Found::Raw(_) => None,
         }
     }
 
     /// Only a tool rule with mirrored parameters reads the arguments, so the
     /// parse keeps no span: the body is read a second time, here.
-    fn arguments(&self, message: &Message, want: raw::Want) -> Option<raw::Found<'_>> {
+    fn arguments(&self, message: &Message, want: arguments::Want) -> Option<arguments::Found<'_>> {
         if !message.has_arguments {
             return None;
         }
@@ -256,7 +257,7 @@ impl Envelope {
         };
         // The parse accepted the body, so it is UTF-8.
         let text = std::str::from_utf8(&self.source).ok()?;
-        raw::arguments_of(text, index, want)
+        arguments::arguments_of(text, index, want)
     }
 
     /// The raw JSON object of `_meta["io.modelcontextprotocol/clientCapabilities"]`.
