@@ -10,12 +10,7 @@ fn build(target: Target, max_sessions: usize) -> (Router, Server) {
         rmcp_cancel: cancel,
         store,
     };
-    let store = || {
-        MokaSessionStore::builder()
-            .max_sessions(max_sessions)
-            .build()
-            .expect("store")
-    };
+    let store = || store(max_sessions);
     match target {
         Target::Unguarded => (demo_handler::router(None), blank(None, None)),
         Target::GuardedOuter => unreachable!("served by `start` itself"),
@@ -66,6 +61,14 @@ fn build(target: Target, max_sessions: usize) -> (Router, Server) {
     }
 }
 
+/// The session store every guarded target uses.
+fn store(max_sessions: usize) -> MokaSessionStore {
+    MokaSessionStore::builder()
+        .max_sessions(max_sessions)
+        .build()
+        .expect("store")
+}
+
 /// rmcp's `StreamableHttpService` with its defaults (`LocalSessionManager`,
 /// legacy session mode, SSE answers), and what cancels its sessions.
 fn rmcp_default() -> (
@@ -86,10 +89,7 @@ fn rmcp_default() -> (
 pub(super) fn start(rt: &Runtime, target: Target, max_sessions: usize) -> Server {
     let _guard = rt.enter();
     if target == Target::GuardedOuter {
-        let store = MokaSessionStore::builder()
-            .max_sessions(max_sessions)
-            .build()
-            .expect("store");
+        let store = store(max_sessions);
         let service = demo_handler::outer(store.clone());
         let mut server = Server {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -4,9 +4,8 @@
 //! Session on `/mcp`). Unlike `app()`, no close hooks are registered, so the
 //! guarded target differs from the bare one by the layers alone.
 
-use std::time::Duration;
-
 use std::convert::Infallible;
+use std::time::Duration;
 
 use axum::extract::Request;
 use axum::http::HeaderValue;
@@ -19,7 +18,7 @@ use tower::{Service, ServiceBuilder};
 /// The demo's `--heartbeat` default.
 const HEARTBEAT: Duration = Duration::from_secs(15);
 
-/// The four layers as the demo configures them, in its order.
+/// The headers layer as the demo configures it (its `Server` header).
 fn headers_layer() -> McpHeadersLayer {
     McpHeadersLayer::new().server_header(HeaderValue::from_static(concat!(
         "mcp-tower-guard-demo/",
